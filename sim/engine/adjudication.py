@@ -1,0 +1,163 @@
+"""Adjudication: apply all of a day's decisions at once.
+
+Actors decide on the same snapshot of the world, then this module applies
+every chosen action together, so the order in which agents were asked cannot
+matter. When two actions (or two events) write the same variable in the same
+world on the same day, the conflict rules are:
+
+* ``int``/``float``: the changes add up (``new = old + sum(value_i - old)``),
+  then the result is clipped to the variable's bounds (ints are rounded);
+* ``bool``: setting ``true`` wins over setting ``false`` (a thing that
+  happened cannot be undone by a simultaneous denial);
+* ``enum``: the value listed last in ``values`` wins (enums are declared from
+  mild to severe).
+
+Ladder: the rung rises to the highest ``escalate_to`` of the day; a
+``deescalate_to`` lowers it (to the highest de-escalation target) only in
+worlds where nothing escalated that day.
+
+:func:`adjudicate` is a pure function of (state, decisions); it draws no
+random numbers, which makes it easy to test on hand-built states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.engine.state import WorldState, coerce
+from sim.scenario.model import Effect
+
+
+@dataclass
+class Changes:
+    """Pending writes of one phase, combined by the conflict rules."""
+
+    state: WorldState
+    delta: dict[str, np.ndarray] = field(default_factory=dict)
+    set_true: dict[str, np.ndarray] = field(default_factory=dict)
+    set_false: dict[str, np.ndarray] = field(default_factory=dict)
+    enum_max: dict[str, np.ndarray] = field(default_factory=dict)
+    escalate: np.ndarray | None = None
+    deescalate: np.ndarray | None = None
+
+    def add(
+        self,
+        mask: np.ndarray,
+        effects: Sequence[Effect],
+        env: dict[str, Any],
+        escalate_to: int | None = None,
+        deescalate_to: int | None = None,
+    ) -> None:
+        """Record the effects of something that happened in the worlds of ``mask``."""
+        R = self.state.R
+        types = self._types
+        for eff in effects:
+            var = types[eff.target]
+            value = eff.expr.evaluate(env, R)
+            old = self.state.values[eff.target]
+            if var.type in ("int", "float"):
+                d = np.where(mask, np.asarray(value, dtype=float) - old, 0.0)
+                if eff.target in self.delta:
+                    self.delta[eff.target] += d
+                else:
+                    self.delta[eff.target] = d
+            elif var.type == "bool":
+                v = np.asarray(value, dtype=bool)
+                t, f = mask & v, mask & ~v
+                self.set_true[eff.target] = self.set_true.get(eff.target, False) | t
+                self.set_false[eff.target] = self.set_false.get(eff.target, False) | f
+            else:
+                cur = self.enum_max.get(eff.target)
+                if cur is None:
+                    cur = np.full(R, -1, dtype=np.int64)
+                self.enum_max[eff.target] = np.where(mask, np.maximum(cur, value), cur)
+        if escalate_to is not None:
+            e = np.where(mask, escalate_to, -1)
+            self.escalate = e if self.escalate is None else np.maximum(self.escalate, e)
+        if deescalate_to is not None:
+            e = np.where(mask, deescalate_to, -1)
+            self.deescalate = e if self.deescalate is None else np.maximum(self.deescalate, e)
+
+    @property
+    def _types(self) -> dict[str, Any]:
+        return {v.id: v for v in self.state.scenario.state}
+
+    def apply(self, day: int) -> None:
+        """Write the combined changes into the state and move the ladder."""
+        st = self.state
+        types = self._types
+        for name, d in self.delta.items():
+            v = types[name]
+            st.values[name] = coerce(st.values[name] + d, v.type, v.min, v.max)
+        for name in set(self.set_true) | set(self.set_false):
+            cur = st.values[name]
+            t = self.set_true.get(name, False)
+            f = self.set_false.get(name, False)
+            st.values[name] = np.where(t, True, np.where(f, False, cur))
+        for name, m in self.enum_max.items():
+            st.values[name] = np.where(m >= 0, m, st.values[name])
+        rung = st.rung
+        if self.escalate is not None:
+            rung = np.maximum(rung, self.escalate)
+            raised = self.escalate > st.rung
+        else:
+            raised = np.zeros(st.R, dtype=bool)
+        if self.deescalate is not None:
+            lower = (self.deescalate >= 0) & ~raised & (self.deescalate < rung)
+            rung = np.where(lower, self.deescalate, rung)
+        if rung is not st.rung:
+            st.rung = rung.astype(np.int64, copy=False)
+            newly = st.rung > st.peak
+            if newly.any():
+                # Every rung passed on the way up counts as reached today.
+                for j in range(1, len(st.first_day)):
+                    hit = newly & (st.rung >= j) & (st.first_day[j] < 0)
+                    st.first_day[j][hit] = day
+                st.peak = np.maximum(st.peak, st.rung)
+
+
+@dataclass
+class Decision:
+    """One actor's choice in every world: action index and producing rule.
+
+    ``rule`` is the global rule index that produced the choice, or -1 when
+    the actor fell back on its default action with no rule involved.
+    """
+
+    actor: str
+    action: np.ndarray
+    rule: np.ndarray
+
+
+def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, Any]) -> None:
+    """Apply all decisions simultaneously (see module docstring for conflicts).
+
+    ``env`` is the snapshot the actors decided on; effects are evaluated on
+    it, so no actor sees another's move of the same day.
+    """
+    sc = state.scenario
+    ch = Changes(state)
+    day = state.day
+    for dec in decisions:
+        actor = sc.actor(dec.actor)
+        counts = state.action_count[actor.id]
+        last = state.action_last[actor.id]
+        for act in actor.actions:
+            mask = dec.action == act.index
+            if act.default or not mask.any():
+                if act.default:
+                    counts[act.index] += mask
+                    last[act.index][mask] = day
+                continue
+            counts[act.index] += mask
+            last[act.index][mask] = day
+            ch.add(mask, act.effects, env, act.escalate_to, act.deescalate_to)
+        fired = dec.rule >= 0
+        if fired.any():
+            idx = dec.rule[fired]
+            state.rule_fired[idx, np.nonzero(fired)[0]] = True
+    ch.apply(day)

@@ -1,0 +1,175 @@
+"""The world state, vectorised: one array element per simulated world.
+
+A :class:`WorldState` holds everything the expressions can read (state
+variables, parameters, ladder position, action and event history, private
+intel) plus what the batch tables need (first day of each rung, which rules
+fired). ``R`` worlds cost one array of length ``R`` per quantity; there is no
+per-world Python object anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.scenario.compiler import NEVER
+from sim.scenario.model import Scenario
+
+
+@dataclass
+class WorldState:
+    """Mutable per-world arrays for ``R`` worlds of one scenario."""
+
+    scenario: Scenario
+    R: int
+    day: int = 0
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+    rung: np.ndarray = field(default=None)  # type: ignore[assignment]
+    peak: np.ndarray = field(default=None)  # type: ignore[assignment]
+    first_day: np.ndarray = field(default=None)  # type: ignore[assignment]  (rungs, R)
+    action_count: dict[str, np.ndarray] = field(default_factory=dict)  # actor -> (actions, R)
+    action_last: dict[str, np.ndarray] = field(default_factory=dict)  # actor -> (actions, R)
+    event_active: np.ndarray = field(default=None)  # type: ignore[assignment]  (events, R)
+    event_count: np.ndarray = field(default=None)  # type: ignore[assignment]  (events, R)
+    belief: np.ndarray = field(default=None)  # type: ignore[assignment]  (intel, R)
+    held: np.ndarray = field(default=None)  # type: ignore[assignment]  (intel, R)
+    intel_delay: np.ndarray = field(default=None)  # type: ignore[assignment]  (intel, R)
+    rule_fired: np.ndarray = field(default=None)  # type: ignore[assignment]  (rules, R)
+    flag_any: np.ndarray = field(default=None)  # type: ignore[assignment]  (flags, R)
+    history_names: frozenset[str] = frozenset()
+
+    @classmethod
+    def initial(
+        cls,
+        scenario: Scenario,
+        R: int,
+        rng: np.random.Generator,
+        pinned: dict[str, Any] | None = None,
+    ) -> WorldState:
+        """Draw parameters and set initial values for ``R`` worlds.
+
+        ``pinned`` fixes named parameters to given values (for sweeps and
+        external samplers) instead of drawing them; draws for the other
+        parameters are unchanged, because each parameter has its own stream.
+        """
+        st = cls(scenario, R)
+        pinned = pinned or {}
+        streams = rng.spawn(max(1, len(scenario.parameters)))
+        for p, prng in zip(scenario.parameters, streams, strict=False):
+            drawn = p.sample(prng, R)
+            if p.id in pinned:
+                v = pinned[p.id]
+                if p.enum_values:
+                    v = p.enum_values.index(v) if isinstance(v, str) else int(v)
+                drawn = np.full(R, v, dtype=drawn.dtype if not p.enum_values else np.int64)
+                if not p.enum_values and not p.integer:
+                    drawn = drawn.astype(float)
+            st.params[p.id] = drawn
+        base_env: dict[str, Any] = {**st.params}
+        for v in scenario.state:
+            x = v.initial.evaluate(base_env, R)
+            st.values[v.id] = _coerce(np.array(x, copy=True), v.type, v.min, v.max)
+        n_rungs = len(scenario.ladder)
+        st.rung = np.zeros(R, dtype=np.int64)
+        st.peak = np.zeros(R, dtype=np.int64)
+        st.first_day = np.full((n_rungs, R), -1, dtype=np.int32)
+        st.first_day[0] = 0
+        for a in scenario.actors:
+            st.action_count[a.id] = np.zeros((len(a.actions), R), dtype=np.int32)
+            st.action_last[a.id] = np.full((len(a.actions), R), -NEVER, dtype=np.int32)
+        n_ev = len(scenario.events)
+        st.event_active = np.zeros((n_ev, R), dtype=bool)
+        st.event_count = np.zeros((n_ev, R), dtype=np.int32)
+        n_in = len(scenario.intel)
+        st.belief = np.zeros((n_in, R), dtype=bool)
+        st.held = np.zeros((n_in, R), dtype=np.int32)
+        st.intel_delay = np.zeros((n_in, R), dtype=float)
+        for i, it in enumerate(scenario.intel):
+            st.intel_delay[i] = it.delay_days.evaluate(base_env, R)
+        st.rule_fired = np.zeros((len(scenario.rules), R), dtype=bool)
+        st.flag_any = np.zeros((len(scenario.flags), R), dtype=bool)
+        st.history_names = _referenced_history(scenario)
+        return st
+
+    def env(self, day: int | None = None) -> dict[str, Any]:
+        """The names an expression can read, mapped to this state's arrays.
+
+        History quantities (``actor.action.count`` ...) are computed only if
+        some expression of the scenario refers to them.
+        """
+        d = self.day if day is None else day
+        env: dict[str, Any] = {"day": d, "rung": self.rung, "peak": self.peak}
+        env.update(self.params)
+        env.update(self.values)
+        sc = self.scenario
+        for name in self.history_names:
+            head, _, tail = name.rpartition(".")
+            if head.startswith("events."):
+                i = self._event_index[head[len("events.") :]]
+                env[name] = self.event_active[i] if tail == "active" else self.event_count[i]
+                continue
+            actor, action = head.split(".")
+            k = self._action_index[(actor, action)]
+            if tail == "count":
+                env[name] = self.action_count[actor][k]
+            elif tail == "taken":
+                env[name] = self.action_count[actor][k] > 0
+            else:
+                env[name] = np.minimum(d - self.action_last[actor][k], NEVER)
+        for i, it in enumerate(sc.intel):
+            env[it.id] = self.belief[i]
+        return env
+
+    @property
+    def _event_index(self) -> dict[str, int]:
+        return {e.id: i for i, e in enumerate(self.scenario.events)}
+
+    @property
+    def _action_index(self) -> dict[tuple[str, str], int]:
+        return {(a.id, x.id): x.index for a in self.scenario.actors for x in a.actions}
+
+
+def _coerce(x: np.ndarray, typ: str, lo: float | None, hi: float | None) -> np.ndarray:
+    """Cast to the variable's type, rounding and clipping numbers to bounds."""
+    if typ == "bool":
+        return x.astype(bool)
+    if typ == "enum":
+        return x.astype(np.int64)
+    if lo is not None or hi is not None:
+        x = np.clip(x, -np.inf if lo is None else lo, np.inf if hi is None else hi)
+    if typ == "int":
+        return np.floor(np.asarray(x, dtype=float) + 0.5).astype(np.int64)
+    return np.asarray(x, dtype=float)
+
+
+def coerce(x: np.ndarray, typ: str, lo: float | None, hi: float | None) -> np.ndarray:
+    """Public alias of the type/bounds coercion used by adjudication."""
+    return _coerce(x, typ, lo, hi)
+
+
+def _referenced_history(sc: Scenario) -> frozenset[str]:
+    exprs = [v.initial for v in sc.state]
+    for it in sc.intel:
+        exprs += [it.watches, it.detect_prob]
+    for e in sc.events:
+        exprs += [x.expr for x in (*e.effects, *e.end_effects)]
+        exprs += [x for x in (e.hazard, e.when) if x is not None]
+    for a in sc.actors:
+        exprs.append(a.rationality)
+        for x in a.actions:
+            exprs += [f.expr for f in x.effects]
+        for r in a.rules:
+            exprs += [x for x in (r.condition, r.prob, r.utility) if x is not None]
+    exprs += [f.when for f in sc.flags]
+    exprs += [o.when for o in sc.outcomes if o.when is not None]
+    names: set[str] = set()
+    for e in exprs:
+        names |= {
+            n
+            for n in e.names
+            if n.count(".") == 2 and (n.startswith("events.") or not n.startswith("rungs."))
+        }
+    return frozenset(names)

@@ -1,0 +1,85 @@
+"""Citation trace: which claims back each rule, and which claims go unused.
+
+Doctrine is data, and it is cited; this report is how a reviewer checks that
+no behaviour in a scenario is invented: every rule names its claims, and the
+claims the scenario leaves aside are listed for a conscious decision.
+"""
+
+from __future__ import annotations
+
+from sim.registry import Registry
+from sim.scenario.model import Scenario
+
+
+def cited_claims(sc: Scenario) -> dict[str, list[str]]:
+    """Claim id -> the scenario elements citing it (``rule:x``, ``parameter:y`` ...)."""
+    used: dict[str, list[str]] = {}
+
+    def add(cites: tuple[str, ...], what: str) -> None:
+        for c in cites:
+            used.setdefault(c, []).append(what)
+
+    for r in sc.rules:
+        add(r.cites, f"rule:{r.id}")
+    for p in sc.parameters:
+        add(p.cites, f"parameter:{p.id}")
+    for e in sc.events:
+        add(e.cites, f"event:{e.id}")
+    for i in sc.intel:
+        add(i.cites, f"intel:{i.id}")
+    for v in sc.state:
+        add(v.cites, f"state:{v.id}")
+    for a in sc.actors:
+        for x in a.actions:
+            add(x.cites, f"action:{a.id}.{x.id}")
+    return used
+
+
+def format_trace(
+    sc: Scenario, registry: Registry | None, *, verbose: bool = False
+) -> tuple[str, list[str]]:
+    """The trace as text, and the ids of rules that cite nothing."""
+    lines = [f"Scenario {sc.name}: {sc.title}", ""]
+    uncited = [r.id for r in sc.rules if not r.cites]
+
+    def claim_line(c: str) -> str:
+        if registry is not None and c in registry.claims:
+            cl = registry.claims[c]
+            text = f"      {c} [{cl.kind}; {', '.join(cl.sources)}]"
+            return text + (f": {cl.summary}" if verbose else "")
+        return f"      {c}"
+
+    lines.append("Rules and the claims they cite:")
+    for a in sc.actors:
+        lines.append(f"  {a.id} ({a.name})")
+        for r in a.rules:
+            mark = "" if r.cites else "   <-- WARNING: cites no claim"
+            lines.append(f"    {r.kind:<10} {r.id} -> {r.action}{mark}")
+            lines.extend(claim_line(c) for c in r.cites)
+    lines.append("")
+    lines.append("Parameters, events and intel:")
+    for p in sc.parameters:
+        lines.append(f"    parameter  {p.id} ({p.dist}) cites {', '.join(p.cites)}")
+    for e in sc.events:
+        lines.append(f"    event      {e.id} ({e.kind}) cites {', '.join(e.cites) or '-'}")
+    for i in sc.intel:
+        lines.append(f"    intel      {i.id} (seen by {i.observer}) cites {', '.join(i.cites)}")
+    used = cited_claims(sc)
+    if registry is not None:
+        unused = [c for c in registry.claims if c not in used]
+        lines.append("")
+        lines.append(
+            f"Claims cited: {len(used)} of {len(registry.claims)}; "
+            f"not used by this scenario: {len(unused)}"
+        )
+        for c in unused:
+            lines.append(claim_line(c))
+    else:
+        lines.append("")
+        lines.append("No seeds/claims.yaml found next to the scenario: citations not checked.")
+    lines.append("")
+    if uncited:
+        lines.append(f"WARNING: {len(uncited)} rule(s) cite no claim: {', '.join(uncited)}")
+    else:
+        lines.append(f"All {len(sc.rules)} rules cite at least one claim.")
+    return "\n".join(lines), uncited

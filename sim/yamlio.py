@@ -1,0 +1,198 @@
+"""Safe YAML loading that remembers where every value was written.
+
+PyYAML's ``safe_load`` forgets positions, silently keeps the last of two
+duplicate keys and expands aliases without limit (the "billion laughs" bomb).
+Here we compose the node graph with the *safe* loader and convert it
+ourselves, so that:
+
+* every value's position is kept in a side table keyed by its path
+  (``("actors", "kremlin", "rules", "no_offensive", "when")``), which is how
+  validation errors get a precise ``file:line:col``;
+* duplicate keys are errors, not silent overrides;
+* alias expansion is counted and stopped at :data:`MAX_NODES`, so a bomb is
+  rejected in milliseconds without building the expanded document;
+* files are checked to be UTF-8, non-empty and at most :data:`MAX_BYTES`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import Diagnostic, Location, ValidationError
+
+MAX_BYTES = 1_000_000
+"""Largest scenario or registry file accepted (bytes)."""
+
+MAX_NODES = 100_000
+"""Largest number of values a document may expand to (aliases included)."""
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass
+class Located:
+    """A plain-Python document plus the position of each value and key.
+
+    ``marks[path]`` is where the value at ``path`` starts; ``key_marks[path]``
+    is where its key is written (for "unknown key" messages).
+    """
+
+    data: Any
+    marks: dict[PathKey, Location] = field(default_factory=dict)
+    key_marks: dict[PathKey, Location] = field(default_factory=dict)
+    file: str = ""
+
+    def where(self, path: PathKey, key: bool = False) -> Location:
+        """Best known location for ``path``: itself, else its nearest parent."""
+        table = self.key_marks if key else self.marks
+        p = tuple(path)
+        while True:
+            if p in table:
+                return table[p]
+            if p in self.marks:
+                return self.marks[p]
+            if not p:
+                return Location(self.file, 1, 1)
+            p = p[:-1]
+
+
+class _Converter:
+    def __init__(self, loader: yaml.SafeLoader, file: str):
+        self.loader = loader
+        self.file = file
+        self.count = 0
+        self.marks: dict[PathKey, Location] = {}
+        self.key_marks: dict[PathKey, Location] = {}
+
+    def loc(self, node: yaml.Node) -> Location:
+        m = node.start_mark
+        return Location(self.file, m.line + 1, m.column + 1)
+
+    def convert(self, node: yaml.Node, path: PathKey) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise ValidationError(
+                [
+                    Diagnostic(
+                        self.loc(node),
+                        f"document expands to more than {MAX_NODES:,} values "
+                        "(too many or nested aliases); refusing to load it",
+                    )
+                ]
+            )
+        self.marks[path] = self.loc(node)
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            out: dict[str, Any] = {}
+            for knode, vnode in node.value:
+                if not isinstance(knode, yaml.ScalarNode):
+                    raise _err(self.loc(knode), "mapping keys must be plain names or numbers")
+                key = self.loader.construct_object(knode)
+                if isinstance(key, (_dt.date, float)) or key is None:
+                    key = knode.value
+                key = str(key) if not isinstance(key, bool) else knode.value
+                if key in out:
+                    first = self.key_marks[(*path, key)]
+                    raise _err(
+                        self.loc(knode),
+                        f"duplicate key {key!r} (first written at line {first.line})",
+                    )
+                self.key_marks[(*path, key)] = self.loc(knode)
+                out[key] = self.convert(vnode, (*path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(v, (*path, i)) for i, v in enumerate(node.value)]
+        if getattr(node, "style", None) in ('"', "'"):
+            # Point at the first character inside the quotes, so an offset
+            # into an expression maps onto the right column.
+            loc = self.marks[path]
+            self.marks[path] = Location(loc.file, loc.line, loc.col + 1)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise _err(self.loc(node), f"cannot read value: {exc}") from None
+
+
+def _err(loc: Location, message: str) -> ValidationError:
+    return ValidationError([Diagnostic(loc, message)])
+
+
+def read_text(path: Path | str, *, display: str | None = None) -> str:
+    """Read a file as UTF-8 with the size, emptiness and encoding checks."""
+    name = display or str(path)
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise _err(Location(name), "file not found") from None
+    except IsADirectoryError:
+        raise _err(Location(name), "is a folder, expected a YAML file") from None
+    except OSError as exc:
+        raise _err(Location(name), f"cannot read file: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise _err(
+            Location(name, 1, 1),
+            f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,} bytes",
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise _err(
+            Location(name, line, col),
+            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        raise _err(Location(name, 1, 1), "file is empty; expected a YAML mapping")
+    return text
+
+
+def parse_text(text: str, name: str) -> Located:
+    """Parse YAML text safely into a :class:`Located` document."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "syntax error"
+        context = f" {exc.context}" if exc.context else ""
+        raise _err(Location(name, line, col), f"YAML syntax error: {problem}{context}") from None
+    except yaml.YAMLError as exc:
+        raise _err(Location(name, 1, 1), f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise _err(Location(name, 1, 1), "file is empty; expected a YAML mapping")
+    conv = _Converter(loader, name)
+    data = conv.convert(node, ())
+    return Located(data, conv.marks, conv.key_marks, name)
+
+
+def load_file(path: Path | str, *, display: str | None = None) -> Located:
+    """Read and parse one YAML file; raises :class:`ValidationError`."""
+    name = display or str(path)
+    return parse_text(read_text(path, display=name), name)
+
+
+def iter_paths(data: Any, prefix: PathKey = ()) -> Iterator[PathKey]:
+    """Every path in a plain document, parents before children."""
+    yield prefix
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from iter_paths(v, (*prefix, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from iter_paths(v, (*prefix, i))
