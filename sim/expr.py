@@ -1177,7 +1177,8 @@ def _compile(
             warnings.simplefilter("ignore")  # e.g. SyntaxWarning for "\d" or `1 is 1`
             tree = ast.parse(src, mode="eval")
     except SyntaxError as exc:
-        offset = compiler.pos(exc.lineno, 0) + max((exc.offset or 1) - 1, 0)
+        # exc.offset is a 1-based character column; Python reports 0 when the text ends early.
+        offset = compiler.pos(exc.lineno, 0) + exc.offset - 1 if exc.offset else len(text.rstrip())
         raise ExpressionError(f"syntax error: {exc.msg}", min(max(offset, 0), len(text))) from None
     except ValueError as exc:  # null bytes
         raise ExpressionError(f"invalid text: {exc}") from None
