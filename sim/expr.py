@@ -48,6 +48,10 @@ Language summary
 * Constant folding: every sub-expression whose inputs are all constants is computed at compile
   time; literals and folded results must stay within ``MAX_CONSTANT`` in absolute value.
 
+The text may span several lines inside parentheses and may end in a ``# comment``, as in
+Python; the canonical form (``str(expr)``) drops comments and normalises spacing, quotes
+(double), booleans (``true``/``false``) and lists (``[...]``).
+
 Limits: at most :data:`MAX_LENGTH` characters, :data:`MAX_NODES` syntax nodes and
 :data:`MAX_DEPTH` levels of nesting.  Any problem with the text raises :class:`ExpressionError`
 (never another exception type) carrying a plain-words message, the character offset of the
@@ -174,7 +178,8 @@ class Symbol:
         enum_values: For ``"enum"``: the allowed values in order.  The environment holds the
             integer code (index into this tuple), which keeps evaluation purely numeric.
         constant: If not None the symbol is a compile-time constant and is folded into the
-            expression (e.g. ``rungs.war`` -> 3); no environment value is needed.
+            expression (e.g. ``rungs.war`` -> 3); no environment value is needed.  For enums
+            it may be given as the value's text or as its integer code.
         visible_to: If set, only expressions compiled with ``owner == visible_to`` may use the
             symbol; it models private knowledge of one actor.
         doc: Human-readable description.
@@ -183,7 +188,7 @@ class Symbol:
     name: str
     type: str
     enum_values: tuple[str, ...] = ()
-    constant: float | int | bool | None = None
+    constant: float | int | bool | str | None = None
     visible_to: str | None = None
     doc: str = ""
 
@@ -197,6 +202,14 @@ class Symbol:
                 raise ValueError(f"symbol {self.name!r}: enum needs a tuple of text values")
             if len(set(values)) != len(values):
                 raise ValueError(f"symbol {self.name!r}: enum values must be unique")
+            c = self.constant
+            if isinstance(c, str):
+                if c not in values:
+                    raise ValueError(f"symbol {self.name!r}: constant {c!r} is not a value")
+            elif c is not None and (
+                isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < len(values)
+            ):
+                raise ValueError(f"symbol {self.name!r}: constant must be a value or a code")
         elif values:
             raise ValueError(f"symbol {self.name!r}: enum_values given for a {self.type}")
 
@@ -559,13 +572,23 @@ class _Compiler:
             hint,
         )
 
-    def enum_literal(self, value: str, values: tuple[str, ...], offset: int, owner: str) -> _Node:
-        """Resolves a text literal to the integer code of an enum value."""
+    def enum_literal(
+        self, value: str, values: tuple[str, ...], offset: int, owner: str | None
+    ) -> _Node:
+        """Resolves a text literal to the integer code of an enum value.
+
+        Args:
+            value: The literal's text.
+            values: The enum's values.
+            offset: Where the literal is, for errors.
+            owner: Text of the enum expression it is compared with (for errors), or None
+                when the value is what the whole expression is expected to produce.
+        """
         if value not in values:
             close = difflib.get_close_matches(value, values, n=1, cutoff=0.6)
+            where = f"a value of {owner}; its values are" if owner else "one of the allowed values"
             raise self.error(
-                f"{_quote(value)} is not a value of {owner}; its values are "
-                + ", ".join(_quote(v) for v in values),
+                f"{_quote(value)} is not {where} " + ", ".join(_quote(v) for v in values),
                 offset,
                 f"did you mean {_quote(close[0])}?" if close else None,
             )
@@ -604,7 +627,7 @@ class _Compiler:
             return _Node("float", _const_fn(v), repr(value), _P_ATOM, off, v)
         if isinstance(value, str):
             if ctx is not None:
-                return self.enum_literal(value, ctx, off, "the expected values")
+                return self.enum_literal(value, ctx, off, None)
             return _Node("str", _const_fn(value), _quote(value), _P_ATOM, off, value)
         if value is None:
             raise self.error("None is not allowed; use false or 0", off)
@@ -669,6 +692,8 @@ class _Compiler:
                 value: Any = np.bool_(c)
             elif sym.type == "float":
                 value = np.float64(c)
+            elif isinstance(c, str):
+                value = np.int64(sym.enum_values.index(c))
             else:
                 value = np.int64(c)
             return _Node(sym.type, _const_fn(value), dotted, _P_ATOM, off, value, sym.enum_values)
@@ -1047,11 +1072,27 @@ class Expr:
         value: The folded numpy scalar if ``is_constant``, else None.
     """
 
-    __slots__ = ("_fn", "_text", "enum_values", "is_constant", "names", "source", "type", "value")
+    __slots__ = (
+        "_args",
+        "_fn",
+        "_text",
+        "enum_values",
+        "is_constant",
+        "names",
+        "source",
+        "type",
+        "value",
+    )
 
     def __init__(
-        self, source: str, names: frozenset[str], node: _Node, enum_values: tuple[str, ...]
+        self,
+        source: str,
+        names: frozenset[str],
+        node: _Node,
+        enum_values: tuple[str, ...],
+        args: tuple[Any, ...],
     ) -> None:
+        self._args = args
         self.source = source
         self.names = names
         self.type = node.type
@@ -1099,6 +1140,29 @@ class Expr:
 
     def __repr__(self) -> str:
         return f"Expr({self._text!r}, type={self.type!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Closures cannot be pickled; recompiling from the source (with only the symbols it
+        # uses) lets compiled scenarios travel to worker processes.
+        return (_recompile, (self.source, *self._args))
+
+
+def _recompile(
+    source: str,
+    symbols: dict[str, Symbol],
+    expect: str,
+    enum_values: tuple[str, ...],
+    owner: str | None,
+    start_date: datetime.date | None,
+) -> Expr:
+    return compile_expr(
+        source,
+        symbols,
+        expect=expect,
+        enum_values=enum_values,
+        owner=owner,
+        start_date=start_date,
+    )
 
 
 def compile_expr(
@@ -1188,7 +1252,9 @@ def _compile(
     ctx = enum_values if expect == "enum" else None
     root = compiler.compile(tree.body, ctx)
     _check_expect(root, expect, enum_values, compiler)
-    return Expr(text, frozenset(compiler.names), root, root.enum_values)
+    used = {name: symbols[name] for name in compiler.names}
+    args = (used, expect, enum_values, owner, start_date)
+    return Expr(text, frozenset(compiler.names), root, root.enum_values, args)
 
 
 def _check_size(tree: ast.Expression, compiler: _Compiler) -> None:

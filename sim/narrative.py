@@ -30,7 +30,9 @@ def tell(model: WargameModel, world: int = 0) -> str:
     sc = model.spec
     st = model.world
     lines = [f"{sc.title} ({sc.name})", f"{sc.start} to {sc.date_of(sc.horizon_days - 1)}"]
-    params = ", ".join(f"{p.id} = {_value(sc, p.id, st.params[p.id][world])}" for p in sc.parameters)
+    params = ", ".join(
+        f"{p.id} = {_value(sc, p.id, st.params[p.id][world])}" for p in sc.parameters
+    )
     lines += [f"This world's parameters: {params}", ""]
     names = {e.id: e.name for e in sc.events}
     last_day = -1
@@ -77,6 +79,8 @@ def run_story(
     model.run()
     text = tell(model)
     used = sc.seed if seed is None else seed
-    return text + f"\n\nReplay: wargame run {sc.file} --seed {used}" + "".join(
-        f" --set {o}" for o in sc.overrides
+    return (
+        text
+        + f"\n\nReplay: wargame run {sc.file} --seed {used}"
+        + "".join(f" --set {o}" for o in sc.overrides)
     )

@@ -14,7 +14,7 @@ world on the same day, the conflict rules are:
 
 Ladder: the rung rises to the highest ``escalate_to`` of the day; a
 ``deescalate_to`` lowers it (to the highest de-escalation target) only in
-worlds where nothing escalated that day.
+worlds where no escalatory move (any ``escalate_to``) was made that day.
 
 :func:`adjudicate` is a pure function of (state, decisions); it draws no
 random numbers, which makes it easy to test on hand-built states.
@@ -103,7 +103,7 @@ class Changes:
         rung = st.rung
         if self.escalate is not None:
             rung = np.maximum(rung, self.escalate)
-            raised = self.escalate > st.rung
+            raised = self.escalate >= 0  # any escalatory move blocks de-escalation
         else:
             raised = np.zeros(st.R, dtype=bool)
         if self.deescalate is not None:
@@ -144,20 +144,23 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     day = state.day
     for dec in decisions:
         actor = sc.actor(dec.actor)
+        for act in actor.actions:
+            if act.default:
+                continue
+            mask = dec.action == act.index
+            if mask.any():
+                ch.add(mask, act.effects, env, act.escalate_to, act.deescalate_to)
+    # History is updated only after every effect has been evaluated, so no
+    # actor's effects can see another actor's move of the same day.
+    for dec in decisions:
+        actor = sc.actor(dec.actor)
         counts = state.action_count[actor.id]
         last = state.action_last[actor.id]
         for act in actor.actions:
             mask = dec.action == act.index
-            if act.default or not mask.any():
-                if act.default:
-                    counts[act.index] += mask
-                    last[act.index][mask] = day
-                continue
             counts[act.index] += mask
             last[act.index][mask] = day
-            ch.add(mask, act.effects, env, act.escalate_to, act.deescalate_to)
         fired = dec.rule >= 0
         if fired.any():
-            idx = dec.rule[fired]
-            state.rule_fired[idx, np.nonzero(fired)[0]] = True
+            state.rule_fired[dec.rule[fired], np.nonzero(fired)[0]] = True
     ch.apply(day)

@@ -109,18 +109,19 @@ class WorldState:
             head, _, tail = name.rpartition(".")
             if head.startswith("events."):
                 i = self._event_index[head[len("events.") :]]
-                env[name] = self.event_active[i] if tail == "active" else self.event_count[i]
+                src = self.event_active if tail == "active" else self.event_count
+                env[name] = src[i].copy()
                 continue
             actor, action = head.split(".")
             k = self._action_index[(actor, action)]
             if tail == "count":
-                env[name] = self.action_count[actor][k]
+                env[name] = self.action_count[actor][k].copy()
             elif tail == "taken":
                 env[name] = self.action_count[actor][k] > 0
             else:
                 env[name] = np.minimum(d - self.action_last[actor][k], NEVER)
         for i, it in enumerate(sc.intel):
-            env[it.id] = self.belief[i]
+            env[it.id] = self.belief[i].copy()
         return env
 
     @property

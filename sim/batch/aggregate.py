@@ -1,0 +1,315 @@
+"""Streaming aggregation: each chunk is reduced to counts right where it ran.
+
+A finished chunk becomes a :class:`ChunkSummary`: fixed-size count arrays
+(outcomes, flags, rung occupancy per day, rungs reached by each day, first
+days, rules fired overall and per outcome) plus, unless switched off, one row
+per world as a numpy structured array. Counts add up across chunks, so the
+memory a batch needs does not grow with the number of worlds; the per-world
+rows are written to ``runs.csv`` as they arrive and then dropped.
+
+The functions at the bottom turn counts into the tables of a results folder
+(``daily.csv``, ``rules.csv``, ``summary.json``). They are pure, and the same
+functions rebuild the summary from ``runs.csv`` when a folder is loaded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.stats import wilson
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.engine.model import WargameModel
+    from sim.scenario.model import Scenario
+
+PERCENTILES = (5, 25, 50, 75, 95)
+"""Percentiles of the rung index reported per day in ``daily.csv``."""
+
+
+@dataclass
+class Counts:
+    """Additive counts over a set of worlds of one scenario.
+
+    Shapes: ``H`` days, ``K`` rungs, ``O`` outcomes, ``F`` flags, ``U`` rules.
+    """
+
+    n: int
+    outcomes: np.ndarray  # (O,)
+    flags: np.ndarray  # (F,)
+    occupancy: np.ndarray  # (H, K): worlds on rung k at the end of day d
+    reached: np.ndarray  # (H, K): worlds whose highest rung by day d is >= k
+    first_day: np.ndarray  # (K, H): worlds that first reached rung k on day d
+    rules: np.ndarray  # (U,): worlds in which the rule fired at least once
+    rules_by_outcome: np.ndarray  # (U, O)
+
+    @classmethod
+    def zeros(cls, sc: Scenario) -> Counts:
+        H, K, O = sc.horizon_days, len(sc.ladder), len(sc.outcomes)
+        F, U = len(sc.flags), len(sc.rules)
+        z = np.zeros
+        return cls(
+            0,
+            z(O, np.int64),
+            z(F, np.int64),
+            z((H, K), np.int64),
+            z((H, K), np.int64),
+            z((K, H), np.int64),
+            z(U, np.int64),
+            z((U, O), np.int64),
+        )
+
+    def add(self, other: Counts) -> Counts:
+        """Add ``other`` into ``self`` (in place); returns ``self``."""
+        self.n += other.n
+        for name in (
+            "outcomes",
+            "flags",
+            "occupancy",
+            "reached",
+            "first_day",
+            "rules",
+            "rules_by_outcome",
+        ):
+            getattr(self, name).__iadd__(getattr(other, name))
+        return self
+
+
+@dataclass
+class ChunkSummary:
+    """What a worker sends back for one chunk."""
+
+    point: int
+    chunk: int
+    first_world: int
+    counts: Counts
+    rows: np.ndarray | None  # structured array, one row per world
+
+
+def row_dtype(sc: Scenario) -> np.dtype:
+    """The per-world record: ids, outcome, peak, key first days, flags, parameters."""
+    fields: list[tuple[str, Any]] = [
+        ("world", np.int64),
+        ("index_in_chunk", np.int32),
+        ("outcome", np.int16),
+        ("peak", np.int16),
+    ]
+    fields += [(f"first_day_{r}", np.int16) for r in sc.key_rungs]
+    fields += [(f"flag_{f.id}", np.bool_) for f in sc.flags]
+    for p in sc.parameters:
+        fields.append((f"param_{p.id}", np.int64 if (p.enum_values or p.integer) else np.float64))
+    return np.dtype(fields)
+
+
+def summarise_chunk(
+    model: WargameModel, point: int, chunk: int, first_world: int, rows: bool = True
+) -> ChunkSummary:
+    """Reduce a finished model (one chunk of worlds) to counts and rows."""
+    sc = model.spec
+    st = model.world
+    R = model.replicates
+    H, K, O = sc.horizon_days, len(sc.ladder), len(sc.outcomes)
+    outcome = np.asarray(model.outcome, dtype=np.int64)
+    flags = np.asarray(model.flags, dtype=bool)
+
+    track = model.rung_track.astype(np.int64)  # (H, R)
+    day_base = (np.arange(H, dtype=np.int64) * K)[:, None]
+    occupancy = np.bincount((track + day_base).ravel(), minlength=H * K).reshape(H, K)
+
+    first = st.first_day.astype(np.int64)  # (K, R), -1 = never
+    first_hist = np.zeros((K, H), dtype=np.int64)
+    # Rungs can be skipped, so "highest rung so far >= k" starts on the
+    # earliest first day of any rung at or above k.
+    never = np.int64(H)
+    first_or_never = np.where(first >= 0, first, never)
+    at_or_above = np.minimum.accumulate(first_or_never[::-1], axis=0)[::-1]
+    reached = np.zeros((H, K), dtype=np.int64)
+    for k in range(K):
+        seen = first[k][first[k] >= 0]
+        first_hist[k] = np.bincount(seen, minlength=H)[:H]
+        reached[:, k] = np.cumsum(np.bincount(at_or_above[k], minlength=H + 1)[:H])
+
+    fired = np.asarray(st.rule_fired, dtype=bool)
+    onehot = np.zeros((R, O), dtype=np.int64)
+    onehot[np.arange(R), outcome] = 1
+    counts = Counts(
+        n=R,
+        outcomes=np.bincount(outcome, minlength=O).astype(np.int64),
+        flags=flags.sum(axis=1).astype(np.int64),
+        occupancy=occupancy,
+        reached=reached,
+        first_day=first_hist,
+        rules=fired.sum(axis=1).astype(np.int64),
+        rules_by_outcome=fired.astype(np.int64) @ onehot,
+    )
+    table = None
+    if rows:
+        table = np.zeros(R, dtype=row_dtype(sc))
+        table["world"] = first_world + np.arange(R)
+        table["index_in_chunk"] = np.arange(R)
+        table["outcome"] = outcome
+        table["peak"] = st.peak
+        index = {r.id: r.index for r in sc.ladder}
+        for r in sc.key_rungs:
+            table[f"first_day_{r}"] = st.first_day[index[r]]
+        for i, f in enumerate(sc.flags):
+            table[f"flag_{f.id}"] = flags[i]
+        for p in sc.parameters:
+            table[f"param_{p.id}"] = st.params[p.id]
+    return ChunkSummary(point, chunk, first_world, counts, table)
+
+
+# -- tables ----------------------------------------------------------------------
+def percentile_from_counts(counts: np.ndarray, q: float) -> int:
+    """The ``q``-th percentile (0-100) of values given as counts per value.
+
+    Same as ``np.percentile(values, q, method="lower")`` on the expanded data.
+    """
+    n = int(counts.sum())
+    if n == 0:
+        return -1
+    k = math.floor((n - 1) * (q / 100.0))
+    return int(np.searchsorted(np.cumsum(counts), k, side="right"))
+
+
+def median_from_counts(counts: np.ndarray) -> float | None:
+    """Median of values given as counts per value (like ``np.median``); None if empty."""
+    n = int(counts.sum())
+    if n == 0:
+        return None
+    cum = np.cumsum(counts)
+    lo = int(np.searchsorted(cum, (n - 1) // 2, side="right"))
+    hi = int(np.searchsorted(cum, n // 2, side="right"))
+    return (lo + hi) / 2
+
+
+def daily_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
+    """Per day: share of worlds on each rung, rung-index statistics, rungs reached."""
+    import pandas as pd
+
+    n = max(counts.n, 1)
+    H = sc.horizon_days
+    cols: dict[str, Any] = {
+        "day": np.arange(H),
+        "date": [sc.date_of(d).isoformat() for d in range(H)],
+        "worlds": np.full(H, counts.n, dtype=np.int64),
+    }
+    for r in sc.ladder:
+        cols[f"share_{r.id}"] = counts.occupancy[:, r.index] / n
+    index = np.arange(len(sc.ladder))
+    cols["mean"] = (counts.occupancy * index).sum(axis=1) / n
+    for q in PERCENTILES:
+        cols[f"p{q:02d}"] = [percentile_from_counts(row, q) for row in counts.occupancy]
+    for r in sc.ladder:
+        cols[f"reached_{r.id}"] = counts.reached[:, r.index] / n
+    return pd.DataFrame(cols)
+
+
+def rules_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
+    """Per rule: how often it fired, and how that relates to the outcomes."""
+    import pandas as pd
+
+    n = max(counts.n, 1)
+    records = []
+    for rule in sc.rules:
+        fired = int(counts.rules[rule.index])
+        rec: dict[str, Any] = {
+            "rule": rule.id,
+            "actor": rule.actor,
+            "kind": rule.kind,
+            "action": rule.action,
+            "cites": ";".join(rule.cites),
+            "worlds_fired": fired,
+            "share_fired": fired / n,
+        }
+        by_outcome = counts.rules_by_outcome[rule.index]
+        for o in sc.outcomes:
+            rec[f"share_{o.id}"] = by_outcome[o.index] / fired if fired else math.nan
+        for o in sc.outcomes:
+            total = int(counts.outcomes[o.index])
+            rec[f"fired_in_{o.id}"] = by_outcome[o.index] / total if total else math.nan
+        records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+def proportion(k: int, n: int) -> dict[str, Any]:
+    """Count, share and Wilson 95% interval, JSON-ready."""
+    lo, hi = wilson(int(k), int(n))
+    return {"count": int(k), "p": (k / n) if n else None, "lo": _num(lo), "hi": _num(hi)}
+
+
+def _num(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def summary_dict(sc: Scenario, counts: Counts, seed: int) -> dict[str, Any]:
+    """Everything a reader wants first: outcome and flag shares with 95% intervals."""
+    index = {r.id: r.index for r in sc.ladder}
+    return {
+        "scenario": sc.name,
+        "title": sc.title,
+        "start": sc.start.isoformat(),
+        "horizon_days": sc.horizon_days,
+        "runs": counts.n,
+        "seed": int(seed),
+        "outcomes": [
+            {"id": o.id, "name": o.name, "colour": o.colour}
+            | proportion(counts.outcomes[o.index], counts.n)
+            for o in sc.outcomes
+        ],
+        "flags": [
+            {"id": f.id, "name": f.name} | proportion(counts.flags[i], counts.n)
+            for i, f in enumerate(sc.flags)
+        ],
+        "ladder": [
+            {"id": r.id, "name": r.name, "mid_level": r.mid_level, "colour": r.colour}
+            for r in sc.ladder
+        ],
+        "events": [
+            {
+                "id": e.id,
+                "name": e.name,
+                "kind": e.kind,
+                "start_date": sc.date_of(e.start_day).isoformat(),
+                "end_date": sc.date_of(e.end_day).isoformat(),
+            }
+            for e in sc.events
+            if e.kind == "scheduled" and e.start_day is not None and e.end_day is not None
+        ],
+        "key_rungs": list(sc.key_rungs),
+        "key_flags": list(sc.key_flags),
+        "median_first_day": {
+            r: median_from_counts(counts.first_day[index[r]]) for r in sc.key_rungs
+        },
+    }
+
+
+def recount_summary(summary: dict[str, Any], runs: pd.DataFrame) -> dict[str, Any]:
+    """``summary`` with every count, share, interval and median recomputed from ``runs``.
+
+    The scenario's names, colours, ladder and events come from ``summary``;
+    every number comes from the per-world table.
+    """
+    n = len(runs)
+    out = dict(summary)
+    out["runs"] = n
+    counts = runs["outcome"].value_counts()
+    out["outcomes"] = [
+        {k: o[k] for k in ("id", "name", "colour")} | proportion(int(counts.get(o["id"], 0)), n)
+        for o in summary["outcomes"]
+    ]
+    out["flags"] = [
+        {"id": f["id"], "name": f["name"]} | proportion(int(runs[f"flag_{f['id']}"].sum()), n)
+        for f in summary["flags"]
+    ]
+    medians = {}
+    for r in summary["key_rungs"]:
+        days = runs[f"first_day_{r}"].dropna()
+        medians[r] = float(np.median(days)) if len(days) else None
+    out["median_first_day"] = medians
+    return out

@@ -1,0 +1,551 @@
+"""What each chart shows, computed from the tables of a results folder.
+
+Every function here is pure: it takes the tables written by the batch runner
+(``summary.json`` as a dict, the CSV files as :class:`pandas.DataFrame`) and
+returns a small table with documented columns. The drawing code in
+:mod:`sim.plots.charts` only draws these tables, so tests can check the
+numbers a chart shows without looking at pixels, and analysts can rebuild any
+chart in another tool from the same numbers.
+
+Shares are fractions in ``[0, 1]`` throughout; charts format them as %.
+Nothing here imports matplotlib.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import ResultsError
+from sim.stats import wilson
+
+FORMAT_VERSION = 1
+"""The results-folder format these readers understand."""
+
+PERCENTILES = ("p05", "p25", "p50", "p75", "p95")
+
+
+# -- loading ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Tables:
+    """The tables of one results folder, as the chart functions expect them.
+
+    Any object with the same attributes works too (e.g. the batch runner's own
+    result object); only the attributes a chart needs must be present.
+
+    Attributes:
+        folder: where the tables were read from.
+        manifest: ``manifest.json``.
+        summary: ``summary.json`` (batch and sweep folders).
+        daily: ``daily.csv`` with ``date`` parsed (batch folders).
+        rules: ``rules.csv`` (batch folders).
+        points: ``points.csv`` (sweep folders).
+        compare: ``compare.json`` (compare folders).
+        runs: ``runs.csv``, only when asked for (it can be large).
+    """
+
+    folder: Path | None = None
+    manifest: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    daily: pd.DataFrame | None = None
+    rules: pd.DataFrame | None = None
+    points: pd.DataFrame | None = None
+    compare: dict[str, Any] | None = None
+    runs: pd.DataFrame | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"batch"``, ``"sweep"`` or ``"compare"`` (from the manifest)."""
+        return str((self.manifest or {}).get("kind", "batch"))
+
+
+_REQUIRED = {
+    "batch": ("summary.json", "daily.csv", "rules.csv"),
+    "sweep": ("summary.json", "points.csv"),
+    "compare": ("compare.json",),
+}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ResultsError(f"{path}: unreadable CSV ({exc})") from exc
+
+
+def load_tables(folder: str | Path, *, runs: bool = False) -> Tables:
+    """Read the tables of a results folder written by the batch runner.
+
+    Args:
+        folder: a batch, sweep or compare results folder (with ``manifest.json``).
+        runs: also read ``runs.csv`` (one row per world) if it exists.
+
+    Raises:
+        ResultsError: the folder, its manifest or a table its kind needs is
+            missing, unreadable, or of an unknown format version.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ResultsError(f"{folder}: no such results folder")
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise ResultsError(
+            f"{folder}: no manifest.json; expected a folder written by `wargame run`, "
+            "`wargame sweep` or `wargame compare`"
+        )
+    manifest = _read_json(manifest_path)
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ResultsError(
+            f"{manifest_path}: format_version {version!r} is not supported "
+            f"(expected {FORMAT_VERSION}); re-run the batch with this version of the package"
+        )
+    kind = manifest.get("kind", "batch")
+    if kind not in _REQUIRED:
+        raise ResultsError(
+            f"{manifest_path}: unknown kind {kind!r} (expected one of {', '.join(_REQUIRED)})"
+        )
+    missing = [name for name in _REQUIRED[kind] if not (folder / name).is_file()]
+    if missing:
+        raise ResultsError(f"{folder}: a {kind} folder needs {', '.join(missing)}, not found")
+
+    def optional_json(name: str) -> dict[str, Any] | None:
+        return _read_json(folder / name) if (folder / name).is_file() else None
+
+    def optional_csv(name: str) -> pd.DataFrame | None:
+        return _read_csv(folder / name) if (folder / name).is_file() else None
+
+    summary = optional_json("summary.json")
+    daily = optional_csv("daily.csv")
+    if daily is not None:
+        daily = _with_dates(daily, summary, folder / "daily.csv")
+    return Tables(
+        folder=folder,
+        manifest=manifest,
+        summary=summary,
+        daily=daily,
+        rules=optional_csv("rules.csv"),
+        points=optional_csv("points.csv"),
+        compare=optional_json("compare.json"),
+        runs=optional_csv("runs.csv") if runs else None,
+    )
+
+
+def _with_dates(daily: pd.DataFrame, summary: Mapping[str, Any] | None, where: Any) -> pd.DataFrame:
+    """Return ``daily`` with a datetime ``date`` column (from ``start + day`` if absent)."""
+    daily = daily.copy()
+    if "date" in daily.columns:
+        daily["date"] = pd.to_datetime(daily["date"])
+    elif "day" in daily.columns and summary and summary.get("start"):
+        daily["date"] = pd.Timestamp(summary["start"]) + pd.to_timedelta(daily["day"], unit="D")
+    else:
+        raise ResultsError(f"{where}: needs a 'date' column (or 'day' and a start date)")
+    return daily
+
+
+# -- validation helpers -----------------------------------------------------------
+def _require(df: pd.DataFrame, columns: Iterable[str], table: str) -> None:
+    """Raise :class:`ResultsError` naming every column ``table`` lacks."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        found = ", ".join(map(str, df.columns[:12])) + (", ..." if len(df.columns) > 12 else "")
+        raise ResultsError(f"{table}: missing column(s) {', '.join(missing)} (found: {found})")
+
+
+def _require_keys(d: Mapping[str, Any], keys: Iterable[str], table: str) -> None:
+    missing = [k for k in keys if k not in d]
+    if missing:
+        raise ResultsError(f"{table}: missing key(s) {', '.join(missing)}")
+
+
+def _dates(daily: pd.DataFrame) -> pd.Series:
+    if "date" not in daily.columns:
+        raise ResultsError("daily.csv: missing column date")
+    return pd.to_datetime(daily["date"]).reset_index(drop=True)
+
+
+def _ids(items: Iterable[Any]) -> list[str]:
+    """Ids from a list of ids or of ``{"id": ...}`` records."""
+    return [x["id"] if isinstance(x, Mapping) else str(x) for x in items]
+
+
+# -- batch charts -----------------------------------------------------------------
+def outcome_table(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """Outcome probabilities with their Wilson 95% intervals.
+
+    Returns:
+        One row per outcome, least to most severe, with columns ``id``,
+        ``name``, ``colour`` (as given in the scenario, or ``None``),
+        ``severity`` (0 = least severe), ``count``, ``p``, ``lo``, ``hi``.
+    """
+    _require_keys(summary, ["outcomes"], "summary.json")
+    rows = []
+    for i, o in enumerate(summary["outcomes"]):
+        _require_keys(o, ["id", "p", "lo", "hi"], f"summary.json outcomes[{i}]")
+        rows.append(
+            {
+                "id": o["id"],
+                "name": o.get("name") or o["id"],
+                "colour": o.get("colour"),
+                "severity": i,
+                "count": int(o.get("count", 0)),
+                "p": float(o["p"]),
+                "lo": float(o["lo"]),
+                "hi": float(o["hi"]),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["id", "name", "colour", "severity", "count", "p", "lo", "hi"]
+    )
+
+
+def flag_table(summary: Mapping[str, Any], flag_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Shares of worlds in which each flag was raised, with Wilson 95% intervals.
+
+    Args:
+        summary: ``summary.json``.
+        flag_ids: the flags to keep, in this order; default ``key_flags`` if the
+            summary names some, else every flag.
+
+    Returns:
+        Columns ``id``, ``name``, ``count``, ``p``, ``lo``, ``hi``.
+    """
+    flags = {f["id"]: f for f in summary.get("flags", [])}
+    wanted = list(flag_ids or summary.get("key_flags") or flags)
+    unknown = [f for f in wanted if f not in flags]
+    if unknown:
+        raise ResultsError(
+            f"summary.json: unknown flag(s) {', '.join(unknown)}{_hint(unknown[0], flags)}"
+        )
+    rows = [
+        {
+            "id": f,
+            "name": flags[f].get("name") or f,
+            "count": int(flags[f].get("count", 0)),
+            "p": float(flags[f]["p"]),
+            "lo": float(flags[f]["lo"]),
+            "hi": float(flags[f]["hi"]),
+        }
+        for f in wanted
+    ]
+    return pd.DataFrame(rows, columns=["id", "name", "count", "p", "lo", "hi"])
+
+
+def fan_bands(daily: pd.DataFrame) -> pd.DataFrame:
+    """Median rung and the bands holding the middle 50% and 90% of worlds, by date.
+
+    Values are rung indices (0 = calmest rung of the ladder).
+
+    Returns:
+        Columns ``date``, ``day``, ``median`` (``p50``), ``lo50`` (``p25``),
+        ``hi50`` (``p75``), ``lo90`` (``p05``), ``hi90`` (``p95``), ``mean``.
+    """
+    _require(daily, [*PERCENTILES, "mean"], "daily.csv")
+    return pd.DataFrame(
+        {
+            "date": _dates(daily),
+            "day": _day_column(daily),
+            "median": daily["p50"].to_numpy(float),
+            "lo50": daily["p25"].to_numpy(float),
+            "hi50": daily["p75"].to_numpy(float),
+            "lo90": daily["p05"].to_numpy(float),
+            "hi90": daily["p95"].to_numpy(float),
+            "mean": daily["mean"].to_numpy(float),
+        }
+    )
+
+
+def _day_column(daily: pd.DataFrame) -> np.ndarray:
+    if "day" in daily.columns:
+        return daily["day"].to_numpy(int)
+    return np.arange(len(daily))
+
+
+def occupancy(daily: pd.DataFrame, ladder: Sequence[Any]) -> pd.DataFrame:
+    """Share of worlds on each rung at the end of each day.
+
+    Args:
+        daily: ``daily.csv``.
+        ladder: the rungs, calm to severe (records with ``id`` or plain ids).
+
+    Returns:
+        Index ``date``; one column per rung id, calm to severe, holding the
+        ``share_<rung>`` column. Each row sums to 1 (up to the rounding of
+        the CSV file).
+    """
+    rungs = _ids(ladder)
+    _require(daily, [f"share_{r}" for r in rungs], "daily.csv")
+    out = pd.DataFrame(
+        {r: daily[f"share_{r}"].to_numpy(float) for r in rungs},
+        index=pd.DatetimeIndex(_dates(daily), name="date"),
+    )
+    out.columns.name = "rung"
+    return out
+
+
+def time_to_event(daily: pd.DataFrame, key_rungs: Sequence[Any]) -> pd.DataFrame:
+    """Share of worlds that have reached each key rung (or a higher one), by date.
+
+    Returns:
+        Index ``date``; one column per key rung id, holding ``reached_<rung>``
+        (non-decreasing over time).
+    """
+    rungs = _ids(key_rungs)
+    _require(daily, [f"reached_{r}" for r in rungs], "daily.csv")
+    out = pd.DataFrame(
+        {r: daily[f"reached_{r}"].to_numpy(float) for r in rungs},
+        index=pd.DatetimeIndex(_dates(daily), name="date"),
+    )
+    out.columns.name = "rung"
+    return out
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Which rules fired in the worlds that ended in each outcome.
+
+    Attributes:
+        matrix: index = rule id (most influential first), one column per
+            outcome id (least to most severe): the share of worlds ending in
+            that outcome in which the rule fired (``fired_in_<outcome>``);
+            NaN for an outcome no world reached.
+        rules: same index; columns ``actor``, ``kind``, ``action``,
+            ``share_fired`` (share of all worlds in which the rule fired) and
+            ``influence`` (spread of ``fired_in`` across reached outcomes).
+    """
+
+    matrix: pd.DataFrame
+    rules: pd.DataFrame
+
+
+def attribution(rules: pd.DataFrame, outcomes: Sequence[Any], top: int | None = 15) -> Attribution:
+    """Rule × outcome matrix of how often each rule fired, per outcome.
+
+    A rule is *influential* when whether it fired differs between outcomes:
+    ``influence = max - min`` of ``fired_in_<outcome>`` over the outcomes that
+    some world reached. A rule firing in every world (or in none) tells
+    nothing about outcomes and sinks to the bottom. Ties are broken by
+    ``share_fired`` (descending), then by rule id, so the order is stable.
+
+    Args:
+        rules: ``rules.csv``.
+        outcomes: ``summary["outcomes"]`` (records with ``id`` and ``count``)
+            or a list of outcome ids (then every outcome counts as reached).
+        top: keep the ``top`` most influential rules (``None`` keeps all).
+    """
+    ids = _ids(outcomes)
+    _require(rules, ["rule", *(f"fired_in_{o}" for o in ids)], "rules.csv")
+    reached = {
+        o["id"]: int(o.get("count", 1)) > 0 if isinstance(o, Mapping) else True for o in outcomes
+    }
+    matrix = pd.DataFrame(
+        {o: rules[f"fired_in_{o}"].to_numpy(float) for o in ids},
+        index=pd.Index(rules["rule"].astype(str), name="rule"),
+    )
+    for o in ids:
+        if not reached[o]:
+            matrix[o] = np.nan
+    matrix.columns.name = "outcome"
+    info = pd.DataFrame(index=matrix.index)
+    for col in ("actor", "kind", "action"):
+        info[col] = rules[col].astype(str).to_numpy() if col in rules.columns else ""
+    info["share_fired"] = (
+        rules["share_fired"].to_numpy(float) if "share_fired" in rules.columns else np.nan
+    )
+    live = matrix[[o for o in ids if reached[o]]]
+    info["influence"] = (
+        (live.max(axis=1) - live.min(axis=1)).fillna(0.0) if len(live.columns) else 0.0
+    )
+    order = (
+        info.assign(_rule=info.index, _fired=info["share_fired"].fillna(0.0))
+        .sort_values(
+            ["influence", "_fired", "_rule"], ascending=[False, False, True], kind="stable"
+        )
+        .index
+    )
+    if top is not None:
+        order = order[: max(0, int(top))]
+    return Attribution(matrix=matrix.loc[order], rules=info.loc[order])
+
+
+# -- sweeps -----------------------------------------------------------------------
+_STAT_PREFIXES = ("p_", "lo_", "hi_")
+
+
+def sweep_paths(points: pd.DataFrame) -> list[str]:
+    """The varied paths of a ``points.csv`` table (every column but the statistics)."""
+    return [
+        c
+        for c in points.columns
+        if c not in ("point", "worlds") and not str(c).startswith(_STAT_PREFIXES)
+    ]
+
+
+def resolve_path(points: pd.DataFrame, path: str) -> str:
+    """The ``points.csv`` column meant by ``path``.
+
+    Accepts the exact column name or a unique suffix of it, so
+    ``kremlin_appetite.a`` finds ``parameters.kremlin_appetite.a``.
+    """
+    paths = sweep_paths(points)
+    if path in paths:
+        return path
+    matches = [p for p in paths if p.endswith("." + path) or p.split(".", 1)[-1] == path]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise ResultsError(f"points.csv: {path!r} is ambiguous (matches {', '.join(matches)})")
+    raise ResultsError(
+        f"points.csv: no varied path {path!r}{_hint(path, paths)} (varied: {', '.join(paths)})"
+    )
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _pooled(points: pd.DataFrame, keys: list[str], outcome_ids: Sequence[str]) -> pd.DataFrame:
+    """One row per distinct value of ``keys`` with ``p``/``lo``/``hi`` per outcome.
+
+    Rows sharing the same key values (because other paths were varied too)
+    are pooled: counts ``round(p * worlds)`` are summed and the Wilson
+    interval is recomputed. A key value held by a single row keeps the
+    row's own numbers.
+    """
+    _require(points, ["worlds", *keys], "points.csv")
+    for o in outcome_ids:
+        _require(points, [f"p_{o}", f"lo_{o}", f"hi_{o}"], "points.csv")
+    rows = []
+    for key, grp in points.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict[str, Any] = dict(zip(keys, key, strict=True))
+        n = int(grp["worlds"].sum())
+        row["worlds"] = n
+        row["points"] = len(grp)
+        for o in outcome_ids:
+            if len(grp) == 1:
+                r = grp.iloc[0]
+                p, lo, hi = float(r[f"p_{o}"]), float(r[f"lo_{o}"]), float(r[f"hi_{o}"])
+            else:
+                k = int(np.rint(grp[f"p_{o}"] * grp["worlds"]).sum())
+                p = k / n if n else math.nan
+                lo, hi = wilson(k, n)
+            row[f"p_{o}"], row[f"lo_{o}"], row[f"hi_{o}"] = p, lo, hi
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sweep_curve(points: pd.DataFrame, path: str, outcome_ids: Sequence[str]) -> pd.DataFrame:
+    """Outcome probabilities against one varied path.
+
+    If other paths were varied too, the points sharing a value of ``path``
+    are pooled (see :func:`_pooled`): the curve is then the average over the
+    other paths' design.
+
+    Returns:
+        Long table sorted by ``outcome`` (in the given order) then ``x``,
+        with columns ``x`` (value of ``path``), ``outcome``, ``p``, ``lo``,
+        ``hi``, ``worlds``, ``points`` (design points pooled into the row).
+    """
+    col = resolve_path(points, path)
+    pooled = _pooled(points, [col], list(outcome_ids))
+    parts = [
+        pd.DataFrame(
+            {
+                "x": pooled[col].to_numpy(),
+                "outcome": o,
+                "p": pooled[f"p_{o}"].to_numpy(float),
+                "lo": pooled[f"lo_{o}"].to_numpy(float),
+                "hi": pooled[f"hi_{o}"].to_numpy(float),
+                "worlds": pooled["worlds"].to_numpy(int),
+                "points": pooled["points"].to_numpy(int),
+            }
+        )
+        for o in outcome_ids
+    ]
+    cols = ["x", "outcome", "p", "lo", "hi", "worlds", "points"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def sweep_heatmap(points: pd.DataFrame, path_x: str, path_y: str, outcome_id: str) -> pd.DataFrame:
+    """Probability of one outcome over two varied paths.
+
+    Points sharing the same (x, y) are pooled over any other varied paths.
+
+    Returns:
+        A pivot table of ``p``: index = sorted values of ``path_y`` (named
+        after the column), columns = sorted values of ``path_x``; NaN where
+        the design has no point (e.g. a Latin hypercube).
+    """
+    cx, cy = resolve_path(points, path_x), resolve_path(points, path_y)
+    if cx == cy:
+        raise ResultsError(f"sweep heatmap needs two different paths (got {cx!r} twice)")
+    pooled = _pooled(points, [cy, cx], [outcome_id])
+    grid = pooled.pivot(index=cy, columns=cx, values=f"p_{outcome_id}")
+    return grid.sort_index().sort_index(axis=1)
+
+
+# -- comparisons ------------------------------------------------------------------
+def compare_table(compare: Mapping[str, Any]) -> pd.DataFrame:
+    """Outcome probabilities of runs A and B side by side, with their difference.
+
+    Returns:
+        One row per outcome (in A's order, least to most severe), columns
+        ``id``, ``name``, ``p_a``, ``lo_a``, ``hi_a``, ``p_b``, ``lo_b``,
+        ``hi_b``, ``diff`` (``p_b - p_a``), ``diff_lo``, ``diff_hi``
+        (Newcombe 95%) and ``clear`` (the interval of the difference
+        excludes zero).
+    """
+    _require_keys(compare, ["a", "b", "diffs"], "compare.json")
+    a = {o["id"]: o for o in compare["a"].get("outcomes", [])}
+    b = {o["id"]: o for o in compare["b"].get("outcomes", [])}
+    d = {x["id"]: x for x in compare["diffs"]}
+    order = list(a) + [o for o in b if o not in a]
+    rows = []
+    for oid in order:
+        oa, ob, od = a.get(oid, {}), b.get(oid, {}), d.get(oid, {})
+        name = od.get("name") or oa.get("name") or ob.get("name") or oid
+        lo, hi = float(od.get("lo", math.nan)), float(od.get("hi", math.nan))
+        rows.append(
+            {
+                "id": oid,
+                "name": name,
+                "p_a": float(oa.get("p", math.nan)),
+                "lo_a": float(oa.get("lo", math.nan)),
+                "hi_a": float(oa.get("hi", math.nan)),
+                "p_b": float(ob.get("p", math.nan)),
+                "lo_b": float(ob.get("lo", math.nan)),
+                "hi_b": float(ob.get("hi", math.nan)),
+                "diff": float(od.get("diff", math.nan)),
+                "diff_lo": lo,
+                "diff_hi": hi,
+                "clear": bool(lo > 0 or hi < 0),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id", "name", "p_a", "lo_a", "hi_a", "p_b", "lo_b", "hi_b",
+            "diff", "diff_lo", "diff_hi", "clear",
+        ],
+    )  # fmt: skip
