@@ -115,7 +115,8 @@ class _Compiler:
         if rid not in self.rung_index:
             self.error(
                 path,
-                f"{self.where(path)}: unknown rung {rid!r}{did_you_mean(rid, list(self.rung_index))}"
+                f"{self.where(path)}: unknown rung {rid!r}"
+                f"{did_you_mean(rid, list(self.rung_index))}"
                 f" (rungs: {', '.join(self.rung_index)})",
             )
             return None
@@ -142,7 +143,8 @@ class _Compiler:
             last = self.start + _dt.timedelta(days=self.horizon - 1)
             self.error(
                 path,
-                f"{self.where(path)}: day {day} ({self.start + _dt.timedelta(days=day)}) is outside "
+                f"{self.where(path)}: day {day} ({self.start + _dt.timedelta(days=day)}) "
+                "is outside "
                 f"the horizon (day 0 = {self.start} to day {self.horizon - 1} = {last})",
             )
             return None
@@ -577,7 +579,8 @@ class _Compiler:
                     self.error(
                         (*rp, "action"),
                         f"{self.where(rp)}.action: {aid} has no action {r['action']!r}"
-                        f"{did_you_mean(r['action'], action_ids)} (actions: {', '.join(action_ids)})",
+                        f"{did_you_mean(r['action'], action_ids)} "
+                        f"(actions: {', '.join(action_ids)})",
                     )
                     continue
                 allowed = {
