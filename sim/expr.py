@@ -79,6 +79,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.errors import WargameError
+
 __all__ = [
     "ALLOWED_FUNCTIONS",
     "MAX_CONSTANT",
@@ -140,7 +142,7 @@ _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 
 
-class ExpressionError(Exception):
+class ExpressionError(WargameError):
     """Raised for any invalid expression.
 
     A single exception type lets scenario loaders report every problem in an expression the

@@ -365,6 +365,7 @@ def test_expect_enum() -> None:
         c("rung", expect="enum", enum_values=RUNGS).evaluate(ENV), [0, 1, 2, 2]
     )
     e = err("'wr'", expect="enum", enum_values=RUNGS)
+    assert e.message == '"wr" is not one of the allowed values "peace", "alert", "war"'
     assert e.hint == 'did you mean "war"?'
     assert "is expected here" in err("posture", expect="enum", enum_values=RUNGS).message
     assert "is expected here" in err("1", expect="enum", enum_values=RUNGS).message
@@ -837,4 +838,29 @@ def test_symbol_validation() -> None:
         Symbol("x", "enum", ("a", "a"))
     with pytest.raises(ValueError):
         Symbol("x", "int", ("a",))
+    with pytest.raises(ValueError):
+        Symbol("x", "enum", ("a", "b"), constant="c")
+    with pytest.raises(ValueError):
+        Symbol("x", "enum", ("a", "b"), constant=2)
+
+
+def test_enum_constant_symbols() -> None:
+    symbols = {
+        "rung": SYMBOLS["rung"],
+        "war": Symbol("war", "enum", RUNGS, constant="war"),
+        "alert": Symbol("alert", "enum", RUNGS, constant=1),
+    }
+    expr = compile_expr("rung == war or rung == alert", symbols)
+    np.testing.assert_array_equal(expr.evaluate(ENV), [False, True, True, True])
+    assert compile_expr("war == 'war'", symbols).value == np.True_
+    assert compile_expr("war", symbols, expect="enum", enum_values=RUNGS).value == 2
     assert Symbol("x", "enum", ["a", "b"]).enum_values == ("a", "b")  # type: ignore[arg-type]
+
+
+def test_expr_pickles_by_recompiling() -> None:
+    expr = c("kremlin.secret_plan and day >= date('2022-02-20')", owner="russia")
+    copy = pickle.loads(pickle.dumps(expr))
+    assert str(copy) == str(expr) and copy.names == expr.names and copy.type == expr.type
+    np.testing.assert_array_equal(copy.evaluate(ENV), expr.evaluate(ENV))
+    enum = c("'war' if drills_active else rung", expect="enum", enum_values=RUNGS)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(enum)).evaluate(ENV), [2, 1, 2, 2])
