@@ -81,7 +81,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         Path(args.out).write_text(text, encoding="utf-8")
         _out(f"wrote {args.out}")
     else:
-        _out(text)
+        sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -141,7 +141,14 @@ def _register_batch_commands(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
+def _register_report(sub: argparse._SubParsersAction) -> None:
+    from sim.report import register
+
+    register(sub)
+
+
 _EXTRA_COMMANDS.append(_register_batch_commands)
+_EXTRA_COMMANDS.append(_register_report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -263,16 +263,34 @@ SCENARIO = Obj(
 )
 
 
+def _nullable(node: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [node, {"type": "null"}]}
+
+
+def _partial(node: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a child file: nothing required, ``null`` (delete) allowed anywhere."""
+    out = {k: v for k, v in node.items() if k != "required"}
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {k: _nullable(_partial(v)) for k, v in out["properties"].items()}
+    if isinstance(out.get("additionalProperties"), dict):
+        out["additionalProperties"] = _nullable(_partial(out["additionalProperties"]))
+    return out
+
+
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of scenario files, for editors."""
+    """The JSON Schema (draft 2020-12) of scenario files, for editors.
+
+    A file with ``extends`` is partial (its base provides the rest, and
+    ``null`` deletes an inherited key), so it is checked against a relaxed
+    copy of the same definitions: unknown keys are still errors.
+    """
     body = SCENARIO.json_schema()
-    # A child scenario (with `extends`) may omit what its base provides.
-    base_required = body.pop("required", [])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://example.org/wargame-sim/scenario.schema.json",
         "title": "Wargame scenario",
-        **body,
-        "if": {"not": {"required": ["extends"]}},
-        "then": {"required": base_required},
+        "if": {"type": "object", "required": ["extends"]},
+        "then": {"$ref": "#/$defs/child"},
+        "else": {"$ref": "#/$defs/scenario"},
+        "$defs": {"scenario": body, "child": _partial(body)},
     }

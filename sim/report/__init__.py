@@ -1,0 +1,94 @@
+"""One self-contained HTML page presenting a batch's results folder.
+
+``report.html`` is meant to be sent by e-mail or opened from a USB stick
+years later: it needs no network, no fonts or scripts from elsewhere, and no
+other file of the folder. It shows the scenario, the outcome and flag tables
+with 95% intervals, every chart, the rules most associated with the outcomes,
+the claims those rules are derived from, the manifest and the command that
+reproduces the results.
+
+:mod:`sim.report.contents` reads the folder; :mod:`sim.report.page` writes
+the HTML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from sim.errors import ResultsError
+from sim.report.contents import (
+    RankedRule,
+    ReportData,
+    find_results,
+    gather,
+    rank_rules,
+    reproduce_command,
+)
+from sim.report.page import interval, percent, render
+
+__all__ = [
+    "REPORT_NAME",
+    "RankedRule",
+    "ReportData",
+    "find_results",
+    "gather",
+    "interval",
+    "percent",
+    "rank_rules",
+    "register",
+    "render",
+    "reproduce_command",
+    "write_report",
+]
+
+REPORT_NAME = "report.html"
+
+
+def write_report(folder: Path | str) -> Path:
+    """Write ``report.html`` into a batch's results folder and return its path.
+
+    The page is written beside the other files under a temporary name and
+    renamed, so a reader never opens half a report.
+
+    Args:
+        folder: the results folder, or ``results/<scenario>`` for its latest.
+
+    Raises:
+        ResultsError: the folder or its ``summary.json`` is missing or
+            unreadable, or the page cannot be written.
+    """
+    data = gather(folder)
+    path = find_results(folder) / REPORT_NAME
+    tmp = path.with_name(f".{REPORT_NAME}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(render(data), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ResultsError(f"{path}: cannot be written ({exc})") from exc
+    return path
+
+
+# -- command line ----------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    """``wargame report RESULTS_DIR``: write the report and print its path."""
+    print(write_report(args.folder))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``wargame report`` to the subcommands of the ``wargame`` parser."""
+    p = sub.add_parser(
+        "report",
+        help="write report.html, one self-contained page of a batch's results",
+        description="Write report.html into a batch's results folder: outcomes, charts, rule "
+        "attribution, the claims behind the rules and the command that reproduces them.",
+    )
+    p.add_argument(
+        "folder",
+        metavar="RESULTS_DIR",
+        help="a results folder, or results/<scenario> for its latest one",
+    )
+    p.set_defaults(func=cmd_report)

@@ -1,0 +1,278 @@
+"""What a report shows, read from a batch's results folder.
+
+Reading is kept apart from writing HTML (:mod:`sim.report.page`), so tests can
+check what the page will say without parsing it. Only ``summary.json`` is
+required; anything else that is missing becomes a note for the reader.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.errors import ResultsError, WargameError
+
+if TYPE_CHECKING:
+    from sim.registry import Registry
+    from sim.scenario.model import Scenario
+
+
+@dataclass(frozen=True)
+class RankedRule:
+    """One row of ``rules.csv`` with its influence on the outcomes.
+
+    ``influence`` is the spread (max - min) of ``fired_in_<outcome>`` over the
+    outcomes some world reached: a rule that fired in every world, or in
+    none, says nothing about where worlds ended and gets 0. This is the
+    ordering of the attribution chart.
+    """
+
+    rule: str
+    actor: str
+    kind: str
+    action: str
+    cites: tuple[str, ...]
+    worlds_fired: int | None
+    share_fired: float | None
+    share_in: dict[str, float | None]
+    influence: float
+
+
+@dataclass
+class ReportData:
+    """Everything the page shows, read from a results folder.
+
+    ``scenario`` and ``registry`` are ``None`` when the scenario file or the
+    ``seeds/`` folder cannot be found or loaded; ``notes`` then says so.
+    """
+
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    rules: list[RankedRule]
+    charts: dict[str, bytes]
+    """PNG bytes of each chart in ``plots/``, by file stem."""
+    scenario: Scenario | None = None
+    registry: Registry | None = None
+    notes: list[str] = field(default_factory=list)
+    """Things the reader should know (a changed scenario, missing tables...)."""
+
+
+def _number(text: Any) -> float | None:
+    try:
+        x = float(text)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def rank_rules(
+    rows: Sequence[Mapping[str, str]], outcomes: Sequence[Mapping[str, Any]]
+) -> list[RankedRule]:
+    """Rows of ``rules.csv``, most influential first (ties: most fired, then by id).
+
+    Args:
+        rows: ``rules.csv`` as dicts of strings (``csv.DictReader``).
+        outcomes: ``summary["outcomes"]``; an outcome with ``count`` 0 is
+            left out of the influence.
+    """
+    ids = [str(o["id"]) for o in outcomes]
+    reached = [str(o["id"]) for o in outcomes if int(o.get("count") or 0) > 0]
+    ranked = []
+    for row in rows:
+        fired_in = [_number(row.get(f"fired_in_{o}")) for o in reached]
+        live = [x for x in fired_in if x is not None]
+        worlds = _number(row.get("worlds_fired"))
+        ranked.append(
+            RankedRule(
+                rule=row.get("rule", ""),
+                actor=row.get("actor", ""),
+                kind=row.get("kind", ""),
+                action=row.get("action", ""),
+                cites=tuple(c for c in (row.get("cites") or "").split(";") if c),
+                worlds_fired=None if worlds is None else int(worlds),
+                share_fired=_number(row.get("share_fired")),
+                share_in={o: _number(row.get(f"share_{o}")) for o in ids},
+                influence=max(live) - min(live) if live else 0.0,
+            )
+        )
+    ranked.sort(key=lambda r: (-r.influence, -(r.share_fired or 0.0), r.rule))
+    return ranked
+
+
+def reproduce_command(manifest: Mapping[str, Any]) -> str:
+    """The command line that reproduces the folder's results ("" if unknown).
+
+    The manifest's ``command`` when present; otherwise rebuilt from the
+    scenario file, runs, seed, ``--set`` overrides and pinned parameters.
+    Executor, workers and output folder are left out: they do not change the
+    results.
+    """
+    if manifest.get("command"):
+        return str(manifest["command"])
+    if manifest.get("argv"):
+        return shlex.join(str(a) for a in manifest["argv"])
+    if not manifest.get("scenario_file"):
+        return ""
+    cmd = ["wargame", "batch", str(manifest["scenario_file"])]
+    if manifest.get("runs") is not None:
+        cmd += ["--runs", str(manifest["runs"])]
+    if manifest.get("seed") is not None:
+        cmd += ["--seed", str(manifest["seed"])]
+    for text in manifest.get("overrides") or ():
+        cmd += ["--set", str(text)]
+    for pid, value in (manifest.get("pinned") or {}).items():
+        cmd += ["--pin", f"{pid}={value}"]
+    if manifest.get("runs_table") is False:
+        cmd.append("--no-runs-table")
+    return shlex.join(cmd)
+
+
+def find_results(folder: Path | str) -> Path:
+    """The batch folder ``folder`` names: itself, or the one its ``latest`` points at.
+
+    Raises:
+        ResultsError: no such folder, or no ``summary.json`` in it.
+    """
+    path = Path(folder)
+    if not path.exists():
+        raise ResultsError(f"{path}: no such results folder")
+    if not path.is_dir():
+        raise ResultsError(
+            f"{path}: not a folder; give the results folder written by wargame batch"
+        )
+    if (path / "summary.json").is_file():
+        return path
+    latest = path / "latest"
+    if (latest / "summary.json").is_file():
+        return latest
+    if (path / "latest.txt").is_file():
+        name = (path / "latest.txt").read_text(encoding="utf-8").strip()
+        if name and (path / name / "summary.json").is_file():
+            return path / name
+    raise ResultsError(
+        f"{path}: no summary.json; expected a results folder written by wargame batch "
+        "(with manifest.json, summary.json, rules.csv and plots/)"
+    )
+
+
+def _read_json(path: Path, required: bool) -> dict[str, Any]:
+    if not path.is_file():
+        if required:
+            raise ResultsError(f"{path}: missing from the results folder")
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object; got {type(data).__name__}")
+    return data
+
+
+def _read_rules(path: Path) -> list[dict[str, str]]:
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
+    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc})") from exc
+
+
+def _charts(folder: Path) -> dict[str, bytes]:
+    """The PNG charts of ``plots/`` by file stem, in name order."""
+    return {p.stem: p.read_bytes() for p in sorted((folder / "plots").glob("*.png"))}
+
+
+def _scenario_path(manifest: Mapping[str, Any], folder: Path) -> Path | None:
+    """The manifest's scenario file, relative to the working folder or to one above ``folder``."""
+    name = manifest.get("scenario_file")
+    if not name:
+        return None
+    given = Path(str(name))
+    if given.is_absolute():
+        return given if given.is_file() else None
+    for base in (Path.cwd(), *folder.resolve().parents):
+        if (base / given).is_file():
+            return base / given
+    return None
+
+
+def _load_context(data: ReportData, folder: Path) -> None:
+    """Add the scenario and claims registry behind the folder to ``data``, if found."""
+    from sim.registry import find_seeds, load_registry
+    from sim.scenario import load_scenario
+
+    path = _scenario_path(data.manifest, folder)
+    if path is None and data.manifest:
+        data.notes.append(
+            "The scenario file named in the manifest was not found, so its description, "
+            "rule descriptions and citations are missing."
+        )
+    elif path is not None:
+        try:
+            data.scenario = load_scenario(path, data.manifest.get("overrides") or ())
+        except WargameError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            data.notes.append(f"The scenario file no longer loads ({first}).")
+        else:
+            recorded = data.manifest.get("sha256")
+            if recorded and data.scenario.sha256 and recorded != data.scenario.sha256:
+                data.notes.append(
+                    "The scenario file has changed since this batch ran (its sha256 differs "
+                    "from the manifest's); descriptions come from the current file."
+                )
+    seeds = find_seeds(path.parent) if path is not None else None
+    seeds = seeds or find_seeds(folder)
+    if seeds is None:
+        data.notes.append("No seeds/ folder was found, so cited claims cannot be shown.")
+        return
+    try:
+        data.registry = load_registry(seeds)
+    except WargameError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        data.notes.append(f"The claims registry does not load ({first}).")
+
+
+def gather(folder: Path | str, *, context: bool = True) -> ReportData:
+    """Read what the report shows from a batch's results folder.
+
+    Args:
+        folder: the results folder (or ``results/<scenario>``: its latest one).
+        context: also load the scenario file and claims registry the manifest
+            points at (for the description, rule texts and cited claims).
+
+    Raises:
+        ResultsError: the folder or its ``summary.json`` is missing or unreadable.
+    """
+    path = find_results(folder)
+    summary = _read_json(path / "summary.json", required=True)
+    manifest = _read_json(path / "manifest.json", required=False)
+    if manifest.get("kind") not in (None, "batch"):
+        raise ResultsError(
+            f"{path}: a {manifest['kind']!r} folder; reports are written for batch folders"
+        )
+    if not isinstance(summary.get("outcomes"), list):
+        raise ResultsError(f"{path / 'summary.json'}: no list of outcomes")
+    notes = []
+    if not manifest:
+        notes.append("manifest.json is missing: how these results were produced is unknown.")
+    rules: list[RankedRule] = []
+    if (path / "rules.csv").is_file():
+        rules = rank_rules(_read_rules(path / "rules.csv"), summary["outcomes"])
+    else:
+        notes.append("rules.csv is missing, so rules cannot be attributed.")
+    charts = _charts(path)
+    if not charts:
+        notes.append(
+            "No charts in plots/: draw them with wargame plot on this folder, then run "
+            "wargame report again."
+        )
+    data = ReportData(summary, manifest, rules, charts, notes=notes)
+    if context:
+        _load_context(data, path)
+    return data

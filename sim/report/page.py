@@ -1,0 +1,463 @@
+"""The report as one HTML document with nothing outside it.
+
+Charts are embedded as base64 PNG data and the style sheet is inline; the
+only links are anchors to the source articles, which a reader may follow or
+not. Every piece of text from a file goes through :func:`html.escape` (here
+``_e``); the page carries no time of writing, so the same folder always gives
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sim.report.contents import ReportData, reproduce_command
+
+if TYPE_CHECKING:
+    from sim.registry import Registry
+    from sim.scenario.model import Scenario
+
+TOP_RULES = 15
+"""Rules shown in the attribution table."""
+TOP_CLAIM_RULES = 8
+"""Rules whose cited claims are spelled out."""
+
+CHARTS: dict[str, tuple[str, str]] = {
+    "outcomes": (
+        "Outcomes",
+        "Share of simulated worlds ending in each outcome, with 95% Wilson intervals.",
+    ),
+    "flags": (
+        "Flags",
+        "Share of worlds in which each yes/no question came true, with 95% intervals.",
+    ),
+    "fan": (
+        "Escalation over time",
+        "Rung of the escalation ladder day by day: median and percentile bands over all "
+        "worlds, with the scheduled events marked.",
+    ),
+    "occupancy": (
+        "Ladder occupancy",
+        "Share of worlds on each rung of the ladder, day by day.",
+    ),
+    "time_to_event": (
+        "Time to the key rungs",
+        "Cumulative share of worlds that have reached each key rung by each day.",
+    ),
+    "attribution": (
+        "Rule attribution",
+        "How often each rule fired in the worlds of each outcome; rules whose firing "
+        "differs most between outcomes come first.",
+    ),
+}
+"""Known charts, in reading order, with a heading and a caption."""
+
+_MANIFEST_ORDER = (
+    "scenario",
+    "scenario_file",
+    "sha256",
+    "overrides",
+    "pinned",
+    "seed",
+    "runs",
+    "executor",
+    "workers",
+    "scheduler",
+    "chunk_size",
+    "started",
+    "start",
+    "finished",
+    "end",
+    "wall_seconds",
+    "format_version",
+    "kind",
+    "runs_table",
+)
+_MANIFEST_HIDDEN = ("command", "argv", "versions")
+_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
+"""Colours allowed into a style attribute: hex codes and CSS colour names."""
+
+CSS = """
+:root { --ink: #1d2430; --muted: #5b6472; --line: #d9dde3; --band: #f4f6f8; --accent: #2d5d8a; }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 68rem; padding: 1.5rem 1.5rem 4rem; color: var(--ink);
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+h1 { font-size: 1.7rem; line-height: 1.25; margin: 0 0 .3rem; }
+h2 { font-size: 1.25rem; margin: 2.2rem 0 .6rem; padding-bottom: .2rem;
+  border-bottom: 2px solid var(--line); }
+h3 { font-size: 1.05rem; margin: 1.4rem 0 .4rem; }
+a { color: var(--accent); }
+.meta, .muted, figcaption, .desc { color: var(--muted); }
+.meta { margin: 0 0 1rem; }
+nav { margin: 1rem 0; font-size: .9rem; }
+nav a { margin-right: .9rem; white-space: nowrap; }
+.notes { border-left: 4px solid #c9a227; background: #fbf6e6; padding: .5rem 1rem; }
+table { border-collapse: collapse; margin: .4rem 0 1rem; font-size: .9rem; }
+th, td { padding: .3rem .6rem; border-bottom: 1px solid var(--line); text-align: left;
+  vertical-align: top; }
+th { background: var(--band); font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+table.rules { font-size: .85rem; }
+table.rules td:first-child { min-width: 14rem; }
+.wide { overflow-x: auto; }
+.swatch { display: inline-block; width: .8em; height: .8em; margin-right: .4em;
+  border: 1px solid rgba(0,0,0,.25); vertical-align: baseline; }
+figure { margin: 1.2rem 0 1.8rem; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  font-size: .85rem; }
+pre { background: var(--band); padding: .7rem 1rem; overflow-x: auto; white-space: pre-wrap;
+  word-break: break-all; }
+.claim { margin: .5rem 0 .9rem; padding: .5rem .9rem; border-left: 3px solid var(--line); }
+.claim p { margin: .25rem 0; }
+.tag { display: inline-block; padding: 0 .4rem; border-radius: .2rem; background: var(--band);
+  font-size: .8rem; }
+dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem;
+  font-size: .9rem; }
+dl.kv dt { color: var(--muted); }
+dl.kv dd { margin: 0; overflow-wrap: anywhere; }
+@media print { nav { display: none; } figure, .claim, table { break-inside: avoid; } }
+"""
+
+
+def _e(value: Any) -> str:
+    """Text for HTML: escaped, ``None`` as an en dash."""
+    return "\u2013" if value is None else html.escape(str(value), quote=True)
+
+
+def _share(p: Any) -> float | None:
+    try:
+        x = float(p)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def percent(p: float | None) -> str:
+    """A share as a percentage with one decimal (``0.4231`` -> ``42.3%``).
+
+    A share too small to show as 0.1% but not zero is ``<0.1%``, so a rare
+    outcome that did happen never reads as ``0.0%``.
+    """
+    x = _share(p)
+    if x is None:
+        return "\u2013"
+    if 0 < x < 0.0005:
+        return "<0.1%"
+    return f"{100 * x:.1f}%"
+
+
+def interval(lo: float | None, hi: float | None) -> str:
+    """A 95% interval as ``38.1–46.5%``."""
+    a, b = _share(lo), _share(hi)
+    if a is None or b is None:
+        return "\u2013"
+    return f"{100 * a:.1f}\u2013{100 * b:.1f}%"
+
+
+def _count(n: Any) -> str:
+    x = _share(n)
+    return _e(n) if x is None or isinstance(n, bool) else f"{round(x):,}"
+
+
+def _table(head: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], cls: str = "") -> str:
+    """A table from (label, numeric) headings and rows of HTML cells (already escaped)."""
+    ths = "".join(f"<th{' class=num' if num else ''}>{_e(h)}</th>" for h, num in head)
+    trs = "".join(
+        "<tr>"
+        + "".join(
+            f"<td{' class=num' if num else ''}>{cell}</td>"
+            for (_, num), cell in zip(head, row, strict=True)
+        )
+        + "</tr>\n"
+        for row in rows
+    )
+    table = f'<table class="{cls}">' if cls else "<table>"
+    return f'<div class="wide">{table}\n<tr>{ths}</tr>\n{trs}</table></div>\n'
+
+
+def _swatch(colour: Any) -> str:
+    if isinstance(colour, str) and _COLOUR.match(colour):
+        return f'<span class="swatch" style="background:{_e(colour)}"></span>'
+    return ""
+
+
+def _paragraphs(text: str) -> str:
+    parts = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip())]
+    return "".join(f'<p class="desc">{_e(p)}</p>\n' for p in parts if p)
+
+
+def _end_date(summary: Mapping[str, Any]) -> str | None:
+    try:
+        start = _dt.date.fromisoformat(str(summary["start"]))
+        return (start + _dt.timedelta(days=int(summary["horizon_days"]) - 1)).isoformat()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _header(d: ReportData) -> str:
+    s, sc = d.summary, d.scenario
+    title = s.get("title") or (sc.title if sc else None) or s.get("scenario", "Results")
+    bits = [f"<code>{_e(s.get('scenario', d.manifest.get('scenario', '')))}</code>"]
+    if s.get("start"):
+        days = f" ({_count(s['horizon_days'])} days)" if s.get("horizon_days") else ""
+        bits.append(f"{_e(s['start'])} to {_e(_end_date(s))}{days}")
+    if s.get("runs") is not None:
+        bits.append(f"{_count(s['runs'])} simulated worlds")
+    if s.get("seed") is not None:
+        bits.append(f"seed {_e(s['seed'])}")
+    out = f"<h1>{_e(title)}</h1>\n<p class=meta>{' · '.join(bits)}</p>\n"
+    description = sc.description if sc else s.get("description", "")
+    if description:
+        out += _paragraphs(description)
+    if d.notes:
+        out += '<div class="notes">' + "".join(f"<p>{_e(n)}</p>" for n in d.notes) + "</div>\n"
+    return out
+
+
+def _nav(sections: Sequence[tuple[str, str]]) -> str:
+    return "<nav>" + "".join(f'<a href="#{a}">{_e(t)}</a>' for a, t in sections) + "</nav>\n"
+
+
+def _outcomes(s: Mapping[str, Any]) -> str:
+    rows = [
+        [
+            _swatch(o.get("colour")) + _e(o.get("name", o.get("id"))),
+            _e(percent(o.get("p"))),
+            _e(interval(o.get("lo"), o.get("hi"))),
+            _count(o.get("count")),
+        ]
+        for o in s["outcomes"]
+    ]
+    head = [("Outcome", False), ("Probability", True), ("95% interval", True), ("Worlds", True)]
+    out = (
+        '<h2 id="outcomes">Outcomes</h2>\n<p>Each simulated world ends in exactly one outcome. '
+        "Probabilities are shares of worlds; the intervals are 95% Wilson score intervals, "
+        "which reflect the number of worlds, not the uncertainty of the scenario itself.</p>\n"
+    )
+    out += _table(head, rows)
+    flags = s.get("flags") or []
+    if flags:
+        # Mark the key flags only when they are a choice among the flags.
+        key = set(s.get("key_flags") or ())
+        if key >= {f.get("id") for f in flags}:
+            key = set()
+        rows = [
+            [
+                _e(f.get("name", f.get("id")))
+                + (" <span class=tag>key</span>" if f.get("id") in key else ""),
+                _e(percent(f.get("p"))),
+                _e(interval(f.get("lo"), f.get("hi"))),
+                _count(f.get("count")),
+            ]
+            for f in flags
+        ]
+        out += '<h3 id="flags">Flags</h3>\n<p>Yes/no questions recorded in every world.</p>\n'
+        out += _table([("Flag", False), *head[1:]], rows)
+    events = s.get("events") or []
+    if events:
+        rows = [
+            [_e(ev.get("name", ev.get("id"))), _e(ev.get("start_date")), _e(ev.get("end_date"))]
+            for ev in events
+        ]
+        out += "<h3>Scheduled events</h3>\n"
+        out += _table([("Event", False), ("From", True), ("To", True)], rows)
+    return out
+
+
+def _charts_html(charts: Mapping[str, bytes]) -> str:
+    """Every chart, the known ones in reading order, then any others by name."""
+    out = '<h2 id="charts">Charts</h2>\n'
+    if not charts:
+        return out + "<p class=muted>No charts were found in this folder.</p>\n"
+    order = [s for s in CHARTS if s in charts] + [s for s in charts if s not in CHARTS]
+    for stem in order:
+        png = charts[stem]
+        heading, caption = CHARTS.get(stem, (stem.replace("_", " ").capitalize(), ""))
+        data = base64.b64encode(png).decode("ascii")
+        out += (
+            f'<figure id="chart-{_e(stem)}"><h3>{_e(heading)}</h3>\n'
+            f'<img alt="{_e(heading)}" src="data:image/png;base64,{data}">\n'
+            f"<figcaption>{_e(caption)}</figcaption></figure>\n"
+        )
+    return out
+
+
+def _rule_description(sc: Scenario | None, rule_id: str, actor: str) -> str:
+    if sc is None:
+        return ""
+    for r in sc.rules:
+        if r.id == rule_id and (r.actor == actor or not actor):
+            return r.description
+    return ""
+
+
+def _attribution(d: ReportData) -> str:
+    out = '<h2 id="rules">Rule attribution</h2>\n'
+    if not d.rules:
+        return out + "<p class=muted>No rule attribution is available.</p>\n"
+    outcomes = d.summary["outcomes"]
+    out += (
+        f"<p>The {min(TOP_RULES, len(d.rules))} rules whose firing differs most between outcomes. "
+        "<em>Fired</em> is the share of all worlds in which the rule fired at least once; each "
+        "outcome column is the share of those worlds that ended in that outcome. "
+        "<em>Influence</em> is the largest difference, in percentage points, between outcomes in "
+        "how often the rule fired. It is an association within the model, not a cause in the "
+        "world.</p>\n"
+    )
+    head = [("Rule", False), ("Actor", False), ("Kind", False), ("Action", False), ("Fired", True)]
+    head += [(str(o.get("name", o["id"])), True) for o in outcomes]
+    head.append(("Influence (pp)", True))
+    rows = []
+    for r in d.rules[:TOP_RULES]:
+        text = _rule_description(d.scenario, r.rule, r.actor)
+        cell = f"<code>{_e(r.rule)}</code>" + (
+            f'<br><span class="muted">{_e(text)}</span>' if text else ""
+        )
+        rows.append(
+            [cell, _e(r.actor), _e(r.kind), _e(r.action), _e(percent(r.share_fired))]
+            + [_e(percent(r.share_in.get(str(o["id"])))) for o in outcomes]
+            + [f"{100 * r.influence:.1f}"]
+        )
+    return out + _table(head, rows, cls="rules")
+
+
+def _value(value: Mapping[str, Any] | None) -> str:
+    if not value:
+        return ""
+    unit = f" {value['unit']}" if value.get("unit") else ""
+    about = "about " if value.get("approx") else ""
+    if "quantity" in value:
+        return f"{about}{value['quantity']:,}{unit}"
+    if "low" in value:
+        return f"{about}{value['low']:,}\u2013{value['high']:,}{unit}"
+    if "date" in value:
+        return str(value["date"])
+    if "start" in value:
+        return f"{value['start']} to {value['end']}"
+    return ""
+
+
+def _source(reg: Registry, sid: str) -> str:
+    src = reg.sources.get(sid)
+    if src is None:
+        return f"<code>{_e(sid)}</code> (not in seeds/sources.yaml)"
+    parts = [_e(src.outlet), f"\u201c{_e(src.title)}\u201d"]
+    if src.author:
+        parts.insert(0, _e(src.author))
+    parts.append(_e(src.date))
+    text = ", ".join(parts)
+    if src.url.startswith(("https://", "http://")):
+        text += f', <a href="{_e(src.url)}" rel="noopener noreferrer">{_e(src.url)}</a>'
+    return text
+
+
+def _claims(d: ReportData) -> str:
+    out = '<h2 id="claims">Claims behind the most influential rules</h2>\n'
+    top = d.rules[:TOP_CLAIM_RULES]
+    if not top:
+        return out + "<p class=muted>No rules to show.</p>\n"
+    out += (
+        "<p>Every rule is derived from claims in the sources. Summaries are our paraphrases, "
+        "not quotations.</p>\n"
+    )
+    reg = d.registry
+    for r in top:
+        about = f"{_e(r.actor)}, {_e(r.kind)} \u2192 {_e(r.action)}"
+        out += f"<h3><code>{_e(r.rule)}</code> <span class=muted>({about})</span></h3>\n"
+        text = _rule_description(d.scenario, r.rule, r.actor)
+        if text:
+            out += f"<p>{_e(text)}</p>\n"
+        if not r.cites:
+            out += "<p class=muted>This rule cites no claim.</p>\n"
+        for cid in r.cites:
+            claim = reg.claims.get(cid) if reg is not None else None
+            if reg is None or claim is None:
+                where = (
+                    "claims registry not available" if reg is None else "not in seeds/claims.yaml"
+                )
+                out += (
+                    f'<div class="claim"><p><code>{_e(cid)}</code> '
+                    f"<span class=muted>({where})</span></p></div>\n"
+                )
+                continue
+            value = _value(claim.value)
+            who = "the source's author" if claim.stated_by == "author" else claim.stated_by
+            lines = [
+                f"<code>{_e(claim.id)}</code> <span class=tag>{_e(claim.kind)}</span> "
+                f"stated by {_e(who)}",
+                _e(claim.summary),
+            ]
+            if value:
+                lines.append(f"Value: {_e(value)}")
+            if claim.contradicts:
+                lines.append(
+                    "Disputed by: " + ", ".join(f"<code>{_e(c)}</code>" for c in claim.contradicts)
+                )
+            lines.append("Source: " + "; ".join(_source(reg, s) for s in claim.sources))
+            out += '<div class="claim">' + "".join(f"<p>{x}</p>" for x in lines) + "</div>\n"
+    return out
+
+
+def _kv(items: Sequence[tuple[str, Any]]) -> str:
+    def show(v: Any) -> str:
+        if isinstance(v, (list, dict)):
+            return _e(json.dumps(v, ensure_ascii=False)) if v else "none"
+        return _e(v)
+
+    rows = "".join(f"<dt>{_e(k)}</dt><dd>{show(v)}</dd>" for k, v in items)
+    return f'<dl class="kv">{rows}</dl>\n'
+
+
+def _provenance(d: ReportData) -> str:
+    m = d.manifest
+    out = '<h2 id="reproduce">Reproduce</h2>\n'
+    command = reproduce_command(m)
+    if command:
+        out += (
+            "<p>Run from the folder the batch was run from, this command gives the same "
+            "numbers, whatever the executor and the number of workers:</p>\n"
+            f"<pre><code>{_e(command)}</code></pre>\n"
+        )
+    else:
+        out += "<p class=muted>The command is not known: the manifest does not record it.</p>\n"
+    out += '<h2 id="manifest">Manifest</h2>\n'
+    if not m:
+        return out + "<p class=muted>No manifest.json in this folder.</p>\n"
+    keys = [k for k in _MANIFEST_ORDER if k in m]
+    keys += [k for k in m if k not in keys and k not in _MANIFEST_HIDDEN]
+    out += _kv([(k, m[k]) for k in keys])
+    versions = m.get("versions")
+    if isinstance(versions, dict) and versions:
+        out += "<h3>Versions</h3>\n" + _kv(list(versions.items()))
+    return out
+
+
+def render(d: ReportData) -> str:
+    """The report as one HTML document (no external resources)."""
+    title = d.summary.get("title") or d.summary.get("scenario") or "Results"
+    sections = [("outcomes", "Outcomes"), ("charts", "Charts"), ("rules", "Rules")]
+    sections += [("claims", "Claims"), ("reproduce", "Reproduce"), ("manifest", "Manifest")]
+    body = (
+        _header(d)
+        + _nav(sections)
+        + _outcomes(d.summary)
+        + _charts_html(d.charts)
+        + _attribution(d)
+        + _claims(d)
+        + _provenance(d)
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)} \u2013 results</title>\n<style>{CSS}</style>\n</head>\n"
+        f"<body>\n{body}</body>\n</html>\n"
+    )
