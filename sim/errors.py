@@ -8,7 +8,7 @@ traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
@@ -18,6 +18,14 @@ class Location:
     file: str
     line: int = 0
     col: int = 0
+    # False when characters of the value do not map one-to-one onto columns
+    # (multi-line, block or escaped scalars): then an offset into an
+    # expression cannot be turned into a column, and the value's start is used.
+    exact: bool = field(default=True, compare=False)
+    # For an inexact scalar: its source text, and the column where it starts,
+    # so an offset can still be placed by finding the offending token.
+    raw: str = field(default="", compare=False, repr=False)
+    raw_col: int = field(default=0, compare=False, repr=False)
 
     def __str__(self) -> str:
         if self.line:

@@ -151,8 +151,8 @@ def load_registry(folder: Path | str) -> Registry:
         ctx = Ctx(sdoc)
         checked = SOURCES_FILE.check(sdoc.data, (), ctx)
         for i, s in enumerate(checked.get("sources", []) if isinstance(checked, dict) else []):
-            if "id" not in s:
-                continue
+            if not all(k in s for k in ("id", "outlet", "title", "date")):
+                continue  # its own errors are already reported
             if s["id"] in sources:
                 ctx.error(("sources", i, "id"), f"duplicate source id {s['id']!r}")
             sources[s["id"]] = Source(
@@ -169,8 +169,8 @@ def load_registry(folder: Path | str) -> Registry:
         items = checked.get("claims", []) if isinstance(checked, dict) else []
         for i, c in enumerate(items):
             path = ("claims", i)
-            if not all(k in c for k in ("id", "sources", "actors", "kind")):
-                continue
+            if not all(k in c for k in ("id", "sources", "actors", "kind", "stated_by", "summary")):
+                continue  # its own errors are already reported
             if c["id"] in claims:
                 ctx.error((*path, "id"), f"duplicate claim id {c['id']!r}")
             for j, sid in enumerate(c["sources"]):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import math
 import re
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
@@ -145,8 +146,8 @@ class Num(Spec):
             what = "a whole number" if self.integer else "a number"
             ctx.error(path, f"{self._where(path)}: expected {what}; got {type_name(value)}")
             return _MISSING
-        if isinstance(value, float) and value != value:
-            ctx.error(path, f"{self._where(path)}: expected a number; got NaN")
+        if isinstance(value, float) and not math.isfinite(value):
+            ctx.error(path, f"{self._where(path)}: expected a finite number; got {value}")
             return _MISSING
         lo_bad = self.minimum is not None and (
             value <= self.minimum if self.exclusive_min else value < self.minimum

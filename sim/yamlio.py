@@ -32,6 +32,11 @@ MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
 """Largest number of values a document may expand to (aliases included)."""
 
+MAX_NESTING = 64
+"""Deepest nesting of mappings and lists accepted."""
+
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap"}
+
 PathKey = tuple[str | int, ...]
 
 
@@ -74,29 +79,37 @@ class _Converter:
         m = node.start_mark
         return Location(self.file, m.line + 1, m.column + 1)
 
-    def convert(self, node: yaml.Node, path: PathKey) -> Any:
+    def convert(self, node: yaml.Node, path: PathKey, stack: frozenset[int] = frozenset()) -> Any:
         self.count += 1
+        here = self.loc(node)
         if self.count > MAX_NODES:
-            raise ValidationError(
-                [
-                    Diagnostic(
-                        self.loc(node),
-                        f"document expands to more than {MAX_NODES:,} values "
-                        "(too many or nested aliases); refusing to load it",
-                    )
-                ]
+            raise _err(
+                here,
+                f"document expands to more than {MAX_NODES:,} values "
+                "(too many or nested aliases); refusing to load it",
             )
-        self.marks[path] = self.loc(node)
+        if len(path) > MAX_NESTING:
+            raise _err(here, f"too deeply nested (over {MAX_NESTING} levels); refusing to load it")
+        if id(node) in stack:
+            raise _err(here, "an alias refers to a value that contains it (a cycle)")
+        self.marks[path] = here
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+            raise _err(here, f"tags such as {node.tag!r} are not allowed in scenario files")
+        inner = stack | {id(node)}
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)
+            try:
+                self.loader.flatten_mapping(node)
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark or node.start_mark
+                raise _err(
+                    Location(self.file, mark.line + 1, mark.column + 1),
+                    f"cannot merge mappings here: {exc.problem}",
+                ) from None
             out: dict[str, Any] = {}
             for knode, vnode in node.value:
                 if not isinstance(knode, yaml.ScalarNode):
                     raise _err(self.loc(knode), "mapping keys must be plain names or numbers")
-                key = self.loader.construct_object(knode)
-                if isinstance(key, (_dt.date, float)) or key is None:
-                    key = knode.value
-                key = str(key) if not isinstance(key, bool) else knode.value
+                key = knode.value  # keys are names: keep their text as written
                 if key in out:
                     first = self.key_marks[(*path, key)]
                     raise _err(
@@ -104,19 +117,31 @@ class _Converter:
                         f"duplicate key {key!r} (first written at line {first.line})",
                     )
                 self.key_marks[(*path, key)] = self.loc(knode)
-                out[key] = self.convert(vnode, (*path, key))
+                out[key] = self.convert(vnode, (*path, key), inner)
             return out
         if isinstance(node, yaml.SequenceNode):
-            return [self.convert(v, (*path, i)) for i, v in enumerate(node.value)]
-        if getattr(node, "style", None) in ('"', "'"):
+            return [self.convert(v, (*path, i), inner) for i, v in enumerate(node.value)]
+        start, end = node.start_mark, node.end_mark
+        raw = start.buffer[start.pointer : end.pointer] if start.buffer else ""
+        quoted = getattr(node, "style", None) in ('"', "'")
+        exact = (
+            start.line == end.line and not (quoted and "\\" in raw) and node.style not in ("|", ">")
+        )
+        if quoted or not exact:
             # Point at the first character inside the quotes, so an offset
             # into an expression maps onto the right column.
-            loc = self.marks[path]
-            self.marks[path] = Location(loc.file, loc.line, loc.col + 1)
+            self.marks[path] = Location(
+                self.file,
+                here.line,
+                here.col + (1 if quoted else 0),
+                exact=exact,
+                raw="" if exact else raw,
+                raw_col=here.col,
+            )
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise _err(self.loc(node), f"cannot read value: {exc}") from None
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            raise _err(here, f"cannot read value {node.value!r}: {exc}") from None
 
 
 def _err(loc: Location, message: str) -> ValidationError:
@@ -172,6 +197,10 @@ def parse_text(text: str, name: str) -> Located:
         raise _err(Location(name, line, col), f"YAML syntax error: {problem}{context}") from None
     except yaml.YAMLError as exc:
         raise _err(Location(name, 1, 1), f"YAML error: {exc}") from None
+    except RecursionError:
+        raise _err(
+            Location(name, 1, 1), "too deeply nested for a scenario file; refusing to load it"
+        ) from None
     finally:
         loader.dispose()
     if node is None:

@@ -12,6 +12,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import re
 from typing import Any
 
 from sim.errors import Diagnostic, Location, ValidationError
@@ -76,7 +77,8 @@ class _Compiler:
         enum_values: tuple[str, ...] = (),
         prob: bool = False,
     ) -> Expr | None:
-        text = value if isinstance(value, str) else _literal(value)
+        # Newlines (block scalars) become spaces: same length, so offsets hold.
+        text = value.replace("\n", " ") if isinstance(value, str) else _literal(value)
         try:
             e = compile_expr(
                 text,
@@ -87,9 +89,7 @@ class _Compiler:
                 start_date=self.start,
             )
         except ExpressionError as exc:
-            loc = self.doc.where(path)
-            if isinstance(value, str) and "\n" not in value:
-                loc = Location(loc.file, loc.line, loc.col + max(0, exc.offset))
+            loc = _place(self.doc.where(path), value, exc.offset)
             self.ctx.diags.append(
                 Diagnostic(loc, f"{self.where(path)}: {exc}  [in: {_short(text)}]")
             )
@@ -169,8 +169,14 @@ class _Compiler:
         base = self.base_symbols(params)
         state = self.state(base)
         daily = dict(base)
-        for v in state:
-            daily[v.id] = Symbol(v.id, v.type, v.values, doc=v.description)
+        # Declared from the raw entries, so an entry with an error elsewhere
+        # (say, a bad initial value) does not also make every use "unknown".
+        for vid, v in d["state"].items():
+            typ = v.get("type")
+            if typ is None or (typ == "enum" and not v.get("values")):
+                continue
+            values = tuple(v["values"]) if typ == "enum" else ()
+            daily[vid] = Symbol(vid, typ, values, doc=v.get("description", ""))
         daily.update(
             {
                 "day": Symbol("day", "int", doc="days since the start date (day 0)"),
@@ -187,7 +193,8 @@ class _Compiler:
             daily[f"events.{eid}.active"] = Symbol(f"events.{eid}.active", "bool")
             daily[f"events.{eid}.count"] = Symbol(f"events.{eid}.count", "int")
         for iid, it in d["intel"].items():
-            daily[iid] = Symbol(iid, "bool", visible_to=it["observer"], doc=it["description"])
+            owner = it["observer"] if it["observer"] in actor_ids else None
+            daily[iid] = Symbol(iid, "bool", visible_to=owner, doc=it["description"])
         public = {
             k: (
                 Symbol(s.name, s.type, s.enum_values, s.constant, None, s.doc)
@@ -277,8 +284,16 @@ class _Compiler:
             for rid, i in self.rung_index.items()
         }
         syms["horizon"] = Symbol("horizon", "int", constant=self.horizon, doc="days simulated")
-        for p in params:
-            syms[p.id] = Symbol(p.id, p.type, p.enum_values, doc=p.description)
+        for pid, p in self.d["parameters"].items():
+            enum_values: tuple[str, ...] = ()
+            if p.get("dist") == "choice" and isinstance(p.get("options"), dict):
+                if not all(_is_number(k) for k in p["options"]):
+                    enum_values = tuple(p["options"])
+            elif p.get("dist") == "fixed" and isinstance(p.get("value"), str):
+                enum_values = (p["value"],)
+            typ = "enum" if enum_values else ("int" if p.get("integer") else "float")
+            syms[pid] = Symbol(pid, typ, enum_values, doc=p.get("description", ""))
+        del params
         return syms
 
     def parameters(self) -> list[Parameter]:
@@ -386,7 +401,7 @@ class _Compiler:
                 self.error(path, f"state.{vid}: min/max only apply to int and float variables")
             if lo is not None and hi is not None and lo > hi:
                 self.error((*path, "max"), f"state.{vid}: min ({lo}) is above max ({hi})")
-            values = tuple(v["values"] or ())
+            values = tuple(v["values"] or ()) if typ == "enum" else ()
             expect = {"bool": "bool", "enum": "enum"}.get(typ, "number")
             init = v["initial"]
             if typ == "enum" and isinstance(init, str) and init in values:
@@ -454,9 +469,12 @@ class _Compiler:
         owner: str | None = None,
     ) -> tuple[Effect, ...]:
         by_id = {v.id: v for v in state}
+        declared = self.d["state"]
         out = []
         for target, value in effects.items():
             p = (*path, target)
+            if target in declared and target not in by_id:
+                continue  # the variable itself is invalid; reported there
             if target not in by_id:
                 self.ctx.error(
                     p,
@@ -708,6 +726,34 @@ class _Compiler:
                     f"reporting.key_flags: unknown flag {f!r}{did_you_mean(f, flag_ids)}",
                 )
         return tuple(key_rungs), tuple(key_flags)
+
+
+def _place(loc: Location, value: Any, offset: int) -> Location:
+    """The column of character ``offset`` of an expression written at ``loc``.
+
+    Single-line scalars map one-to-one. For folded, multi-line or escaped
+    scalars the offending token is looked up in the source text instead.
+    """
+    if not isinstance(value, str):
+        return loc
+    offset = max(0, min(offset, len(value)))
+    if loc.exact and "\n" not in value:
+        return Location(loc.file, loc.line, loc.col + offset)
+    if not loc.raw:
+        return loc
+    m = re.match(r"\w+|\S", value[offset:])
+    if not m:
+        return loc
+    token = m.group(0)
+    nth = len(re.findall(re.escape(token), value[:offset]))
+    starts = [x.start() for x in re.finditer(re.escape(token), loc.raw)]
+    if nth >= len(starts):
+        return loc
+    i = starts[nth]
+    before = loc.raw[:i]
+    lines = before.count("\n")
+    col = loc.raw_col + i if not lines else i - before.rfind("\n")
+    return Location(loc.file, loc.line + lines, col)
 
 
 def _literal(value: Any) -> str:

@@ -35,6 +35,12 @@ Cites = ListOf(
     doc="Claim ids from seeds/claims.yaml that this element is derived from.",
 )
 Text = Str(max_len=4000)
+Colour = Str(
+    max_len=40,
+    pattern=r"^#[0-9a-fA-F]{6}$",
+    pattern_help="a colour written #rrggbb",
+    doc="Plot colour, #rrggbb.",
+)
 
 Effects = MapOf(
     Expression(doc="New value of the state variable; evaluated on the state before the change."),
@@ -116,7 +122,7 @@ RUNG = Obj(
             ),
             required=True,
         ),
-        "colour": F(Str(max_len=20, doc="Optional plot colour (#rrggbb)."), default=None),
+        "colour": F(Colour, default=None),
     },
 )
 
@@ -229,7 +235,7 @@ OUTCOME = Obj(
         "name": F(Str(max_len=80), required=True),
         "description": F(Text, default=""),
         "when": F(Expression(doc="Condition over the final state and history."), default=None),
-        "colour": F(Str(max_len=20), default=None),
+        "colour": F(Colour, default=None),
     },
 )
 

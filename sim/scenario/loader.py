@@ -10,6 +10,7 @@ file, an error in an inherited one into the base.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from sim.errors import Diagnostic, Location, ValidationError
 from sim.yamlio import Located, PathKey, load_file
 
 MAX_EXTENDS_DEPTH = 8
+_EXPONENT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 
 def _display(path: Path) -> str:
@@ -68,6 +70,8 @@ def merge(base: Located, child: Located) -> Located:
         return child
     walk(data, child.data, ())
     data.pop("extends", None)
+    if () in child.marks:
+        marks[()] = child.marks[()]
     return Located(data, marks, key_marks, child.file)
 
 
@@ -77,7 +81,7 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> Located:
     doc = load_file(path, display=name)
     if not isinstance(doc.data, dict):
         raise ValidationError(
-            [Diagnostic(Location(name, 1, 1), "a scenario file must be a YAML mapping of keys")]
+            [Diagnostic(doc.where(()), "a scenario file must be a YAML mapping of keys")]
         )
     parent = doc.data.get("extends")
     if parent is None:
@@ -102,55 +106,65 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> Located:
     return merge(base, doc)
 
 
-def parse_override(text: str, index: int) -> tuple[PathKey, Any]:
-    """Split ``path.to.key=value``; the value is read as a YAML scalar or list."""
+def parse_override(text: str, index: int) -> tuple[tuple[str, ...], Any]:
+    """Split ``path.to.key=value``; the value is read as a YAML scalar or list.
+
+    Path parts stay text here: whether ``1`` is a list index or a mapping key
+    depends on the document, so :func:`apply_overrides` decides.
+    """
     loc = Location("--set", index + 1, 1)
     if "=" not in text:
         raise ValidationError(
             [Diagnostic(loc, f"--set {text!r}: expected path.to.key=VALUE, e.g. scenario.seed=3")]
         )
     key, _, raw = text.partition("=")
-    parts = [p.strip() for p in key.strip().split(".")]
+    parts = tuple(p.strip() for p in key.strip().split("."))
     if not key.strip() or any(not p for p in parts):
         raise ValidationError([Diagnostic(loc, f"--set {text!r}: the path has an empty part")])
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    if isinstance(value, str) and _EXPONENT.match(raw.strip()):
+        # YAML 1.1 reads 1e3 as text; a user writing it unquoted means the number.
+        value = float(value)
     if isinstance(value, dict):
         raise ValidationError([Diagnostic(loc, f"--set {text!r}: give one value, not a mapping")])
-    path: PathKey = tuple(int(p) if p.isdigit() else p for p in parts)
-    return path, value
+    return parts, value
 
 
 def apply_overrides(doc: Located, overrides: Sequence[str]) -> Located:
     """Apply ``--set`` overrides; each must name an existing key's parent."""
+    from sim.spec import did_you_mean
+
     diags: list[Diagnostic] = []
     for i, text in enumerate(overrides):
-        path, value = parse_override(text, i)
+        parts, value = parse_override(text, i)
         loc = Location("--set", i + 1, len(text.partition("=")[0]) + 2)
         node: Any = doc.data
-        ok = True
-        for depth, part in enumerate(path[:-1]):
-            if (isinstance(node, dict) and part in node) or (
-                isinstance(node, list) and isinstance(part, int) and part < len(node)
-            ):
-                node = node[part]
-            else:
-                known = list(node) if isinstance(node, dict) else []
-                from sim.spec import did_you_mean
-
-                prefix = ".".join(str(p) for p in path[: depth + 1])
-                diags.append(
-                    Diagnostic(
-                        Location("--set", i + 1, 1),
-                        f"--set {text!r}: {prefix!r} does not exist in the scenario"
-                        f"{did_you_mean(str(part), known)}",
-                    )
-                )
-                ok = False
+        path: list[str | int] = []
+        failed = False
+        for depth, part in enumerate(parts):
+            key: str | int = int(part) if isinstance(node, list) and part.isdigit() else part
+            path.append(key)
+            if depth == len(parts) - 1:
                 break
-        if not ok:
+            if (isinstance(node, dict) and key in node) or (
+                isinstance(node, list) and isinstance(key, int) and key < len(node)
+            ):
+                node = node[key]  # type: ignore[index]
+                continue
+            known = list(node) if isinstance(node, dict) else []
+            diags.append(
+                Diagnostic(
+                    Location("--set", i + 1, 1),
+                    f"--set {text!r}: {'.'.join(parts[: depth + 1])!r} does not exist in the "
+                    f"scenario{did_you_mean(part, known)}",
+                )
+            )
+            failed = True
+            break
+        if failed:
             continue
         last = path[-1]
         if isinstance(node, dict) or (
@@ -160,8 +174,8 @@ def apply_overrides(doc: Located, overrides: Sequence[str]) -> Located:
         else:
             diags.append(Diagnostic(loc, f"--set {text!r}: cannot set a value there"))
             continue
-        doc.marks[path] = loc
-        doc.key_marks[path] = Location("--set", i + 1, 1)
+        doc.marks[tuple(path)] = loc
+        doc.key_marks[tuple(path)] = Location("--set", i + 1, 1)
     if diags:
         raise ValidationError(diags)
     return doc

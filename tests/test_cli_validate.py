@@ -1,0 +1,171 @@
+"""``wargame validate`` and ``wargame trace``, called in-process (one subprocess check)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = "scenarios/allied_resolve_2022.yaml"
+MALFORMED = "tests/malformed"
+
+
+@pytest.fixture(autouse=True)
+def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Messages name files relative to the working folder, as a user types them.
+    monkeypatch.chdir(ROOT)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_shipped_scenario_is_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["validate", SHIPPED], capsys) == (0, f"{SHIPPED}: ok\n", "")
+
+
+def test_shipped_registry_is_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["validate", "seeds/claims.yaml"], capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("seeds/claims.yaml: ok (")
+    assert out.rstrip().endswith(" claims, 5 sources)")
+
+
+def test_every_bad_file_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("", encoding="utf-8")
+    files = [
+        f"{MALFORMED}/unknown_claim.yaml",
+        SHIPPED,
+        f"{MALFORMED}/all_errors_at_once.yaml",
+        str(empty),
+        f"{MALFORMED}/extends_missing.yaml",
+    ]
+    code, out, err = run(["validate", *files], capsys)
+    assert code == 2
+    assert out == f"{SHIPPED}: ok\n"  # a good file among bad ones is still checked
+    errors = err.splitlines()
+    assert all(": error: " in line for line in errors)
+    by_file = [line.split(":", 1)[0] for line in errors]
+    # In the order given, every error of every file (three in all_errors_at_once).
+    assert by_file == [
+        f"{MALFORMED}/unknown_claim.yaml",
+        f"{MALFORMED}/all_errors_at_once.yaml",
+        f"{MALFORMED}/all_errors_at_once.yaml",
+        f"{MALFORMED}/all_errors_at_once.yaml",
+        str(empty),
+        f"{MALFORMED}/extends_missing.yaml",
+    ]
+    assert "Traceback" not in err
+
+
+def test_set_with_unknown_path(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["validate", SHIPPED, "--set", "scenario.sed=3"], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("--set:1:1: error: unknown key 'sed' in scenario; did you mean 'seed'?")
+
+
+def test_set_applies_and_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["validate", SHIPPED, "--set", "scenario.seed=3", "--set", "ladder.incident.mid_level=0"]
+    code, _, err = run(argv, capsys)
+    assert code == 2
+    assert err == (
+        f"--set:2:{len('ladder.incident.mid_level') + 2}: error: ladder.incident.mid_level: "
+        "0 is outside the allowed range [1, 5]\n"
+    )
+    assert run(["validate", SHIPPED, "--set", "scenario.seed=3"], capsys)[0] == 0
+
+
+UNCITED = """\
+scenario: {name: uncited, title: Uncited rule, start: 2022-01-01, horizon_days: 5}
+ladder:
+  calm: {name: Calm, mid_level: 1}
+  war: {name: War, mid_level: 5}
+actors:
+  a:
+    name: A
+    actions:
+      wait: {default: true}
+      go: {escalate_to: war}
+    rules:
+      cited: {kind: preference, action: go, utility: -1, cites: [war-only-if-attacked]}
+      hunch: {kind: trigger, action: go, prob: 0.1, cites: []}
+outcomes:
+  calm: {name: Calm}
+  war: {name: War, when: peak >= rungs.war}
+"""
+
+
+def test_uncited_rule_is_a_warning_not_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "uncited.yaml"
+    path.write_text(UNCITED, encoding="utf-8")
+    code, out, err = run(["validate", str(path)], capsys)
+    assert (code, out) == (0, f"{path}: ok\n")
+    assert err == f"{path}:13:14: warning: actors.a.rules.hunch: rule cites no claim\n"
+
+    code, out, _ = run(["trace", "--strict", str(path)], capsys)
+    assert code == 1
+    assert "WARNING: 1 rule(s) cite no claim: hunch" in out
+    assert run(["trace", str(path)], capsys)[0] == 0
+
+
+def test_trace_of_shipped_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    n = len(load_scenario(SHIPPED).rules)
+    code, out, err = run(["trace", SHIPPED], capsys)
+    assert (code, err) == (0, "")
+    assert f"All {n} rules cite at least one claim." in out
+    assert "Rules and the claims they cite:" in out
+    assert run(["trace", "--strict", SHIPPED], capsys)[0] == 0
+
+
+def test_trace_of_bad_file_is_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["trace", f"{MALFORMED}/unknown_claim.yaml"], capsys)
+    assert (code, out) == (2, "")
+    assert "unknown claim id 'drills-10-20-fab'" in err
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([], capsys)
+    assert code == 2
+    assert "validate" in out
+
+
+def test_validate_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "--help"])
+    assert exc.value.code == 0
+    assert "--set PATH=VALUE" in capsys.readouterr().out
+
+
+def test_validate_needs_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["validate"])
+    assert exc.value.code == 2
+    assert "FILE" in capsys.readouterr().err
+
+
+def test_python_dash_m_sim() -> None:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", SHIPPED, f"{MALFORMED}/unknown_rung.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == f"{SHIPPED}: ok\n"
+    assert proc.stderr.startswith(f"{MALFORMED}/unknown_rung.yaml:7:29: error: ")
+    assert "Traceback" not in proc.stderr
