@@ -16,7 +16,6 @@ ourselves, so that:
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
