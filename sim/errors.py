@@ -63,6 +63,10 @@ class ValidationError(WargameError):
         self.warnings = [d for d in diagnostics if d.severity != "error"]
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
+    def __reduce__(self) -> tuple[type, tuple[list[Diagnostic]]]:
+        # Keeps the diagnostics when the error crosses a process boundary.
+        return (type(self), (self.diagnostics + self.warnings,))
+
 
 class ResultsError(WargameError):
     """A results folder is missing, incomplete or of an unknown format."""

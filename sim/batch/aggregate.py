@@ -50,18 +50,18 @@ class Counts:
 
     @classmethod
     def zeros(cls, sc: Scenario) -> Counts:
-        H, K, O = sc.horizon_days, len(sc.ladder), len(sc.outcomes)
+        H, K, n_out = sc.horizon_days, len(sc.ladder), len(sc.outcomes)
         F, U = len(sc.flags), len(sc.rules)
         z = np.zeros
         return cls(
             0,
-            z(O, np.int64),
+            z(n_out, np.int64),
             z(F, np.int64),
             z((H, K), np.int64),
             z((H, K), np.int64),
             z((K, H), np.int64),
             z(U, np.int64),
-            z((U, O), np.int64),
+            z((U, n_out), np.int64),
         )
 
     def add(self, other: Counts) -> Counts:
@@ -113,7 +113,7 @@ def summarise_chunk(
     sc = model.spec
     st = model.world
     R = model.replicates
-    H, K, O = sc.horizon_days, len(sc.ladder), len(sc.outcomes)
+    H, K, n_out = sc.horizon_days, len(sc.ladder), len(sc.outcomes)
     outcome = np.asarray(model.outcome, dtype=np.int64)
     flags = np.asarray(model.flags, dtype=bool)
 
@@ -135,11 +135,11 @@ def summarise_chunk(
         reached[:, k] = np.cumsum(np.bincount(at_or_above[k], minlength=H + 1)[:H])
 
     fired = np.asarray(st.rule_fired, dtype=bool)
-    onehot = np.zeros((R, O), dtype=np.int64)
+    onehot = np.zeros((R, n_out), dtype=np.int64)
     onehot[np.arange(R), outcome] = 1
     counts = Counts(
         n=R,
-        outcomes=np.bincount(outcome, minlength=O).astype(np.int64),
+        outcomes=np.bincount(outcome, minlength=n_out).astype(np.int64),
         flags=flags.sum(axis=1).astype(np.int64),
         occupancy=occupancy,
         reached=reached,

@@ -355,7 +355,8 @@ def attribution(rules: pd.DataFrame, outcomes: Sequence[Any], top: int | None = 
     ids = _ids(outcomes)
     _require(rules, ["rule", *(f"fired_in_{o}" for o in ids)], "rules.csv")
     reached = {
-        o["id"]: int(o.get("count", 1)) > 0 if isinstance(o, Mapping) else True for o in outcomes
+        oid: int(o.get("count", 1)) > 0 if isinstance(o, Mapping) else True
+        for oid, o in zip(ids, outcomes, strict=True)
     }
     matrix = pd.DataFrame(
         {o: rules[f"fired_in_{o}"].to_numpy(float) for o in ids},
@@ -372,8 +373,9 @@ def attribution(rules: pd.DataFrame, outcomes: Sequence[Any], top: int | None = 
         rules["share_fired"].to_numpy(float) if "share_fired" in rules.columns else np.nan
     )
     live = matrix[[o for o in ids if reached[o]]]
+    # Rounded so that float noise (0.6 - 0.2 < 0.4) cannot decide a tie.
     info["influence"] = (
-        (live.max(axis=1) - live.min(axis=1)).fillna(0.0) if len(live.columns) else 0.0
+        (live.max(axis=1) - live.min(axis=1)).fillna(0.0).round(9) if len(live.columns) else 0.0
     )
     order = (
         info.assign(_rule=info.index, _fired=info["share_fired"].fillna(0.0))
@@ -506,20 +508,29 @@ def sweep_heatmap(points: pd.DataFrame, path_x: str, path_y: str, outcome_id: st
 
 
 # -- comparisons ------------------------------------------------------------------
-def compare_table(compare: Mapping[str, Any]) -> pd.DataFrame:
-    """Outcome probabilities of runs A and B side by side, with their difference.
+def compare_table(compare: Mapping[str, Any], what: str = "outcomes") -> pd.DataFrame:
+    """Probabilities of runs A and B side by side, with their difference.
+
+    Args:
+        compare: ``compare.json``.
+        what: ``"outcomes"`` (from ``outcomes`` and ``diffs``) or ``"flags"``
+            (from ``flags`` and ``flag_diffs``, when the comparison has them).
 
     Returns:
-        One row per outcome (in A's order, least to most severe), columns
-        ``id``, ``name``, ``p_a``, ``lo_a``, ``hi_a``, ``p_b``, ``lo_b``,
-        ``hi_b``, ``diff`` (``p_b - p_a``), ``diff_lo``, ``diff_hi``
-        (Newcombe 95%) and ``clear`` (the interval of the difference
-        excludes zero).
+        One row per outcome (in A's order, least to most severe) or flag,
+        columns ``id``, ``name``, ``p_a``, ``lo_a``, ``hi_a``, ``p_b``,
+        ``lo_b``, ``hi_b``, ``diff`` (``p_b - p_a``), ``diff_lo``,
+        ``diff_hi`` (Newcombe 95%) and ``clear`` (the interval of the
+        difference excludes zero).
     """
-    _require_keys(compare, ["a", "b", "diffs"], "compare.json")
-    a = {o["id"]: o for o in compare["a"].get("outcomes", [])}
-    b = {o["id"]: o for o in compare["b"].get("outcomes", [])}
-    d = {x["id"]: x for x in compare["diffs"]}
+    keys = {"outcomes": ("outcomes", "diffs"), "flags": ("flags", "flag_diffs")}
+    if what not in keys:
+        raise ResultsError(f"compare_table: what={what!r} (expected 'outcomes' or 'flags')")
+    items, diffs = keys[what]
+    _require_keys(compare, ["a", "b", diffs], "compare.json")
+    a = {o["id"]: o for o in compare["a"].get(items, [])}
+    b = {o["id"]: o for o in compare["b"].get(items, [])}
+    d = {x["id"]: x for x in compare[diffs]}
     order = list(a) + [o for o in b if o not in a]
     rows = []
     for oid in order:

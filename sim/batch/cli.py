@@ -1,0 +1,340 @@
+"""The batch subcommands of ``wargame``: ``batch``, ``sweep``, ``compare``, ``plot``.
+
+Only :mod:`argparse` is imported here; each command imports what it needs
+when it runs, so that ``wargame validate`` stays fast. Each command is one
+library call plus printing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_FAIL = 0, 1
+
+
+def _out(text: str = "") -> None:
+    print(text, file=sys.stdout)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _pins(items: list[str] | None) -> dict[str, Any]:
+    """``--pin PARAM=VALUE`` arguments as a mapping (values read as YAML scalars)."""
+    import yaml
+
+    from sim.errors import UsageError
+
+    pins: dict[str, Any] = {}
+    for text in items or ():
+        pid, eq, raw = text.partition("=")
+        if not eq or not pid.strip() or not raw.strip():
+            raise UsageError(f"--pin {text!r}: expected PARAM=VALUE, e.g. kremlin_appetite=0.8")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw.strip()
+        pins[pid.strip()] = value
+    return pins
+
+
+# -- printing ----------------------------------------------------------------------
+def _pct(x: float | None) -> str:
+    return "   n/a" if x is None else f"{100 * x:5.1f}%"
+
+
+def format_summary(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
+    """Outcome and key-flag shares with 95% intervals, as a text table."""
+    lines = [
+        f"{summary['title']} ({summary['scenario']})",
+        f"{summary['runs']:,} worlds, seed {summary['seed']}, {manifest['executor']} executor, "
+        f"{manifest['workers']} worker(s), {manifest['wall_seconds']:.1f} s",
+        "",
+    ]
+    width = max([len(o["name"]) for o in summary["outcomes"]] + [len("Outcome")])
+    lines.append(f"{'Outcome':<{width}}  {'share':>6}   95% interval")
+    for o in summary["outcomes"]:
+        lines.append(f"{o['name']:<{width}}  {_pct(o['p'])}   [{_pct(o['lo'])}, {_pct(o['hi'])}]")
+    flags = {f["id"]: f for f in summary["flags"]}
+    keys = [flags[k] for k in summary["key_flags"] if k in flags]
+    if keys:
+        width = max([len(f["name"]) for f in keys] + [len("Key flag")])
+        lines += ["", f"{'Key flag':<{width}}  {'share':>6}   95% interval"]
+        for f in keys:
+            lines.append(
+                f"{f['name']:<{width}}  {_pct(f['p'])}   [{_pct(f['lo'])}, {_pct(f['hi'])}]"
+            )
+    return "\n".join(lines)
+
+
+def format_comparison(doc: dict[str, Any]) -> str:
+    """Per outcome and flag: p_A, p_B and p_B - p_A with Newcombe's 95% interval."""
+    from sim.batch.compare import side_by_side
+
+    a, b = doc["a"], doc["b"]
+    lines = [
+        f"A: {a['label']} ({a['scenario']}), {a['runs']:,} worlds, seed {a['seed']}",
+        f"B: {b['label']} ({b['scenario']}), {b['runs']:,} worlds, seed {b['seed']}",
+        "",
+    ]
+    for title, what in (("Outcome", "outcomes"), ("Flag", "flags")):
+        rows = side_by_side(doc, what)
+        if not rows:
+            continue
+        width = max([len(r["name"]) for r in rows] + [len(title)])
+        lines.append(f"{title:<{width}}  {'p_A':>6}  {'p_B':>6}  {'B - A':>7}   95% interval")
+        for r in rows:
+            diff = "    n/a"
+            if r["diff"] is not None:
+                diff = (
+                    f"{100 * r['diff']:+6.1f}%   [{100 * r['diff_lo']:+5.1f}%, "
+                    f"{100 * r['diff_hi']:+5.1f}%]"
+                )
+            lines.append(f"{r['name']:<{width}}  {_pct(r['p_a'])}  {_pct(r['p_b'])}  {diff}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def _where(result: Any) -> None:
+    _out("")
+    _out(f"results: {result.folder}")
+    if result.plot_note:
+        _out(result.plot_note)
+
+
+# -- commands ----------------------------------------------------------------------
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Run a batch, print the summary table, say where the folder is."""
+    from sim.batch.runner import run_batch
+
+    result = run_batch(
+        args.scenario,
+        runs=args.runs,
+        seed=args.seed,
+        workers=args.workers,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        overrides=args.set or (),
+        out=args.out,
+        plots=not args.no_plots,
+        runs_table=not args.no_runs_table,
+        progress=_progress(args),
+        pinned=_pins(args.pin),
+        chunk_size=args.chunk_size,
+    )
+    _out(format_summary(result.summary, result.manifest))
+    _where(result)
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep, print the outcome shares per design point."""
+    from sim.batch.sweep import as_varies, run_sweep
+
+    result = run_sweep(
+        args.scenario,
+        vary=as_varies(args.vary or []),
+        design=args.design,
+        samples=args.samples,
+        runs=args.runs,
+        seed=args.seed,
+        workers=args.workers,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        overrides=args.set or (),
+        out=args.out,
+        plots=not args.no_plots,
+        runs_table=not args.no_runs_table,
+        progress=_progress(args),
+        pinned=_pins(args.pin),
+        chunk_size=args.chunk_size,
+    )
+    s = result.summary
+    _out(f"{s['title']} ({s['scenario']})")
+    _out(
+        f"{s['points']} design points ({s['design']}) x {s['runs']:,} worlds, seed {s['seed']}, "
+        f"{result.manifest['wall_seconds']:.1f} s"
+    )
+    _out("")
+    points = result.points
+    show = ["point", *result.varied] + [f"p_{o['id']}" for o in s["outcomes"]]
+    _out(points[show].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    _where(result)
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare two batches (folders or scenario files) outcome by outcome."""
+    from sim.batch.compare import compare
+
+    result = compare(
+        args.a,
+        args.b,
+        runs=args.runs,
+        seed=args.seed,
+        out=args.out,
+        plots=not args.no_plots,
+        progress=_progress(args),
+        workers=args.workers,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
+    _out(format_comparison(result.summary))
+    _where(result)
+    return EXIT_OK
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Redraw the plots of a results folder from its stored tables."""
+    from sim.batch.results import draw_plots, find_folder, read_manifest
+
+    folder = find_folder(args.folder)
+    kind = read_manifest(folder)["kind"]
+    files, note = draw_plots(folder, kind)
+    if not files:
+        _err(note)
+        return EXIT_FAIL
+    for f in files:
+        _out(str(f))
+    return EXIT_OK
+
+
+# -- parser ------------------------------------------------------------------------
+def _runs_options(p: argparse.ArgumentParser, what: str = "worlds") -> None:
+    p.add_argument(
+        "--runs", type=int, metavar="N", help=f"{what} (default: the scenario's default_runs)"
+    )
+    p.add_argument("--seed", type=int, metavar="S", help="root seed (default: the scenario's)")
+
+
+def _chunk_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="worlds per task (default 5000); part of the seeding, so it changes the worlds",
+    )
+
+
+def _executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="K",
+        help="worker processes (default 1; results do not depend on it)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=["serial", "local", "dask"],
+        help="serial (default for 1 worker), local processes (default for more), or dask",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies dask)",
+    )
+
+
+def _output_options(
+    p: argparse.ArgumentParser,
+    runs_table: bool = True,
+    default: str = "results/<scenario>/<YYYYmmdd-HHMMSS>/",
+) -> None:
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help=f"exact results folder to create; it must not exist (default: {default})",
+    )
+    p.add_argument("--no-plots", action="store_true", help="do not draw plots")
+    if runs_table:
+        p.add_argument(
+            "--no-runs-table",
+            action="store_true",
+            help="do not write runs.csv (one row per world); for very large batches",
+        )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _scenario_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="override a scenario value, e.g. --set parameters.kremlin_appetite.a=4",
+    )
+    p.add_argument(
+        "--pin",
+        action="append",
+        metavar="PARAM=VALUE",
+        help="use this value of a parameter in every world instead of drawing it",
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the batch subcommands to the ``wargame`` parser."""
+    p = sub.add_parser(
+        "batch",
+        help="simulate many worlds; write tables, summary and plots",
+        description="Simulate many worlds of a scenario and write a results folder. "
+        "The same seed gives byte-identical tables for any executor and worker count.",
+    )
+    p.add_argument("scenario", metavar="SCENARIO")
+    _runs_options(p)
+    _executor_options(p)
+    _scenario_options(p)
+    _output_options(p)
+    _chunk_option(p)
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a batch at every point of a parameter design",
+        description="Run a batch at every design point. VALUES is a list (0.1,0.3,0.5) or a "
+        "range lo:hi:n (n points, ends included). PATH is a scenario path (applied like "
+        "--set) or param.<id> (pin that parameter in every world of the point).",
+    )
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument(
+        "--vary",
+        action="append",
+        metavar="PATH=VALUES",
+        required=True,
+        help="e.g. --vary parameters.kremlin_appetite.a=1:5:3 "
+        "--vary param.withdrawal_rate=0.02,0.1",
+    )
+    p.add_argument(
+        "--design", choices=["grid", "lhs"], default="grid", help="grid (default) or lhs"
+    )
+    p.add_argument("--samples", type=int, metavar="M", help="number of design points for lhs")
+    _runs_options(p, "worlds per design point")
+    _executor_options(p)
+    _scenario_options(p)
+    _output_options(p)
+    _chunk_option(p)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare two batches outcome by outcome (B - A with 95%% intervals)",
+        description="A and B are results folders, or scenario files (run first as batches "
+        "with the same seed and number of worlds). Writes results/compare/<time>/.",
+    )
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    _runs_options(p, "worlds per scenario file")
+    _executor_options(p)
+    _output_options(p, runs_table=False, default="results/compare/<YYYYmmdd-HHMMSS>/")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("plot", help="redraw the plots of a results folder")
+    p.add_argument("folder", metavar="RESULTS_DIR")
+    p.set_defaults(func=cmd_plot)

@@ -1,0 +1,354 @@
+"""Executors: run chunk tasks in this process, in local processes, or on Dask.
+
+All three share one interface and are used as context managers::
+
+    with LocalExecutor(workers=4) as ex:
+        for summary in ex.map(run_chunk, tasks):
+            ...
+
+``map`` yields results **in task order**, whatever order the chunks finish
+in, so everything written from them is deterministic. A chunk that fails
+stops the batch with an :class:`~sim.errors.ExecutionError` naming the
+scenario, design point, chunk and seed; errors the user caused (an invalid
+scenario) come back as themselves. Work still queued is cancelled.
+
+Worker processes are started with an explicit ``spawn`` context (never a
+global ``set_start_method``), so the parent's state cannot leak into them
+and behaviour is the same on Linux, macOS and Windows.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.errors import Diagnostic, ExecutionError, UsageError, ValidationError, WargameError
+
+EXECUTORS = ("serial", "local", "dask")
+
+WINDOW_PER_WORKER = 4
+"""Tasks submitted ahead per worker: keeps workers busy and memory bounded."""
+
+
+@dataclass
+class ChunkFailure:
+    """An exception raised inside a worker, carried back as a plain value.
+
+    Exceptions with custom constructors (such as ``ValidationError``) do not
+    survive pickling reliably, so the worker sends their parts instead.
+    """
+
+    kind: str  # "validation" | "wargame" | "error"
+    message: str
+    error_type: str = ""
+    traceback: str = ""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    def exception(self, task: Any) -> Exception:
+        if self.kind == "validation":
+            return ValidationError(self.diagnostics + self.warnings)
+        where = _describe(task)
+        if self.kind == "wargame":
+            return ExecutionError(f"{where}: {self.message}")
+        return ExecutionError(
+            f"{where} failed: {self.error_type}: {self.message}\n"
+            f"worker traceback:\n{self.traceback.rstrip()}"
+        )
+
+
+def guarded_call(fn: Callable[[Any], Any], task: Any) -> Any:
+    """Run ``fn(task)`` in a worker; return a :class:`ChunkFailure` instead of raising."""
+    try:
+        return fn(task)
+    except ValidationError as exc:
+        return ChunkFailure(
+            "validation", str(exc), "ValidationError", "", exc.diagnostics, exc.warnings
+        )
+    except WargameError as exc:
+        return ChunkFailure("wargame", str(exc), type(exc).__name__)
+    except Exception as exc:
+        return ChunkFailure("error", str(exc), type(exc).__name__, traceback.format_exc())
+
+
+def _describe(task: Any) -> str:
+    describe = getattr(task, "describe", None)
+    return describe() if callable(describe) else repr(task)
+
+
+def _unwrap(task: Any, result: Any) -> Any:
+    if isinstance(result, ChunkFailure):
+        raise result.exception(task)
+    return result
+
+
+def _lost(task: Any, exc: BaseException) -> ExecutionError:
+    """A chunk whose worker died or could not be reached."""
+    return ExecutionError(f"{_describe(task)} failed: {type(exc).__name__}: {exc}")
+
+
+class Executor(ABC):
+    """Runs tasks; ``map`` yields results in task order."""
+
+    name = "executor"
+
+    def __init__(self, workers: int = 1):
+        self.workers = int(workers)
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:  # noqa: B027 - nothing to release by default
+        """Release workers (called on leaving the ``with`` block)."""
+
+    @abstractmethod
+    def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        """Apply ``fn`` to every task; yield results in task order."""
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records about the executor."""
+        return {"executor": self.name, "workers": self.workers}
+
+
+class SerialExecutor(Executor):
+    """Runs every task in this process, one after the other."""
+
+    name = "serial"
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+    def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        for task in tasks:
+            yield _unwrap(task, guarded_call(fn, task))
+
+
+def _in_order(
+    tasks: list[Any],
+    submit: Callable[[Any], Any],
+    wait_first: Callable[[list[Any]], Iterable[Any]],
+    cancel: Callable[[list[Any]], None],
+    window: int,
+) -> Iterator[Any]:
+    """Yield results in task order, with at most ``window`` tasks submitted ahead.
+
+    The window bounds memory: results that finish early wait in a buffer
+    of at most ``window`` entries, whatever the number of tasks. Failures
+    are noticed as soon as they happen (not when their turn comes); then
+    everything still pending is cancelled.
+    """
+    pending: dict[Any, int] = {}
+    ready: dict[int, Any] = {}
+    submitted = done = 0
+    try:
+        while done < len(tasks):
+            while submitted < len(tasks) and submitted - done < window:
+                pending[submit(tasks[submitted])] = submitted
+                submitted += 1
+            for fut in wait_first(list(pending)):
+                i = pending.pop(fut)
+                try:
+                    result = fut.result()
+                except WargameError:
+                    raise
+                except Exception as exc:
+                    raise _lost(tasks[i], exc) from exc
+                ready[i] = _unwrap(tasks[i], result)
+            while done in ready:
+                yield ready.pop(done)
+                done += 1
+    except BaseException:
+        cancel(list(pending))
+        raise
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which cancels the batch and cleans up."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class LocalExecutor(Executor):
+    """Runs tasks in a pool of local processes (``spawn`` start method).
+
+    Args:
+        workers: number of processes; ``None`` uses every CPU.
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None):
+        super().__init__(workers or os.cpu_count() or 1)
+        self._pool: Any = None
+
+    def __enter__(self) -> LocalExecutor:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_interrupts,
+        )
+        return self
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        if self._pool is None:
+            raise RuntimeError("use LocalExecutor as a context manager (with ... as ex:)")
+        pool = self._pool
+
+        def wait_first(fs: list[Any]) -> Iterable[Any]:
+            return wait(fs, return_when=FIRST_COMPLETED).done
+
+        def cancel(fs: list[Any]) -> None:
+            for f in fs:
+                f.cancel()
+
+        yield from _in_order(
+            list(tasks),
+            lambda t: pool.submit(guarded_call, fn, t),
+            wait_first,
+            cancel,
+            window=WINDOW_PER_WORKER * self.workers,
+        )
+
+
+class DaskExecutor(Executor):
+    """Runs tasks on a Dask cluster: an existing scheduler, or a local one.
+
+    Args:
+        scheduler: address of a running scheduler (``tcp://host:8786``). Its
+            workers must have this package installed. ``None`` starts a
+            private ``LocalCluster`` bound to 127.0.0.1, without a dashboard,
+            and stops it on leaving the ``with`` block.
+        workers: processes of the private cluster (``None``: every CPU).
+        local_directory: scratch folder of the private cluster's workers.
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        workers: int | None = None,
+        local_directory: str | os.PathLike[str] | None = None,
+    ):
+        super().__init__(workers or os.cpu_count() or 1)
+        self.scheduler = scheduler
+        self.local_directory = local_directory
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def __enter__(self) -> DaskExecutor:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise UsageError(
+                "the dask executor needs Dask: pip install .[distributed] "
+                '(or pip install "dask[distributed]")'
+            ) from exc
+        try:
+            if self.scheduler:
+                self._client = Client(self.scheduler, timeout="10s")
+                self.workers = len(self._client.scheduler_info().get("workers", {})) or 1
+            else:
+                options: dict[str, Any] = {}
+                if self.local_directory is not None:
+                    options["local_directory"] = os.fspath(self.local_directory)
+                self._cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=40,  # logging.ERROR
+                    **options,
+                )
+                self._client = Client(self._cluster)
+        except OSError as exc:
+            self.close()
+            where = self.scheduler or "a local cluster"
+            raise ExecutionError(f"cannot connect to Dask scheduler at {where}: {exc}") from exc
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        from dask.distributed import wait
+
+        if self._client is None:
+            raise RuntimeError("use DaskExecutor as a context manager (with ... as ex:)")
+        client = self._client
+
+        def wait_first(fs: list[Any]) -> Iterable[Any]:
+            return wait(fs, return_when="FIRST_COMPLETED").done
+
+        def cancel(fs: list[Any]) -> None:
+            if fs:
+                client.cancel(fs)
+
+        yield from _in_order(
+            list(tasks),
+            lambda t: client.submit(guarded_call, fn, t, pure=False),
+            wait_first,
+            cancel,
+            window=WINDOW_PER_WORKER * self.workers,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        if self.scheduler:
+            info["scheduler"] = self.scheduler
+        return info
+
+
+def make_executor(
+    executor: str | None = None,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    **options: Any,
+) -> Executor:
+    """The executor named by ``executor``; the default follows the other options.
+
+    Default: ``dask`` when a scheduler address is given, ``serial`` for one
+    worker, ``local`` for several.
+    """
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be at least 1 (got {workers})")
+    if executor is None:
+        executor = "dask" if scheduler else ("serial" if workers == 1 else "local")
+    if executor not in EXECUTORS:
+        raise UsageError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise UsageError("--scheduler applies to the dask executor only (use --executor dask)")
+    if executor == "serial":
+        if workers not in (None, 1):
+            raise UsageError(f"the serial executor runs one worker (got --workers {workers})")
+        return SerialExecutor()
+    if executor == "local":
+        return LocalExecutor(workers)
+    return DaskExecutor(scheduler, workers, **options)

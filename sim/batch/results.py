@@ -1,0 +1,511 @@
+"""Self-describing results folders: writing them safely, reading them back.
+
+A results folder holds raw tables (``runs.csv``, ``daily.csv``,
+``rules.csv``, ``points.csv``), a ``summary.json`` recomputable from them and
+a ``manifest.json`` that says what produced it (format version, scenario
+hash, seed, package versions, the command that reproduces it).
+
+Folders are written into a hidden temporary sibling (``.tmp-<name>-<pid>``)
+and renamed into place only when complete: an interrupted batch leaves no
+folder that looks finished, and an existing folder is never overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.errors import ResultsError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from sim.batch.aggregate import ChunkSummary
+    from sim.scenario.model import Scenario
+
+FORMAT_VERSION = 1
+"""Version of the folder layout; readers refuse folders of a newer version."""
+
+RESULTS_ROOT = Path("results")
+"""Default parent of results folders (relative to the working folder)."""
+
+KINDS = ("batch", "sweep", "compare")
+
+
+# -- writing ---------------------------------------------------------------------
+class Staging:
+    """A results folder under construction; use as a context manager.
+
+    Everything is written into :attr:`path` (a temporary sibling). Leaving
+    the ``with`` block normally renames it to its final name and points
+    ``latest`` at it; leaving it by an exception (Ctrl-C included) deletes
+    it.
+
+    Args:
+        group: folder for default names, e.g. ``results/<scenario>``.
+        out: exact final folder chosen by the user; must not exist yet.
+        started: time stamp that names the folder (``YYYYmmdd-HHMMSS``).
+    """
+
+    def __init__(
+        self, group: Path, out: Path | str | None = None, started: _dt.datetime | None = None
+    ):
+        self.started = started or _dt.datetime.now()
+        self.out = Path(out) if out is not None else None
+        if self.out is not None:
+            if self.out.exists():
+                raise ResultsError(
+                    f"--out {self.out}: already exists; results are never overwritten "
+                    "(choose a new folder, or leave out --out for a time-stamped one)"
+                )
+            self.parent = self.out.parent
+            self.name = self.out.name
+        else:
+            self.parent = Path(group)
+            self.name = self.started.strftime("%Y%m%d-%H%M%S")
+        self.path = self.parent / f".tmp-{self.name}-{os.getpid()}"
+        self.final: Path | None = None
+        self._made: list[Path] = []  # folders created for this one, removed if it fails
+
+    def __enter__(self) -> Staging:
+        missing = self.parent
+        while not missing.exists() and missing != missing.parent:
+            self._made.append(missing)
+            missing = missing.parent
+        self.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():  # left over by an earlier process with the same pid
+            shutil.rmtree(self.path)
+        self.path.mkdir()
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.discard()
+            return
+        try:
+            self.final = self._commit()
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        for folder in self._made:  # innermost first; only if still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+    def _commit(self) -> Path:
+        if self.out is not None:
+            if self.out.exists():
+                raise ResultsError(f"--out {self.out}: was created while the batch ran")
+            os.rename(self.path, self.out)
+            return self.out
+        final = self.parent / self.name
+        k = 2
+        while final.exists() or final.is_symlink():
+            final = self.parent / f"{self.name}-{k}"
+            k += 1
+        os.rename(self.path, final)
+        point_latest(self.parent, final.name)
+        return final
+
+
+def point_latest(group: Path, name: str) -> None:
+    """Make ``group/latest`` point at ``name`` (a ``latest.txt`` where symlinks fail)."""
+    link = group / "latest"
+    tmp = group / f".latest-{os.getpid()}"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(name, tmp, target_is_directory=True)
+        os.replace(tmp, link)
+        (group / "latest.txt").unlink(missing_ok=True)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        (group / "latest.txt").write_text(name + "\n", encoding="utf-8")
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_table(path: Path, df: pd.DataFrame) -> None:
+    """CSV with a fixed float format, so equal numbers give equal bytes."""
+    df.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+
+
+def versions() -> dict[str, str]:
+    import mesa
+
+    import sim
+
+    return {
+        "sim": sim.__version__,
+        "mesa": mesa.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def manifest(
+    kind: str,
+    sc: Scenario,
+    *,
+    scenario_file: str,
+    overrides: Iterable[str],
+    seed: int,
+    runs: int,
+    chunk_size: int,
+    executor: dict[str, Any],
+    started: _dt.datetime,
+    finished: _dt.datetime,
+    command: list[str],
+    runs_table: bool,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The manifest of a results folder (see docs/batch.md for each field)."""
+    import shlex
+
+    m: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "scenario": sc.name,
+        "scenario_file": scenario_file,
+        "sha256": sc.sha256,
+        "overrides": list(overrides),
+        "seed": int(seed),
+        "runs": int(runs),
+        "chunk_size": int(chunk_size),
+        **executor,
+        "versions": versions(),
+        "started": started.astimezone().isoformat(timespec="seconds"),
+        "finished": finished.astimezone().isoformat(timespec="seconds"),
+        "wall_seconds": round((finished - started).total_seconds(), 3),
+        "command": shlex.join(command),
+        "argv": command,
+        "runs_table": bool(runs_table),
+    }
+    if not runs_table:
+        m["runs_table_note"] = "runs.csv was not written (--no-runs-table)"
+    m.update(extra)
+    return m
+
+
+class RunsWriter:
+    """Writes ``runs.csv`` chunk by chunk, in chunk order.
+
+    Columns: ``world, point, chunk, index_in_chunk, seed, outcome, peak``,
+    ``first_day_<rung>`` per key rung (empty if never reached), ``flag_<id>``
+    (0/1) per flag and ``param_<id>`` per parameter (enum parameters as their
+    word; floats as their shortest exact repr).
+    """
+
+    def __init__(self, path: Path, sc: Scenario, extra: dict[str, list[str]] | None = None):
+        self.sc = sc
+        self._file = path.open("w", encoding="utf-8", newline="\n")
+        self._outcomes = np.array([o.id for o in sc.outcomes], dtype=object)
+        self._rungs = np.array([r.id for r in sc.ladder], dtype=object)
+        header = ["world", "point", "chunk", "index_in_chunk", "seed", "outcome", "peak"]
+        header += [f"first_day_{r}" for r in sc.key_rungs]
+        header += [f"flag_{f.id}" for f in sc.flags]
+        header += [f"param_{p.id}" for p in sc.parameters]
+        self._file.write(",".join(header) + "\n")
+
+    def write(self, cs: ChunkSummary, seed: int) -> None:
+        rows = cs.rows
+        if rows is None or len(rows) == 0:
+            return
+        n = len(rows)
+        cols: list[list[str]] = [
+            list(map(str, rows["world"].tolist())),
+            [str(cs.point)] * n,
+            [str(cs.chunk)] * n,
+            list(map(str, rows["index_in_chunk"].tolist())),
+            [str(seed)] * n,
+            self._outcomes[rows["outcome"]].tolist(),
+            self._rungs[rows["peak"]].tolist(),
+        ]
+        for r in self.sc.key_rungs:
+            days = rows[f"first_day_{r}"].tolist()
+            cols.append([str(d) if d >= 0 else "" for d in days])
+        for f in self.sc.flags:
+            cols.append(["1" if x else "0" for x in rows[f"flag_{f.id}"].tolist()])
+        for p in self.sc.parameters:
+            values = rows[f"param_{p.id}"]
+            if p.enum_values:
+                words = np.array(p.enum_values, dtype=object)
+                cols.append(words[values].tolist())
+            elif p.integer:
+                cols.append(list(map(str, values.tolist())))
+            else:
+                cols.append(list(map(repr, values.tolist())))
+        self._file.write("".join(",".join(r) + "\n" for r in zip(*cols, strict=True)))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def draw_plots(folder: Path, kind: str) -> tuple[list[Path], str]:
+    """Draw the folder's plots with :mod:`sim.plots`; returns (files, message).
+
+    Plotting never loses results: if :mod:`sim.plots` is missing or a chart
+    fails, the message says so and ``wargame plot FOLDER`` can redraw later.
+    """
+    name = {"batch": "draw_batch_plots", "sweep": "draw_sweep_plots"}.get(
+        kind, "draw_compare_plots"
+    )
+    try:
+        import sim.plots as plots
+
+        draw = getattr(plots, name)
+    except (ImportError, AttributeError) as exc:
+        return [], f"plots skipped: sim.plots.{name} is not available ({exc})"
+    try:
+        files = list(draw(folder))
+    except Exception as exc:
+        return [], f"plots failed ({type(exc).__name__}: {exc}); redraw with: wargame plot {folder}"
+    note = f"{len(files)} plots in {folder / 'plots'}"
+    if kind == "batch":
+        # The one-page report embeds the plots, so it is (re)written with them.
+        try:
+            from sim.report import write_report
+
+            files.append(write_report(folder))
+            note += f"; report {folder / 'report.html'}"
+        except Exception as exc:
+            note += f"; report failed ({type(exc).__name__}: {exc}); write it with: wargame report"
+    return files, note
+
+
+# -- reading ---------------------------------------------------------------------
+def _charts() -> Any:
+    from sim.errors import UsageError
+
+    try:
+        from sim.plots import charts
+    except ImportError as exc:
+        raise UsageError(
+            f"plotting is not available: cannot import sim.plots.charts ({exc})"
+        ) from exc
+    return charts
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    if not path.is_file():
+        raise ResultsError(f"{path}: missing from the results folder")
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+@dataclass
+class Results:
+    """Common part of the result objects: folder, manifest, summary."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    stored_summary: dict[str, Any] = field(repr=False)
+    plot_note: str = field(default="", repr=False)
+    """What happened to the plots when the folder was written."""
+
+    @property
+    def kind(self) -> str:
+        return str(self.manifest["kind"])
+
+    def _table(self, name: str) -> pd.DataFrame:
+        return _read_csv(self.folder / name)
+
+    @property
+    def has_runs(self) -> bool:
+        return (self.folder / "runs.csv").is_file()
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """One row per world (``runs.csv``); raises if it was not written."""
+        if not self.has_runs:
+            raise ResultsError(f"{self.folder}: no runs.csv (the batch ran with --no-runs-table)")
+        return self._table("runs.csv")
+
+
+@dataclass
+class BatchResult(Results):
+    """A batch's results folder, with its tables as pandas DataFrames.
+
+    ``summary`` is ``summary.json``; :meth:`recount` recomputes it from
+    ``runs.csv`` (``load_results(folder, recount=True)`` does so on opening).
+    """
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.stored_summary
+
+    def recount(self) -> dict[str, Any]:
+        """The summary recomputed from ``runs.csv`` (every count, share, interval, median)."""
+        from sim.batch.aggregate import recount_summary
+
+        return recount_summary(self.stored_summary, self.runs)
+
+    @cached_property
+    def daily(self) -> pd.DataFrame:
+        """Per day: rung shares, rung-index statistics, rungs reached (``daily.csv``)."""
+        return self._table("daily.csv")
+
+    @cached_property
+    def rules(self) -> pd.DataFrame:
+        """Per rule: how often it fired, and with which outcomes (``rules.csv``)."""
+        return self._table("rules.csv")
+
+    def outcome_table(self) -> pd.DataFrame:
+        """Outcome shares with Wilson 95% intervals, one row per outcome."""
+        import pandas as pd
+
+        return pd.DataFrame(self.summary["outcomes"])
+
+    def plot_outcomes(self, ax: Any = None) -> Figure:
+        return _charts().plot_outcomes(self, ax=ax)
+
+    def plot_fan(self, ax: Any = None) -> Figure:
+        return _charts().plot_fan(self, ax=ax)
+
+    def plot_occupancy(self, ax: Any = None) -> Figure:
+        return _charts().plot_occupancy(self, ax=ax)
+
+    def plot_time_to_event(self, ax: Any = None) -> Figure:
+        return _charts().plot_time_to_event(self, ax=ax)
+
+    def plot_attribution(self, ax: Any = None) -> Figure:
+        return _charts().plot_attribution(self, ax=ax)
+
+    def rerun_world(self, world: int) -> Any:
+        """Rerun one world with narration; see :func:`sim.batch.runner.rerun_world`."""
+        from sim.batch.runner import rerun_world
+
+        return rerun_world(self.folder, world)
+
+
+@dataclass
+class SweepResult(Results):
+    """A sweep's results folder: one design point per row of :attr:`points`."""
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.stored_summary
+
+    @cached_property
+    def points(self) -> pd.DataFrame:
+        """Per design point: the varied values and outcome shares with 95% intervals."""
+        return self._table("points.csv")
+
+    @property
+    def varied(self) -> list[str]:
+        """The varied paths, as given to ``--vary``."""
+        return list(self.manifest["vary"])
+
+    def plot_sweep(self, ax: Any = None, **options: Any) -> Figure:
+        return _charts().plot_sweep(self, ax=ax, **options)
+
+    def rerun_world(self, world: int) -> Any:
+        from sim.batch.runner import rerun_world
+
+        return rerun_world(self.folder, world)
+
+
+@dataclass
+class CompareResult(Results):
+    """A comparison of two batches: per outcome p_A, p_B and p_B - p_A with a 95% interval."""
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.stored_summary
+
+    @property
+    def compare(self) -> dict[str, Any]:
+        """``compare.json``: both sides' shares and the differences."""
+        return self.stored_summary
+
+    def table(self, what: str = "outcomes") -> pd.DataFrame:
+        """One row per outcome (or flag): p_a, lo_a, hi_a, p_b, ..., diff, diff_lo, diff_hi."""
+        import pandas as pd
+
+        from sim.batch.compare import side_by_side
+
+        return pd.DataFrame(side_by_side(self.stored_summary, what))
+
+    def plot_compare(self, ax: Any = None) -> Figure:
+        return _charts().plot_compare(self, ax=ax)
+
+
+def find_folder(path: Path | str) -> Path:
+    """The results folder ``path`` names: itself, or the one its ``latest`` points at."""
+    folder = Path(path)
+    if not folder.exists():
+        raise ResultsError(f"{folder}: no such results folder")
+    if (folder / "manifest.json").is_file():
+        return folder
+    if (folder / "latest").is_dir() and (folder / "latest" / "manifest.json").is_file():
+        return folder / "latest"
+    if (folder / "latest.txt").is_file():
+        name = (folder / "latest.txt").read_text(encoding="utf-8").strip()
+        if name and (folder / name / "manifest.json").is_file():
+            return folder / name
+    raise ResultsError(
+        f"{folder}: not a results folder (no manifest.json); "
+        "expected a folder written by wargame batch, sweep or compare"
+    )
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{folder / 'manifest.json'}: cannot be read ({exc})") from exc
+    version = m.get("format_version") if isinstance(m, dict) else None
+    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+        raise ResultsError(
+            f"{folder}: results format version {version!r} is not supported "
+            f"(this version of wargame reads 1..{FORMAT_VERSION})"
+        )
+    if m.get("kind") not in KINDS:
+        raise ResultsError(f"{folder}: unknown kind of results {m.get('kind')!r}")
+    return m
+
+
+def load_results(
+    folder: Path | str, recount: bool = False
+) -> BatchResult | SweepResult | CompareResult:
+    """Open a results folder (or ``results/<scenario>``, meaning its latest folder).
+
+    Args:
+        folder: the folder.
+        recount: recompute a batch's summary from ``runs.csv`` instead of
+            trusting ``summary.json`` (reads the whole table).
+
+    Raises:
+        ResultsError: the folder is missing, incomplete or of an unknown format.
+    """
+    path = find_folder(folder)
+    m = read_manifest(path)
+    name = "compare.json" if m["kind"] == "compare" else "summary.json"
+    try:
+        summary = json.loads((path / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{path / name}: cannot be read ({exc})") from exc
+    cls = {"batch": BatchResult, "sweep": SweepResult, "compare": CompareResult}[m["kind"]]
+    result = cls(path, m, summary)
+    if recount and isinstance(result, BatchResult) and result.has_runs:
+        result.stored_summary = result.recount()
+    return result

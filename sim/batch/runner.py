@@ -1,0 +1,442 @@
+"""``run_batch``: many worlds of one scenario, written to a results folder.
+
+The flow is the same for batches and sweeps:
+
+1. load and validate the scenario in this process (errors surface before
+   any worker starts);
+2. plan every chunk task with its seed (:mod:`sim.batch.seeding`);
+3. hand the tasks to an executor; each worker compiles the scenario once,
+   runs its chunk and sends back counts plus per-world rows
+   (:mod:`sim.batch.aggregate`);
+4. add the counts up and stream the rows to ``runs.csv`` in chunk order;
+5. write the derived tables, the summary and the manifest, draw the plots
+   and rename the folder into place (:mod:`sim.batch.results`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import numbers
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sim.batch.aggregate import ChunkSummary, Counts, summarise_chunk
+from sim.batch.executors import Executor, make_executor
+from sim.batch.seeding import (
+    CHUNK,
+    ChunkTask,
+    ScenarioSource,
+    chunk_sizes,
+    plan_point,
+    resolved_text,
+)
+from sim.errors import ExecutionError, ResultsError, UsageError
+
+if TYPE_CHECKING:
+    from sim.batch.results import BatchResult
+    from sim.engine.model import WargameModel
+    from sim.scenario.model import Scenario
+
+# -- the worker side ---------------------------------------------------------------
+_COMPILED: dict[str, Scenario] = {}
+"""Scenarios compiled in this process, by sha256 (a worker compiles each once)."""
+_MAX_COMPILED = 16
+
+
+def compiled(source: ScenarioSource) -> Scenario:
+    """The compiled scenario of ``source``, from this process's cache if possible."""
+    sc = _COMPILED.get(source.sha256)
+    if sc is not None:
+        return sc
+    from sim.scenario import load_scenario
+
+    if source.text is not None:
+        with tempfile.TemporaryDirectory(prefix="wargame-") as tmp:
+            path = Path(tmp) / f"{source.name}.json"
+            path.write_text(source.text, encoding="utf-8")
+            sc = load_scenario(path, registry=None)
+    else:
+        sc = load_scenario(source.path, source.overrides)
+    if source.sha256 and sc.sha256 != source.sha256:
+        raise ExecutionError(
+            f"scenario {source.name!r} ({source.path}) compiled differently in a worker "
+            f"(sha256 {sc.sha256[:12]} instead of {source.sha256[:12]}); "
+            "was the file changed while the batch ran?"
+        )
+    remember(source, sc)
+    return sc
+
+
+def remember(source: ScenarioSource, sc: Scenario) -> None:
+    """Put an already compiled scenario in this process's cache."""
+    if len(_COMPILED) >= _MAX_COMPILED:
+        _COMPILED.clear()
+    _COMPILED[source.sha256] = sc
+
+
+def run_chunk(task: ChunkTask) -> ChunkSummary:
+    """Run one chunk of worlds and reduce it to counts (the executor's unit of work)."""
+    from sim.engine.model import WargameModel
+
+    sc = compiled(task.source)
+    model = WargameModel(
+        sc,
+        replicates=task.n,
+        pinned=dict(task.pinned) or None,
+        collect=False,
+        rng=task.seed_sequence,
+    ).run()
+    return summarise_chunk(model, task.point, task.chunk, task.first_world, task.runs_table)
+
+
+# -- the parent side ---------------------------------------------------------------
+def scenario_source(
+    sc: Scenario, path: str | Path, overrides: Sequence[str] = (), ship_text: bool = True
+) -> ScenarioSource:
+    """Describe ``sc`` for workers, shipping its resolved text when that round-trips.
+
+    ``ship_text=False`` skips the text (for work that stays in this process).
+    """
+    text: str | None = resolved_text(sc.resolved) if ship_text else None
+    if text is not None:
+        try:
+            from sim.scenario import load_scenario
+
+            with tempfile.TemporaryDirectory(prefix="wargame-") as tmp:
+                probe = Path(tmp) / f"{sc.name}.json"
+                probe.write_text(text, encoding="utf-8")
+                if load_scenario(probe, registry=None).sha256 != sc.sha256:
+                    text = None
+        except Exception:
+            text = None
+    source = ScenarioSource(sc.name, str(path), tuple(overrides), sc.sha256, text)
+    remember(source, sc)
+    return source
+
+
+def check_pinned(sc: Scenario, pinned: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate pinned parameter values against the scenario; returns them normalised."""
+    from sim.spec import did_you_mean
+
+    out: dict[str, Any] = {}
+    ids = [p.id for p in sc.parameters]
+    for pid, value in (pinned or {}).items():
+        if pid not in ids:
+            raise UsageError(
+                f"pinned parameter {pid!r} is not a parameter of scenario {sc.name!r}"
+                f"{did_you_mean(pid, ids)} (parameters: {', '.join(ids)})"
+            )
+        p = sc.parameter(pid)
+        if p.enum_values:
+            if value not in p.enum_values:
+                raise UsageError(
+                    f"parameter {pid!r} takes one of {', '.join(p.enum_values)} (got {value!r})"
+                    f"{did_you_mean(str(value), p.enum_values)}"
+                )
+            out[pid] = value
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise UsageError(f"parameter {pid!r} takes a number (got {value!r})")
+        if not math.isfinite(value):
+            raise UsageError(f"parameter {pid!r} takes a finite number (got {value!r})")
+        # Whole-number parameters round half up, as the engine does when drawing.
+        out[pid] = math.floor(value + 0.5) if p.integer else float(value)
+    return out
+
+
+def execute(
+    tasks: list[ChunkTask],
+    executor: Executor,
+    on_chunk: Callable[[ChunkSummary], None],
+    progress: bool = True,
+) -> None:
+    """Run ``tasks`` on ``executor``; call ``on_chunk`` for each result in task order."""
+    from tqdm import tqdm
+
+    total = sum(t.n for t in tasks)
+    with tqdm(
+        total=total,
+        unit="world",
+        unit_scale=True,
+        disable=not progress,
+        delay=1.0,
+        file=sys.stderr,
+        leave=False,
+    ) as bar:
+        for result in executor.map(run_chunk, tasks):
+            on_chunk(result)
+            bar.update(result.counts.n)
+
+
+def batch_command(
+    kind: str,
+    scenario: str | Path,
+    *,
+    runs: int,
+    seed: int,
+    overrides: Iterable[str] = (),
+    pinned: dict[str, Any] | None = None,
+    runs_table: bool = True,
+    chunk_size: int = CHUNK,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The ``wargame`` command line that reproduces a batch or sweep.
+
+    Executor, workers and output folder are left out: they do not change the
+    results.
+    """
+    cmd = ["wargame", kind, str(scenario), "--runs", str(runs), "--seed", str(seed)]
+    for text in overrides:
+        cmd += ["--set", text]
+    for pid, value in (pinned or {}).items():
+        cmd += ["--pin", f"{pid}={value}"]
+    cmd += list(extra)
+    if chunk_size != CHUNK:
+        cmd += ["--chunk-size", str(chunk_size)]
+    if not runs_table:
+        cmd.append("--no-runs-table")
+    return cmd
+
+
+def _settings(
+    sc: Scenario, runs: int | None, seed: int | None, chunk_size: int = CHUNK
+) -> tuple[int, int]:
+    runs = sc.default_runs if runs is None else int(runs)
+    seed = sc.seed if seed is None else int(seed)
+    if chunk_size < 1:
+        raise UsageError(f"--chunk-size must be at least 1 (got {chunk_size})")
+    if runs < 1:
+        raise UsageError(f"--runs must be at least 1 (got {runs})")
+    if seed < 0:
+        raise UsageError(f"--seed must be a non-negative whole number (got {seed})")
+    return runs, seed
+
+
+def run_batch(
+    scenario: str | Path,
+    runs: int | None = None,
+    seed: int | None = None,
+    workers: int | None = 1,
+    executor: str | None = None,
+    scheduler: str | None = None,
+    overrides: Sequence[str] = (),
+    out: str | Path | None = None,
+    plots: bool = True,
+    runs_table: bool = True,
+    progress: bool = True,
+    pinned: dict[str, Any] | None = None,
+    results_root: str | Path | None = None,
+    executor_options: dict[str, Any] | None = None,
+    chunk_size: int = CHUNK,
+) -> BatchResult:
+    """Run ``runs`` worlds of a scenario and write a results folder.
+
+    Args:
+        scenario: the scenario file.
+        runs: number of worlds (default: the scenario's ``default_runs``).
+        seed: root seed (default: the scenario's ``seed``). With the same
+            seed, results are identical for any executor and worker count.
+        workers: worker processes (``None``: every CPU).
+        executor: ``"serial"``, ``"local"`` or ``"dask"``; by default serial
+            for one worker, local for several, dask when ``scheduler`` is set.
+        scheduler: address of a Dask scheduler.
+        overrides: ``path=value`` changes to the scenario (like ``--set``).
+        out: exact folder to create (must not exist). Default:
+            ``results/<scenario>/<YYYYmmdd-HHMMSS>/`` under ``results_root``.
+        plots: draw the charts into ``plots/``.
+        runs_table: write ``runs.csv`` (one row per world).
+        progress: show a progress bar on stderr for batches longer than 1 s.
+        pinned: parameter values used in every world instead of drawing them.
+        results_root: parent of default results folders (default ``results``).
+        executor_options: extra arguments for the executor (e.g. Dask's
+            ``local_directory``).
+        chunk_size: worlds per task. Part of the seeding scheme: another
+            chunk size gives other (equally valid) worlds.
+
+    Raises:
+        ValidationError: the scenario or an override is invalid.
+        UsageError: a bad option value.
+        ExecutionError: a chunk failed (the message names it and its seed).
+    """
+    from sim.batch.aggregate import daily_table, rules_table, summary_dict
+    from sim.batch.results import (
+        RESULTS_ROOT,
+        RunsWriter,
+        Staging,
+        draw_plots,
+        load_results,
+        manifest,
+        write_json,
+        write_table,
+    )
+    from sim.scenario import load_scenario
+
+    overrides = tuple(overrides)
+    sc = load_scenario(scenario, overrides)
+    runs, seed = _settings(sc, runs, seed, chunk_size)
+    pins = check_pinned(sc, pinned)
+    ex = make_executor(executor, workers, scheduler, **(executor_options or {}))
+    source = scenario_source(sc, scenario, overrides)
+    tasks = plan_point(source, 0, runs, seed, 0, pins, runs_table, chunk_size)
+    root = Path(results_root) if results_root is not None else RESULTS_ROOT
+    started = _dt.datetime.now()
+    totals = Counts.zeros(sc)
+
+    with Staging(root / sc.name, out, started) as stage:
+        writer = RunsWriter(stage.path / "runs.csv", sc) if runs_table else None
+
+        def on_chunk(cs: ChunkSummary) -> None:
+            totals.add(cs.counts)
+            if writer is not None:
+                writer.write(cs, seed)
+
+        try:
+            with ex:
+                execute(tasks, ex, on_chunk, progress)
+        finally:
+            if writer is not None:
+                writer.close()
+        write_table(stage.path / "daily.csv", daily_table(sc, totals))
+        write_table(stage.path / "rules.csv", rules_table(sc, totals))
+        write_json(stage.path / "summary.json", summary_dict(sc, totals, seed))
+        finished = _dt.datetime.now()
+        write_json(
+            stage.path / "manifest.json",
+            manifest(
+                "batch",
+                sc,
+                scenario_file=str(scenario),
+                overrides=overrides,
+                seed=seed,
+                runs=runs,
+                chunk_size=chunk_size,
+                executor=ex.describe(),
+                started=started,
+                finished=finished,
+                command=batch_command(
+                    "batch",
+                    scenario,
+                    runs=runs,
+                    seed=seed,
+                    overrides=overrides,
+                    pinned=pins,
+                    runs_table=runs_table,
+                    chunk_size=chunk_size,
+                ),
+                runs_table=runs_table,
+                pinned=pins,
+            ),
+        )
+        note = ""
+        if plots:
+            _, note = draw_plots(stage.path, "batch")
+    assert stage.final is not None
+    result = load_results(stage.final)
+    result.plot_note = note.replace(str(stage.path), str(stage.final))
+    return result  # type: ignore[return-value]
+
+
+# -- rerunning one world -------------------------------------------------------------
+@dataclass
+class Replay:
+    """One world of a results folder, simulated again with narration on.
+
+    ``model`` is the whole chunk the world belongs to (its ``log`` holds every
+    world of the chunk); ``index`` is the world's position in it.
+    """
+
+    model: WargameModel
+    index: int
+    world: int
+    point: int
+    chunk: int
+
+    @property
+    def outcome(self) -> str:
+        return self.model.outcome_of(self.index)
+
+    def story(self) -> str:
+        """The day-by-day story of the world, as ``wargame run`` tells it."""
+        from sim.narrative import tell
+
+        return tell(self.model, self.index)
+
+
+def rerun_world(folder: str | Path, world: int) -> Replay:
+    """Rerun world ``world`` (the ``world`` column of ``runs.csv``) of a results folder.
+
+    The chunk is rebuilt from the manifest (scenario file, overrides, seed,
+    chunk size) and, for a sweep, the design point's values; the rerun is
+    checked against the stored outcome.
+
+    Raises:
+        ResultsError: unknown world, or the scenario file changed since.
+    """
+    from sim.batch.results import find_folder, read_manifest
+    from sim.engine.model import WargameModel
+
+    path = find_folder(folder)
+    m = read_manifest(path)
+    if m["kind"] not in ("batch", "sweep"):
+        raise ResultsError(f"{path}: a {m['kind']} folder holds no worlds to rerun")
+    point, chunk, index, stored = _locate(path, m, int(world))
+    if m["kind"] == "sweep":
+        from sim.batch.sweep import point_scenario
+
+        sc, pins = point_scenario(m, point)
+    else:
+        from sim.scenario import load_scenario
+
+        sc = load_scenario(m["scenario_file"], tuple(m["overrides"]))
+        pins = m.get("pinned") or {}
+        if sc.sha256 != m["sha256"]:
+            raise ResultsError(
+                f"{m['scenario_file']} has changed since the batch was run "
+                f"(sha256 {sc.sha256[:12]}, batch used {m['sha256'][:12]}); "
+                "the world cannot be rerun exactly"
+            )
+    n = chunk_sizes(int(m["runs"]), int(m["chunk_size"]))[chunk]
+    from sim.batch.seeding import chunk_seed
+
+    model = WargameModel(
+        sc,
+        replicates=n,
+        pinned=pins or None,
+        narrate=True,
+        collect=False,
+        rng=chunk_seed(int(m["seed"]), point, chunk),
+    ).run()
+    replay = Replay(model, index, int(world), point, chunk)
+    if stored is not None and replay.outcome != stored:
+        raise ResultsError(
+            f"world {world} reran to outcome {replay.outcome!r}, but {path / 'runs.csv'} "
+            f"records {stored!r}; the engine or scenario differs from the one that wrote it"
+        )
+    return replay
+
+
+def _locate(path: Path, m: dict[str, Any], world: int) -> tuple[int, int, int, str | None]:
+    """(point, chunk, index in chunk, stored outcome) of a world id."""
+    runs, size = int(m["runs"]), int(m["chunk_size"])
+    points = int(m.get("points", 1))
+    if not 0 <= world < runs * points:
+        raise ResultsError(f"{path}: no world {world} (worlds are 0..{runs * points - 1})")
+    point, k = divmod(world, runs)
+    chunk, index = divmod(k, size)
+    stored = None
+    runs_csv = path / "runs.csv"
+    if runs_csv.is_file():
+        import pandas as pd
+
+        row = pd.read_csv(runs_csv, skiprows=range(1, world + 1), nrows=1)
+        if len(row) and int(row["world"].iloc[0]) == world:
+            point, chunk, index = (
+                int(row[c].iloc[0]) for c in ("point", "chunk", "index_in_chunk")
+            )
+            stored = str(row["outcome"].iloc[0])
+    return point, chunk, index, stored

@@ -1,0 +1,422 @@
+"""Charts of one batch of simulated worlds, and the drivers that save them all.
+
+Each ``plot_*(result, ax=None) -> Figure`` draws one table computed by
+:mod:`sim.plots.data`. ``result`` is a results folder path or any object
+with the tables as attributes (``summary``, ``daily``, ``rules``...). Given
+an ``ax``, the chart is drawn there and its figure returned; otherwise a new
+:class:`~matplotlib.figure.Figure` is made, with a footnote naming the
+scenario, the number of worlds and the seed, so a saved chart can be read on
+its own.
+
+Figures are built directly (``Figure()``), never through ``pyplot``: no
+global state, no GUI backend, safe in worker processes and tests. Sweep and
+comparison charts live in :mod:`sim.plots.charts_sweep` and are re-exported
+here.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+
+from sim.errors import ResultsError
+from sim.plots import data
+from sim.plots.charts_sweep import plot_compare, plot_sweep
+from sim.plots.style import (
+    BAND_COLOUR,
+    DPI,
+    EVENT_COLOUR,
+    FORMATS,
+    LEGEND,
+    NOTE_COLOUR,
+    PERCENT,
+    as_tables,
+    date_axis,
+    empty,
+    events_pad,
+    footnote,
+    footnote_text,
+    ink,
+    ladder_colours,
+    mark_events,
+    need,
+    new_figure,
+    outcome_colours,
+    pct,
+    percent_axis,
+    rung_names,
+    save_figure,
+    short,
+    steps,
+    title,
+    wrapped,
+)
+
+__all__ = [
+    "draw_batch_plots",
+    "draw_compare_plots",
+    "draw_plots",
+    "draw_sweep_plots",
+    "plot_attribution",
+    "plot_compare",
+    "plot_fan",
+    "plot_flags",
+    "plot_occupancy",
+    "plot_outcomes",
+    "plot_sweep",
+    "plot_time_to_event",
+]
+
+
+# -- outcomes and flags -------------------------------------------------------------
+def _interval_bars(
+    ax: Axes, table: pd.DataFrame, colours: Sequence[str], header: str, edge: str = "0.25"
+) -> None:
+    """Horizontal bars with 95% intervals; first row on top; values listed right of the axes."""
+    n = len(table)
+    y = np.arange(n)[::-1]
+    p, lo, hi = (table[c].to_numpy(float) for c in ("p", "lo", "hi"))
+    ax.barh(y, p, color=colours, edgecolor=edge, linewidth=0.6, height=0.65, zorder=2)
+    ax.errorbar(
+        p, y, xerr=[p - lo, hi - p], fmt="none", ecolor="black", elinewidth=1, capsize=3, zorder=3
+    )
+    ax.set_yticks(y, [wrapped(str(s)) for s in table["name"]])
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_xlim(0, min(1.0, max(float(np.nanmax(hi)) if n else 0, 0.05) * 1.08))
+    percent_axis(ax.xaxis)
+    ax.set_xlabel("share of worlds (%)")
+    ax.grid(axis="x", color="0.9", zorder=0)
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
+    trans = ax.get_yaxis_transform()
+    for yi, pi, li, hii in zip(y, p, lo, hi, strict=True):
+        text = f"{pct(pi)}  ({pct(li)}–{pct(hii)})"
+        ax.text(1.02, yi, text, transform=trans, va="center", fontsize=8.5, clip_on=False)
+    ax.text(1.02, n - 0.4, header, transform=trans, va="bottom", fontsize=8, color=NOTE_COLOUR)
+
+
+def plot_outcomes(result: Any, ax: Axes | None = None) -> Figure:
+    """Horizontal bars: probability of each outcome with its Wilson 95% interval."""
+    result = as_tables(result)
+    summary = need(result, "summary", "summary.json")
+    table = data.outcome_table(summary)
+    fig, ax, own = new_figure(ax, (9.0, 1.9 + 0.45 * len(table)))
+    colours = outcome_colours(summary["outcomes"])
+    _interval_bars(ax, table, [colours[i] for i in table["id"]], "share (95% interval)")
+    ax.set_ylabel("outcome (least to most severe)")
+    horizon = summary.get("horizon_days")
+    when = f" after {horizon} days" if horizon else ""
+    title(ax, f"How the worlds end: outcome probabilities{when}", summary)
+    if own:
+        footnote(fig, [footnote_text(summary)])
+    return fig
+
+
+def plot_flags(result: Any, ax: Axes | None = None, flags: Sequence[str] | None = None) -> Figure:
+    """Horizontal bars: share of worlds in which each key flag was raised (95% interval)."""
+    result = as_tables(result)
+    summary = need(result, "summary", "summary.json")
+    table = data.flag_table(summary, flags)
+    fig, ax, own = new_figure(ax, (9.0, 1.9 + 0.45 * max(len(table), 1)))
+    if table.empty:
+        empty(ax, "no flags in this scenario")
+    else:
+        _interval_bars(ax, table, ["#8da0b6"] * len(table), "share (95% interval)")
+        ax.set_ylabel("flag")
+    title(ax, "How often key developments happened (flags raised by the horizon)", summary)
+    if own:
+        footnote(fig, [footnote_text(summary)])
+    return fig
+
+
+# -- over time ------------------------------------------------------------------
+def _time_frame(result: Any) -> tuple[Mapping[str, Any], pd.DataFrame]:
+    result = as_tables(result)
+    summary = need(result, "summary", "summary.json")
+    daily = need(result, "daily", "daily.csv")
+    if "date" in daily.columns and not pd.api.types.is_datetime64_any_dtype(daily["date"]):
+        daily = daily.assign(date=pd.to_datetime(daily["date"]))
+    if daily.empty:
+        raise ResultsError("daily.csv has no rows")
+    return summary, daily
+
+
+def plot_fan(result: Any, ax: Axes | None = None) -> Figure:
+    """Fan chart: median rung over time, with the middle 50% and 90% of worlds shaded."""
+    summary, daily = _time_frame(result)
+    bands = data.fan_bands(daily).set_index("date")
+    ladder = summary.get("ladder", [])
+    fig, ax, own = new_figure(ax, (10.5, 5.4))
+    colours = ladder_colours(ladder)
+    for k, rung in enumerate(ladder):
+        ax.axhspan(k - 0.5, k + 0.5, color=colours[rung["id"]], alpha=0.13, lw=0, zorder=0)
+    x, v = steps(bands[["median", "lo50", "hi50", "lo90", "hi90", "mean"]])
+    med, lo50, hi50, lo90, hi90, mean = v.T
+    kw = {"step": "post", "lw": 0, "color": BAND_COLOUR}
+    ax.fill_between(x, lo90, hi90, alpha=0.22, zorder=1, **kw)
+    ax.fill_between(x, lo50, hi50, alpha=0.45, zorder=2, **kw)
+    ax.plot(x, mean, color=BAND_COLOUR, lw=1, ls=":", drawstyle="steps-post", zorder=3)
+    ax.plot(x, med, color=BAND_COLOUR, lw=2.2, drawstyle="steps-post", zorder=3)
+    first, last = pd.Timestamp(x[0]), pd.Timestamp(x[-1])
+    date_axis(ax, first, last)
+    rows = mark_events(ax, summary.get("events", []), first, last)
+    names = [r.get("name") or r["id"] for r in ladder]
+    ax.set_yticks(range(len(names)), [short(n, 30) for n in names])
+    ax.set_ylim(-0.5, max(len(names), 1) - 0.5)
+    ax.set_ylabel("escalation rung (calm → severe)")
+    ax.legend(
+        handles=[
+            Line2D([], [], color=BAND_COLOUR, lw=2.2, label="median world"),
+            Patch(color=BAND_COLOUR, alpha=0.45 + 0.22 * 0.55, label="middle 50% of worlds"),
+            Patch(color=BAND_COLOUR, alpha=0.22, label="middle 90% of worlds"),
+            Line2D([], [], color=BAND_COLOUR, lw=1, ls=":", label="mean rung index"),
+            Line2D([], [], color=EVENT_COLOUR, lw=0.8, ls=(0, (3, 2)), label="scheduled event"),
+        ],
+        **LEGEND,
+    )
+    title(
+        ax,
+        "Escalation over time: rung of the median world, with 50% and 90% bands",
+        summary,
+        events_pad(rows),
+    )
+    if own:
+        footnote(fig, [footnote_text(summary)])
+    return fig
+
+
+def plot_occupancy(result: Any, ax: Axes | None = None) -> Figure:
+    """Stacked areas: share of worlds on each rung of the ladder, day by day."""
+    summary, daily = _time_frame(result)
+    ladder = summary.get("ladder", [])
+    shares = data.occupancy(daily, ladder)
+    fig, ax, own = new_figure(ax, (10.5, 5.4))
+    colours = ladder_colours(ladder)
+    names = rung_names(summary)
+    x, v = steps(shares)
+    tops = np.cumsum(v, axis=1)
+    bottoms = tops - v
+    handles = []
+    for k, rid in enumerate(shares.columns):
+        ax.fill_between(
+            x, bottoms[:, k], tops[:, k], step="post", color=colours[rid], lw=0, zorder=1
+        )
+        handles.append(Patch(facecolor=colours[rid], edgecolor="0.5", lw=0.4, label=names[rid]))
+    first, last = pd.Timestamp(x[0]), pd.Timestamp(x[-1])
+    date_axis(ax, first, last)
+    rows = mark_events(ax, summary.get("events", []), first, last)
+    ax.set_ylim(0, 1)
+    percent_axis(ax.yaxis)
+    ax.set_ylabel("share of worlds on the rung (%)")
+    ax.legend(handles=handles[::-1], title="rung (severe at top)", title_fontsize=8, **LEGEND)
+    title(
+        ax,
+        "Where the worlds are: share of worlds on each escalation rung, day by day",
+        summary,
+        events_pad(rows),
+    )
+    if own:
+        footnote(fig, [footnote_text(summary)])
+    return fig
+
+
+_LINESTYLES = ("-", (0, (5, 2)), (0, (5, 2, 1, 2)), (0, (1, 1.5)), (0, (8, 2, 1, 2, 1, 2)))
+
+
+def plot_time_to_event(
+    result: Any, ax: Axes | None = None, rungs: Sequence[str] | None = None
+) -> Figure:
+    """Step lines: share of worlds that have reached each key rung (or higher) by each date."""
+    summary, daily = _time_frame(result)
+    ladder = summary.get("ladder", [])
+    key = list(rungs or summary.get("key_rungs") or [r["id"] for r in ladder[1:]])
+    reached = data.time_to_event(daily, key)
+    fig, ax, own = new_figure(ax, (10.5, 5.4))
+    colours = ladder_colours(ladder)
+    names = rung_names(summary)
+    x, v = steps(reached)
+    last_date = reached.index[-1]
+    for k, rid in enumerate(reached.columns):
+        final = v[-1, k]
+        label = f"{names.get(rid, rid)}: {pct(final)} by {last_date:%d %b}"
+        ls = _LINESTYLES[k % len(_LINESTYLES)]
+        colour = colours.get(rid, BAND_COLOUR)
+        ax.plot(
+            x, v[:, k], drawstyle="steps-post", color=colour, lw=2, ls=ls, label=label, zorder=3
+        )
+    first, last = pd.Timestamp(x[0]), pd.Timestamp(x[-1])
+    date_axis(ax, first, last)
+    rows = mark_events(ax, summary.get("events", []), first, last)
+    top = float(np.nanmax(v)) if v.size else 0.0
+    ax.set_ylim(0, 1.0 if top > 0.6 else max(0.05, top * 1.15))
+    percent_axis(ax.yaxis)
+    ax.set_ylabel("share of worlds that reached the rung (%)")
+    ax.grid(axis="y", color="0.9", zorder=0)
+    ax.legend(title="rung reached (or a higher one)", title_fontsize=8, **LEGEND)
+    title(
+        ax,
+        "Time to escalation: share of worlds that reached each key rung, by date",
+        summary,
+        events_pad(rows),
+    )
+    if own:
+        footnote(fig, [footnote_text(summary)])
+    return fig
+
+
+# -- attribution -----------------------------------------------------------------
+def plot_attribution(result: Any, ax: Axes | None = None, top: int = 15) -> Figure:
+    """Heatmap rule × outcome: in how many of the worlds ending in each outcome a rule fired."""
+    result = as_tables(result)
+    summary = need(result, "summary", "summary.json")
+    rules = need(result, "rules", "rules.csv")
+    outcomes = summary["outcomes"]
+    att = data.attribution(rules, outcomes, top=top)
+    n_rows, n_cols = len(att.matrix), len(outcomes) + 1
+    fig, ax, own = new_figure(ax, (4.6 + 1.05 * n_cols, 2.6 + 0.36 * max(n_rows, 2)))
+    what = f"Which rules fired in the worlds of each outcome (top {n_rows} by influence)"
+    if n_rows == 0:
+        empty(ax, "no rule in rules.csv")
+        title(ax, what, summary)
+        if own:
+            footnote(fig, [footnote_text(summary)])
+        return fig
+    values = np.column_stack([att.rules["share_fired"].to_numpy(float), att.matrix.to_numpy(float)])
+    cmap = colormaps["Blues"].with_extremes(bad="0.93")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    for i in range(n_rows):
+        for j in range(n_cols):
+            v = values[i, j]
+            text = "no worlds" if np.isnan(v) else pct(v, 0)
+            colour = "0.45" if np.isnan(v) else ink(to_hex(cmap(v)))
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
+    ax.axvline(0.5, color="white", lw=5)
+    labels = [
+        f"{r} ({a})" if a else r for r, a in zip(att.matrix.index, att.rules["actor"], strict=True)
+    ]
+    ax.set_yticks(range(n_rows), labels, fontsize=8.5)
+    table = data.outcome_table(summary).set_index("id")
+    col_labels = ["all worlds"] + [
+        "\n".join(textwrap.wrap(str(table.loc[o, "name"]), 14))
+        + f"\n({pct(table.loc[o, 'p'], 0)} of worlds)"
+        for o in att.matrix.columns
+    ]
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.set_xticks(range(n_cols), col_labels, fontsize=8)
+    ax.tick_params(length=0)
+    ax.tick_params(axis="x", pad=9)
+    colours = outcome_colours(outcomes)
+    for j, o in enumerate(att.matrix.columns, start=1):
+        ax.add_patch(Rectangle((j - 0.45, -0.5 - 0.22), 0.9, 0.18, color=colours[o], clip_on=False))
+    ax.set_xlabel("outcome at the horizon (least to most severe)", fontsize=9, labelpad=8)
+    ax.set_ylabel("rule (actor)")
+    ax.spines[:].set_visible(False)
+    fig.colorbar(
+        image,
+        ax=ax,
+        shrink=0.7,
+        format=PERCENT,
+        label="share of worlds in which the rule fired (%)",
+    )
+    title(ax, what, summary)
+    if own:
+        footnote(
+            fig,
+            [
+                "Cell: of the worlds that ended in this outcome, the share in which the rule fired "
+                "at least once. Influence = largest minus smallest share across outcomes.",
+                footnote_text(summary),
+            ],
+        )
+    return fig
+
+
+# -- drivers ----------------------------------------------------------------------
+def _plots_dir(folder: str | Path) -> Path:
+    return Path(folder) / "plots"
+
+
+def draw_batch_plots(
+    folder: str | Path, formats: Sequence[str] = FORMATS, dpi: int = DPI
+) -> list[Path]:
+    """Draw every chart of a batch folder into ``<folder>/plots/``.
+
+    Writes ``outcomes``, ``flags`` (if the scenario has flags), ``fan``,
+    ``occupancy``, ``time_to_event`` and ``attribution``, each as PNG and SVG.
+
+    Returns:
+        The paths written, in that order.
+    """
+    tables = data.load_tables(folder)
+    out = _plots_dir(folder)
+    charts: list[tuple[str, Any]] = [("outcomes", plot_outcomes)]
+    if tables.summary and tables.summary.get("flags"):
+        charts.append(("flags", plot_flags))
+    charts += [
+        ("fan", plot_fan),
+        ("occupancy", plot_occupancy),
+        ("time_to_event", plot_time_to_event),
+        ("attribution", plot_attribution),
+    ]
+    paths: list[Path] = []
+    for stem, draw in charts:
+        paths += save_figure(draw(tables), out, stem, formats, dpi)
+    return paths
+
+
+def draw_sweep_plots(
+    folder: str | Path, formats: Sequence[str] = FORMATS, dpi: int = DPI
+) -> list[Path]:
+    """Draw the charts of a sweep folder into ``<folder>/plots/``.
+
+    One varied path gives ``sweep`` (every outcome against the path); two or
+    more give one heatmap per outcome, ``sweep_<outcome>``, over the first
+    two paths (pooled over the others).
+    """
+    tables = data.load_tables(folder)
+    out = _plots_dir(folder)
+    points = need(tables, "points", "points.csv")
+    paths_varied = (tables.manifest or {}).get("vary") or data.sweep_paths(points)
+    if len(paths_varied) < 2:
+        return save_figure(plot_sweep(tables), out, "sweep", formats, dpi)
+    written: list[Path] = []
+    for o in need(tables, "summary", "summary.json")["outcomes"]:
+        fig = plot_sweep(tables, outcome=o["id"])
+        written += save_figure(fig, out, f"sweep_{o['id']}", formats, dpi)
+    return written
+
+
+def draw_compare_plots(
+    folder: str | Path, formats: Sequence[str] = FORMATS, dpi: int = DPI
+) -> list[Path]:
+    """Draw ``compare`` (A and B side by side, and their differences) into ``<folder>/plots/``.
+
+    Also ``compare_flags`` when the comparison covers flags.
+    """
+    tables = data.load_tables(folder)
+    out = _plots_dir(folder)
+    paths = save_figure(plot_compare(tables), out, "compare", formats, dpi)
+    if (tables.compare or {}).get("flag_diffs"):
+        paths += save_figure(plot_compare(tables, what="flags"), out, "compare_flags", formats, dpi)
+    return paths
+
+
+def draw_plots(folder: str | Path, formats: Sequence[str] = FORMATS, dpi: int = DPI) -> list[Path]:
+    """Draw the charts that suit the folder's kind (batch, sweep or compare)."""
+    kind = data.load_tables(folder).kind
+    draw = {"batch": draw_batch_plots, "sweep": draw_sweep_plots, "compare": draw_compare_plots}
+    if kind not in draw:
+        raise ResultsError(f"{folder}: cannot draw charts for a {kind!r} folder")
+    return draw[kind](folder, formats, dpi)

@@ -1,0 +1,131 @@
+"""Executors: identical results for any executor and worker count; clear failures."""
+
+from __future__ import annotations
+
+import filecmp
+import math
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+import sim
+from sim.batch.executors import (
+    ChunkFailure,
+    DaskExecutor,
+    LocalExecutor,
+    SerialExecutor,
+    guarded_call,
+    make_executor,
+)
+from sim.errors import ExecutionError, UsageError, ValidationError
+from sim.scenario import load_scenario
+
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml"
+TABLES = ("runs.csv", "daily.csv", "rules.csv", "summary.json")
+SETTINGS = {"runs": 1300, "seed": 5, "chunk_size": 400, "plots": False, "progress": False}
+
+
+def same_tables(a: Path, b: Path) -> None:
+    for name in TABLES:
+        assert filecmp.cmp(a / name, b / name, shallow=False), name
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial") / "batch"
+    return sim.run_batch(SCENARIO, out=out, **SETTINGS)
+
+
+def test_serial_is_repeatable(serial, tmp_path):
+    again = sim.run_batch(SCENARIO, out=tmp_path / "again", **SETTINGS)
+    same_tables(serial.folder, again.folder)
+    assert len(again.runs) == SETTINGS["runs"]
+    assert list(again.runs["chunk"].unique()) == [0, 1, 2, 3]
+
+
+def test_local_two_workers_byte_identical(serial, tmp_path):
+    local = sim.run_batch(SCENARIO, out=tmp_path / "local", workers=2, **SETTINGS)
+    assert local.manifest["executor"] == "local" and local.manifest["workers"] == 2
+    same_tables(serial.folder, local.folder)
+
+
+def test_dask_local_cluster_byte_identical(serial, tmp_path):
+    pytest.importorskip("dask.distributed")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = sim.run_batch(
+        SCENARIO,
+        out=tmp_path / "dask",
+        workers=2,
+        executor="dask",
+        executor_options={"local_directory": scratch},
+        **SETTINGS,
+    )
+    assert result.manifest["executor"] == "dask"
+    same_tables(serial.folder, result.folder)
+    # The cluster stopped and removed its workers' scratch folders.
+    left = [p.name for p in (scratch / "dask-scratch-space").glob("*") if p.is_dir()]
+    assert left == []
+
+
+def test_different_seed_different_worlds(serial, tmp_path):
+    other = sim.run_batch(SCENARIO, out=tmp_path / "o", **{**SETTINGS, "seed": 6})
+    assert not filecmp.cmp(serial.folder / "runs.csv", other.folder / "runs.csv", shallow=False)
+
+
+# -- the executor interface ---------------------------------------------------------
+def test_results_come_back_in_task_order():
+    with LocalExecutor(workers=2) as ex:
+        assert list(ex.map(math.sqrt, [16, 9, 4, 1, 0])) == [4, 3, 2, 1, 0]
+    with SerialExecutor() as ex:
+        assert list(ex.map(math.sqrt, [16, 9])) == [4, 3]
+
+
+@pytest.mark.parametrize("make", [SerialExecutor, lambda: LocalExecutor(workers=2)])
+def test_failing_task_raises_execution_error(make):
+    with make() as ex, pytest.raises(ExecutionError, match=r"-1 failed: ValueError"):
+        list(ex.map(math.sqrt, [4, -1, 9]))
+
+
+def test_killed_worker_raises_execution_error_not_hang():
+    with LocalExecutor(workers=1) as ex, pytest.raises(ExecutionError, match="3 failed"):
+        list(ex.map(os._exit, [3]))
+
+
+def test_validation_error_crosses_process_boundary(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenario: {name: x}\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as direct:
+        load_scenario(bad)
+    with LocalExecutor(workers=1) as ex, pytest.raises(ValidationError) as remote:
+        list(ex.map(load_scenario, [bad]))
+    assert [str(d) for d in remote.value.diagnostics] == [str(d) for d in direct.value.diagnostics]
+
+
+def test_guarded_call_returns_failures_as_values():
+    failure = guarded_call(math.sqrt, -1)
+    assert isinstance(failure, ChunkFailure)
+    assert failure.kind == "error" and "ValueError" in failure.error_type
+    assert "Traceback" in failure.traceback
+
+
+def test_make_executor_defaults_and_errors():
+    assert isinstance(make_executor(None, 1), SerialExecutor)
+    assert isinstance(make_executor(None, 3), LocalExecutor)
+    assert isinstance(make_executor(None, 1, scheduler="tcp://127.0.0.1:1"), DaskExecutor)
+    with pytest.raises(UsageError, match="unknown executor"):
+        make_executor("threads", 1)
+    with pytest.raises(UsageError, match="at least 1"):
+        make_executor(None, 0)
+    with pytest.raises(UsageError, match="dask executor only"):
+        make_executor("local", 2, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(UsageError, match="one worker"):
+        make_executor("serial", 4)
+
+
+def test_missing_dask_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    with pytest.raises(UsageError, match=r"pip install \.\[distributed\]"), DaskExecutor(workers=1):
+        pass
