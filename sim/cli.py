@@ -147,8 +147,15 @@ def _register_report(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
+def _register_view(sub: argparse._SubParsersAction) -> None:
+    from sim.viz.cli import register
+
+    register(sub)
+
+
 _EXTRA_COMMANDS.append(_register_batch_commands)
 _EXTRA_COMMANDS.append(_register_report)
+_EXTRA_COMMANDS.append(_register_view)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
