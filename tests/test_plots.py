@@ -545,7 +545,7 @@ def test_sweep_chart_with_two_paths(sweep2: Path) -> None:
 def test_compare_chart(compare: Path) -> None:
     fig = plot_compare(compare)
     bars, diffs = fig.axes[1], fig.axes[2]
-    assert "baseline vs hawks" in fig.get_suptitle()
+    assert "B = hawks against A = baseline" in fig.get_suptitle()
     assert bars.get_xlabel() == "share of worlds (%)"
     assert diffs.get_xlabel() == "difference B − A (percentage points)"
     assert any(line.get_xdata()[0] == 0 for line in diffs.get_lines())  # zero line

@@ -180,6 +180,7 @@ def _describe(res: BatchResult, label: str) -> dict[str, Any]:
         "label": label,
         "folder": str(res.folder),
         "scenario": m["scenario"],
+        "title": res.summary.get("title", ""),
         "scenario_file": m["scenario_file"],
         "sha256": m["sha256"],
         "overrides": m["overrides"],

@@ -383,9 +383,13 @@ def plot_compare(
     handles += key
     labels += [k.get_label() for k in key]
     scenario_titles = {str(r.get("title") or r.get("scenario") or "") for r in (a, b)}
-    headline = f"{la} vs {lb}: how the {noun} probabilities differ"
+    name_a, name_b = a.get("scenario") or la, b.get("scenario") or lb
+    if name_a == name_b:  # the same scenario with other settings: the labels tell them apart
+        name_a, name_b = la, lb
+    headline = f"How the {noun} probabilities differ: B = {name_b} against A = {name_a}"
     if key_ax is not None:
-        key_ax.legend(handles, labels, loc="center left", ncols=4, frameon=False, fontsize=8.5)
+        # Two columns: the A/B labels can be long paths and must not run off the page.
+        key_ax.legend(handles, labels, loc="center left", ncols=2, frameon=False, fontsize=8.5)
         heading = "\n".join([headline, " | ".join(sorted(s for s in scenario_titles if s))])
         fig.suptitle(heading, x=0.01, ha="left", fontsize=10.5)
         footnote(fig, [_run_note("A", a), _run_note("B", b)])
