@@ -507,7 +507,7 @@ class _Compiler:
                 continue
             common = dict(
                 id=eid,
-                name=ev["name"] or eid.replace("_", " "),
+                name=ev["name"] or eid.replace("_", " ").capitalize(),
                 effects=self.effects(ev["effects"], (*path, "effects"), daily, state),
                 end_effects=self.effects(ev["end_effects"], (*path, "end_effects"), daily, state),
                 escalate_to=self.rung_ref(ev["escalate_to"], (*path, "escalate_to")),
@@ -562,7 +562,7 @@ class _Compiler:
                     Action(
                         xid,
                         xi,
-                        x["name"] or xid.replace("_", " "),
+                        x["name"] or xid.replace("_", " ").capitalize(),
                         x["default"],
                         x["once"],
                         self.effects(x["effects"], (*xp, "effects"), daily, state, owner=aid),
