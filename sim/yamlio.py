@@ -34,6 +34,8 @@ MAX_NODES = 100_000
 MAX_NESTING = 64
 """Deepest nesting of mappings and lists accepted."""
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap"}
 
 PathKey = tuple[str | int, ...]
@@ -67,9 +69,10 @@ class Located:
 
 
 class _Converter:
-    def __init__(self, loader: yaml.SafeLoader, file: str):
+    def __init__(self, loader: yaml.SafeLoader, file: str, text: str = ""):
         self.loader = loader
         self.file = file
+        self.text = text
         self.count = 0
         self.marks: dict[PathKey, Location] = {}
         self.key_marks: dict[PathKey, Location] = {}
@@ -121,7 +124,7 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(v, (*path, i), inner) for i, v in enumerate(node.value)]
         start, end = node.start_mark, node.end_mark
-        raw = start.buffer[start.pointer : end.pointer] if start.buffer else ""
+        raw = self.text[start.index : end.index]
         quoted = getattr(node, "style", None) in ('"', "'")
         exact = (
             start.line == end.line and not (quoted and "\\" in raw) and node.style not in ("|", ">")
@@ -185,7 +188,9 @@ def read_text(path: Path | str, *, display: str | None = None) -> str:
 
 def parse_text(text: str, name: str) -> Located:
     """Parse YAML text safely into a :class:`Located` document."""
-    loader = yaml.SafeLoader(text)
+    # The C parser (when PyYAML has it) composes ~10x faster with the same
+    # marks; construction stays in our own converter either way.
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -204,7 +209,7 @@ def parse_text(text: str, name: str) -> Located:
         loader.dispose()
     if node is None:
         raise _err(Location(name, 1, 1), "file is empty; expected a YAML mapping")
-    conv = _Converter(loader, name)
+    conv = _Converter(loader, name, text)
     data = conv.convert(node, ())
     return Located(data, conv.marks, conv.key_marks, name)
 

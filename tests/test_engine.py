@@ -275,3 +275,27 @@ def test_every_shipped_scenario_runs_to_the_horizon(path: Path) -> None:
     m = WargameModel(sc, replicates=300, rng=2, collect=False).run()
     assert m.day == sc.horizon_days and not m.running
     assert m.outcome is not None
+
+
+def test_event_condition_never_writes_into_the_state(tmp_path: Path) -> None:
+    """A bare-name `when` evaluates to the state's own array; limiting it by
+    `max_times` must not change the state variable (regression)."""
+    f = tmp_path / "alias.yaml"
+    f.write_text(
+        textwrap.dedent(
+            """
+            scenario: {name: alias, title: Alias, start: 2022-01-01, horizon_days: 6}
+            state: {armed: {type: bool, initial: true}}
+            ladder: {calm: {name: Calm, mid_level: 1}, war: {name: War, mid_level: 5}}
+            events:
+              clash: {hazard: 1, when: armed, max_times: 1, escalate_to: war,
+                      cites: [lithuania-direct-threat]}
+            actors: {a: {name: A, actions: {wait: {default: true}}}}
+            outcomes: {x: {name: X}}
+            """
+        )
+    )
+    sc = load_scenario(f, registry=REGISTRY)
+    m = WargameModel(sc, replicates=20, rng=1, collect=False).run()
+    assert m.world.values["armed"].all()
+    assert (m.world.event_count[0] == 1).all()

@@ -54,10 +54,10 @@ class Changes:
     ) -> None:
         """Record the effects of something that happened in the worlds of ``mask``."""
         R = self.state.R
-        types = self._types
+        types = self.state.var_types
         for eff in effects:
             var = types[eff.target]
-            value = eff.expr.evaluate(env, R)
+            value = self.state.evaluate(eff.expr, env)
             old = self.state.values[eff.target]
             if var.type in ("int", "float"):
                 d = np.where(mask, np.asarray(value, dtype=float) - old, 0.0)
@@ -82,14 +82,10 @@ class Changes:
             e = np.where(mask, deescalate_to, -1)
             self.deescalate = e if self.deescalate is None else np.maximum(self.deescalate, e)
 
-    @property
-    def _types(self) -> dict[str, Any]:
-        return {v.id: v for v in self.state.scenario.state}
-
     def apply(self, day: int) -> None:
         """Write the combined changes into the state and move the ladder."""
         st = self.state
-        types = self._types
+        types = st.var_types
         for name, d in self.delta.items():
             v = types[name]
             st.values[name] = coerce(st.values[name] + d, v.type, v.min, v.max)
@@ -97,7 +93,8 @@ class Changes:
             cur = st.values[name]
             t = self.set_true.get(name, False)
             f = self.set_false.get(name, False)
-            st.values[name] = np.where(t, True, np.where(f, False, cur))
+            # true where set true, else false where set false, else unchanged
+            st.values[name] = np.logical_or(t, np.logical_and(cur, np.logical_not(f)))
         for name, m in self.enum_max.items():
             st.values[name] = np.where(m >= 0, m, st.values[name])
         rung = st.rung
@@ -139,27 +136,24 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     ``env`` is the snapshot the actors decided on; effects are evaluated on
     it, so no actor sees another's move of the same day.
     """
-    sc = state.scenario
     ch = Changes(state)
     day = state.day
+    taken: list[tuple[str, int, np.ndarray]] = []  # (actor, action, worlds) of today's moves
     for dec in decisions:
-        actor = sc.actor(dec.actor)
+        actor = state.actors[dec.actor]
         for act in actor.actions:
-            if act.default:
-                continue
             mask = dec.action == act.index
-            if mask.any():
+            if not mask.any():
+                continue
+            taken.append((actor.id, act.index, mask))
+            if not act.default:
                 ch.add(mask, act.effects, env, act.escalate_to, act.deescalate_to)
     # History is updated only after every effect has been evaluated, so no
     # actor's effects can see another actor's move of the same day.
+    for actor_id, index, mask in taken:
+        state.action_count[actor_id][index] += mask
+        state.action_last[actor_id][index][mask] = day
     for dec in decisions:
-        actor = sc.actor(dec.actor)
-        counts = state.action_count[actor.id]
-        last = state.action_last[actor.id]
-        for act in actor.actions:
-            mask = dec.action == act.index
-            counts[act.index] += mask
-            last[act.index][mask] = day
         fired = dec.rule >= 0
         if fired.any():
             state.rule_fired[dec.rule[fired], np.nonzero(fired)[0]] = True

@@ -21,13 +21,65 @@ preference wanted its action but the constraint forbade it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from sim.engine.adjudication import Decision
+from sim.engine.draws import LazyUniforms
 from sim.engine.state import WorldState
-from sim.scenario.model import Actor
+from sim.scenario.model import Actor, Rule
+
+
+@dataclass(frozen=True)
+class Preference:
+    """A preference rule with where its utility goes (see :class:`ActorPlan`)."""
+
+    rule: Rule
+    row: int  # the action's row among the candidates
+    first: bool  # no earlier preference for the same action
+    last: bool  # no later preference for the same action
+
+
+@dataclass(frozen=True)
+class ActorPlan:
+    """An actor's rules sorted by kind, worked out once instead of every day.
+
+    ``candidates`` are the actions the softmax can give weight to: the
+    default action, actions with at least one preference, and action 0 (the
+    pick of a world whose weights are all undefined). Every other action has
+    utility ``-inf`` in every world, hence weight 0, and leaving it out of the
+    softmax changes no pick and no rounding.
+    """
+
+    once: tuple[int, ...]
+    constraints: tuple[Rule, ...]
+    triggers: tuple[Rule, ...]
+    preferences: tuple[Preference, ...]
+    candidates: np.ndarray  # action indices, ascending
+    default_row: int
+    constrained: frozenset[int]  # actions with a constraint (whose wishes are tracked)
+
+    @classmethod
+    def of(cls, actor: Actor) -> ActorPlan:
+        prefs = actor.rules_of("preference")
+        candidates = sorted({r.action_index for r in prefs} | {0, actor.default_action.index})
+        row = {a: i for i, a in enumerate(candidates)}
+        targets = [r.action_index for r in prefs]
+        constraints = actor.rules_of("constraint")
+        return cls(
+            once=tuple(a.index for a in actor.actions if a.once),
+            constraints=constraints,
+            triggers=actor.rules_of("trigger"),
+            preferences=tuple(
+                Preference(r, row[a], a not in targets[:k], a not in targets[k + 1 :])
+                for k, (r, a) in enumerate(zip(prefs, targets, strict=True))
+            ),
+            candidates=np.array(candidates, dtype=np.int64),
+            default_row=row[actor.default_action.index],
+            constrained=frozenset(r.action_index for r in constraints),
+        )
 
 
 def decide(
@@ -35,70 +87,128 @@ def decide(
 ) -> Decision:
     """Choose one action per world for ``actor`` on the snapshot ``env``.
 
-    Draws exactly ``len(triggers) + 1`` uniform arrays of length R per call,
-    from the actor's own stream, so the draw sequence is fixed whatever the
-    other actors do or the order they are asked in.
+    Moves the actor's own stream on by exactly ``len(triggers) + 1`` uniform
+    arrays of length R per call (rows nobody needs are skipped, not drawn),
+    so the draw sequence is fixed whatever the other actors do or the order
+    they are asked in.
     """
     R = state.R
+    plan = state.plans.get(actor.id)
+    if plan is None:
+        plan = state.plans[actor.id] = ActorPlan.of(actor)
     n = len(actor.actions)
     allowed = np.ones((n, R), dtype=bool)
     counts = state.action_count[actor.id]
-    for act in actor.actions:
-        if act.once:
-            allowed[act.index] &= counts[act.index] == 0
-    constraint_ok: list[tuple[int, np.ndarray]] = []
-    for rule in actor.rules:
-        if rule.kind == "constraint":
-            ok = np.asarray(rule.condition.evaluate(env, R), dtype=bool)
-            allowed[rule.action_index] &= ok
-            constraint_ok.append((rule.index, ok))
+    for a in plan.once:
+        allowed[a] &= counts[a] == 0
+    constraint_ok: list[tuple[Rule, np.ndarray]] = []
+    for rule in plan.constraints:
+        ok = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
+        allowed[rule.action_index] &= ok
+        constraint_ok.append((rule, ok))
 
-    triggers = [r for r in actor.rules if r.kind == "trigger"]
-    u = rng.random((len(triggers) + 1, R))
-    wanted = np.zeros((n, R), dtype=bool)
+    T = len(plan.triggers)
+    u = LazyUniforms(rng, T + 1, R)  # row k for trigger k, row T for the softmax
+    # What a trigger or preference wanted, kept only for constrained actions.
+    wanted = np.zeros((n, R), dtype=bool) if plan.constrained else None
     chosen = np.full(R, -1, dtype=np.int64)
     rule_of = np.full(R, -1, dtype=np.int64)
-    for k, rule in enumerate(triggers):
-        when = np.asarray(rule.condition.evaluate(env, R), dtype=bool)
-        wanted[rule.action_index] |= when
-        p = rule.prob.evaluate(env, R) if rule.prob is not None else 1.0
-        fire = when & allowed[rule.action_index] & (u[k] < p) & (chosen < 0)
-        chosen[fire] = rule.action_index
-        rule_of[fire] = rule.index
-
-    default = actor.default_action.index
-    utility = np.full((n, R), -np.inf)
-    utility[default] = 0.0
-    best_u = np.full((n, R), -np.inf)
-    best_rule = np.full((n, R), -1, dtype=np.int64)
-    for rule in actor.rules:
-        if rule.kind != "preference":
+    for k, rule in enumerate(plan.triggers):
+        when = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
+        if not when.any():
             continue
         a = rule.action_index
-        active = np.asarray(rule.condition.evaluate(env, R), dtype=bool)
-        wanted[a] |= active
-        val = np.broadcast_to(np.asarray(rule.utility.evaluate(env, R), dtype=float), (R,))
-        base = np.where(np.isneginf(utility[a]), 0.0, utility[a])
-        utility[a] = np.where(active, base + val, utility[a])
-        better = active & (val > best_u[a])
-        best_u[a] = np.where(better, val, best_u[a])
-        best_rule[a] = np.where(better, rule.index, best_rule[a])
+        if wanted is not None and a in plan.constrained:
+            wanted[a] |= when
+        p = state.evaluate(rule.prob, env) if rule.prob is not None else 1.0
+        fire = when & allowed[a] & (u.row(k) < p) & (chosen < 0)
+        if fire.any():
+            chosen[fire] = a
+            rule_of[fire] = rule.index
+
+    # Per candidate action: summed utility, best preference and its utility.
+    m = len(plan.candidates)
+    utility = np.full((m, R), -np.inf)
+    utility[plan.default_row] = 0.0
+    best_u = np.full((m, R), -np.inf)
+    best_rule = np.full((m, R), -1, dtype=np.int64)
+    for pref in plan.preferences:
+        rule, j = pref.rule, pref.row
+        active = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
+        if wanted is not None and rule.action_index in plan.constrained:
+            wanted[rule.action_index] |= active
+        val = np.asarray(state.evaluate(rule.utility, env), dtype=float)
+        # Before an action's first preference its utility is the same in every
+        # world (-inf, or 0 for the default), so the sum starts from 0.
+        base = 0.0 if pref.first else np.where(np.isneginf(utility[j]), 0.0, utility[j])
+        utility[j] = np.where(active, base + val, utility[j])
+        better = active & (val > best_u[j])
+        if not pref.last:
+            best_u[j] = np.where(better, val, best_u[j])
+        best_rule[j] = np.where(better, rule.index, best_rule[j])
 
     pending = chosen < 0
     if pending.any():
-        beta = np.broadcast_to(np.asarray(actor.rationality.evaluate(env, R), dtype=float), (R,))
-        ok = allowed & np.isfinite(utility)
-        logits = np.where(ok, beta * np.where(ok, utility, 0.0), -np.inf)
-        logits -= logits.max(axis=0)
-        w = np.exp(logits)
-        cdf = np.cumsum(w, axis=0)
-        pick = (u[-1] * cdf[-1] < cdf).argmax(axis=0)
-        chosen = np.where(pending, pick, chosen)
-        rule_of = np.where(pending, best_rule[pick, np.arange(R)], rule_of)
+        if m == 1:
+            # A single candidate is picked whatever its weight (see softmax_pick).
+            action, picked_rule = plan.candidates[0], best_rule[0]
+        else:
+            beta = np.asarray(state.evaluate(actor.rationality, env), dtype=float)
+            action, picked_rule = softmax_pick(
+                allowed[plan.candidates], utility, beta, u.row(T), plan.candidates, best_rule
+            )
+        chosen = np.where(pending, action, chosen)
+        rule_of = np.where(pending, picked_rule, rule_of)
+    u.finish()
 
-    for index, ok in constraint_ok:
-        rule = next(r for r in actor.rules if r.index == index)
+    for rule, ok in constraint_ok:
+        assert wanted is not None
         binding = wanted[rule.action_index] & ~ok
         if binding.any():
-            state.rule_fired[index] |= binding
+            state.rule_fired[rule.index] |= binding
     return Decision(actor.id, chosen, rule_of)
+
+
+def softmax_pick(
+    allowed: np.ndarray,
+    utility: np.ndarray,
+    beta: np.ndarray,
+    u: np.ndarray,
+    candidates: np.ndarray,
+    best_rule: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one candidate per world with ``P(a) ~ exp(beta * utility_a)``.
+
+    Args:
+        allowed, utility, best_rule: ``(m, R)``, one row per candidate action.
+        beta: ``(R,)`` rationality; u: ``(R,)`` uniform draws.
+        candidates: the ``m`` action indices, ascending.
+
+    Returns:
+        The chosen action and its best preference rule, per world. A world
+        is given the first candidate whose cumulative weight exceeds
+        ``u * total``, or row 0 where the weights are undefined (nan), as
+        ``argmax`` over ``u * cdf[-1] < cdf`` would; the rounding is that of
+        ``np.cumsum`` over the candidates' weights.
+    """
+    m = len(candidates)
+    ok = allowed & np.isfinite(utility)
+    logits = np.full(utility.shape, -np.inf)
+    np.multiply(beta, utility, out=logits, where=ok)
+    logits -= logits.max(axis=0)
+    cdf = np.exp(logits, out=logits)
+    for j in range(1, m):  # the running sum np.cumsum makes, row by row (faster)
+        np.add(cdf[j - 1], cdf[j], out=cdf[j])
+    threshold = u * cdf[-1]
+    # Where the threshold is a number, so is every weight, and cdf only
+    # grows: the rows above the threshold are the last ones, and the first of
+    # them is the one whose predecessor is not above it.
+    action, rule = candidates[0], best_rule[0]
+    above_before = threshold < cdf[0]
+    for j in range(1, m):
+        above = threshold < cdf[j]
+        first = above & ~above_before
+        action = np.where(first, candidates[j], action)
+        rule = np.where(first, best_rule[j], rule)
+        above_before = above
+    return np.broadcast_to(action, u.shape), np.broadcast_to(rule, u.shape)

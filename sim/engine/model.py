@@ -27,6 +27,7 @@ import numpy as np
 
 from sim.engine.adjudication import Changes, Decision, adjudicate
 from sim.engine.decision import decide
+from sim.engine.draws import LazyUniforms, skip_uniforms
 from sim.engine.state import WorldState
 from sim.scenario import load_scenario
 from sim.scenario.model import Actor, Scenario
@@ -74,9 +75,13 @@ class ActorAgent(mesa.Agent):
         for i, it in enumerate(m.spec.intel):
             if it.observer != self.actor.id:
                 continue
-            watched = np.asarray(it.watches.evaluate(env, st.R), dtype=bool)
+            watched = np.asarray(st.evaluate(it.watches, env), dtype=bool)
             st.held[i] = np.where(watched, st.held[i] + 1, 0)
-            p = it.detect_prob.evaluate(env, st.R)
+            if not watched.any():  # nothing to notice: belief is cleared
+                skip_uniforms(self.stream, st.R)
+                st.belief[i] = False
+                continue
+            p = st.evaluate(it.detect_prob, env)
             draw = self.stream.random(st.R)
             notice = watched & (st.held[i] > st.intel_delay[i]) & (draw < p)
             st.belief[i] = (st.belief[i] | notice) & watched
@@ -170,7 +175,7 @@ class WargameModel(mesa.Model):
             env = st.env()
             for i, f in enumerate(self.spec.flags):
                 if f.at == "any_day":
-                    st.flag_any[i] |= np.asarray(f.when.evaluate(env, st.R), dtype=bool)
+                    st.flag_any[i] |= np.asarray(st.evaluate(f.when, env), dtype=bool)
         self.day += 1
         if self.day >= self.spec.horizon_days:
             self._finish()
@@ -186,7 +191,7 @@ class WargameModel(mesa.Model):
         ch = Changes(st)
         R = st.R
         ones = np.ones(R, dtype=bool)
-        draws = self._event_rng.random((len(sc.events), R))
+        draws = LazyUniforms(self._event_rng, len(sc.events), R)  # row i for event i
         before = st.rung
         for i, ev in enumerate(sc.events):
             if ev.kind == "scheduled":
@@ -201,13 +206,18 @@ class WargameModel(mesa.Model):
             else:
                 when = np.asarray(ev.when.evaluate(env, R), dtype=bool)
                 if ev.max_times is not None:
-                    when &= st.event_count[i] < ev.max_times
-                hit = when & (draws[i] < ev.hazard.evaluate(env, R))
+                    # Never in place: a bare-name condition is the state's own array.
+                    when = when & (st.event_count[i] < ev.max_times)
+                if not when.any():
+                    st.event_active[i] = False
+                    continue
+                hit = when & (draws.row(i) < st.evaluate(ev.hazard, env))
                 st.event_active[i] = hit
                 if hit.any():
                     st.event_count[i] += hit
                     ch.add(hit, ev.effects, env, ev.escalate_to, ev.deescalate_to)
                     self._log_event(ev.id, "event", hit, ev.cites)
+        draws.finish()
         ch.apply(self.day)
         if self.narrate:
             self._log_rung(before, "events")

@@ -9,13 +9,18 @@ per-world Python object anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from sim.expr import Expr
 from sim.scenario.compiler import NEVER
-from sim.scenario.model import Scenario
+from sim.scenario.model import Actor, Scenario, StateVar
+
+_UNSEEN = object()
 
 
 @dataclass
@@ -94,6 +99,60 @@ class WorldState:
         st.history_names = _referenced_history(scenario)
         return st
 
+    def evaluate(self, expr: Expr, env: Mapping[str, Any]) -> np.ndarray:
+        """``expr.evaluate(env, R)``, computed only once if ``expr`` reads no state.
+
+        Expressions of parameters and constants alone (a preference's utility
+        ``-6 + 5 * ukraine_retaliation``, a trigger's ``prob: 0.5``) give the
+        same array every day, so the first result is kept and returned, read
+        only, from then on. Anything else is evaluated afresh.
+        """
+        cached = self._static.get(expr, _UNSEEN)
+        if cached is None:
+            return expr.evaluate(env, self.R)
+        if cached is not _UNSEEN:
+            return cached  # type: ignore[return-value]
+        history = any(n.count(".") >= 2 for n in expr.names)  # actor.action.count ...
+        if history or not expr.names.isdisjoint(self._dynamic_names):
+            self._static[expr] = None
+            return expr.evaluate(env, self.R)
+        value = np.array(expr.evaluate(env, self.R), copy=True)
+        value.flags.writeable = False
+        self._static[expr] = value
+        return value
+
+    @cached_property
+    def _static(self) -> dict[Expr, np.ndarray | None]:
+        """Per expression: its fixed value, or None if it reads the state."""
+        return {}
+
+    @cached_property
+    def _dynamic_names(self) -> frozenset[str]:
+        """The names of the environment that can change from one day to the next."""
+        sc = self.scenario
+        return frozenset(
+            {"day", "rung", "peak"}
+            | {v.id for v in sc.state}
+            | set(self.history_names)
+            | {it.id for it in sc.intel}
+            | {f"flags.{f.id}" for f in sc.flags}
+        )
+
+    @cached_property
+    def plans(self) -> dict[str, Any]:
+        """Per actor id: what :func:`sim.engine.decision.decide` works out once."""
+        return {}
+
+    @cached_property
+    def var_types(self) -> dict[str, StateVar]:
+        """State variables by id."""
+        return {v.id: v for v in self.scenario.state}
+
+    @cached_property
+    def actors(self) -> dict[str, Actor]:
+        """Actors by id."""
+        return {a.id: a for a in self.scenario.actors}
+
     def env(self, day: int | None = None) -> dict[str, Any]:
         """The names an expression can read, mapped to this state's arrays.
 
@@ -124,11 +183,11 @@ class WorldState:
             env[it.id] = self.belief[i].copy()
         return env
 
-    @property
+    @cached_property
     def _event_index(self) -> dict[str, int]:
         return {e.id: i for i, e in enumerate(self.scenario.events)}
 
-    @property
+    @cached_property
     def _action_index(self) -> dict[tuple[str, str], int]:
         return {(a.id, x.id): x.index for a in self.scenario.actors for x in a.actions}
 
