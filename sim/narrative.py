@@ -58,7 +58,7 @@ def _line(sc: Scenario, e: LogEntry, names: dict[str, str]) -> str:
     if e.kind == "event":
         return f"{'event':<11} {names.get(e.what, e.what)}{cites}"
     if e.kind == "event_end":
-        return f"{'event':<11} end of {names.get(e.what, e.what)}{cites}"
+        return f"{'event':<11} {names.get(e.what, e.what)} ends{cites}"
     if e.kind == "rung":
         a, b = sc.ladder[e.rung_from], sc.ladder[e.rung_to]
         arrow = "escalates" if e.rung_to > e.rung_from else "de-escalates"

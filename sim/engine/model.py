@@ -30,7 +30,7 @@ from sim.engine.decision import decide
 from sim.engine.draws import LazyUniforms, skip_uniforms
 from sim.engine.state import WorldState
 from sim.scenario import load_scenario
-from sim.scenario.model import Actor, Scenario
+from sim.scenario.model import Actor, Event, Scenario
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "allied_resolve_2022.yaml"
 
@@ -199,10 +199,10 @@ class WargameModel(mesa.Model):
                 if self.day == ev.start_day:
                     st.event_count[i] += 1
                     ch.add(ones, ev.effects, env, ev.escalate_to, ev.deescalate_to)
-                    self._log_event(ev.id, "event", ones, ev.cites)
+                    self._log_event(ev, "event", ones)
                 if self.day == ev.end_day + 1 and ev.end_effects:
                     ch.add(ones, ev.end_effects, env)
-                    self._log_event(ev.id, "event_end", ones, ev.cites)
+                    self._log_event(ev, "event_end", ones)
             else:
                 when = np.asarray(ev.when.evaluate(env, R), dtype=bool)
                 if ev.max_times is not None:
@@ -216,7 +216,7 @@ class WargameModel(mesa.Model):
                 if hit.any():
                     st.event_count[i] += hit
                     ch.add(hit, ev.effects, env, ev.escalate_to, ev.deescalate_to)
-                    self._log_event(ev.id, "event", hit, ev.cites)
+                    self._log_event(ev, "event", hit)
         draws.finish()
         ch.apply(self.day)
         if self.narrate:
@@ -261,11 +261,11 @@ class WargameModel(mesa.Model):
         return self
 
     # -- narrative ---------------------------------------------------------------
-    def _log_event(self, eid: str, kind: str, mask: np.ndarray, cites: tuple[str, ...]) -> None:
-        if not self.narrate:
+    def _log_event(self, ev: Event, kind: str, mask: np.ndarray) -> None:
+        if not (self.narrate and ev.narrate):
             return
         for w in np.nonzero(mask)[0]:
-            self.log.append(LogEntry(int(w), self.day, kind, "world", eid, "", cites))
+            self.log.append(LogEntry(int(w), self.day, kind, "world", ev.id, "", ev.cites))
 
     def _log_rung(self, before: np.ndarray, cause: str) -> None:
         after = self.world.rung

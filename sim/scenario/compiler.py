@@ -513,6 +513,7 @@ class _Compiler:
                 escalate_to=self.rung_ref(ev["escalate_to"], (*path, "escalate_to")),
                 deescalate_to=self.rung_ref(ev["deescalate_to"], (*path, "deescalate_to")),
                 description=ev["description"],
+                narrate=ev["narrate"],
                 cites=self.cites(ev["cites"], (*path, "cites")),
             )
             if scheduled:

@@ -162,6 +162,10 @@ EVENT = Obj(
         "hazard": F(Expression(doc="Random: daily probability while `when` holds.")),
         "when": F(Expression(doc="Random: condition for the hazard to apply."), default=True),
         "max_times": F(Num(minimum=1, integer=True, doc="Random: at most this many times.")),
+        "narrate": F(
+            Bool(doc="Tell it in day-by-day stories (false for a background drift)."),
+            default=True,
+        ),
         "effects": F(Effects, default={}),
         "end_effects": F(Effects, default={}),
         **_LADDER_MOVES,

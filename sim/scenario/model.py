@@ -144,6 +144,7 @@ class Event:
     hazard: Expr | None = None
     when: Expr | None = None
     max_times: int | None = None
+    narrate: bool = True
     effects: tuple[Effect, ...] = ()
     end_effects: tuple[Effect, ...] = ()
     escalate_to: int | None = None

@@ -53,7 +53,7 @@ def _row(sc: Scenario, e: LogEntry) -> StoryRow:
     date = sc.date_of(e.day)
     if e.kind in ("event", "event_end"):
         name = next((ev.name for ev in sc.events if ev.id == e.what), e.what)
-        what = name if e.kind == "event" else f"end of {name}"
+        what = name if e.kind == "event" else f"{name} ends"
         return StoryRow(e.day, date, "event", what, "", e.cites)
     if e.kind == "rung":
         a, b = sc.ladder[e.rung_from], sc.ladder[e.rung_to]
