@@ -18,20 +18,9 @@ from typing import Any
 from sim.errors import Diagnostic, Location, ValidationError
 from sim.expr import ALLOWED_FUNCTIONS, Expr, ExpressionError, Symbol, compile_expr
 from sim.registry import Registry
-from sim.scenario.model import (
-    Action,
-    Actor,
-    Effect,
-    Event,
-    Flag,
-    Intel,
-    Outcome,
-    Parameter,
-    Rule,
-    Rung,
-    Scenario,
-    StateVar,
-)
+from sim.scenario.actors import _Actors
+from sim.scenario.model import Parameter, Scenario
+from sim.scenario.sections import _is_number, _Sections
 from sim.spec import MISSING, Ctx, did_you_mean
 from sim.yamlio import Located, PathKey
 
@@ -47,7 +36,15 @@ NEVER = 1_000_000
 """Value of ``days_since`` for an action never taken."""
 
 
-class _Compiler:
+class _Compiler(_Sections, _Actors):
+    """Checks meaning across the whole document and builds the :class:`Scenario`.
+
+    The driver: it declares the names expressions may use, runs each section's rules
+    (in :mod:`sim.scenario.sections` and :mod:`sim.scenario.actors`) and collects every
+    problem. The section rules call back into the helpers here (``error``, ``where``,
+    ``expr``, ``cites``, ``rung_ref``, ``day_ref``).
+    """
+
     def __init__(self, doc: Located, data: dict[str, Any], registry: Registry | None):
         self.doc = doc
         self.d = data
@@ -150,7 +147,7 @@ class _Compiler:
             return None
         return day
 
-    # -- sections -------------------------------------------------------------
+    # -- the whole document ---------------------------------------------------
     def run(self) -> Scenario:
         d = self.d
         meta = d["scenario"]
@@ -264,20 +261,6 @@ class _Compiler:
                     )
                 seen[name] = section
 
-    def ladder(self) -> list[Rung]:
-        out = []
-        prev = 0
-        for i, (rid, r) in enumerate(self.d["ladder"].items()):
-            if r["mid_level"] < prev:
-                self.error(
-                    ("ladder", rid, "mid_level"),
-                    f"ladder.{rid}.mid_level: {r['mid_level']} is below the previous rung's "
-                    f"{prev}; rungs go from calm to severe",
-                )
-            prev = r["mid_level"]
-            out.append(Rung(rid, i, r["name"], r["mid_level"], r["description"], r["colour"]))
-        return out
-
     def base_symbols(self, params: list[Parameter]) -> dict[str, Symbol]:
         syms = {
             f"rungs.{rid}": Symbol(f"rungs.{rid}", "int", constant=i, doc=f"index of rung {rid}")
@@ -295,438 +278,6 @@ class _Compiler:
             syms[pid] = Symbol(pid, typ, enum_values, doc=p.get("description", ""))
         del params
         return syms
-
-    def parameters(self) -> list[Parameter]:
-        need = {
-            "fixed": {"value"},
-            "uniform": {"low", "high"},
-            "triangular": {"low", "mode", "high"},
-            "normal": {"mean", "sd"},
-            "beta": {"a", "b"},
-            "choice": {"options"},
-        }
-        optional = {"normal": {"low", "high"}, "beta": {"low", "high"}}
-        out = []
-        for pid, p in self.d["parameters"].items():
-            path = ("parameters", pid)
-            dist = p["dist"]
-            given = {
-                k
-                for k in ("value", "low", "high", "mode", "mean", "sd", "a", "b", "options")
-                if p.get(k) is not None
-            }
-            for k in sorted(need[dist] - given):
-                self.error(path, f"parameters.{pid}: a {dist} distribution needs {k!r}")
-            for k in sorted(given - need[dist] - optional.get(dist, set())):
-                self.error((*path, k), f"parameters.{pid}.{k}: not used by a {dist} distribution")
-            if need[dist] - given:
-                continue
-            args: dict[str, float] = {k: p[k] for k in given if k != "options" and k != "value"}
-            options: tuple[tuple[Any, float], ...] = ()
-            enum_values: tuple[str, ...] = ()
-            lo, hi = p.get("low"), p.get("high")
-            if lo is not None and hi is not None and not lo < hi:
-                self.error(
-                    (*path, "high"), f"parameters.{pid}: low ({lo}) must be below high ({hi})"
-                )
-            if (
-                dist == "triangular"
-                and lo is not None
-                and hi is not None
-                and not (lo <= p["mode"] <= hi)
-            ):
-                self.error(
-                    (*path, "mode"), f"parameters.{pid}.mode: {p['mode']} is not in [low, high]"
-                )
-            if dist == "normal" and p["sd"] <= 0:
-                self.error((*path, "sd"), f"parameters.{pid}.sd: must be > 0; got {p['sd']}")
-            if dist == "beta":
-                for k in ("a", "b"):
-                    if p[k] <= 0:
-                        self.error((*path, k), f"parameters.{pid}.{k}: must be > 0; got {p[k]}")
-            if dist == "fixed":
-                v = p["value"]
-                if isinstance(v, str):
-                    enum_values, options = (v,), ((v, 1.0),)
-                elif isinstance(v, bool) or not isinstance(v, (int, float)):
-                    self.error(
-                        (*path, "value"), f"parameters.{pid}.value: expected a number or a word"
-                    )
-                    continue
-                else:
-                    args["value"] = float(v)
-            if dist == "choice":
-                opts = p["options"]
-                if not opts:
-                    self.error(
-                        (*path, "options"), f"parameters.{pid}.options: needs at least one option"
-                    )
-                    continue
-                if sum(opts.values()) <= 0:
-                    self.error((*path, "options"), f"parameters.{pid}.options: weights sum to 0")
-                    continue
-                numeric = all(_is_number(k) for k in opts)
-                options = tuple((k, float(w)) for k, w in opts.items())
-                if not numeric:
-                    enum_values = tuple(opts)
-            out.append(
-                Parameter(
-                    pid,
-                    dist,
-                    args,
-                    options,
-                    enum_values,
-                    bool(p["integer"]),
-                    p["description"],
-                    self.cites(p["cites"], (*path, "cites")),
-                )
-            )
-            if not p["cites"]:
-                self.error((*path, "cites"), f"parameters.{pid}: cite at least one claim")
-        return out
-
-    def state(self, base: dict[str, Symbol]) -> list[StateVar]:
-        out = []
-        for vid, v in self.d["state"].items():
-            path = ("state", vid)
-            typ = v["type"]
-            lo, hi = v["min"], v["max"]
-            if typ == "enum":
-                if not v["values"]:
-                    self.error(path, f"state.{vid}: an enum needs 'values' (two or more words)")
-                    continue
-            elif v["values"] is not None:
-                self.error((*path, "values"), f"state.{vid}.values: only an enum has values")
-            if typ in ("bool", "enum") and (lo is not None or hi is not None):
-                self.error(path, f"state.{vid}: min/max only apply to int and float variables")
-            if lo is not None and hi is not None and lo > hi:
-                self.error((*path, "max"), f"state.{vid}: min ({lo}) is above max ({hi})")
-            values = tuple(v["values"] or ()) if typ == "enum" else ()
-            expect = {"bool": "bool", "enum": "enum"}.get(typ, "number")
-            init = v["initial"]
-            if typ == "enum" and isinstance(init, str) and init in values:
-                init = f'"{init}"'
-            e = self.expr(init, (*path, "initial"), base, expect, enum_values=values)
-            if e is None:
-                continue
-            if e.is_constant and typ in ("int", "float"):
-                x = float(e.value)
-                if (lo is not None and x < lo) or (hi is not None and x > hi):
-                    self.error(
-                        (*path, "initial"), f"state.{vid}.initial: {x:g} is outside [min, max]"
-                    )
-            out.append(
-                StateVar(
-                    vid,
-                    typ,
-                    e,
-                    lo,
-                    hi,
-                    values,
-                    v["description"],
-                    self.cites(v["cites"], (*path, "cites")),
-                )
-            )
-        return out
-
-    def intel(
-        self, base: dict[str, Symbol], daily: dict[str, Symbol], actors: list[str]
-    ) -> list[Intel]:
-        out = []
-        for iid, it in self.d["intel"].items():
-            path = ("intel", iid)
-            if it["observer"] not in actors:
-                self.error(
-                    (*path, "observer"),
-                    f"intel.{iid}.observer: unknown actor {it['observer']!r}"
-                    f"{did_you_mean(it['observer'], actors)}",
-                )
-                continue
-            watches = self.expr(it["watches"], (*path, "watches"), daily, "bool")
-            delay = self.expr(it["delay_days"], (*path, "delay_days"), base, "number")
-            prob = self.expr(it["detect_prob"], (*path, "detect_prob"), daily, "number", prob=True)
-            if None in (watches, delay, prob):
-                continue
-            out.append(
-                Intel(
-                    iid,
-                    it["observer"],
-                    watches,
-                    delay,
-                    prob,
-                    it["description"],
-                    self.cites(it["cites"], (*path, "cites")),
-                )
-            )
-        return out
-
-    def effects(
-        self,
-        effects: dict[str, Any],
-        path: PathKey,
-        symbols: dict[str, Symbol],
-        state: list[StateVar],
-        owner: str | None = None,
-    ) -> tuple[Effect, ...]:
-        by_id = {v.id: v for v in state}
-        declared = self.d["state"]
-        out = []
-        for target, value in effects.items():
-            p = (*path, target)
-            if target in declared and target not in by_id:
-                continue  # the variable itself is invalid; reported there
-            if target not in by_id:
-                self.ctx.error(
-                    p,
-                    f"{self.where(p)}: unknown state variable {target!r}"
-                    f"{did_you_mean(target, list(by_id))}",
-                    key=True,
-                )
-                continue
-            var = by_id[target]
-            expect = {"bool": "bool", "enum": "enum"}.get(var.type, "number")
-            if var.type == "enum" and isinstance(value, str) and value in var.values:
-                value = f'"{value}"'
-            e = self.expr(value, p, symbols, expect, owner=owner, enum_values=var.values)
-            if e is not None:
-                out.append(Effect(target, e))
-        return tuple(out)
-
-    def events(self, daily: dict[str, Symbol], state: list[StateVar]) -> list[Event]:
-        out = []
-        for eid, ev in self.d["events"].items():
-            path = ("events", eid)
-            scheduled = ev["start"] is not None
-            random = ev["hazard"] is not None
-            if scheduled == random:
-                self.error(
-                    path,
-                    f"events.{eid}: give either 'start' (scheduled) or 'hazard' "
-                    "(random), not both or neither",
-                )
-                continue
-            common = dict(
-                id=eid,
-                name=ev["name"] or eid.replace("_", " ").capitalize(),
-                effects=self.effects(ev["effects"], (*path, "effects"), daily, state),
-                end_effects=self.effects(ev["end_effects"], (*path, "end_effects"), daily, state),
-                escalate_to=self.rung_ref(ev["escalate_to"], (*path, "escalate_to")),
-                deescalate_to=self.rung_ref(ev["deescalate_to"], (*path, "deescalate_to")),
-                description=ev["description"],
-                narrate=ev["narrate"],
-                cites=self.cites(ev["cites"], (*path, "cites")),
-            )
-            if scheduled:
-                for k in ("max_times",):
-                    if ev[k] is not None:
-                        self.error((*path, k), f"events.{eid}.{k}: only for random events")
-                if ev["when"] is not True:
-                    self.error((*path, "when"), f"events.{eid}.when: only for random events")
-                start = self.day_ref(ev["start"], (*path, "start"))
-                end = start if ev["end"] is None else self.day_ref(ev["end"], (*path, "end"))
-                if start is None or end is None:
-                    continue
-                if end < start:
-                    self.error((*path, "end"), f"events.{eid}.end: before its start")
-                    continue
-                out.append(Event(kind="scheduled", start_day=start, end_day=end, **common))
-            else:
-                if ev["end"] is not None or ev["end_effects"]:
-                    self.error(
-                        path, f"events.{eid}: 'end' and 'end_effects' are for scheduled events"
-                    )
-                hazard = self.expr(ev["hazard"], (*path, "hazard"), daily, "number", prob=True)
-                when = self.expr(ev["when"], (*path, "when"), daily, "bool")
-                if hazard is None or when is None:
-                    continue
-                out.append(
-                    Event(
-                        kind="random", hazard=hazard, when=when, max_times=ev["max_times"], **common
-                    )
-                )
-        return out
-
-    def actors(self, daily: dict[str, Symbol], state: list[StateVar]) -> list[Actor]:
-        out = []
-        rule_index = 0
-        rule_ids: dict[str, str] = {}
-        for ai, (aid, a) in enumerate(self.d["actors"].items()):
-            path = ("actors", aid)
-            actions = []
-            for xi, (xid, x) in enumerate(a["actions"].items()):
-                xp = (*path, "actions", xid)
-                if x["default"] and x["once"]:
-                    self.error(
-                        (*xp, "once"), f"{self.where(xp)}: the default action cannot be 'once'"
-                    )
-                actions.append(
-                    Action(
-                        xid,
-                        xi,
-                        x["name"] or xid.replace("_", " ").capitalize(),
-                        x["default"],
-                        x["once"],
-                        self.effects(x["effects"], (*xp, "effects"), daily, state, owner=aid),
-                        self.rung_ref(x["escalate_to"], (*xp, "escalate_to")),
-                        self.rung_ref(x["deescalate_to"], (*xp, "deescalate_to")),
-                        x["description"],
-                        self.cites(x["cites"], (*xp, "cites")),
-                    )
-                )
-            defaults = [x.id for x in actions if x.default]
-            if len(defaults) != 1:
-                self.error(
-                    (*path, "actions"),
-                    f"actors.{aid}.actions: mark exactly one action 'default: true' "
-                    f"(the no-op); found {len(defaults)}"
-                    + (f" ({', '.join(defaults)})" if defaults else ""),
-                )
-            action_ids = [x.id for x in actions]
-            rules = []
-            for rid, r in a["rules"].items():
-                rp = (*path, "rules", rid)
-                if rid in rule_ids:
-                    self.ctx.error(
-                        rp,
-                        f"{self.where(rp)}: rule id {rid!r} is already used by "
-                        f"{rule_ids[rid]}; rule ids are unique in a scenario",
-                        key=True,
-                    )
-                rule_ids[rid] = f"actors.{aid}"
-                kind = r["kind"]
-                if r["action"] not in action_ids:
-                    self.error(
-                        (*rp, "action"),
-                        f"{self.where(rp)}.action: {aid} has no action {r['action']!r}"
-                        f"{did_you_mean(r['action'], action_ids)} "
-                        f"(actions: {', '.join(action_ids)})",
-                    )
-                    continue
-                allowed = {
-                    "constraint": {"allowed_if"},
-                    "trigger": {"when", "prob"},
-                    "preference": {"when", "utility"},
-                }[kind]
-                for k in ("allowed_if", "when", "prob", "utility"):
-                    if r[k] is not None and k not in allowed:
-                        self.error(
-                            (*rp, k),
-                            f"{self.where(rp)}.{k}: not used by a {kind} rule "
-                            f"(a {kind} takes: {', '.join(sorted(allowed))})",
-                        )
-                act = a["actions"][r["action"]]
-                if kind == "constraint":
-                    if act["default"]:
-                        self.error(
-                            (*rp, "action"),
-                            f"{self.where(rp)}: the default action "
-                            "cannot be constrained; it is always allowed",
-                        )
-                    if r["allowed_if"] is None:
-                        self.error(rp, f"{self.where(rp)}: a constraint needs 'allowed_if'")
-                        continue
-                    cond = self.expr(r["allowed_if"], (*rp, "allowed_if"), daily, "bool", owner=aid)
-                else:
-                    cond = self.expr(
-                        True if r["when"] is None else r["when"],
-                        (*rp, "when"),
-                        daily,
-                        "bool",
-                        owner=aid,
-                    )
-                prob = utility = None
-                if kind == "trigger":
-                    prob = self.expr(
-                        1 if r["prob"] is None else r["prob"],
-                        (*rp, "prob"),
-                        daily,
-                        "number",
-                        owner=aid,
-                        prob=True,
-                    )
-                if kind == "preference":
-                    if r["utility"] is None:
-                        self.error(rp, f"{self.where(rp)}: a preference needs 'utility'")
-                        continue
-                    utility = self.expr(r["utility"], (*rp, "utility"), daily, "number", owner=aid)
-                if not r["cites"]:
-                    self.ctx.warn(rp, f"{self.where(rp)}: rule cites no claim")
-                if (
-                    cond is None
-                    or (kind == "trigger" and prob is None)
-                    or (kind == "preference" and utility is None)
-                ):
-                    continue
-                rules.append(
-                    Rule(
-                        rid,
-                        rule_index,
-                        aid,
-                        kind,
-                        r["action"],
-                        action_ids.index(r["action"]),
-                        cond,
-                        prob,
-                        utility,
-                        r["description"],
-                        self.cites(r["cites"], (*rp, "cites")),
-                    )
-                )
-                rule_index += 1
-            rat = self.expr(a["rationality"], (*path, "rationality"), daily, "number", owner=aid)
-            if rat is None:
-                continue
-            out.append(
-                Actor(aid, ai, a["name"], rat, tuple(actions), tuple(rules), a["description"])
-            )
-        return out
-
-    def flags(self, symbols: dict[str, Symbol]) -> list[Flag]:
-        out = []
-        for fid, f in self.d["flags"].items():
-            e = self.expr(f["when"], ("flags", fid, "when"), symbols, "bool")
-            if e is not None:
-                out.append(Flag(fid, f["name"], e, f["at"], f["description"]))
-        return out
-
-    def outcomes(self, symbols: dict[str, Symbol]) -> list[Outcome]:
-        out = []
-        fallback = [oid for oid, o in self.d["outcomes"].items() if o["when"] is None]
-        if len(fallback) != 1:
-            self.error(
-                ("outcomes",),
-                "outcomes: exactly one outcome must have no 'when' (the class a world gets "
-                f"when no other applies); found {len(fallback)}"
-                + (f" ({', '.join(fallback)})" if fallback else ""),
-            )
-        for i, (oid, o) in enumerate(self.d["outcomes"].items()):
-            e = None
-            if o["when"] is not None:
-                e = self.expr(o["when"], ("outcomes", oid, "when"), symbols, "bool")
-                if e is None:
-                    continue
-            out.append(Outcome(oid, i, o["name"], e, o["description"], o["colour"]))
-        return out
-
-    def reporting(self, flags: list[Flag]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        rep = self.d["reporting"]
-        rungs = list(self.rung_index)
-        flag_ids = [f.id for f in flags]
-        key_rungs = rep.get("key_rungs") or rungs[1:]
-        key_flags = rep.get("key_flags") or flag_ids
-        for i, r in enumerate(key_rungs):
-            if r not in self.rung_index:
-                self.error(
-                    ("reporting", "key_rungs", i),
-                    f"reporting.key_rungs: unknown rung {r!r}{did_you_mean(r, rungs)}",
-                )
-        for i, f in enumerate(key_flags):
-            if f not in flag_ids:
-                self.error(
-                    ("reporting", "key_flags", i),
-                    f"reporting.key_flags: unknown flag {f!r}{did_you_mean(f, flag_ids)}",
-                )
-        return tuple(key_rungs), tuple(key_flags)
 
 
 def _place(loc: Location, value: Any, offset: int) -> Location:
@@ -768,14 +319,6 @@ def _literal(value: Any) -> str:
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _is_number(word: str) -> bool:
-    try:
-        float(word)
-    except ValueError:
-        return False
-    return True
 
 
 def _jsonable(value: Any) -> Any:
