@@ -110,24 +110,31 @@ def _where(result: Any) -> None:
 
 
 # -- commands ----------------------------------------------------------------------
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments that ``batch`` and ``sweep`` pass on alike."""
+    return {
+        "runs": args.runs,
+        "seed": args.seed,
+        "workers": args.workers,
+        "executor": args.executor,
+        "scheduler": args.scheduler,
+        "overrides": args.set or (),
+        "out": args.out,
+        "plots": not args.no_plots,
+        "runs_table": not args.no_runs_table,
+        "progress": _progress(args),
+        "pinned": _pins(args.pin),
+        "chunk_size": args.chunk_size,
+    }
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run a batch, print the summary table, say where the folder is."""
     from sim.batch.runner import run_batch
 
     result = run_batch(
         args.scenario,
-        runs=args.runs,
-        seed=args.seed,
-        workers=args.workers,
-        executor=args.executor,
-        scheduler=args.scheduler,
-        overrides=args.set or (),
-        out=args.out,
-        plots=not args.no_plots,
-        runs_table=not args.no_runs_table,
-        progress=_progress(args),
-        pinned=_pins(args.pin),
-        chunk_size=args.chunk_size,
+        **_run_options(args),
     )
     _out(format_summary(result.summary, result.manifest))
     _where(result)
@@ -143,18 +150,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         vary=as_varies(args.vary or []),
         design=args.design,
         samples=args.samples,
-        runs=args.runs,
-        seed=args.seed,
-        workers=args.workers,
-        executor=args.executor,
-        scheduler=args.scheduler,
-        overrides=args.set or (),
-        out=args.out,
-        plots=not args.no_plots,
-        runs_table=not args.no_runs_table,
-        progress=_progress(args),
-        pinned=_pins(args.pin),
-        chunk_size=args.chunk_size,
+        **_run_options(args),
     )
     s = result.summary
     _out(f"{s['title']} ({s['scenario']})")

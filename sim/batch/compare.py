@@ -116,7 +116,6 @@ def compare(
         RESULTS_ROOT,
         Staging,
         draw_plots,
-        load_results,
         versions,
         write_json,
     )
@@ -165,13 +164,8 @@ def compare(
                 "argv": command,
             },
         )
-        note = ""
-        if plots:
-            _, note = draw_plots(stage.path, "compare")
-    assert stage.final is not None
-    result = load_results(stage.final)
-    result.plot_note = note.replace(str(stage.path), str(stage.final))
-    return result  # type: ignore[return-value]
+        note = draw_plots(stage.path, "compare")[1] if plots else ""
+    return stage.result(note)  # type: ignore[no-any-return]
 
 
 def _describe(res: BatchResult, label: str) -> dict[str, Any]:

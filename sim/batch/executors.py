@@ -95,6 +95,8 @@ class Executor(ABC):
     """Runs tasks; ``map`` yields results in task order."""
 
     name = "executor"
+    in_process = False
+    """True when tasks run in this process (no need to ship the scenario's text)."""
 
     def __init__(self, workers: int = 1):
         self.workers = int(workers)
@@ -121,6 +123,7 @@ class SerialExecutor(Executor):
     """Runs every task in this process, one after the other."""
 
     name = "serial"
+    in_process = True
 
     def __init__(self) -> None:
         super().__init__(1)

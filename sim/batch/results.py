@@ -99,6 +99,13 @@ class Staging:
             self.discard()
             raise
 
+    def result(self, note: str = "") -> Any:
+        """Load the committed folder; ``note`` (from drawing plots) names its final path."""
+        assert self.final is not None, "call after the with-block has committed the folder"
+        result = load_results(self.final)
+        result.plot_note = note.replace(str(self.path), str(self.final))
+        return result
+
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
         for folder in self._made:  # innermost first; only if still empty
@@ -449,23 +456,31 @@ class CompareResult(Results):
         return _charts().plot_compare(self, ax=ax)
 
 
-def find_folder(path: Path | str) -> Path:
-    """The results folder ``path`` names: itself, or the one its ``latest`` points at."""
+def find_folder(
+    path: Path | str,
+    marker: str = "manifest.json",
+    missing: str = "not a results folder (no manifest.json); "
+    "expected a folder written by wargame batch, sweep or compare",
+) -> Path:
+    """The results folder ``path`` names: itself, or the one its ``latest`` points at.
+
+    A folder counts when it holds ``marker``; ``missing`` ends the message
+    when neither it nor its ``latest`` (symlink or ``latest.txt``) does.
+    """
     folder = Path(path)
     if not folder.exists():
         raise ResultsError(f"{folder}: no such results folder")
-    if (folder / "manifest.json").is_file():
+    if not folder.is_dir():
+        raise ResultsError(f"{folder}: not a folder; give a results folder")
+    if (folder / marker).is_file():
         return folder
-    if (folder / "latest").is_dir() and (folder / "latest" / "manifest.json").is_file():
+    if (folder / "latest" / marker).is_file():
         return folder / "latest"
     if (folder / "latest.txt").is_file():
         name = (folder / "latest.txt").read_text(encoding="utf-8").strip()
-        if name and (folder / name / "manifest.json").is_file():
+        if name and (folder / name / marker).is_file():
             return folder / name
-    raise ResultsError(
-        f"{folder}: not a results folder (no manifest.json); "
-        "expected a folder written by wargame batch, sweep or compare"
-    )
+    raise ResultsError(f"{folder}: {missing}")
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:

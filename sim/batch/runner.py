@@ -173,6 +173,36 @@ def execute(
             bar.update(result.counts.n)
 
 
+def stream(
+    tasks: Sequence[ChunkTask],
+    ex: Executor,
+    sc: Scenario,
+    folder: Path,
+    add: Callable[[ChunkSummary], None],
+    *,
+    seed: int,
+    runs_table: bool,
+    progress: bool,
+) -> None:
+    """Run the chunks, hand each chunk's counts to ``add`` and stream its rows
+    to ``folder/runs.csv`` (if ``runs_table``), in chunk order."""
+    from sim.batch.results import RunsWriter
+
+    writer = RunsWriter(folder / "runs.csv", sc) if runs_table else None
+
+    def on_chunk(cs: ChunkSummary) -> None:
+        add(cs)
+        if writer is not None:
+            writer.write(cs, seed)
+
+    try:
+        with ex:
+            execute(tasks, ex, on_chunk, progress)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def batch_command(
     kind: str,
     scenario: str | Path,
@@ -266,10 +296,8 @@ def run_batch(
     from sim.batch.aggregate import daily_table, rules_table, summary_dict
     from sim.batch.results import (
         RESULTS_ROOT,
-        RunsWriter,
         Staging,
         draw_plots,
-        load_results,
         manifest,
         write_json,
         write_table,
@@ -281,26 +309,23 @@ def run_batch(
     runs, seed = _settings(sc, runs, seed, chunk_size)
     pins = check_pinned(sc, pinned)
     ex = make_executor(executor, workers, scheduler, **(executor_options or {}))
-    source = scenario_source(sc, scenario, overrides)
+    source = scenario_source(sc, scenario, overrides, ship_text=not ex.in_process)
     tasks = plan_point(source, 0, runs, seed, 0, pins, runs_table, chunk_size)
     root = Path(results_root) if results_root is not None else RESULTS_ROOT
     started = _dt.datetime.now()
     totals = Counts.zeros(sc)
 
     with Staging(root / sc.name, out, started) as stage:
-        writer = RunsWriter(stage.path / "runs.csv", sc) if runs_table else None
-
-        def on_chunk(cs: ChunkSummary) -> None:
-            totals.add(cs.counts)
-            if writer is not None:
-                writer.write(cs, seed)
-
-        try:
-            with ex:
-                execute(tasks, ex, on_chunk, progress)
-        finally:
-            if writer is not None:
-                writer.close()
+        stream(
+            tasks,
+            ex,
+            sc,
+            stage.path,
+            lambda cs: totals.add(cs.counts),
+            seed=seed,
+            runs_table=runs_table,
+            progress=progress,
+        )
         write_table(stage.path / "daily.csv", daily_table(sc, totals))
         write_table(stage.path / "rules.csv", rules_table(sc, totals))
         write_json(stage.path / "summary.json", summary_dict(sc, totals, seed))
@@ -332,13 +357,8 @@ def run_batch(
                 pinned=pins,
             ),
         )
-        note = ""
-        if plots:
-            _, note = draw_plots(stage.path, "batch")
-    assert stage.final is not None
-    result = load_results(stage.final)
-    result.plot_note = note.replace(str(stage.path), str(stage.final))
-    return result  # type: ignore[return-value]
+        note = draw_plots(stage.path, "batch")[1] if plots else ""
+    return stage.result(note)  # type: ignore[no-any-return]
 
 
 # -- rerunning one world -------------------------------------------------------------

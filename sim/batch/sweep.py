@@ -333,10 +333,8 @@ def run_sweep(
     from sim.batch.executors import make_executor
     from sim.batch.results import (
         RESULTS_ROOT,
-        RunsWriter,
         Staging,
         draw_plots,
-        load_results,
         manifest,
         write_json,
         write_table,
@@ -345,8 +343,8 @@ def run_sweep(
         _settings,
         batch_command,
         check_pinned,
-        execute,
         scenario_source,
+        stream,
     )
     from sim.batch.seeding import CHUNK, plan_point
     from sim.scenario import load_scenario
@@ -374,7 +372,9 @@ def run_sweep(
             )
         pins = check_pinned(sc, {**base_pins, **pins})
         if sc.sha256 not in sources:
-            sources[sc.sha256] = scenario_source(sc, scenario, (*overrides, *extra))
+            sources[sc.sha256] = scenario_source(
+                sc, scenario, (*overrides, *extra), ship_text=not ex.in_process
+            )
         scenarios[i] = sc
         tasks += plan_point(
             sources[sc.sha256], i, runs, seed, i * runs, pins, runs_table, chunk_size
@@ -384,19 +384,16 @@ def run_sweep(
     started = _dt.datetime.now()
     counts = {i: Counts.zeros(sc) for i, sc in scenarios.items()}
     with Staging(root / base.name, out, started) as stage:
-        writer = RunsWriter(stage.path / "runs.csv", base) if runs_table else None
-
-        def on_chunk(cs: Any) -> None:
-            counts[cs.point].add(cs.counts)
-            if writer is not None:
-                writer.write(cs, seed)
-
-        try:
-            with ex:
-                execute(tasks, ex, on_chunk, progress)
-        finally:
-            if writer is not None:
-                writer.close()
+        stream(
+            tasks,
+            ex,
+            base,
+            stage.path,
+            lambda cs: counts[cs.point].add(cs.counts),
+            seed=seed,
+            runs_table=runs_table,
+            progress=progress,
+        )
 
         rows, per_point = [], []
         for i, values in enumerate(points):
@@ -482,10 +479,5 @@ def run_sweep(
                 worlds=len(points) * runs,
             ),
         )
-        note = ""
-        if plots:
-            _, note = draw_plots(stage.path, "sweep")
-    assert stage.final is not None
-    result = load_results(stage.final)
-    result.plot_note = note.replace(str(stage.path), str(stage.final))
-    return result  # type: ignore[return-value]
+        note = draw_plots(stage.path, "sweep")[1] if plots else ""
+    return stage.result(note)  # type: ignore[no-any-return]

@@ -160,9 +160,12 @@ class WorldState:
         some expression of the scenario refers to them.
         """
         d = self.day if day is None else day
-        env: dict[str, Any] = {"day": d, "rung": self.rung, "peak": self.peak}
-        env.update(self.params)
-        env.update(self.values)
+        # Read-only views: an expression may return the very array it reads,
+        # and any in-place change of such a result must fail loudly rather
+        # than silently rewrite the world state.
+        env: dict[str, Any] = {"day": d, "rung": _frozen(self.rung), "peak": _frozen(self.peak)}
+        env.update({k: _frozen(v) for k, v in self.params.items()})
+        env.update({k: _frozen(v) for k, v in self.values.items()})
         sc = self.scenario
         for name in self.history_names:
             head, _, tail = name.rpartition(".")
@@ -190,6 +193,13 @@ class WorldState:
     @cached_property
     def _action_index(self) -> dict[tuple[str, str], int]:
         return {(a.id, x.id): x.index for a in self.scenario.actors for x in a.actions}
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a`` (no copy)."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
 
 
 def _coerce(x: np.ndarray, typ: str, lo: float | None, hi: float | None) -> np.ndarray:

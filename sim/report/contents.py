@@ -139,25 +139,13 @@ def find_results(folder: Path | str) -> Path:
     Raises:
         ResultsError: no such folder, or no ``summary.json`` in it.
     """
-    path = Path(folder)
-    if not path.exists():
-        raise ResultsError(f"{path}: no such results folder")
-    if not path.is_dir():
-        raise ResultsError(
-            f"{path}: not a folder; give the results folder written by wargame batch"
-        )
-    if (path / "summary.json").is_file():
-        return path
-    latest = path / "latest"
-    if (latest / "summary.json").is_file():
-        return latest
-    if (path / "latest.txt").is_file():
-        name = (path / "latest.txt").read_text(encoding="utf-8").strip()
-        if name and (path / name / "summary.json").is_file():
-            return path / name
-    raise ResultsError(
-        f"{path}: no summary.json; expected a results folder written by wargame batch "
-        "(with manifest.json, summary.json, rules.csv and plots/)"
+    from sim.batch.results import find_folder
+
+    return find_folder(
+        folder,
+        "summary.json",
+        "no summary.json; expected a results folder written by wargame batch "
+        "(with manifest.json, summary.json, rules.csv and plots/)",
     )
 
 
