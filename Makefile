@@ -1,22 +1,31 @@
 # One command to set up and run the main job, one to set up and run the tests.
-# Both create (or reuse) the local virtual environment .venv by themselves.
+# Both create (or reuse) the local virtual environment .venv by themselves and
+# install exactly the versions in requirements.lock (see "Dependencies" in the
+# README for how to refresh it).
 
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= dev,distributed,viz
-STAMP  := $(VENV)/.installed-$(EXTRAS)
+LOCK   := requirements.lock
+STAMP  := $(VENV)/.installed
 # Python 3.12+ is needed (Mesa 3.5); .python-version selects it under pyenv.
 PYTHON ?= $(shell for p in python3.12 python3.13 python3; do \
             command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' \
             && { echo $$p; break; }; done)
+# The lock is resolved by uv (a pinned release, in a tool environment of its own).
+UV_VERSION := 0.13.8
+LOCK_TOOLS := .lock-tools
 
-.PHONY: main test chromium bench clean-venv
+.PHONY: main test chromium bench lock clean-venv
 
-$(STAMP): pyproject.toml
+# The lock pins every package of every extra, pip and the build backend
+# included; PIP_CONSTRAINT carries the pins into the isolated build of our own
+# package, so nothing unpinned is ever installed.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) pip
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 main: $(STAMP)  ## validate the scenarios, then the default scenario's batch with plots
@@ -40,6 +49,14 @@ chromium:
 
 bench: $(STAMP)  ## the performance table (docs/performance.md)
 	$(BIN)/python benchmarks/bench.py
+
+# Re-resolve every dependency to the newest versions that pyproject.toml
+# allows, for every platform, then run `make test` before committing the lock.
+lock:
+	@test -x $(LOCK_TOOLS)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOLS) && \
+	  $(LOCK_TOOLS)/bin/python -m pip install --quiet uv==$(UV_VERSION); }
+	printf 'pip\nsetuptools>=69\n' | $(LOCK_TOOLS)/bin/uv pip compile pyproject.toml - \
+	  --all-extras --universal --python-version 3.12 --upgrade --no-header -o $(LOCK)
 
 clean-venv:
 	rm -rf $(VENV)
