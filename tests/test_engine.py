@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import collections
+import random
 import textwrap
 from pathlib import Path
 
 import mesa
 import numpy as np
 import pytest
+from conftest import DEFAULT_SCENARIO, SEEDS_DIR, SHIPPED_SCENARIOS
 from scipy.stats import binomtest, chi2_contingency
 
 from sim.engine.adjudication import Decision, adjudicate
@@ -17,9 +19,7 @@ from sim.engine.state import WorldState
 from sim.registry import load_registry
 from sim.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
-REGISTRY = load_registry(ROOT / "seeds")
+REGISTRY = load_registry(SEEDS_DIR)
 
 TINY = """
 scenario: {name: tiny, title: Tiny, start: 2022-01-01, horizon_days: HORIZON, seed: 3}
@@ -61,7 +61,7 @@ def tiny(tmp_path: Path, prob: float = 0.2, horizon: int = 30):
 
 # -- doctrine conformance ----------------------------------------------------------
 def _constraint_cases():
-    for path in SCENARIOS:
+    for path in SHIPPED_SCENARIOS:
         sc = load_scenario(path)
         for r in sc.rules:
             if r.kind == "constraint":
@@ -157,28 +157,126 @@ def test_effects_see_the_state_before_the_day(tmp_path: Path) -> None:
 
 
 # -- order and replicates ----------------------------------------------------------
-def test_agent_order_does_not_change_outcomes(monkeypatch: pytest.MonkeyPatch) -> None:
-    sc = load_scenario(ROOT / "scenarios" / "allied_resolve_2022.yaml")
-    a = WargameModel(sc, replicates=2000, rng=9, collect=False).run()
+class Asked:
+    """The order in which the model really asks its agents, phase by phase and day by day."""
 
-    original = mesa.agent.AgentSet.do
+    PHASES = ("observe", "decide")
 
-    def reversed_do(self, method, *args, **kwargs):
-        agents = list(self)[::-1]
-        for ag in agents:
-            getattr(ag, method)(*args, **kwargs)
-        return self
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: dict[str, dict[int, list[str]]] = {p: {} for p in self.PHASES}
+        for phase in self.PHASES:
+            original = getattr(ActorAgent, phase)
 
-    monkeypatch.setattr(mesa.agent.AgentSet, "do", reversed_do)
-    b = WargameModel(sc, replicates=2000, rng=9, collect=False).run()
-    monkeypatch.setattr(mesa.agent.AgentSet, "do", original)
-    np.testing.assert_array_equal(a.outcome, b.outcome)
-    np.testing.assert_array_equal(a.rung_track, b.rung_track)
+            def asked(agent: ActorAgent, _phase: str = phase, _original=original) -> None:
+                day = agent.model.day  # type: ignore[attr-defined]
+                self.calls[_phase].setdefault(day, []).append(agent.actor.id)
+                _original(agent)
+
+            monkeypatch.setattr(ActorAgent, phase, asked)
+
+    def clear(self) -> None:
+        for calls in self.calls.values():
+            calls.clear()
+
+
+def _run_in_order(sc, order_of_day, replicates: int = 1000, seed: int = 9) -> WargameModel:
+    """Run ``sc``, putting the model's own actor agents in ``order_of_day(day)`` each morning.
+
+    The order is set on the agent set the model iterates (Mesa's
+    ``AgentSet.sort(inplace=True)``); :class:`Asked` checks it was followed.
+    """
+    m = WargameModel(sc, replicates=replicates, rng=seed, collect=False)
+    agents = m.agents_by_type[ActorAgent]
+    while m.running:
+        rank = {actor_id: i for i, actor_id in enumerate(order_of_day(m.day))}
+        agents.sort(key=lambda a: rank[a.actor.id], ascending=True, inplace=True)
+        m.step()
+    return m
+
+
+def _results(m: WargameModel) -> dict[str, np.ndarray]:
+    """Everything a run produces, per world."""
+    st = m.world
+    out = {
+        "outcome": m.outcome,
+        "flags": m.flags,
+        "rung_track": m.rung_track,
+        "peak": st.peak,
+        "first_day": st.first_day,
+        "rule_fired": st.rule_fired,
+        "event_count": st.event_count,
+        "belief": st.belief,
+    }
+    out |= {f"state {k}": v for k, v in st.values.items()}
+    out |= {f"{k} action counts": v for k, v in st.action_count.items()}
+    out |= {f"{k} last actions": v for k, v in st.action_last.items()}
+    return out
+
+
+def _differences(a: WargameModel, b: WargameModel) -> list[str]:
+    ra, rb = _results(a), _results(b)
+    return [k for k in ra if not np.array_equal(ra[k], rb[k])]
+
+
+def _orders_unlike(ids: list[str], seed: int):
+    """Per day, a random order of ``ids`` other than ``ids`` itself (remembered)."""
+    shuffler = random.Random(seed)
+    given: dict[int, list[str]] = {}
+
+    def order(day: int) -> list[str]:
+        o = list(ids)
+        while o == ids:
+            shuffler.shuffle(o)
+        given[day] = o
+        return o
+
+    return order, given
+
+
+@pytest.mark.parametrize("path", SHIPPED_SCENARIOS, ids=[p.stem for p in SHIPPED_SCENARIOS])
+def test_agent_order_does_not_change_any_result(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sc = load_scenario(path)
+    ids = [a.id for a in sc.actors]
+    asked = Asked(monkeypatch)
+    natural = _run_in_order(sc, lambda day: ids)
+    for phase in Asked.PHASES:
+        assert asked.calls[phase] == {d: ids for d in range(sc.horizon_days)}, phase
+    asked.clear()
+    order, given = _orders_unlike(ids, seed=sc.horizon_days)
+    shuffled = _run_in_order(sc, order)
+    # the permutation really happened: every day, in both phases
+    assert len(given) == sc.horizon_days
+    for phase in Asked.PHASES:
+        assert asked.calls[phase] == given, phase
+    assert _differences(natural, shuffled) == []
+
+
+def test_order_check_catches_an_actor_that_sees_a_move_of_the_same_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check above can fail: let each decision take effect at once, so an
+    actor asked later sees it, and the same comparison finds differences."""
+    decide = ActorAgent.decide
+
+    def leaky_decide(agent: ActorAgent) -> None:
+        decide(agent)
+        m = agent.model
+        adjudicate(m.world, [agent.decision], m._env)  # type: ignore[attr-defined]
+        m._env = m.world.env()  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(ActorAgent, "decide", leaky_decide)
+    sc = load_scenario(DEFAULT_SCENARIO)
+    ids = [a.id for a in sc.actors]
+    natural = _run_in_order(sc, lambda day: ids)
+    order, _ = _orders_unlike(ids, seed=1)
+    assert "outcome" in _differences(natural, _run_in_order(sc, order))
 
 
 def test_replicates_match_independent_single_worlds() -> None:
     """One model with R worlds and R one-world models: same outcome distribution."""
-    sc = load_scenario(ROOT / "scenarios" / "allied_resolve_2022.yaml")
+    sc = load_scenario(DEFAULT_SCENARIO)
     k = len(sc.outcomes)
     many = WargameModel(sc, replicates=3000, rng=1, collect=False).run()
     vec = np.bincount(many.outcome, minlength=k)
@@ -194,7 +292,7 @@ def test_replicates_match_independent_single_worlds() -> None:
 
 
 def test_same_seed_same_worlds_different_seed_differs() -> None:
-    sc = load_scenario(ROOT / "scenarios" / "allied_resolve_2022.yaml")
+    sc = load_scenario(DEFAULT_SCENARIO)
     a = WargameModel(sc, replicates=500, rng=4, collect=False).run()
     b = WargameModel(sc, replicates=500, rng=4, collect=False).run()
     c = WargameModel(sc, replicates=500, rng=5, collect=False).run()
@@ -212,7 +310,7 @@ def test_mesa_batch_run_runs_the_model() -> None:
         display_progress=False,
     )
     assert len(results) == 3
-    outcomes = {o.id for o in load_scenario(ROOT / "scenarios/allied_resolve_2022.yaml").outcomes}
+    outcomes = {o.id for o in load_scenario(DEFAULT_SCENARIO).outcomes}
     for row in results:
         assert row["outcome"] in outcomes
         assert row["day"] == 70
@@ -268,7 +366,7 @@ def test_intel_is_noticed_only_after_the_delay(tmp_path: Path) -> None:
     assert set(m.world.first_day[1].tolist()) == {8}
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+@pytest.mark.parametrize("path", SHIPPED_SCENARIOS, ids=[p.stem for p in SHIPPED_SCENARIOS])
 def test_every_shipped_scenario_runs_to_the_horizon(path: Path) -> None:
     sc = load_scenario(path)
     assert not [w for w in sc.warnings if "cites no claim" in w]

@@ -41,10 +41,10 @@ BOOL_NAMES = ["b1", "b2"]
 INT_NAMES = ["i1", "i2"]
 FLOAT_NAMES = ["f1", "f2", "grp.f3"]
 
+# Derandomised or not as the loaded profile says (tests/conftest.py).
 PROFILE = settings(
     deadline=None,
     max_examples=200,
-    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
