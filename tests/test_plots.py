@@ -47,6 +47,7 @@ from sim.plots import (
 )
 from sim.plots.style import ladder_colours, outcome_colours, pct, save_figure, stagger
 from sim.stats import newcombe_diff, wilson
+from sim.tables import FORMAT_VERSION, record_tables
 
 TITLE = "Test crisis: will it escalate?"
 FOOT = "test_crisis · 1,000 worlds · seed 7"
@@ -153,16 +154,21 @@ def _rules() -> pd.DataFrame:
 
 
 def _manifest(kind: str, **extra) -> dict:
-    return {"format_version": 1, "kind": kind, "scenario": "test_crisis", "seed": 7} | extra
+    base = {"format_version": FORMAT_VERSION, "kind": kind, "scenario": "test_crisis", "seed": 7}
+    return base | extra
 
 
 def _write(folder: Path, files: dict) -> Path:
+    """Write the files; the manifest last, with the record of the tables as the runner does."""
     folder.mkdir(parents=True)
     for name, content in files.items():
         if isinstance(content, pd.DataFrame):
             content.to_csv(folder / name, index=False)
-        else:
+        elif name != "manifest.json":
             (folder / name).write_text(json.dumps(content, indent=1), encoding="utf-8")
+    if "manifest.json" in files:
+        manifest = files["manifest.json"] | {"tables": record_tables(folder)}
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return folder
 
 

@@ -31,6 +31,7 @@ from sim.report import (
     write_report,
 )
 from sim.scenario import load_scenario
+from sim.tables import FORMAT_VERSION, record_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,7 +152,7 @@ def png(label: str) -> bytes:
 
 
 def write_folder(folder: Path, scenario_file: str, sha256: str, **manifest: object) -> Path:
-    """A results folder in the batch format (manifest, summary, tables, plots)."""
+    """A results folder in the batch format (tables, summary, plots, then the manifest)."""
     (folder / "plots").mkdir(parents=True)
     outcomes = [o | dict(zip(("p", "lo", "hi"), P[o["id"]], strict=True)) for o in OUTCOMES]
     summary = {
@@ -197,25 +198,6 @@ def write_folder(folder: Path, scenario_file: str, sha256: str, **manifest: obje
         "key_flags": ["poked"],
     }
     (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    m = {
-        "format_version": 1,
-        "kind": "batch",
-        "scenario": "tiny",
-        "scenario_file": scenario_file,
-        "sha256": sha256,
-        "overrides": [],
-        "seed": 7,
-        "runs": 3000,
-        "executor": "local",
-        "workers": 4,
-        "versions": {"sim": "0.1.0", "numpy": "2.0"},
-        "started": "2022-01-01T10:00:00+00:00",
-        "finished": "2022-01-01T10:00:02+00:00",
-        "wall_seconds": 2.0,
-        "command": f"wargame batch {scenario_file} --runs 3000 --seed 7",
-    }
-    m.update(manifest)
-    (folder / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
     ids = [o["id"] for o in OUTCOMES]
     with (folder / "rules.csv").open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -235,6 +217,26 @@ def write_folder(folder: Path, scenario_file: str, sha256: str, **manifest: obje
             )
     (folder / "daily.csv").write_text("day,date,worlds\n0,2022-01-01,3000\n", encoding="utf-8")
     (folder / "runs.csv").write_text("world,outcome\n0,quiet\n", encoding="utf-8")
+    m = {
+        "format_version": FORMAT_VERSION,
+        "kind": "batch",
+        "scenario": "tiny",
+        "scenario_file": scenario_file,
+        "sha256": sha256,
+        "overrides": [],
+        "seed": 7,
+        "runs": 3000,
+        "executor": "local",
+        "workers": 4,
+        "versions": {"sim": "0.1.0", "numpy": "2.0"},
+        "started": "2022-01-01T10:00:00+00:00",
+        "finished": "2022-01-01T10:00:02+00:00",
+        "wall_seconds": 2.0,
+        "command": f"wargame batch {scenario_file} --runs 3000 --seed 7",
+        "tables": record_tables(folder),
+    }
+    m.update(manifest)
+    (folder / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
     for stem in CHART_STEMS:
         (folder / "plots" / f"{stem}.png").write_bytes(png(stem))
         (folder / "plots" / f"{stem}.svg").write_text("<svg/>", encoding="utf-8")

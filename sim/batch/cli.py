@@ -188,16 +188,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """Redraw the plots of a results folder from its stored tables."""
-    from sim.batch.results import draw_plots, find_folder, read_manifest
+    """Redraw the plots (and a batch's report) of a results folder from its checked tables."""
+    from sim.batch.results import redraw
 
-    folder = find_folder(args.folder)
-    kind = read_manifest(folder)["kind"]
-    files, note = draw_plots(folder, kind)
-    if not files:
-        _err(note)
-        return EXIT_FAIL
-    for f in files:
+    for f in redraw(args.folder):
         _out(str(f))
     return EXIT_OK
 

@@ -118,6 +118,7 @@ def compare(
         draw_plots,
         versions,
         write_json,
+        write_manifest,
     )
 
     options: dict[str, Any] = {
@@ -149,8 +150,8 @@ def compare(
         if not Path(a).is_dir() or not Path(b).is_dir():
             command += ["--runs", str(n_a), "--seed", str(res_a.manifest["seed"])]
         finished = _dt.datetime.now()
-        write_json(
-            stage.path / "manifest.json",
+        write_manifest(
+            stage.path,
             {
                 "format_version": FORMAT_VERSION,
                 "kind": "compare",

@@ -3,7 +3,10 @@
 A results folder holds raw tables (``runs.csv``, ``daily.csv``,
 ``rules.csv``, ``points.csv``), a ``summary.json`` recomputable from them and
 a ``manifest.json`` that says what produced it (format version, scenario
-hash, seed, package versions, the command that reproduces it).
+hash, seed, package versions, the command that reproduces it) and records
+each table's row count and SHA-256. How tables are written, read back and
+checked against that record is :mod:`sim.tables`; every reader here refuses
+a folder whose tables no longer match it.
 
 Folders are written into a hidden temporary sibling (``.tmp-<name>-<pid>``)
 and renamed into place only when complete: an interrupted batch leaves no
@@ -26,6 +29,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.errors import ResultsError
+from sim.tables import FORMAT_VERSION as FORMAT_VERSION
+from sim.tables import (
+    check_format,
+    check_table,
+    check_tables,
+    line,
+    read_table,
+    record_tables,
+    text_cell,
+)
+from sim.tables import write_table as write_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,9 +47,6 @@ if TYPE_CHECKING:
 
     from sim.batch.aggregate import ChunkSummary
     from sim.scenario.model import Scenario
-
-FORMAT_VERSION = 1
-"""Version of the folder layout; readers refuse folders of a newer version."""
 
 RESULTS_ROOT = Path("results")
 """Default parent of results folders (relative to the working folder)."""
@@ -149,9 +160,13 @@ def write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_table(path: Path, df: pd.DataFrame) -> None:
-    """CSV with a fixed float format, so equal numbers give equal bytes."""
-    df.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+def write_manifest(folder: Path, m: dict[str, Any]) -> None:
+    """Write ``manifest.json`` with the record of the tables already in ``folder``.
+
+    Written last, once every table is complete: readers check each table
+    against this record (:func:`sim.tables.check_tables`).
+    """
+    write_json(folder / "manifest.json", m | {"tables": record_tables(folder)})
 
 
 def versions() -> dict[str, str]:
@@ -218,19 +233,22 @@ class RunsWriter:
     Columns: ``world, point, chunk, index_in_chunk, seed, outcome, peak``,
     ``first_day_<rung>`` per key rung (empty if never reached), ``flag_<id>``
     (0/1) per flag and ``param_<id>`` per parameter (enum parameters as their
-    word; floats as their shortest exact repr).
+    word; floats as their shortest exact repr). Words (outcome, rung and enum
+    ids, the header) are quoted and guarded once per scenario by
+    :func:`sim.tables.text_cell`; numbers are written as they are.
     """
 
     def __init__(self, path: Path, sc: Scenario, extra: dict[str, list[str]] | None = None):
         self.sc = sc
         self._file = path.open("w", encoding="utf-8", newline="\n")
-        self._outcomes = np.array([o.id for o in sc.outcomes], dtype=object)
-        self._rungs = np.array([r.id for r in sc.ladder], dtype=object)
+        self._outcomes = _words([o.id for o in sc.outcomes])
+        self._rungs = _words([r.id for r in sc.ladder])
+        self._enums = {p.id: _words(p.enum_values) for p in sc.parameters if p.enum_values}
         header = ["world", "point", "chunk", "index_in_chunk", "seed", "outcome", "peak"]
         header += [f"first_day_{r}" for r in sc.key_rungs]
         header += [f"flag_{f.id}" for f in sc.flags]
         header += [f"param_{p.id}" for p in sc.parameters]
-        self._file.write(",".join(header) + "\n")
+        self._file.write(line(map(text_cell, header)))
 
     def write(self, cs: ChunkSummary, seed: int) -> None:
         rows = cs.rows
@@ -254,23 +272,41 @@ class RunsWriter:
         for p in self.sc.parameters:
             values = rows[f"param_{p.id}"]
             if p.enum_values:
-                words = np.array(p.enum_values, dtype=object)
-                cols.append(words[values].tolist())
+                cols.append(self._enums[p.id][values].tolist())
             elif p.integer:
                 cols.append(list(map(str, values.tolist())))
             else:
                 cols.append(list(map(repr, values.tolist())))
-        self._file.write("".join(",".join(r) + "\n" for r in zip(*cols, strict=True)))
+        self._file.write("".join(map(line, zip(*cols, strict=True))))
 
     def close(self) -> None:
         self._file.close()
 
 
-def draw_plots(folder: Path, kind: str) -> tuple[list[Path], str]:
-    """Draw the folder's plots with :mod:`sim.plots`; returns (files, message).
+def _words(words: Iterable[str]) -> np.ndarray:
+    """Words as CSV fields (quoted, guarded), indexable by their codes."""
+    return np.array([text_cell(w) for w in words], dtype=object)
 
-    Plotting never loses results: if :mod:`sim.plots` is missing or a chart
-    fails, the message says so and ``wargame plot FOLDER`` can redraw later.
+
+@dataclass
+class Drawing:
+    """What drawing a folder's plots (and a batch's report) gave."""
+
+    files: list[Path]
+    note: str
+    """One line for the user: where the files are, or what failed and how to retry."""
+    failed: bool
+
+
+def _failure(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, ResultsError) else str(exc)
+
+
+def draw_all(folder: Path, kind: str) -> Drawing:
+    """Draw the folder's plots with :mod:`sim.plots` (and a batch's report); never raises.
+
+    A chart or report that fails leaves no file behind (each is written under
+    a temporary name and renamed), and the note says what failed.
     """
     name = {"batch": "draw_batch_plots", "sweep": "draw_sweep_plots"}.get(
         kind, "draw_compare_plots"
@@ -280,11 +316,12 @@ def draw_plots(folder: Path, kind: str) -> tuple[list[Path], str]:
 
         draw = getattr(plots, name)
     except (ImportError, AttributeError) as exc:
-        return [], f"plots skipped: sim.plots.{name} is not available ({exc})"
+        return Drawing([], f"plots skipped: sim.plots.{name} is not available ({exc})", True)
     try:
         files = list(draw(folder))
     except Exception as exc:
-        return [], f"plots failed ({type(exc).__name__}: {exc}); redraw with: wargame plot {folder}"
+        note = f"plots failed ({_failure(exc)}); redraw with: wargame plot {folder}"
+        return Drawing([], note, True)
     note = f"{len(files)} plots in {folder / 'plots'}"
     if kind == "batch":
         # The one-page report embeds the plots, so it is (re)written with them.
@@ -292,10 +329,37 @@ def draw_plots(folder: Path, kind: str) -> tuple[list[Path], str]:
             from sim.report import write_report
 
             files.append(write_report(folder))
-            note += f"; report {folder / 'report.html'}"
         except Exception as exc:
-            note += f"; report failed ({type(exc).__name__}: {exc}); write it with: wargame report"
-    return files, note
+            note += f"; report failed ({_failure(exc)}); write it with: wargame report {folder}"
+            return Drawing(files, note, True)
+        note += f"; report {folder / 'report.html'}"
+    return Drawing(files, note, False)
+
+
+def draw_plots(folder: Path, kind: str) -> tuple[list[Path], str]:
+    """Draw the plots of a folder being written; returns (files, message).
+
+    Plotting never loses results: if :mod:`sim.plots` is missing or a chart
+    fails, the message says so and ``wargame plot FOLDER`` can redraw later.
+    """
+    done = draw_all(folder, kind)
+    return done.files, done.note
+
+
+def redraw(folder: Path | str) -> list[Path]:
+    """``wargame plot``: redraw the plots (and a batch's report) of a written folder.
+
+    Raises:
+        ResultsError: the folder is not sound (see :func:`load_results`), or a
+            chart or the report failed; the message says which.
+    """
+    path = find_folder(folder)
+    m = read_manifest(path)
+    check_tables(path, m)
+    done = draw_all(path, m["kind"])
+    if done.failed:
+        raise ResultsError(done.note)
+    return done.files
 
 
 # -- reading ---------------------------------------------------------------------
@@ -309,14 +373,6 @@ def _charts() -> Any:
             f"plotting is not available: cannot import sim.plots.charts ({exc})"
         ) from exc
     return charts
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    if not path.is_file():
-        raise ResultsError(f"{path}: missing from the results folder")
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 
 @dataclass
@@ -334,7 +390,9 @@ class Results:
         return str(self.manifest["kind"])
 
     def _table(self, name: str) -> pd.DataFrame:
-        return _read_csv(self.folder / name)
+        """Table ``name``, checked again against the manifest right before it is parsed."""
+        check_table(self.folder, name, self.manifest)
+        return read_table(self.folder / name)
 
     @property
     def has_runs(self) -> bool:
@@ -488,12 +546,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ResultsError(f"{folder / 'manifest.json'}: cannot be read ({exc})") from exc
-    version = m.get("format_version") if isinstance(m, dict) else None
-    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
-        raise ResultsError(
-            f"{folder}: results format version {version!r} is not supported "
-            f"(this version of wargame reads 1..{FORMAT_VERSION})"
-        )
+    check_format(m, folder / "manifest.json")
     if m.get("kind") not in KINDS:
         raise ResultsError(f"{folder}: unknown kind of results {m.get('kind')!r}")
     return m
@@ -504,16 +557,22 @@ def load_results(
 ) -> BatchResult | SweepResult | CompareResult:
     """Open a results folder (or ``results/<scenario>``, meaning its latest folder).
 
+    Every table is checked against the manifest's record on opening (one
+    pass over its bytes, no parsing): a table cut short, edited, removed or
+    added since the folder was written is refused.
+
     Args:
         folder: the folder.
         recount: recompute a batch's summary from ``runs.csv`` instead of
             trusting ``summary.json`` (reads the whole table).
 
     Raises:
-        ResultsError: the folder is missing, incomplete or of an unknown format.
+        ResultsError: the folder is missing, incomplete, altered or of an
+            unknown format.
     """
     path = find_folder(folder)
     m = read_manifest(path)
+    check_tables(path, m)
     name = "compare.json" if m["kind"] == "compare" else "summary.json"
     try:
         summary = json.loads((path / name).read_text(encoding="utf-8"))

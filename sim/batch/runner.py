@@ -300,6 +300,7 @@ def run_batch(
         draw_plots,
         manifest,
         write_json,
+        write_manifest,
         write_table,
     )
     from sim.scenario import load_scenario
@@ -330,8 +331,8 @@ def run_batch(
         write_table(stage.path / "rules.csv", rules_table(sc, totals))
         write_json(stage.path / "summary.json", summary_dict(sc, totals, seed))
         finished = _dt.datetime.now()
-        write_json(
-            stage.path / "manifest.json",
+        write_manifest(
+            stage.path,
             manifest(
                 "batch",
                 sc,
@@ -453,7 +454,7 @@ def _locate(path: Path, m: dict[str, Any], world: int) -> tuple[int, int, int, s
     if runs_csv.is_file():
         import pandas as pd
 
-        row = pd.read_csv(runs_csv, skiprows=range(1, world + 1), nrows=1)
+        row = pd.read_csv(runs_csv, skiprows=range(1, world + 1), nrows=1, keep_default_na=False)
         if len(row) and int(row["world"].iloc[0]) == world:
             point, chunk, index = (
                 int(row[c].iloc[0]) for c in ("point", "chunk", "index_in_chunk")

@@ -337,6 +337,7 @@ def run_sweep(
         draw_plots,
         manifest,
         write_json,
+        write_manifest,
         write_table,
     )
     from sim.batch.runner import (
@@ -445,8 +446,8 @@ def run_sweep(
         extra_args = [a for v in varies for a in ("--vary", v.text())] + ["--design", design]
         if samples is not None:
             extra_args += ["--samples", str(samples)]
-        write_json(
-            stage.path / "manifest.json",
+        write_manifest(
+            stage.path,
             manifest(
                 "sweep",
                 base,

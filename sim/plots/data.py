@@ -26,9 +26,8 @@ import pandas as pd
 
 from sim.errors import ResultsError
 from sim.stats import wilson
-
-FORMAT_VERSION = 1
-"""The results-folder format these readers understand."""
+from sim.tables import FORMAT_VERSION as FORMAT_VERSION
+from sim.tables import check_format, check_tables, read_table
 
 PERCENTILES = ("p05", "p25", "p50", "p75", "p95")
 
@@ -85,13 +84,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ResultsError(f"{path}: unreadable CSV ({exc})") from exc
-
-
 def load_tables(folder: str | Path, *, runs: bool = False) -> Tables:
     """Read the tables of a results folder written by the batch runner.
 
@@ -99,9 +91,14 @@ def load_tables(folder: str | Path, *, runs: bool = False) -> Tables:
         folder: a batch, sweep or compare results folder (with ``manifest.json``).
         runs: also read ``runs.csv`` (one row per world) if it exists.
 
+    Every table is first checked against the manifest's record of it
+    (:func:`sim.tables.check_tables`), so no chart is drawn from a table cut
+    short or edited since the batch wrote it. Words in the tables (rule or
+    outcome ids such as ``null`` or ``nan``) are read as words.
+
     Raises:
         ResultsError: the folder, its manifest or a table its kind needs is
-            missing, unreadable, or of an unknown format version.
+            missing, unreadable, altered, or of an unknown format version.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -113,12 +110,7 @@ def load_tables(folder: str | Path, *, runs: bool = False) -> Tables:
             "`wargame sweep` or `wargame compare`"
         )
     manifest = _read_json(manifest_path)
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ResultsError(
-            f"{manifest_path}: format_version {version!r} is not supported "
-            f"(expected {FORMAT_VERSION}); re-run the batch with this version of the package"
-        )
+    check_format(manifest, manifest_path)
     kind = manifest.get("kind", "batch")
     if kind not in _REQUIRED:
         raise ResultsError(
@@ -127,12 +119,13 @@ def load_tables(folder: str | Path, *, runs: bool = False) -> Tables:
     missing = [name for name in _REQUIRED[kind] if not (folder / name).is_file()]
     if missing:
         raise ResultsError(f"{folder}: a {kind} folder needs {', '.join(missing)}, not found")
+    check_tables(folder, manifest)
 
     def optional_json(name: str) -> dict[str, Any] | None:
         return _read_json(folder / name) if (folder / name).is_file() else None
 
     def optional_csv(name: str) -> pd.DataFrame | None:
-        return _read_csv(folder / name) if (folder / name).is_file() else None
+        return read_table(folder / name) if (folder / name).is_file() else None
 
     summary = optional_json("summary.json")
     daily = optional_csv("daily.csv")

@@ -24,6 +24,7 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from sim.atomic import atomic_file
 from sim.errors import ResultsError
 from sim.plots import data
 
@@ -331,15 +332,19 @@ def save_figure(
     """Write ``fig`` as ``<folder>/<stem>.<fmt>`` for each format, then release it.
 
     SVG files carry no date and fixed element ids, so re-drawing unchanged
-    results gives identical files.
+    results gives identical files. Each file is written whole or not at all
+    (:func:`sim.atomic.atomic_file`): a chart that fails leaves no empty file.
     """
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    with rc_context({"svg.hashsalt": "wargame-sim"}):
-        for fmt in formats:
-            path = folder / f"{stem}.{fmt}"
-            metadata = {"Date": None} if fmt == "svg" else None
-            fig.savefig(path, dpi=dpi, format=fmt, metadata=metadata)
-            paths.append(path)
-    fig.clear()
+    try:
+        with rc_context({"svg.hashsalt": "wargame-sim"}):
+            for fmt in formats:
+                path = folder / f"{stem}.{fmt}"
+                metadata = {"Date": None} if fmt == "svg" else None
+                with atomic_file(path) as tmp:
+                    fig.savefig(tmp, dpi=dpi, format=fmt, metadata=metadata)
+                paths.append(path)
+    finally:
+        fig.clear()
     return paths

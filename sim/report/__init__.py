@@ -14,9 +14,9 @@ the HTML.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
+from sim.atomic import atomic_file
 from sim.errors import ResultsError
 from sim.report.contents import (
     RankedRule,
@@ -61,12 +61,11 @@ def write_report(folder: Path | str) -> Path:
     """
     data = gather(folder)
     path = find_results(folder) / REPORT_NAME
-    tmp = path.with_name(f".{REPORT_NAME}.{os.getpid()}.tmp")
+    page = render(data)
     try:
-        tmp.write_text(render(data), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with atomic_file(path) as tmp:
+            tmp.write_text(page, encoding="utf-8")
+    except UnicodeError as exc:  # a lone surrogate in a name: nothing is left behind
         raise ResultsError(f"{path}: cannot be written ({exc})") from exc
     return path
 

@@ -2,12 +2,13 @@
 
 Reading is kept apart from writing HTML (:mod:`sim.report.page`), so tests can
 check what the page will say without parsing it. Only ``summary.json`` is
-required; anything else that is missing becomes a note for the reader.
+required; anything else that is missing becomes a note for the reader. When
+``manifest.json`` is there, every table is checked against its record first:
+a report is never written from a table cut short or edited since.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import shlex
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import ResultsError, WargameError
+from sim.tables import check_tables, read_records
 
 if TYPE_CHECKING:
     from sim.registry import Registry
@@ -77,7 +79,7 @@ def rank_rules(
     """Rows of ``rules.csv``, most influential first (ties: most fired, then by id).
 
     Args:
-        rows: ``rules.csv`` as dicts of strings (``csv.DictReader``).
+        rows: ``rules.csv`` as dicts of strings (:func:`sim.tables.read_records`).
         outcomes: ``summary["outcomes"]``; an outcome with ``count`` 0 is
             left out of the influence.
     """
@@ -163,14 +165,6 @@ def _read_json(path: Path, required: bool) -> dict[str, Any]:
     return data
 
 
-def _read_rules(path: Path) -> list[dict[str, str]]:
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            return list(csv.DictReader(f))
-    except (OSError, csv.Error, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path}: cannot be read ({exc})") from exc
-
-
 def _charts(folder: Path) -> dict[str, bytes]:
     """The PNG charts of ``plots/`` by file stem, in name order."""
     return {p.stem: p.read_bytes() for p in sorted((folder / "plots").glob("*.png"))}
@@ -235,7 +229,8 @@ def gather(folder: Path | str, *, context: bool = True) -> ReportData:
             points at (for the description, rule texts and cited claims).
 
     Raises:
-        ResultsError: the folder or its ``summary.json`` is missing or unreadable.
+        ResultsError: the folder or its ``summary.json`` is missing or
+            unreadable, or a table differs from the manifest's record of it.
     """
     path = find_results(folder)
     summary = _read_json(path / "summary.json", required=True)
@@ -247,11 +242,16 @@ def gather(folder: Path | str, *, context: bool = True) -> ReportData:
     if not isinstance(summary.get("outcomes"), list):
         raise ResultsError(f"{path / 'summary.json'}: no list of outcomes")
     notes = []
-    if not manifest:
-        notes.append("manifest.json is missing: how these results were produced is unknown.")
+    if manifest:
+        check_tables(path, manifest)
+    else:
+        notes.append(
+            "manifest.json is missing: how these results were produced is unknown, and "
+            "the tables cannot be checked."
+        )
     rules: list[RankedRule] = []
     if (path / "rules.csv").is_file():
-        rules = rank_rules(_read_rules(path / "rules.csv"), summary["outcomes"])
+        rules = rank_rules(read_records(path / "rules.csv"), summary["outcomes"])
     else:
         notes.append("rules.csv is missing, so rules cannot be attributed.")
     charts = _charts(path)

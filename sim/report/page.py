@@ -80,7 +80,7 @@ _MANIFEST_ORDER = (
     "kind",
     "runs_table",
 )
-_MANIFEST_HIDDEN = ("command", "argv", "versions")
+_MANIFEST_HIDDEN = ("command", "argv", "versions", "tables")
 _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 """Colours allowed into a style attribute: hex codes and CSS colour names."""
 
@@ -438,7 +438,23 @@ def _provenance(d: ReportData) -> str:
     versions = m.get("versions")
     if isinstance(versions, dict) and versions:
         out += "<h3>Versions</h3>\n" + _kv(list(versions.items()))
-    return out
+    return out + _table_records(m.get("tables"))
+
+
+def _table_records(tables: Any) -> str:
+    """The manifest's record of each table (checked before the report was written)."""
+    if not isinstance(tables, dict) or not tables:
+        return ""
+    rows = [
+        [f"<code>{_e(name)}</code>", _count(t.get("rows")), f"<code>{_e(t.get('sha256'))}</code>"]
+        for name, t in tables.items()
+        if isinstance(t, dict)
+    ]
+    head = [("table", False), ("rows", True), ("SHA-256", False)]
+    return (
+        "<h3>Tables</h3>\n<p>Each table matched this record when the report was written.</p>\n"
+        + _table(head, rows)
+    )
 
 
 def render(d: ReportData) -> str:
