@@ -144,7 +144,7 @@ def test_story_and_status_of_a_stepped_world(scenario):
     from sim.narrative import run_story
     from sim.viz.story import plot_world_path, story_rows, world_status
 
-    model = WargameModel(scenario, replicates=1, narrate=True, collect=False)
+    model = WargameModel(scenario, replicates=1, narrate=True, collect=False, rng=scenario.seed)
     assert world_status(model).date is None
     for _ in range(10):
         model.step()

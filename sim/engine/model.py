@@ -14,11 +14,23 @@ Randomness comes only from the model's generator (``rng=``), split with
 ``Generator.spawn`` into one stream per purpose (parameters, events, intel,
 each actor). Because each actor draws from its own stream, asking agents in a
 different order changes nothing.
+
+Mesa's conventions hold: ``rng=None`` draws fresh entropy (and records it in
+``model.seed``, so the run can be repeated), every argument has a default
+(the bundled scenario, package data, so ``WargameModel()`` works from an
+installed wheel), and the data collector's reporters describe all the
+worlds, not the first one. A scenario given as a path is compiled once per
+process and reused (:func:`scenario_for`); a loaded :class:`Scenario` is
+used as it is.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +43,190 @@ from sim.engine.draws import LazyUniforms, skip_uniforms
 from sim.engine.state import WorldState
 from sim.scenario import load_scenario
 from sim.scenario.model import Actor, Event, Scenario
+from sim.scenario.pins import check_pinned
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "allied_resolve_2022.yaml"
+DEFAULT_RESOURCE = "data/scenarios/allied_resolve_2022.yaml"
+"""The bundled default scenario, relative to the ``sim`` package (package data)."""
+
+DEFAULT_SCENARIO = Path(str(resources.files("sim").joinpath(DEFAULT_RESOURCE))).resolve()
+"""Where the bundled default scenario is on disk (for tools that need a path)."""
+
+SeedLike = int | np.integer | np.random.SeedSequence
+"""What :attr:`WargameModel.seed` holds: a value that, passed as ``rng=``, repeats the run."""
+
+RUNG_QUANTILES = (0.05, 0.5, 0.95)
+"""Quantiles of the rung over the worlds that the model reporters give each day."""
+
+
+# -- the scenario, compiled once per process -----------------------------------------
+_LOADED: dict[tuple[Any, ...], Scenario] = {}
+_MAX_LOADED = 16
+_EXTENDS = re.compile(r"""^extends[ \t]*:[ \t]*(['"]?)([^'"#\r\n]+?)\1[ \t]*(?:#.*)?$""", re.M)
+_MAX_CHAIN = 16
+
+
+def _file_stamps(path: Path) -> tuple[tuple[str, str], ...]:
+    """(file, content digest) of a scenario file and of each file it ``extends``.
+
+    The cache key of :func:`scenario_for`: editing the file or a base it
+    extends (a top-level ``extends: base.yaml`` line) recompiles it. A
+    missing file gets an empty digest; loading then reports it properly.
+    """
+    out: list[tuple[str, str]] = []
+    p = path.resolve()
+    while len(out) < _MAX_CHAIN and all(p.as_posix() != f for f, _ in out):
+        try:
+            data = p.read_bytes()
+        except OSError:
+            out.append((p.as_posix(), ""))
+            break
+        out.append((p.as_posix(), hashlib.blake2b(data, digest_size=16).hexdigest()))
+        m = _EXTENDS.search(data.decode("utf-8", errors="replace"))
+        if m is None:
+            break
+        p = (p.parent / m.group(2).strip()).resolve()
+    return tuple(out)
+
+
+def scenario_for(
+    scenario: str | Path | Scenario | None = None, overrides: Sequence[str] = ()
+) -> Scenario:
+    """The compiled scenario that ``scenario`` names, reused within this process.
+
+    Compiling a scenario costs about as much as simulating one world of it,
+    so runs that each name the same file (``mesa.batch_run`` makes one model
+    per run, EMA Workbench and SALib call :func:`sim.interop.evaluate` many
+    times) compile it once per process. The cache notices edits to the file
+    and to the files it extends.
+
+    Args:
+        scenario: a scenario file, an already loaded :class:`Scenario`
+            (returned as it is when there are no overrides), or ``None`` for
+            the bundled default scenario.
+        overrides: ``path=value`` strings, like ``--set``.
+
+    Raises:
+        ValidationError: the scenario or an override is invalid.
+    """
+    overrides = tuple(overrides)
+    if isinstance(scenario, Scenario):
+        if not overrides:
+            return scenario
+        return _recompiled(scenario, overrides)
+    if scenario is None:
+        with resources.as_file(resources.files("sim").joinpath(DEFAULT_RESOURCE)) as path:
+            return _cached(path, overrides)
+    return _cached(Path(scenario), overrides)
+
+
+def _cached(path: Path, overrides: tuple[str, ...]) -> Scenario:
+    key = ("file", str(path), _file_stamps(path), overrides)
+    sc = _LOADED.get(key)
+    if sc is None:
+        sc = load_scenario(path, overrides)
+        _remember(key, sc)
+    return sc
+
+
+def _recompiled(sc: Scenario, overrides: tuple[str, ...]) -> Scenario:
+    """``sc`` with further overrides, recompiled from its resolved text (no files needed).
+
+    Citations were checked when ``sc`` was loaded; the text is compiled
+    without a claims registry, as batch workers do.
+    """
+    import tempfile
+
+    from sim.batch.seeding import resolved_text
+
+    key = ("text", sc.sha256, overrides)
+    out = _LOADED.get(key)
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="wargame-") as tmp:
+            path = Path(tmp) / f"{sc.name}.json"
+            path.write_text(resolved_text(sc.resolved), encoding="utf-8")
+            out = load_scenario(path, overrides, registry=None)
+        _remember(key, out)
+    return out
+
+
+def _remember(key: tuple[Any, ...], sc: Scenario) -> None:
+    if len(_LOADED) >= _MAX_LOADED:
+        _LOADED.clear()
+    _LOADED[key] = sc
+
+
+def _own_copy(ss: np.random.SeedSequence) -> np.random.SeedSequence:
+    """A copy of ``ss`` in its current state.
+
+    The model spawns its streams from the sequence it is given, which
+    advances that sequence; working on a copy leaves the caller's object as it
+    was, so passing the same ``SeedSequence`` twice gives the same worlds.
+    """
+    return np.random.SeedSequence(
+        ss.entropy,
+        spawn_key=ss.spawn_key,
+        pool_size=ss.pool_size,
+        n_children_spawned=ss.n_children_spawned,
+    )
+
+
+def _repeatable(rng: Any) -> SeedLike | None:
+    """The seed that repeats a model made with ``rng=rng`` (``None`` for a generator).
+
+    Called before the model spawns from ``rng``. A plain sequence (fresh
+    entropy, or ``SeedSequence(n)``) is recorded as its integer entropy, since
+    ``np.random.default_rng(entropy)`` builds the same sequence with the same
+    spawned streams; any other sequence as a copy of itself.
+    """
+    if isinstance(rng, np.random.SeedSequence):
+        entropy = rng.entropy
+        if isinstance(entropy, int) and not rng.spawn_key and not rng.n_children_spawned:
+            return entropy
+        return _own_copy(rng)
+    if isinstance(rng, (int, np.integer)):
+        return int(rng)
+    return None
+
+
+def _shares(codes: np.ndarray, n: int) -> np.ndarray:
+    """Share of the worlds holding each code ``0..n-1``."""
+    return np.bincount(codes, minlength=n) / max(len(codes), 1)
+
+
+def _model_reporters(sc: Scenario) -> dict[str, Callable[[WargameModel], Any]]:
+    """The data collector's model reporters (see :class:`WargameModel`)."""
+
+    def quantile(q: float) -> Callable[[WargameModel], int]:
+        return lambda m: int(np.quantile(m.world.rung, q, method="inverted_cdf"))
+
+    def outcome_share(i: int) -> Callable[[WargameModel], float | None]:
+        return lambda m: None if m.outcome is None else float(m.outcome_shares()[i])
+
+    def flag_share(i: int) -> Callable[[WargameModel], float | None]:
+        return lambda m: None if m.flags is None else float(m.flags[i].mean())
+
+    def modal_outcome(m: WargameModel) -> str | None:
+        if m.outcome is None:
+            return None
+        return sc.outcomes[int(np.argmax(m.outcome_shares()))].id
+
+    def median_peak(m: WargameModel) -> str:
+        return sc.ladder[int(np.quantile(m.world.peak, 0.5, method="inverted_cdf"))].id
+
+    reporters: dict[str, Callable[[WargameModel], Any]] = {
+        "day": lambda m: m.day,
+        "mean_rung": lambda m: float(m.world.rung.mean()),
+        "rung_q05": quantile(RUNG_QUANTILES[0]),
+        "rung_median": quantile(RUNG_QUANTILES[1]),
+        "rung_q95": quantile(RUNG_QUANTILES[2]),
+        "mean_peak": lambda m: float(m.world.peak.mean()),
+        "peak_rung": median_peak,
+        "outcome": modal_outcome,
+    }
+    reporters |= {f"p_{o.id}": outcome_share(o.index) for o in sc.outcomes}
+    reporters |= {f"flag_{f.id}": flag_share(i) for i, f in enumerate(sc.flags)}
+    reporters["seed"] = lambda m: m.seed
+    return reporters
 
 
 @dataclass
@@ -91,44 +285,81 @@ class ActorAgent(mesa.Agent):
         m: WargameModel = self.model  # type: ignore[assignment]
         self.decision = decide(self.actor, m.world, m._env, self.stream)
 
+    def action_shares(self) -> dict[str, float] | None:
+        """Share of the worlds choosing each action on the last day (``None`` before)."""
+        if self.decision is None:
+            return None
+        shares = _shares(self.decision.action, len(self.actor.actions))
+        return {a.id: float(s) for a, s in zip(self.actor.actions, shares, strict=True)}
+
+    def top_action(self) -> str | None:
+        """The action most worlds chose on the last day (``None`` before the first)."""
+        shares = self.action_shares()
+        return None if shares is None else max(shares, key=shares.__getitem__)
+
 
 class WargameModel(mesa.Model):
     """Four (or more) actors deciding day by day in ``replicates`` worlds at once.
 
     Args:
-        scenario_file: a scenario path or an already loaded :class:`Scenario`.
+        scenario_file: a scenario path, an already loaded :class:`Scenario`
+            (reused as it is: the way to run one scenario many times, e.g.
+            ``mesa.batch_run(WargameModel, {"scenario_file": sc, ...})``), or
+            ``None`` for the bundled default scenario. Paths are compiled
+            once per process (:func:`scenario_for`).
         replicates: number of worlds simulated together (1 = a single world).
         overrides: ``path=value`` strings applied to the scenario (like ``--set``).
-        pinned: parameter values to use instead of drawing them.
+        pinned: parameter values to use instead of drawing them, checked as
+            ``run_batch`` checks them (:func:`sim.scenario.pins.check_pinned`).
         narrate: keep a day-by-day log of what happened (for stories; costs memory).
-        rng: seed or generator (Mesa convention); ``None`` uses the scenario's seed.
+        collect: record the reporters below after every day.
+        rng: seed or generator (Mesa's convention). ``None`` draws fresh
+            entropy; :attr:`seed` records it. ``wargame`` and ``run_batch``
+            always pass a seed (the scenario's own by default).
+
+    Attributes:
+        seed: what repeats this run when passed as ``rng=``: the entropy drawn
+            for ``rng=None``, the integer or ``SeedSequence`` given, or
+            ``None`` when a generator was given (its state is Mesa's
+            ``_rng``).
+        pinned: the pinned values, normalised.
+
+    The data collector's model reporters describe all the worlds: ``day``,
+    ``mean_rung``, ``rung_q05``/``rung_median``/``rung_q95`` (quantiles of
+    today's rung, as ladder indices, 0 = calmest), ``mean_peak``,
+    ``peak_rung`` (the median highest rung, by id), ``outcome`` (the most
+    common outcome; for one world, its outcome), ``p_<outcome>`` and
+    ``flag_<flag>`` (shares of the worlds, from the horizon on; ``None``
+    before) and ``seed``. Agent reporters give, for each actor, ``actor``
+    (its id), ``action_shares`` (``{action: share of worlds}`` of the action
+    chosen on the last day; ``None`` before the first) and ``top_action``.
     """
 
     def __init__(
         self,
-        scenario_file: str | Path | Scenario = DEFAULT_SCENARIO,
+        scenario_file: str | Path | Scenario | None = None,
         replicates: int = 1,
         overrides: tuple[str, ...] | list[str] = (),
         pinned: dict[str, Any] | None = None,
         narrate: bool = False,
         collect: bool = True,
-        rng: Any = None,
+        rng: SeedLike | np.random.Generator | np.random.BitGenerator | None = None,
     ) -> None:
-        spec = (
-            scenario_file
-            if isinstance(scenario_file, Scenario)
-            else load_scenario(scenario_file, tuple(overrides))
-        )
+        spec = scenario_for(scenario_file, tuple(overrides))
         if rng is None:
-            rng = spec.seed
+            rng = np.random.SeedSequence()  # fresh entropy, as in Mesa
+        elif isinstance(rng, np.random.SeedSequence):
+            rng = _own_copy(rng)
+        self.seed: SeedLike | None = _repeatable(rng)
         super().__init__(rng=rng)
         if replicates < 1:
             raise ValueError("replicates must be at least 1")
         self.spec = spec
         self.replicates = int(replicates)
+        self.pinned = check_pinned(spec, pinned)
         streams = self.rng.spawn(3 + len(spec.actors))
         self._param_rng, self._event_rng, _, *actor_rngs = streams
-        self.world = WorldState.initial(spec, self.replicates, self._param_rng, pinned)
+        self.world = WorldState.initial(spec, self.replicates, self._param_rng, self.pinned)
         self.day = 0
         self.narrate = narrate
         self.log: list[LogEntry] = []
@@ -142,13 +373,12 @@ class WargameModel(mesa.Model):
         self._env: dict[str, Any] = {}
         self.collect = collect
         self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "day": "day",
-                "mean_rung": lambda m: float(m.world.rung.mean()),
-                "mean_peak": lambda m: float(m.world.peak.mean()),
-                "outcome": lambda m: m.outcome_of(0) if m.outcome is not None else None,
-                "peak_rung": lambda m: m.spec.ladder[int(m.world.peak[0])].id,
-            }
+            model_reporters=_model_reporters(spec),
+            agent_reporters={
+                "actor": lambda a: a.actor.id,
+                "action_shares": lambda a: a.action_shares(),
+                "top_action": lambda a: a.top_action(),
+            },
         )
         if collect:
             self.datacollector.collect(self)
@@ -253,6 +483,12 @@ class WargameModel(mesa.Model):
         if self.outcome is None:
             raise RuntimeError("the model has not reached its horizon yet")
         return self.spec.outcomes[int(self.outcome[world])].id
+
+    def outcome_shares(self) -> np.ndarray:
+        """Share of the worlds in each outcome class, in scenario order (after the horizon)."""
+        if self.outcome is None:
+            raise RuntimeError("the model has not reached its horizon yet")
+        return _shares(self.outcome, len(self.spec.outcomes))
 
     def run(self) -> WargameModel:
         """Step to the horizon; returns self for chaining."""

@@ -34,9 +34,10 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from sim.engine.model import DEFAULT_SCENARIO, WargameModel
-from sim.errors import ValidationError
+from sim.errors import UsageError, ValidationError
 from sim.scenario import load_scenario
 from sim.scenario.model import Scenario
+from sim.scenario.pins import check_pinned
 from sim.viz.cli import OVERRIDES_ENV, SCENARIO_ENV
 from sim.viz.controls import (
     UNCERTAIN,
@@ -110,6 +111,23 @@ class ViewerSettings:
         pins = {k: r.value for k, r in self.pin.items()}
         return pinned_values(self.controls, shown, pins)
 
+    def checked_pins(self, spec: Scenario) -> tuple[dict[str, Any], str | None]:
+        """The pins that ``spec`` accepts, and why any others were left out.
+
+        The controls are built from the scenario as loaded; an override can
+        move a parameter's support (``parameters.withdrawal_rate.high=0.05``)
+        so that a pinned value falls outside it. Such a pin is checked as
+        ``wargame batch`` checks it, left out, and the reason shown.
+        """
+        ok: dict[str, Any] = {}
+        errors: list[str] = []
+        for pid, value in self.pinned().items():
+            try:
+                ok |= check_pinned(spec, {pid: value})
+            except UsageError as exc:
+                errors.append(str(exc))
+        return ok, ("\n".join(errors) or None)
+
     def overrides(self) -> tuple[str, ...]:
         """Command-line overrides, then changed rationalities, then the typed ones."""
         texts = {k: r.value for k, r in self.rationality.items()}
@@ -179,7 +197,7 @@ class ViewerModel(WargameModel):
         spec, self.override_error = settings.scenario()
         seed, self.seed_error = settings.world_seed()
         self.settings_key = settings.key()
-        self.pins = settings.pinned()
+        self.pins, self.pin_error = settings.checked_pins(spec)
         super().__init__(spec, replicates=1, narrate=True, pinned=self.pins, rng=seed)
         self.world_seed = seed
 
@@ -244,6 +262,8 @@ def WorldPanel(model: ViewerModel, settings: ViewerSettings) -> None:
             solara.Error(f"Overrides not applied:\n{model.override_error}", dense=True)
         if model.seed_error:
             solara.Warning(model.seed_error, dense=True)
+        if model.pin_error:
+            solara.Error(f"Pins not applied:\n{model.pin_error}", dense=True)
         if settings.key() != model.settings_key:
             solara.Info(
                 "The settings changed: press Reset to apply them to this world.", dense=True
@@ -267,7 +287,7 @@ def WorldPanel(model: ViewerModel, settings: ViewerSettings) -> None:
 def EnsemblePanel(settings: ViewerSettings) -> None:
     """Outcome shares and fan chart of a few thousand worlds with the current settings."""
     spec, error = settings.scenario()
-    pins = settings.pinned()
+    pins, pin_error = settings.checked_pins(spec)
     overrides = settings.overrides() if error is None else settings.cli_overrides
     key = (settings.path, overrides, tuple(sorted(pins.items())))
 
@@ -284,6 +304,8 @@ def EnsemblePanel(settings: ViewerSettings) -> None:
             solara.Text("Overrides: " + "; ".join(overrides), style=_NOTE)
         if error:
             solara.Error(f"Overrides not applied:\n{error}", dense=True)
+        if pin_error:
+            solara.Error(f"Pins not applied:\n{pin_error}", dense=True)
         if task.error:
             solara.Error(f"The ensemble failed: {task.exception}")
         if ens is None or not figures:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sim.scenario.model import Parameter, Scenario
+from sim.scenario.pins import finite_range, support
 
 UNCERTAIN = "uncertain (draw from distribution)"
 """The choice that leaves a parameter to its distribution."""
@@ -37,6 +38,8 @@ class Control:
             on the slider's grid) or :data:`UNCERTAIN` for a list.
         integer: whether pinned values are whole numbers.
         choices: the values of a ``select`` control, as text.
+        values: the values those texts stand for (the options themselves,
+            so a pin is exactly an option, never a rounded copy of one).
     """
 
     id: str
@@ -49,6 +52,7 @@ class Control:
     default: Any = None
     integer: bool = False
     choices: tuple[str, ...] = ()
+    values: tuple[Any, ...] = ()
 
     def snap(self, x: float) -> float | int:
         """``x`` on the slider's grid, rounded as the browser's slider rounds it.
@@ -69,16 +73,9 @@ class Control:
         if self.kind == "select":
             if shown in (None, UNCERTAIN):
                 return None
-            return shown if not _numeric(self.choices) else float(shown)
+            by_text = dict(zip(self.choices, self.values, strict=True))
+            return by_text.get(shown, shown)  # unknown text: refused when the pin is checked
         return self.snap(shown)
-
-
-def _numeric(choices: tuple[str, ...]) -> bool:
-    try:
-        [float(c) for c in choices]
-    except ValueError:
-        return False
-    return True
 
 
 def nice_step(span: float, divisions: int = 100) -> float:
@@ -129,9 +126,19 @@ def controls_for(scenario: Scenario) -> tuple[Control, ...]:
             continue
         dist = distribution_text(p)
         if p.dist == "choice":
-            choices = tuple(p.enum_values) or tuple(_g(float(v)) for v, _ in p.options)
+            values = tuple(dict.fromkeys(support(p).values))
+            choices = tuple(v if isinstance(v, str) else _g(v) for v in values)
             out.append(
-                Control(p.id, "select", dist, p.description, default=UNCERTAIN, choices=choices)
+                Control(
+                    p.id,
+                    "select",
+                    dist,
+                    p.description,
+                    default=UNCERTAIN,
+                    integer=p.integer,
+                    choices=choices,
+                    values=values,
+                )
             )
             continue
         low, high, centre = _range(p)
@@ -142,19 +149,18 @@ def controls_for(scenario: Scenario) -> tuple[Control, ...]:
 
 
 def _range(p: Parameter) -> tuple[float, float, float]:
-    """Slider ends and starting point for a continuous distribution."""
+    """Slider ends (the support, where every value is a valid pin) and starting point."""
+    lo, hi = finite_range(p)
     a = p.args
-    if p.dist == "uniform":
-        return a["low"], a["high"], (a["low"] + a["high"]) / 2
     if p.dist == "triangular":
-        return a["low"], a["high"], a["mode"]
-    if p.dist == "beta":
-        lo, hi = a.get("low", 0.0), a.get("high", 1.0)
-        return lo, hi, lo + (hi - lo) * a["a"] / (a["a"] + a["b"])
-    # normal: three standard deviations either side, inside any cut
-    lo = a["mean"] - 3 * a["sd"] if a.get("low") is None else a["low"]
-    hi = a["mean"] + 3 * a["sd"] if a.get("high") is None else a["high"]
-    return lo, hi, a["mean"]
+        centre = a["mode"]
+    elif p.dist == "beta":
+        centre = lo + (hi - lo) * a["a"] / (a["a"] + a["b"])
+    elif p.dist == "normal":
+        centre = a["mean"]
+    else:
+        centre = (lo + hi) / 2
+    return lo, hi, centre
 
 
 def pinned_values(
