@@ -113,7 +113,7 @@ def test_latest_falls_back_to_a_text_file(tmp_path, monkeypatch):
     def no_symlinks(*args, **kwargs):
         raise OSError("symlinks not supported here")
 
-    monkeypatch.setattr(results_module.os, "symlink", no_symlinks)
+    monkeypatch.setattr("os.symlink", no_symlinks)
     results_module.point_latest(tmp_path, "20220224-040000")
     assert (tmp_path / "latest.txt").read_text().strip() == "20220224-040000"
 

@@ -8,7 +8,9 @@ library call plus printing.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from typing import Any
 
 EXIT_OK, EXIT_FAIL = 0, 1
@@ -110,6 +112,28 @@ def _where(result: Any) -> None:
 
 
 # -- commands ----------------------------------------------------------------------
+def _stoppable(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a command that writes results so that SIGTERM and SIGHUP stop it like Ctrl-C.
+
+    The batch is cancelled, its workers stopped and its temporary folder
+    removed; the exit code is the shell's ``128 + signal number`` (143 for
+    SIGTERM, 129 for SIGHUP).
+    """
+
+    @functools.wraps(cmd)
+    def run(args: argparse.Namespace) -> int:
+        from sim.batch.lifetime import Terminated, stop_signals_interrupt
+
+        try:
+            with stop_signals_interrupt():
+                return cmd(args)
+        except Terminated as stop:
+            _err(f"stopped by {stop.signal_name}: the unfinished results folder was removed")
+            return stop.exit_code
+
+    return run
+
+
 def _run_options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments that ``batch`` and ``sweep`` pass on alike."""
     return {
@@ -125,9 +149,11 @@ def _run_options(args: argparse.Namespace) -> dict[str, Any]:
         "progress": _progress(args),
         "pinned": _pins(args.pin),
         "chunk_size": args.chunk_size,
+        "chunk_timeout": args.chunk_timeout,
     }
 
 
+@_stoppable
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run a batch, print the summary table, say where the folder is."""
     from sim.batch.runner import run_batch
@@ -141,6 +167,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_stoppable
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep, print the outcome shares per design point."""
     from sim.batch.sweep import as_varies, run_sweep
@@ -166,6 +193,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@_stoppable
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two batches (folders or scenario files) outcome by outcome."""
     from sim.batch.compare import compare
@@ -181,6 +209,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         workers=args.workers,
         executor=args.executor,
         scheduler=args.scheduler,
+        chunk_timeout=args.chunk_timeout,
     )
     _out(format_comparison(result.summary))
     _where(result)
@@ -215,6 +244,8 @@ def _chunk_option(p: argparse.ArgumentParser) -> None:
 
 
 def _executor_options(p: argparse.ArgumentParser) -> None:
+    from sim.batch.executors import CHUNK_TIMEOUT  # light: the standard library only
+
     p.add_argument(
         "--workers",
         type=int,
@@ -231,6 +262,14 @@ def _executor_options(p: argparse.ArgumentParser) -> None:
         "--scheduler",
         metavar="ADDRESS",
         help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies dask)",
+    )
+    p.add_argument(
+        "--chunk-timeout",
+        type=float,
+        default=CHUNK_TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop when no chunk finishes for this long: a worker is stalled "
+        f"(default {CHUNK_TIMEOUT:g}; 0 waits forever)",
     )
 
 

@@ -12,6 +12,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.batch.executors import CHUNK_TIMEOUT
 from sim.errors import ResultsError, UsageError
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ def compare(
     executor: str | None = None,
     scheduler: str | None = None,
     results_root: str | Path | None = None,
+    chunk_timeout: float | None = CHUNK_TIMEOUT,
 ) -> CompareResult:
     """Compare two batches (folders, or scenario files run first with the same seed).
 
@@ -128,6 +130,7 @@ def compare(
         "executor": executor,
         "scheduler": scheduler,
         "results_root": results_root,
+        "chunk_timeout": chunk_timeout,
     }
     started = _dt.datetime.now()
     res_a = _side(a, "A", runs, seed, options, check_runs=runs)

@@ -10,15 +10,25 @@ All three share one interface and are used as context managers::
 in, so everything written from them is deterministic. A chunk that fails
 stops the batch with an :class:`~sim.errors.ExecutionError` naming the
 scenario, design point, chunk and seed; errors the user caused (an invalid
-scenario) come back as themselves. Work still queued is cancelled.
+scenario) come back as themselves. Work still queued is cancelled, and
+workers still running are stopped rather than waited for: their results
+would be thrown away, and one of them may never answer.
+
+A batch whose workers stop answering (a stopped, swapping or deadlocked
+process) does not wait forever: when no chunk has finished for
+``chunk_timeout`` seconds (:data:`CHUNK_TIMEOUT` by default) the batch stops
+with an error naming the oldest unfinished chunk.
 
 Worker processes are started with an explicit ``spawn`` context (never a
 global ``set_start_method``), so the parent's state cannot leak into them
-and behaviour is the same on Linux, macOS and Windows.
+and behaviour is the same on Linux, macOS and Windows. They end with their
+parent, however it ends (:func:`sim.batch.lifetime.tie_to_parent`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import traceback
 from abc import ABC, abstractmethod
@@ -32,6 +42,13 @@ EXECUTORS = ("serial", "local", "dask")
 
 WINDOW_PER_WORKER = 4
 """Tasks submitted ahead per worker: keeps workers busy and memory bounded."""
+
+CHUNK_TIMEOUT = 600.0
+"""Seconds without any chunk finishing after which a batch's workers count as stalled.
+
+A chunk of the shipped scenarios takes a few seconds; ten minutes leaves
+room for scenarios a hundred times heavier before a stall is declared.
+"""
 
 
 @dataclass
@@ -98,17 +115,23 @@ class Executor(ABC):
     in_process = False
     """True when tasks run in this process (no need to ship the scenario's text)."""
 
-    def __init__(self, workers: int = 1):
+    def __init__(self, workers: int = 1, chunk_timeout: float | None = CHUNK_TIMEOUT):
         self.workers = int(workers)
+        self.chunk_timeout = chunk_timeout_seconds(chunk_timeout)
+        """Seconds to wait for the next chunk to finish; ``None``: forever."""
 
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(abort=exc_type is not None)
 
-    def close(self) -> None:  # noqa: B027 - nothing to release by default
-        """Release workers (called on leaving the ``with`` block)."""
+    def close(self, abort: bool = False) -> None:  # noqa: B027 - nothing to release by default
+        """Release workers (called on leaving the ``with`` block).
+
+        ``abort``: the work is being abandoned (an error, Ctrl-C, a stop
+        signal), so running tasks may be stopped rather than waited for.
+        """
 
     @abstractmethod
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
@@ -126,19 +149,32 @@ class SerialExecutor(Executor):
     in_process = True
 
     def __init__(self) -> None:
-        super().__init__(1)
+        super().__init__(1, chunk_timeout=None)
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         for task in tasks:
             yield _unwrap(task, guarded_call(fn, task))
 
 
+def chunk_timeout_seconds(value: float | None) -> float | None:
+    """``--chunk-timeout`` as seconds, or ``None`` for no limit (0 or infinity)."""
+    if value is None:
+        return None
+    value = float(value)
+    if math.isnan(value) or value < 0:
+        raise UsageError(
+            f"--chunk-timeout must be a number of seconds >= 0 (got {value}); 0 waits forever"
+        )
+    return None if value == 0 or math.isinf(value) else value
+
+
 def _in_order(
     tasks: list[Any],
     submit: Callable[[Any], Any],
-    wait_first: Callable[[list[Any]], Iterable[Any]],
+    wait_first: Callable[[list[Any], float | None], Iterable[Any]],
     cancel: Callable[[list[Any]], None],
     window: int,
+    timeout: float | None = None,
 ) -> Iterator[Any]:
     """Yield results in task order, with at most ``window`` tasks submitted ahead.
 
@@ -146,6 +182,11 @@ def _in_order(
     of at most ``window`` entries, whatever the number of tasks. Failures
     are noticed as soon as they happen (not when their turn comes); then
     everything still pending is cancelled.
+
+    ``wait_first(futures, timeout)`` returns the futures done within
+    ``timeout`` seconds (none when it runs out). When no task at all finishes
+    for ``timeout`` seconds, every running task has run at least that long,
+    so the oldest unfinished one is reported as stalled.
     """
     pending: dict[Any, int] = {}
     ready: dict[int, Any] = {}
@@ -155,7 +196,10 @@ def _in_order(
             while submitted < len(tasks) and submitted - done < window:
                 pending[submit(tasks[submitted])] = submitted
                 submitted += 1
-            for fut in wait_first(list(pending)):
+            finished = list(wait_first(list(pending), timeout))
+            if not finished:
+                raise _stalled(tasks[min(pending.values())], timeout)
+            for fut in finished:
                 i = pending.pop(fut)
                 try:
                     result = fut.result()
@@ -172,41 +216,70 @@ def _in_order(
         raise
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which cancels the batch and cleans up."""
-    import signal
+def _stalled(task: Any, timeout: float | None) -> ExecutionError:
+    return ExecutionError(
+        f"{_describe(task)}: no chunk finished for {timeout:g} s, so the batch was stopped "
+        "(a worker may be stopped, swapping or deadlocked); if chunks of this scenario "
+        "really take that long, raise --chunk-timeout (0 waits forever)"
+    )
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+def _stop_workers(pool: Any) -> None:
+    """Kill a process pool's workers now (a stalled one would never finish).
+
+    Python 3.14 has ``kill_workers``; before it, the pool's own table of
+    processes is the only handle on them.
+    """
+    kill = getattr(pool, "kill_workers", None)
+    if callable(kill):
+        kill()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError):  # already gone, or closed
+            process.kill()
 
 
 class LocalExecutor(Executor):
     """Runs tasks in a pool of local processes (``spawn`` start method).
 
+    Workers end with this process (:func:`sim.batch.lifetime.tie_to_parent`),
+    and are killed, not waited for, when the work is abandoned.
+
     Args:
         workers: number of processes; ``None`` uses every CPU.
+        chunk_timeout: seconds without any task finishing before the workers
+            count as stalled; ``None`` or 0 waits forever.
     """
 
     name = "local"
 
-    def __init__(self, workers: int | None = None):
-        super().__init__(workers or os.cpu_count() or 1)
+    def __init__(self, workers: int | None = None, chunk_timeout: float | None = CHUNK_TIMEOUT):
+        super().__init__(workers or os.cpu_count() or 1, chunk_timeout)
         self._pool: Any = None
+        self._abandoned = False
 
     def __enter__(self) -> LocalExecutor:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        from sim.batch.lifetime import tie_to_parent
+
+        self._abandoned = False
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_interrupts,
+            initializer=tie_to_parent,
+            initargs=(os.getpid(),),
         )
         return self
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def close(self, abort: bool = False) -> None:
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        if abort or self._abandoned:
+            _stop_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -215,20 +288,27 @@ class LocalExecutor(Executor):
             raise RuntimeError("use LocalExecutor as a context manager (with ... as ex:)")
         pool = self._pool
 
-        def wait_first(fs: list[Any]) -> Iterable[Any]:
-            return wait(fs, return_when=FIRST_COMPLETED).done
+        def wait_first(fs: list[Any], timeout: float | None) -> Iterable[Any]:
+            return wait(fs, timeout=timeout, return_when=FIRST_COMPLETED).done
 
         def cancel(fs: list[Any]) -> None:
             for f in fs:
                 f.cancel()
 
-        yield from _in_order(
-            list(tasks),
-            lambda t: pool.submit(guarded_call, fn, t),
-            wait_first,
-            cancel,
-            window=WINDOW_PER_WORKER * self.workers,
-        )
+        try:
+            yield from _in_order(
+                list(tasks),
+                lambda t: pool.submit(guarded_call, fn, t),
+                wait_first,
+                cancel,
+                window=WINDOW_PER_WORKER * self.workers,
+                timeout=self.chunk_timeout,
+            )
+        except BaseException:
+            # Even if the caller swallows the error, closing must not wait
+            # for workers that may never answer.
+            self._abandoned = True
+            raise
 
 
 class DaskExecutor(Executor):
@@ -241,6 +321,7 @@ class DaskExecutor(Executor):
             and stops it on leaving the ``with`` block.
         workers: processes of the private cluster (``None``: every CPU).
         local_directory: scratch folder of the private cluster's workers.
+        chunk_timeout: as for :class:`LocalExecutor`.
     """
 
     name = "dask"
@@ -250,8 +331,9 @@ class DaskExecutor(Executor):
         scheduler: str | None = None,
         workers: int | None = None,
         local_directory: str | os.PathLike[str] | None = None,
+        chunk_timeout: float | None = CHUNK_TIMEOUT,
     ):
-        super().__init__(workers or os.cpu_count() or 1)
+        super().__init__(workers or os.cpu_count() or 1, chunk_timeout)
         self.scheduler = scheduler
         self.local_directory = local_directory
         self._client: Any = None
@@ -292,7 +374,7 @@ class DaskExecutor(Executor):
             raise
         return self
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -307,8 +389,11 @@ class DaskExecutor(Executor):
             raise RuntimeError("use DaskExecutor as a context manager (with ... as ex:)")
         client = self._client
 
-        def wait_first(fs: list[Any]) -> Iterable[Any]:
-            return wait(fs, return_when="FIRST_COMPLETED").done
+        def wait_first(fs: list[Any], timeout: float | None) -> Iterable[Any]:
+            try:
+                return wait(fs, timeout=timeout, return_when="FIRST_COMPLETED").done
+            except TimeoutError:  # Dask raises where concurrent.futures returns none
+                return ()
 
         def cancel(fs: list[Any]) -> None:
             if fs:
@@ -320,6 +405,7 @@ class DaskExecutor(Executor):
             wait_first,
             cancel,
             window=WINDOW_PER_WORKER * self.workers,
+            timeout=self.chunk_timeout,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -333,13 +419,17 @@ def make_executor(
     executor: str | None = None,
     workers: int | None = 1,
     scheduler: str | None = None,
+    chunk_timeout: float | None = CHUNK_TIMEOUT,
     **options: Any,
 ) -> Executor:
     """The executor named by ``executor``; the default follows the other options.
 
     Default: ``dask`` when a scheduler address is given, ``serial`` for one
-    worker, ``local`` for several.
+    worker, ``local`` for several. ``chunk_timeout`` applies to the local and
+    Dask executors (a serial batch runs in this process, where a stall is
+    the caller's own).
     """
+    chunk_timeout = chunk_timeout_seconds(chunk_timeout)
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be at least 1 (got {workers})")
     if executor is None:
@@ -353,5 +443,5 @@ def make_executor(
             raise UsageError(f"the serial executor runs one worker (got --workers {workers})")
         return SerialExecutor()
     if executor == "local":
-        return LocalExecutor(workers)
-    return DaskExecutor(scheduler, workers, **options)
+        return LocalExecutor(workers, chunk_timeout)
+    return DaskExecutor(scheduler, workers, chunk_timeout=chunk_timeout, **options)

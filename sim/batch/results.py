@@ -8,18 +8,16 @@ each table's row count and SHA-256. How tables are written, read back and
 checked against that record is :mod:`sim.tables`; every reader here refuses
 a folder whose tables no longer match it.
 
-Folders are written into a hidden temporary sibling (``.tmp-<name>-<pid>``)
-and renamed into place only when complete: an interrupted batch leaves no
-folder that looks finished, and an existing folder is never overwritten.
+Folders are written into a hidden temporary sibling and renamed into place
+only when complete (:mod:`sim.batch.staging`): an interrupted batch leaves
+no folder that looks finished, and an existing folder is never overwritten.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import platform
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.batch.staging import Staging as Staging
+from sim.batch.staging import point_latest as point_latest
 from sim.errors import ResultsError
 from sim.tables import FORMAT_VERSION as FORMAT_VERSION
 from sim.tables import (
@@ -55,107 +55,6 @@ KINDS = ("batch", "sweep", "compare")
 
 
 # -- writing ---------------------------------------------------------------------
-class Staging:
-    """A results folder under construction; use as a context manager.
-
-    Everything is written into :attr:`path` (a temporary sibling). Leaving
-    the ``with`` block normally renames it to its final name and points
-    ``latest`` at it; leaving it by an exception (Ctrl-C included) deletes
-    it.
-
-    Args:
-        group: folder for default names, e.g. ``results/<scenario>``.
-        out: exact final folder chosen by the user; must not exist yet.
-        started: time stamp that names the folder (``YYYYmmdd-HHMMSS``).
-    """
-
-    def __init__(
-        self, group: Path, out: Path | str | None = None, started: _dt.datetime | None = None
-    ):
-        self.started = started or _dt.datetime.now()
-        self.out = Path(out) if out is not None else None
-        if self.out is not None:
-            if self.out.exists():
-                raise ResultsError(
-                    f"--out {self.out}: already exists; results are never overwritten "
-                    "(choose a new folder, or leave out --out for a time-stamped one)"
-                )
-            self.parent = self.out.parent
-            self.name = self.out.name
-        else:
-            self.parent = Path(group)
-            self.name = self.started.strftime("%Y%m%d-%H%M%S")
-        self.path = self.parent / f".tmp-{self.name}-{os.getpid()}"
-        self.final: Path | None = None
-        self._made: list[Path] = []  # folders created for this one, removed if it fails
-
-    def __enter__(self) -> Staging:
-        missing = self.parent
-        while not missing.exists() and missing != missing.parent:
-            self._made.append(missing)
-            missing = missing.parent
-        self.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():  # left over by an earlier process with the same pid
-            shutil.rmtree(self.path)
-        self.path.mkdir()
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is not None:
-            self.discard()
-            return
-        try:
-            self.final = self._commit()
-        except BaseException:
-            self.discard()
-            raise
-
-    def result(self, note: str = "") -> Any:
-        """Load the committed folder; ``note`` (from drawing plots) names its final path."""
-        assert self.final is not None, "call after the with-block has committed the folder"
-        result = load_results(self.final)
-        result.plot_note = note.replace(str(self.path), str(self.final))
-        return result
-
-    def discard(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
-        for folder in self._made:  # innermost first; only if still empty
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-
-    def _commit(self) -> Path:
-        if self.out is not None:
-            if self.out.exists():
-                raise ResultsError(f"--out {self.out}: was created while the batch ran")
-            os.rename(self.path, self.out)
-            return self.out
-        final = self.parent / self.name
-        k = 2
-        while final.exists() or final.is_symlink():
-            final = self.parent / f"{self.name}-{k}"
-            k += 1
-        os.rename(self.path, final)
-        point_latest(self.parent, final.name)
-        return final
-
-
-def point_latest(group: Path, name: str) -> None:
-    """Make ``group/latest`` point at ``name`` (a ``latest.txt`` where symlinks fail)."""
-    link = group / "latest"
-    tmp = group / f".latest-{os.getpid()}"
-    try:
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
-        os.symlink(name, tmp, target_is_directory=True)
-        os.replace(tmp, link)
-        (group / "latest.txt").unlink(missing_ok=True)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        (group / "latest.txt").write_text(name + "\n", encoding="utf-8")
-
-
 def write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -3,7 +3,8 @@
 The flow is the same for batches and sweeps:
 
 1. load and validate the scenario in this process (errors surface before
-   any worker starts);
+   any worker starts), and check the work against the limits
+   (:mod:`sim.batch.limits`);
 2. plan every chunk task with its seed (:mod:`sim.batch.seeding`);
 3. hand the tasks to an executor; each worker compiles the scenario once,
    runs its chunk and sends back counts plus per-world rows
@@ -26,7 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.batch.aggregate import ChunkSummary, Counts, summarise_chunk
-from sim.batch.executors import Executor, make_executor
+from sim.batch.executors import CHUNK_TIMEOUT, Executor, make_executor
+from sim.batch.limits import check_chunk_memory, check_work
 from sim.batch.seeding import (
     CHUNK,
     ChunkTask,
@@ -263,6 +265,7 @@ def run_batch(
     results_root: str | Path | None = None,
     executor_options: dict[str, Any] | None = None,
     chunk_size: int = CHUNK,
+    chunk_timeout: float | None = CHUNK_TIMEOUT,
 ) -> BatchResult:
     """Run ``runs`` worlds of a scenario and write a results folder.
 
@@ -287,11 +290,18 @@ def run_batch(
             ``local_directory``).
         chunk_size: worlds per task. Part of the seeding scheme: another
             chunk size gives other (equally valid) worlds.
+        chunk_timeout: seconds without any chunk finishing after which the
+            workers count as stalled and the batch stops (local and Dask
+            executors); ``None`` or 0 waits forever.
 
     Raises:
         ValidationError: the scenario or an override is invalid.
-        UsageError: a bad option value.
-        ExecutionError: a chunk failed (the message names it and its seed).
+        UsageError: a bad option value, or more work than the limits allow
+            (:mod:`sim.batch.limits`).
+        ExecutionError: a chunk failed or stalled (the message names it and its seed).
+        ResultsError: the folder cannot be written (the message names the
+            path; nothing is kept), or ``latest`` cannot be updated (the
+            folder is complete).
     """
     from sim.batch.aggregate import daily_table, rules_table, summary_dict
     from sim.batch.results import (
@@ -308,8 +318,10 @@ def run_batch(
     overrides = tuple(overrides)
     sc = load_scenario(scenario, overrides)
     runs, seed = _settings(sc, runs, seed, chunk_size)
+    check_work(runs, chunk_size)
+    check_chunk_memory(sc, min(runs, chunk_size))
     pins = check_pinned(sc, pinned)
-    ex = make_executor(executor, workers, scheduler, **(executor_options or {}))
+    ex = make_executor(executor, workers, scheduler, chunk_timeout, **(executor_options or {}))
     source = scenario_source(sc, scenario, overrides, ship_text=not ex.in_process)
     tasks = plan_point(source, 0, runs, seed, 0, pins, runs_table, chunk_size)
     root = Path(results_root) if results_root is not None else RESULTS_ROOT

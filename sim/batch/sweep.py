@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.batch.executors import CHUNK_TIMEOUT
 from sim.errors import UsageError
 
 if TYPE_CHECKING:
@@ -52,16 +53,23 @@ class Vary:
         """True for ``param.<id>``: pin a parameter rather than override the file."""
         return self.path.startswith(PIN_PREFIX)
 
-    def grid(self) -> list[Any]:
-        """The values a grid design takes."""
+    def grid_size(self) -> int:
+        """How many values a grid design takes (known before making them)."""
         if not self.is_range:
-            return list(self.values)
+            return len(self.values)
         if self.n is None:
             raise UsageError(
                 f"--vary {self.path}={self.text_values()}: a grid needs a number of points, "
                 "e.g. 0.1:0.9:5"
             )
-        assert self.lo is not None and self.hi is not None
+        return self.n
+
+    def grid(self) -> list[Any]:
+        """The values a grid design takes."""
+        if not self.is_range:
+            return list(self.values)
+        self.grid_size()  # a range without a number of points is refused
+        assert self.lo is not None and self.hi is not None and self.n is not None
         if self.n == 1:
             xs = [self.lo]
         else:
@@ -212,12 +220,20 @@ def as_varies(vary: Mapping[str, Any] | Sequence[str | Vary]) -> list[Vary]:
 def design_points(
     varies: Sequence[Vary], design: str = "grid", samples: int | None = None, seed: int = 0
 ) -> list[dict[str, Any]]:
-    """The design: one ``{path: value}`` mapping per point, in point order."""
+    """The design: one ``{path: value}`` mapping per point, in point order.
+
+    The number of points is checked against :data:`sim.batch.limits.MAX_POINTS`
+    before any is made (a grid's size is the product of its ranges' sizes).
+    """
+    from sim.batch.limits import check_points
+
     if design not in DESIGNS:
         raise UsageError(f"unknown design {design!r}; expected one of {', '.join(DESIGNS)}")
     if design == "grid":
         if samples is not None:
             raise UsageError("--samples applies to --design lhs only (a grid takes every value)")
+        sizes = [v.grid_size() for v in varies]
+        check_points(math.prod(sizes), "the grid " + " x ".join(f"{n:,}" for n in sizes))
         grids = [v.grid() for v in varies]
         return [
             dict(zip([v.path for v in varies], combo, strict=True))
@@ -225,6 +241,7 @@ def design_points(
         ]
     if samples is None or samples < 1:
         raise UsageError("--design lhs needs --samples M (the number of design points, >= 1)")
+    check_points(samples, f"--samples {samples:,}")
     import numpy as np
     from scipy.stats import qmc
 
@@ -316,6 +333,7 @@ def run_sweep(
     results_root: str | Path | None = None,
     executor_options: dict[str, Any] | None = None,
     chunk_size: int | None = None,
+    chunk_timeout: float | None = CHUNK_TIMEOUT,
 ) -> SweepResult:
     """Run ``runs`` worlds at every design point and write a sweep folder.
 
@@ -331,6 +349,7 @@ def run_sweep(
     """
     from sim.batch.aggregate import Counts, proportion
     from sim.batch.executors import make_executor
+    from sim.batch.limits import check_chunk_memory, check_work
     from sim.batch.results import (
         RESULTS_ROOT,
         Staging,
@@ -357,7 +376,8 @@ def run_sweep(
     runs, seed = _settings(base, runs, seed, chunk_size)
     base_pins = check_pinned(base, pinned)
     points = design_points(varies, design, samples, seed)
-    ex = make_executor(executor, workers, scheduler, **(executor_options or {}))
+    check_work(runs, chunk_size, len(points))
+    ex = make_executor(executor, workers, scheduler, chunk_timeout, **(executor_options or {}))
 
     # Compile every point before any work starts: errors surface at once.
     tasks = []
@@ -373,6 +393,7 @@ def run_sweep(
             )
         pins = check_pinned(sc, {**base_pins, **pins})
         if sc.sha256 not in sources:
+            check_chunk_memory(sc, min(runs, chunk_size))
             sources[sc.sha256] = scenario_source(
                 sc, scenario, (*overrides, *extra), ship_text=not ex.in_process
             )
