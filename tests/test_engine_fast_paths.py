@@ -6,21 +6,18 @@ kept for expressions of parameters must not change a single number.
 
 from __future__ import annotations
 
-import collections
-import copy
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import DEFAULT_SCENARIO, SHIPPED_SCENARIOS
+from engine_reference import CheckedDecide, reference_pick
 
-import sim.engine.model
-from sim.engine.decision import decide, softmax_pick
+from sim.engine.decision import softmax_pick
 from sim.engine.draws import LazyUniforms, skip_uniforms
 from sim.engine.model import WargameModel
 from sim.engine.state import WorldState
 from sim.scenario import load_scenario
-from sim.scenario.model import Actor
 
 
 # -- skipped draws -------------------------------------------------------------------
@@ -52,21 +49,6 @@ def test_rows_must_be_asked_for_in_order() -> None:
 
 
 # -- softmax over candidates ---------------------------------------------------------
-def _reference_pick(
-    allowed: np.ndarray, utility: np.ndarray, beta: np.ndarray, u: np.ndarray, rule: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The softmax over every action, as first written (cumsum and argmax)."""
-    R = u.shape[0]
-    ok = allowed & np.isfinite(utility)
-    with np.errstate(all="ignore"):
-        logits = np.where(ok, beta * np.where(ok, utility, 0.0), -np.inf)
-        logits -= logits.max(axis=0)
-        w = np.exp(logits)
-    cdf = np.cumsum(w, axis=0)
-    pick = (u * cdf[-1] < cdf).argmax(axis=0)
-    return pick, rule[pick, np.arange(R)]
-
-
 def _special(rng: np.random.Generator, shape: tuple[int, ...], values: list[float]) -> np.ndarray:
     x = rng.normal(0, 3, shape)
     hit = rng.random(shape) < 0.15
@@ -85,7 +67,7 @@ def test_softmax_over_candidates_matches_softmax_over_all_actions(seed: int) -> 
     beta = _special(rng, (R,), [0.0, np.inf, -np.inf, np.nan, 1e300])
     u = rng.random(R)
     rule = rng.integers(-1, 9, size=(n, R))
-    want_action, want_rule = _reference_pick(allowed, utility, beta, u, rule)
+    want_action, want_rule = reference_pick(allowed, utility, beta, u, rule)
     with np.errstate(all="ignore"):
         action, got_rule = softmax_pick(
             allowed[candidates], utility[candidates], beta, u, candidates, rule[candidates]
@@ -103,7 +85,7 @@ def test_single_candidate_is_always_picked() -> None:
     beta = _special(rng, (R,), [np.inf, np.nan])
     rule = rng.integers(-1, 4, size=(1, R))
     u = rng.random(R)
-    want_action, want_rule = _reference_pick(allowed, utility, beta, u, rule)
+    want_action, want_rule = reference_pick(allowed, utility, beta, u, rule)
     assert (want_action == 0).all()
     with np.errstate(all="ignore"):
         action, got_rule = softmax_pick(allowed, utility, beta, u, np.array([0]), rule)
@@ -112,68 +94,6 @@ def test_single_candidate_is_always_picked() -> None:
 
 
 # -- the whole decision, against a plain formulation -------------------------------
-def _reference_decide(
-    actor: Actor, state: WorldState, env: dict, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
-    """``decide`` as docs/decision-model.md states it, written plainly.
-
-    The whole block of uniforms is drawn, every action takes part in the
-    softmax, every expression is evaluated afresh, and nothing is worked out
-    ahead. Returns the action and rule per world, and per constraint (by
-    global rule index) the worlds where it was binding.
-    """
-    R = state.R
-    n = len(actor.actions)
-
-    def value(expr) -> np.ndarray:
-        return np.broadcast_to(np.asarray(expr.evaluate(env, R)), (R,))
-
-    allowed = np.ones((n, R), dtype=bool)
-    for a in actor.actions:
-        if a.once:
-            allowed[a.index] &= state.action_count[actor.id][a.index] == 0
-    constraints = [(r, value(r.condition).astype(bool)) for r in actor.rules_of("constraint")]
-    for r, ok in constraints:
-        allowed[r.action_index] &= ok
-    triggers = actor.rules_of("trigger")
-    u = rng.random((len(triggers) + 1, R))
-    wanted = np.zeros((n, R), dtype=bool)
-    chosen = np.full(R, -1, dtype=np.int64)
-    rule_of = np.full(R, -1, dtype=np.int64)
-    for k, r in enumerate(triggers):
-        when = value(r.condition).astype(bool)
-        wanted[r.action_index] |= when
-        p = value(r.prob) if r.prob is not None else 1.0
-        fire = when & allowed[r.action_index] & (u[k] < p) & (chosen < 0)
-        chosen[fire] = r.action_index
-        rule_of[fire] = r.index
-    default = actor.default_action.index
-    total = np.zeros((n, R))
-    spoken_for = np.zeros((n, R), dtype=bool)
-    spoken_for[default] = True
-    best_u = np.full((n, R), -np.inf)
-    best_rule = np.full((n, R), -1, dtype=np.int64)
-    for r in actor.rules_of("preference"):
-        j = r.action_index
-        active = value(r.condition).astype(bool)
-        wanted[j] |= active
-        val = value(r.utility).astype(float)
-        total[j] = np.where(active, total[j] + val, total[j])
-        spoken_for[j] |= active
-        better = active & (val > best_u[j])
-        best_u[j] = np.where(better, val, best_u[j])
-        best_rule[j] = np.where(better, r.index, best_rule[j])
-    utility = np.where(spoken_for, total, -np.inf)
-    beta = value(actor.rationality).astype(float)
-    with np.errstate(all="ignore"):
-        pick, picked_rule = _reference_pick(allowed, utility, beta, u[-1], best_rule)
-    pending = chosen < 0
-    chosen = np.where(pending, pick, chosen)
-    rule_of = np.where(pending, picked_rule, rule_of)
-    binding = {r.index: wanted[r.action_index] & ~ok for r, ok in constraints}
-    return chosen, rule_of, binding
-
-
 TANGLE = """
 scenario: {name: tangle, title: Tangle, start: 2022-01-01, horizon_days: 30, seed: 1}
 state:
@@ -241,28 +161,10 @@ def test_every_decision_of_a_run_matches_the_plain_formulation(
     softmax over candidates, kept values) equals the plain one, and its stream
     ends where drawing the whole block leaves it."""
     sc = load_scenario(path or write_scenario(TANGLE), registry=None)
-    checked: collections.Counter[str] = collections.Counter()
-
-    def checked_decide(actor, state, env, rng):
-        twin = copy.deepcopy(rng)
-        fired_before = state.rule_fired.copy()
-        want_action, want_rule, binding = _reference_decide(actor, state, env, twin)
-        dec = decide(actor, state, env, rng)
-        where = f"{actor.id} on day {state.day}"
-        np.testing.assert_array_equal(dec.action, want_action, err_msg=where)
-        np.testing.assert_array_equal(dec.rule, want_rule, err_msg=where)
-        for index, bound in binding.items():
-            np.testing.assert_array_equal(
-                state.rule_fired[index], fired_before[index] | bound, err_msg=where
-            )
-        assert rng.bit_generator.state == twin.bit_generator.state, where
-        checked[actor.id] += 1
-        return dec
-
-    monkeypatch.setattr(sim.engine.model, "decide", checked_decide)
+    checked = CheckedDecide().install(monkeypatch)
     m = WargameModel(sc, replicates=400, rng=3, collect=False).run()
     # the check ran where the model decides: every actor, every day
-    assert checked == {a.id: sc.horizon_days for a in sc.actors}
+    assert checked.calls == {a.id: sc.horizon_days for a in sc.actors}
     assert m.outcome is not None
 
 
