@@ -409,6 +409,29 @@ def test_reproduce_command_and_manifest(page: str) -> None:
     assert "sha256" in words
 
 
+def test_manifest_section_lists_the_checked_tables(folder: Path, page: str) -> None:
+    record = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["tables"]
+    words = text_of(page[page.index('id="manifest"') :])
+    assert "Tables Each table matched this record" in words
+    for name in ("rules.csv", "daily.csv", "runs.csv"):
+        assert f"{name} {record[name]['rows']} {record[name]['sha256']}" in words
+    assert '"sha256":' not in page  # shown as a table, not as the raw record
+
+
+def test_folder_without_manifest_is_reported_with_unchecked_tables(folder: Path) -> None:
+    (folder / "manifest.json").unlink()
+    data = gather(folder, context=False)
+    assert any("the tables cannot be checked" in note for note in data.notes)
+
+
+def test_altered_rules_table_is_refused(folder: Path) -> None:
+    rules = folder / "rules.csv"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("1500", "1600"), encoding="utf-8")
+    with pytest.raises(ResultsError, match=r"rules\.csv: altered after it was written"):
+        write_report(folder)
+    assert not (folder / REPORT_NAME).exists()
+
+
 def test_the_same_folder_gives_the_same_bytes(folder: Path) -> None:
     first = write_report(folder).read_bytes()
     assert write_report(folder).read_bytes() == first
