@@ -198,6 +198,7 @@ class Drawing:
 
 
 def _failure(exc: BaseException) -> str:
+    """What failed, for a note: our own errors already name the file, others need their type."""
     return f"{type(exc).__name__}: {exc}" if not isinstance(exc, ResultsError) else str(exc)
 
 
