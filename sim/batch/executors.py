@@ -318,7 +318,10 @@ class DaskExecutor(Executor):
         scheduler: address of a running scheduler (``tcp://host:8786``). Its
             workers must have this package installed. ``None`` starts a
             private ``LocalCluster`` bound to 127.0.0.1, without a dashboard,
-            and stops it on leaving the ``with`` block.
+            and stops it on leaving the ``with`` block. Its scheduler, nannies
+            and workers listen on random loopback ports only: Dask always
+            opens a small HTTP endpoint (health, metrics) beside the
+            scheduler and each worker, and it is put there too, not on 8787.
         workers: processes of the private cluster (``None``: every CPU).
         local_directory: scratch folder of the private cluster's workers.
         chunk_timeout: as for :class:`LocalExecutor`.
@@ -361,6 +364,9 @@ class DaskExecutor(Executor):
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
+                    # No dashboard, but the scheduler's HTTP endpoint would
+                    # still take 8787 (or warn and move): a random loopback port.
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     silence_logs=40,  # logging.ERROR
                     **options,
                 )

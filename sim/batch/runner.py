@@ -17,8 +17,6 @@ The flow is the same for batches and sweeps:
 from __future__ import annotations
 
 import datetime as _dt
-import math
-import numbers
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -37,7 +35,7 @@ from sim.batch.seeding import (
     plan_point,
     resolved_text,
 )
-from sim.errors import ExecutionError, ResultsError, UsageError
+from sim.errors import ExecutionError, ResultsError, UsageError, ValidationError
 
 if TYPE_CHECKING:
     from sim.batch.results import BatchResult
@@ -100,55 +98,43 @@ def run_chunk(task: ChunkTask) -> ChunkSummary:
 def scenario_source(
     sc: Scenario, path: str | Path, overrides: Sequence[str] = (), ship_text: bool = True
 ) -> ScenarioSource:
-    """Describe ``sc`` for workers, shipping its resolved text when that round-trips.
+    """Describe ``sc`` for workers, with its resolved text: workers need no files.
 
-    ``ship_text=False`` skips the text (for work that stays in this process).
+    The text is checked to compile back to exactly ``sc``; shipping one that
+    does not would run another scenario, so that is an error, never a
+    fall-back to loading ``path`` on each worker. ``ship_text=False`` skips
+    the text (for work that stays in this process).
+
+    Raises:
+        ExecutionError: the resolved text does not compile back to ``sc``.
     """
     text: str | None = resolved_text(sc.resolved) if ship_text else None
     if text is not None:
-        try:
-            from sim.scenario import load_scenario
+        from sim.engine.model import scenario_from_text
 
-            with tempfile.TemporaryDirectory(prefix="wargame-") as tmp:
-                probe = Path(tmp) / f"{sc.name}.json"
-                probe.write_text(text, encoding="utf-8")
-                if load_scenario(probe, registry=None).sha256 != sc.sha256:
-                    text = None
-        except Exception:
-            text = None
+        why = "it compiles to a different scenario"
+        try:
+            back = scenario_from_text(sc.name, text)
+        except ValidationError as exc:
+            back, why = None, f"it does not compile: {exc.diagnostics[0].message}"
+        if back is None or back.sha256 != sc.sha256 or resolved_text(back.resolved) != text:
+            raise ExecutionError(
+                f"scenario {sc.name!r} ({path}) cannot be sent to workers as text: {why}"
+            )
     source = ScenarioSource(sc.name, str(path), tuple(overrides), sc.sha256, text)
     remember(source, sc)
     return source
 
 
 def check_pinned(sc: Scenario, pinned: dict[str, Any] | None) -> dict[str, Any]:
-    """Validate pinned parameter values against the scenario; returns them normalised."""
-    from sim.spec import did_you_mean
+    """Validate pinned parameter values against the scenario; returns them normalised.
 
-    out: dict[str, Any] = {}
-    ids = [p.id for p in sc.parameters]
-    for pid, value in (pinned or {}).items():
-        if pid not in ids:
-            raise UsageError(
-                f"pinned parameter {pid!r} is not a parameter of scenario {sc.name!r}"
-                f"{did_you_mean(pid, ids)} (parameters: {', '.join(ids)})"
-            )
-        p = sc.parameter(pid)
-        if p.enum_values:
-            if value not in p.enum_values:
-                raise UsageError(
-                    f"parameter {pid!r} takes one of {', '.join(p.enum_values)} (got {value!r})"
-                    f"{did_you_mean(str(value), p.enum_values)}"
-                )
-            out[pid] = value
-            continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise UsageError(f"parameter {pid!r} takes a number (got {value!r})")
-        if not math.isfinite(value):
-            raise UsageError(f"parameter {pid!r} takes a finite number (got {value!r})")
-        # Whole-number parameters round half up, as the engine does when drawing.
-        out[pid] = math.floor(value + 0.5) if p.integer else float(value)
-    return out
+    The one check shared with ``WargameModel``, the viewer and ``sim.interop``
+    (:func:`sim.scenario.pins.check_pinned`).
+    """
+    from sim.scenario.pins import check_pinned as check
+
+    return check(sc, pinned)
 
 
 def execute(

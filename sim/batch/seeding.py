@@ -30,9 +30,8 @@ class ScenarioSource:
 
     ``text`` is the resolved scenario as JSON (``extends`` and ``--set``
     already applied), so workers on other machines need no access to the
-    scenario files. When the resolved form cannot be recompiled to the same
-    scenario, ``text`` is ``None`` and workers load ``path`` with
-    ``overrides`` instead.
+    scenario files. It is ``None`` only for work that stays in the process
+    that compiled the scenario (the serial executor, :func:`sim.interop.evaluate`).
     """
 
     name: str
@@ -103,8 +102,13 @@ def plan_point(
 
 
 def resolved_text(resolved: dict[str, Any]) -> str:
-    """The resolved scenario as compact JSON, absent keys left out."""
-    return json.dumps(_drop_nulls(resolved), sort_keys=True, separators=(",", ":"))
+    """The resolved scenario as compact JSON, absent keys left out.
+
+    Keys keep the scenario's order, which carries meaning (the ladder runs
+    from calm to severe, outcomes are tried in order): sorted, the text
+    would be another scenario, or none.
+    """
+    return json.dumps(_drop_nulls(resolved), separators=(",", ":"))
 
 
 def _drop_nulls(value: Any) -> Any:

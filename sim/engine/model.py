@@ -45,8 +45,11 @@ from sim.scenario import load_scenario
 from sim.scenario.model import Actor, Event, Scenario
 from sim.scenario.pins import check_pinned
 
-DEFAULT_RESOURCE = "data/scenarios/allied_resolve_2022.yaml"
-"""The bundled default scenario, relative to the ``sim`` package (package data)."""
+DATA = "data"
+"""Package data of ``sim``: the shipped ``scenarios/`` and the ``seeds/`` claims they cite."""
+
+DEFAULT_RESOURCE = f"{DATA}/scenarios/allied_resolve_2022.yaml"
+"""The bundled default scenario, relative to the ``sim`` package."""
 
 DEFAULT_SCENARIO = Path(str(resources.files("sim").joinpath(DEFAULT_RESOURCE))).resolve()
 """Where the bundled default scenario is on disk (for tools that need a path)."""
@@ -114,8 +117,10 @@ def scenario_for(
             return scenario
         return _recompiled(scenario, overrides)
     if scenario is None:
-        with resources.as_file(resources.files("sim").joinpath(DEFAULT_RESOURCE)) as path:
-            return _cached(path, overrides)
+        # The whole data folder, so the claims registry is found beside the
+        # scenario (a real folder as it is; from a zipped install, a copy).
+        with resources.as_file(resources.files("sim").joinpath(DATA)) as data:
+            return _cached((data / DEFAULT_RESOURCE.removeprefix(f"{DATA}/")).resolve(), overrides)
     return _cached(Path(scenario), overrides)
 
 
@@ -129,24 +134,33 @@ def _cached(path: Path, overrides: tuple[str, ...]) -> Scenario:
 
 
 def _recompiled(sc: Scenario, overrides: tuple[str, ...]) -> Scenario:
-    """``sc`` with further overrides, recompiled from its resolved text (no files needed).
-
-    Citations were checked when ``sc`` was loaded; the text is compiled
-    without a claims registry, as batch workers do.
-    """
-    import tempfile
-
+    """``sc`` with further overrides, recompiled from its resolved text (no files needed)."""
     from sim.batch.seeding import resolved_text
 
     key = ("text", sc.sha256, overrides)
     out = _LOADED.get(key)
     if out is None:
-        with tempfile.TemporaryDirectory(prefix="wargame-") as tmp:
-            path = Path(tmp) / f"{sc.name}.json"
-            path.write_text(resolved_text(sc.resolved), encoding="utf-8")
-            out = load_scenario(path, overrides, registry=None)
+        out = scenario_from_text(sc.name, resolved_text(sc.resolved), overrides)
         _remember(key, out)
     return out
+
+
+def scenario_from_text(name: str, text: str, overrides: Sequence[str] = ()) -> Scenario:
+    """Compile a scenario from its resolved text (``sim.batch.seeding.resolved_text``).
+
+    What a worker with no scenario files does. Citations were checked
+    against the claims registry when the scenario was first loaded; the text
+    carries the claim ids and is compiled without a registry.
+
+    Raises:
+        ValidationError: the text or an override is invalid.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="wargame-") as tmp:
+        path = Path(tmp) / f"{name}.json"
+        path.write_text(text, encoding="utf-8")
+        return load_scenario(path, tuple(overrides), registry=None)
 
 
 def _remember(key: tuple[Any, ...], sc: Scenario) -> None:
