@@ -113,6 +113,17 @@ def test_model_reporters_describe_all_worlds(scenario) -> None:
     assert last["mean_peak"] == m.world.peak.mean() and last["seed"] == 11
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 100, 2001])
+def test_rung_quantiles_are_numpys_inverted_cdf(n: int) -> None:
+    from sim.engine.model import _quantile
+
+    rng = np.random.default_rng(n)
+    for _ in range(30):
+        rungs = rng.integers(0, rng.integers(1, 8), n) + rng.integers(0, 3)
+        for q in (0.0, 0.05, 0.25, 0.5, 0.95, 1.0):
+            assert _quantile(rungs, q) == np.quantile(rungs, q, method="inverted_cdf")
+
+
 def test_agent_reporters_give_each_actors_last_action_shares(scenario) -> None:
     m = WargameModel(scenario, replicates=1000, rng=5)
     first = m.datacollector.get_agent_vars_dataframe()

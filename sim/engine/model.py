@@ -207,11 +207,22 @@ def _shares(codes: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(codes, minlength=n) / max(len(codes), 1)
 
 
+def _quantile(codes: np.ndarray, q: float) -> int:
+    """``np.quantile(codes, q, method="inverted_cdf")`` of small non-negative codes.
+
+    The smallest code whose cumulative count reaches ``q`` of the worlds: a
+    real rung, never a value between two. Counting is several times faster
+    than numpy's general quantile, which matters when it runs every day.
+    """
+    cumulative = np.cumsum(np.bincount(codes))
+    return int(np.searchsorted(cumulative, max(q * len(codes), 1), side="left"))
+
+
 def _model_reporters(sc: Scenario) -> dict[str, Callable[[WargameModel], Any]]:
     """The data collector's model reporters (see :class:`WargameModel`)."""
 
     def quantile(q: float) -> Callable[[WargameModel], int]:
-        return lambda m: int(np.quantile(m.world.rung, q, method="inverted_cdf"))
+        return lambda m: _quantile(m.world.rung, q)
 
     def outcome_share(i: int) -> Callable[[WargameModel], float | None]:
         return lambda m: None if m.outcome is None else float(m.outcome_shares()[i])
@@ -225,7 +236,7 @@ def _model_reporters(sc: Scenario) -> dict[str, Callable[[WargameModel], Any]]:
         return sc.outcomes[int(np.argmax(m.outcome_shares()))].id
 
     def median_peak(m: WargameModel) -> str:
-        return sc.ladder[int(np.quantile(m.world.peak, 0.5, method="inverted_cdf"))].id
+        return sc.ladder[_quantile(m.world.peak, 0.5)].id
 
     reporters: dict[str, Callable[[WargameModel], Any]] = {
         "day": lambda m: m.day,
