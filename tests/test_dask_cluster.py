@@ -73,7 +73,7 @@ def cluster() -> Iterator[dict]:
 
     work = Path(tempfile.mkdtemp(prefix="wargame-dask-test-"))
     procs: list[subprocess.Popen] = []
-    env = dict(os.environ)
+    env = {**os.environ, "DASK_TEMPORARY_DIRECTORY": str(work)}  # scratch files stay in work
     try:
         info = work / "scheduler.json"
         common = ["--no-dashboard", "--dashboard-address", f"{LOOPBACK}:0"]
@@ -151,13 +151,18 @@ def test_cluster_listens_on_loopback_only(cluster) -> None:
         assert 8787 not in {port for _, port in addresses}
 
 
-def test_private_local_cluster_binds_loopback_only_and_not_8787() -> None:
+def test_private_local_cluster_binds_loopback_only_and_not_8787(tmp_path) -> None:
     """``--executor dask`` without a scheduler: no dashboard, nothing on 8787."""
+    import dask
+
     from sim.batch.executors import DaskExecutor
 
     me = psutil.Process()
     before = frozenset(p.pid for p in me.children(recursive=True))
-    with DaskExecutor(workers=2):
+    with (
+        dask.config.set({"temporary-directory": str(tmp_path)}),  # the scheduler's scratch
+        DaskExecutor(workers=2, local_directory=tmp_path),
+    ):
         addresses = _listening(me.pid, besides=before)
     # the scheduler, its HTTP endpoint, two nannies, two workers and their endpoints
     assert len(addresses) >= 4
