@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from sim.batch import results, runner, seeding
+from sim.batch.results import load_results
 from sim.cli import main
 
 SCENARIO = str(Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml")
@@ -100,3 +107,157 @@ def test_compare_command(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "B - A" in text and "War from Belarusian territory" in text
     assert (tmp_path / "c" / "compare.json").is_file()
+
+
+# -- file-system failures of the results folder ------------------------------------
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Mount small tmpfs file systems (root only); skip where the machine does not allow it.
+
+    The fake-``OSError`` tests below cover the same paths everywhere.
+    """
+    mounted: list[Path] = []
+
+    def mount(options: str) -> Path:
+        if os.geteuid() != 0 or shutil.which("mount") is None:
+            pytest.skip("mounting a tmpfs needs root and mount(8)")
+        where = tmp_path / f"fs{len(mounted)}"
+        where.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True
+        )
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in mounted:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def _fails_cleanly(argv, where: Path, reason: str, area: Path, capsys) -> None:
+    """The command exits 2 with one message naming ``where``; nothing in ``area`` looks
+    complete, nor stays half-written."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(where) in err and reason in err
+    assert not list(area.rglob("manifest.json")) and not list(area.rglob(".tmp-*"))
+
+
+def _batch(out: Path, runs: int = 2000) -> list[str]:
+    return ["batch", SCENARIO, "--runs", str(runs), "--out", str(out), "--no-plots", "-q"]
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ("size=64k", "No space left on device"),  # runs.csv alone is ~400 kB
+        ("size=1m,nr_inodes=4", "No space left on device"),  # room for 2 of 5 files
+        ("ro,size=64k", "Read-only file system"),
+    ],
+    ids=["disk-full", "inodes-full", "read-only"],
+)
+def test_out_on_a_failing_file_system(tmpfs, options, reason, capsys):
+    fs = tmpfs(options)
+    _fails_cleanly(_batch(fs / "b"), fs / "b", reason, fs, capsys)
+    assert list(fs.iterdir()) == []
+
+
+def test_disk_full_while_writing_the_summary(tmp_path, monkeypatch, capsys):
+    def full(path, obj):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(results, "write_json", full)
+    _fails_cleanly(_batch(tmp_path / "b", 50), tmp_path / "b", "No space left", tmp_path, capsys)
+
+
+def test_permission_denied_on_the_parent(tmp_path, monkeypatch, capsys):
+    def denied(prefix=None, dir=None, **kw):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dir))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    _fails_cleanly(_batch(tmp_path / "b", 50), tmp_path, "Permission denied", tmp_path, capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dangling_symlink_as_out(tmp_path, capsys):
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "nowhere")
+    _fails_cleanly(_batch(link, 50), link, "symbolic link", tmp_path, capsys)
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_default_folder_under_a_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").write_text("not a folder")
+    assert main(["batch", SCENARIO, "--runs", "50", "--no-plots", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "results" in err and "not a folder" in err and "Traceback" not in err
+
+
+def test_latest_that_cannot_be_written_fails_after_the_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    group = tmp_path / "results" / "allied_resolve_2022"
+    (group / "latest").mkdir(parents=True)  # in the way: a real folder, not a link
+    (group / "latest" / "mine.txt").write_text("keep me")
+    assert main(["batch", SCENARIO, "--runs", "50", "--no-plots", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"{Path('results') / 'allied_resolve_2022' / 'latest'}: cannot point it" in err
+    (made,) = [p for p in group.iterdir() if p.name != "latest"]
+    assert f"the results are complete in {Path('results') / group.name / made.name}" in err
+    assert load_results(made).manifest["runs"] == 50
+    assert (group / "latest" / "mine.txt").read_text() == "keep me"
+
+
+# -- work-size limits ----------------------------------------------------------------
+@pytest.fixture
+def no_planning(monkeypatch):
+    """Make planning fail loudly: limits must refuse before any task is planned."""
+
+    def plan(*args, **kwargs):
+        raise AssertionError("planned work that the limits should have refused")
+
+    monkeypatch.setattr(runner, "plan_point", plan)
+    monkeypatch.setattr(seeding, "plan_point", plan)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["batch", SCENARIO, "--runs", str(10**12)], {},
+         "the limit is 100,000,000 worlds: lower --runs, or raise it with WARGAME_MAX_WORLDS="),
+        (["batch", SCENARIO, "--runs", "300000", "--chunk-size", "1"], {},
+         "makes 300,000 chunks; the limit is 200,000 chunks: use a larger --chunk-size"),
+        (["sweep", SCENARIO, "--vary", "param.kremlin_appetite=0:1:200",
+          "--vary", "param.ukraine_retaliation=0:1:100", "--runs", "10"], {},
+         "the grid 200 x 100 makes 20,000 design points; the limit is 10,000 design points"),
+        (["sweep", SCENARIO, "--vary", "param.kremlin_appetite=0:1:10", "--runs", str(2 * 10**7)],
+         {}, "--runs 20,000,000 at 10 design points is 200,000,000 worlds; the limit is"),
+        (["batch", SCENARIO, "--runs", "6000"], {"WARGAME_MAX_CHUNK_MB": "10"},
+         "a chunk of 5,000 worlds of scenario 'allied_resolve_2022' needs about 16 MB of memory"
+         " per worker (4 actors, 17 rules, 13 actions, 70 days); the limit is 10 MB per chunk: "
+         "use a smaller --chunk-size"),
+        (["batch", SCENARIO, "--runs", "100"], {"WARGAME_MAX_WORLDS": "lots"},
+         "WARGAME_MAX_WORLDS='lots': expected a whole number >= 1"),
+    ],
+    ids=["runs", "chunks", "sweep-points", "sweep-worlds", "chunk-memory", "bad-variable"],
+)  # fmt: skip
+def test_work_over_the_limits_is_refused_before_planning(
+    argv, env, message, no_planning, monkeypatch, tmp_path, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_raised_limit_lets_the_work_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WARGAME_MAX_WORLDS", "40")
+    assert main(_batch(tmp_path / "no", 50)) == 2
+    monkeypatch.setenv("WARGAME_MAX_WORLDS", "50")
+    assert main(_batch(tmp_path / "yes", 50)) == 0

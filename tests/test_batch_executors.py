@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import filecmp
 import math
+import multiprocessing
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -12,10 +14,12 @@ import pytest
 
 import sim
 from sim.batch.executors import (
+    CHUNK_TIMEOUT,
     ChunkFailure,
     DaskExecutor,
     LocalExecutor,
     SerialExecutor,
+    chunk_timeout_seconds,
     guarded_call,
     make_executor,
 )
@@ -23,6 +27,7 @@ from sim.errors import ExecutionError, UsageError, ValidationError
 from sim.scenario import load_scenario
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "batch.md"
 TABLES = ("runs.csv", "daily.csv", "rules.csv", "summary.json")
 SETTINGS = {"runs": 1300, "seed": 5, "chunk_size": 400, "plots": False, "progress": False}
 
@@ -129,3 +134,37 @@ def test_missing_dask_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(UsageError, match=r"pip install \.\[distributed\]"), DaskExecutor(workers=1):
         pass
+
+
+# -- stalled workers -----------------------------------------------------------------
+def test_stalled_worker_times_out_and_is_stopped():
+    # The task stops its own worker (SIGSTOP), as a debugger or a full swap would.
+    with (
+        LocalExecutor(workers=1, chunk_timeout=1) as ex,
+        pytest.raises(ExecutionError, match=r"no chunk finished for 1 s.*--chunk-timeout"),
+    ):
+        list(ex.map(signal.raise_signal, [signal.SIGSTOP]))
+    # Leaving the block (the error was caught inside it) killed the stopped worker.
+    assert multiprocessing.active_children() == []
+
+
+def test_no_timeout_while_chunks_keep_finishing():
+    with LocalExecutor(workers=2, chunk_timeout=30) as ex:
+        assert list(ex.map(math.sqrt, range(40))) == [math.sqrt(i) for i in range(40)]
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(None, None), (0, None), (math.inf, None), (2, 2)])
+def test_chunk_timeout_values(value, seconds):
+    assert chunk_timeout_seconds(value) == seconds
+    assert make_executor("local", 2, chunk_timeout=value).chunk_timeout == seconds
+
+
+@pytest.mark.parametrize("value", [-1, math.nan])
+def test_bad_chunk_timeout_is_a_usage_error(value):
+    with pytest.raises(UsageError, match="--chunk-timeout must be a number of seconds >= 0"):
+        make_executor("local", 2, chunk_timeout=value)
+
+
+def test_default_chunk_timeout_is_documented():
+    (row,) = [r for r in DOCS.read_text("utf-8").splitlines() if r.startswith("| `--chunk-t")]
+    assert f"(default {CHUNK_TIMEOUT:g};" in row

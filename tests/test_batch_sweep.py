@@ -155,6 +155,22 @@ def test_design_errors():
         design_points(varies, "sobol", samples=3)
 
 
+def test_too_many_design_points_are_refused_before_any_is_made(monkeypatch):
+    made = []
+    monkeypatch.setattr(Vary, "grid", lambda self: made.append(self) or [0.0])
+    grid = as_varies(["param.x=0:1:200", "param.y=0:1:100"])
+    with pytest.raises(UsageError, match=r"the grid 200 x 100 makes 20,000 design points; the "
+                       r"limit is 10,000 design points: vary fewer values, or raise it with "
+                       r"WARGAME_MAX_POINTS=20000"):  # fmt: skip
+        design_points(grid, "grid")
+    assert made == []
+    with pytest.raises(UsageError, match="--samples 10,001 makes 10,001 design points"):
+        design_points(as_varies(["param.x=0:1"]), "lhs", samples=10_001)
+    monkeypatch.setenv("WARGAME_MAX_POINTS", "20000")
+    assert len(design_points(grid, "grid")) == 1  # each grid() is faked to one value
+    assert len(made) == 2
+
+
 # -- running ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):

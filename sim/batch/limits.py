@@ -7,10 +7,11 @@ than planned for minutes, then run out of memory hours later. Every limit
 is an environment variable, so the command line, the Python API and batch
 scripts are raised alike, and only deliberately.
 
-The memory a chunk needs was measured on scenarios from 8 to 4,000 rules,
-5 to 2,000 actions and 30 to 3,650 days: about 16 bytes per world for each
-rule, action, day, state variable, parameter, event and intel item, plus a
-few hundred bytes per world (see :func:`chunk_bytes`).
+The memory a chunk needs was measured on generated scenarios from 8 to
+3,200 rules, 5 to 2,000 actions and 30 to 3,650 days: at most 17 bytes per
+world for each rule, action, day, state variable, parameter, event and
+intel item, plus a few hundred bytes per world; the estimate
+(:func:`chunk_bytes`) counts 20.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ MAX_POINTS = Limit("WARGAME_MAX_POINTS", 10_000, "design points")
 MAX_CHUNK_MB = Limit("WARGAME_MAX_CHUNK_MB", 1024, "MB per chunk")
 """Estimated memory one chunk needs in its worker (see :func:`chunk_bytes`)."""
 
-BYTES_PER_ITEM = 16
-"""Bytes per world for each rule, action, day, variable... (measured, rounded up)."""
+BYTES_PER_ITEM = 20
+"""Bytes per world for each rule, action, day, variable... (at most 17 measured)."""
 
 BASE_ITEMS = 32
 """Items' worth of bytes per world that every scenario needs (rows, ladder, outcomes)."""

@@ -1,0 +1,369 @@
+"""Processes and folders of a batch: signals, workers, stalls, temporary folders, races, latest.
+
+The process tests run ``python -m sim batch`` as a real child process, look
+at its children through ``/proc`` (no third-party process library) and
+signal them by pid. Every process a test starts is stopped at the end of
+the test, whatever happened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from conftest import DEFAULT_SCENARIO
+
+import sim
+from sim.batch import runner
+from sim.batch.lifetime import hold, release
+from sim.batch.staging import Staging
+from sim.cli import main
+from sim.errors import ResultsError
+
+SCENARIO = DEFAULT_SCENARIO
+GROUP = SCENARIO.stem
+LIVE_SECONDS = 5
+"""How soon after the parent is signalled none of its processes may be left."""
+
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self/stat").is_file(), reason="reads processes from /proc (Linux)"
+)
+
+
+# -- processes, from /proc -------------------------------------------------------
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (state first), or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie (a zombie has released everything)."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None and int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def is_worker(pid: int) -> bool:
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail after ``seconds`` (a hang, not a timing)."""
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            pytest.fail(f"still not {what} after {seconds} s")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def spawn(tmp_path_factory) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start processes that are killed, with every child they had, when the test ends.
+
+    Their stderr goes to a file (see :func:`finish`), never a pipe: a pipe kept
+    open by a leftover worker would block whoever reads it to the end.
+    """
+    logs = tmp_path_factory.mktemp("stderr")
+    started: list[subprocess.Popen[bytes]] = []
+    family: set[int] = set()
+
+    def start(argv: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+        log = logs / f"{len(started)}.txt"
+        with log.open("wb") as err:
+            proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        proc.log = log  # type: ignore[attr-defined]
+        started.append(proc)
+        return proc
+
+    start.family = family  # type: ignore[attr-defined]
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            family.update(children(proc.pid))
+            proc.kill()
+        proc.wait()
+    for pid in family:
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def finish(proc: subprocess.Popen[bytes], seconds: float) -> str:
+    """Wait for ``proc`` to end (failing after ``seconds``: a hang); its stderr."""
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the process still runs after {seconds} s")
+    return proc.log.read_text(encoding="utf-8", errors="replace")  # type: ignore[attr-defined]
+
+
+def batch_argv(out: Path, *extra: str) -> list[str]:
+    """A batch long enough to be signalled while it runs (it never finishes in a test)."""
+    return [
+        sys.executable, "-m", "sim", "batch", str(SCENARIO), "--runs", "1000000",
+        "--chunk-size", "500", "--no-plots", "-q", "--out", str(out), *extra,
+    ]  # fmt: skip
+
+
+def running_batch(proc: subprocess.Popen[bytes], out: Path, workers: int = 0) -> list[int]:
+    """Wait until the batch has written worlds (its workers are at work); its children."""
+
+    def busy() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"the batch ended early ({proc.returncode}): {finish(proc, 1)}")
+        tables = list(out.parent.glob(".tmp-*/runs.csv"))
+        written = bool(tables) and tables[0].stat().st_size > 10_000
+        return written and sum(map(is_worker, children(proc.pid))) >= workers
+
+    wait_for(busy, 120, "writing worlds")
+    kids = children(proc.pid)
+    return kids
+
+
+# -- signals and workers ---------------------------------------------------------
+def _name(sig: signal.Signals) -> str:
+    return sig.name
+
+
+@needs_proc
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL], ids=_name)
+def test_signalled_parent_leaves_no_process_behind(tmp_path, spawn, sig):
+    out = tmp_path / "b"
+    proc = spawn(batch_argv(out, "--workers", "2", "--executor", "local"), tmp_path)
+    kids = running_batch(proc, out, workers=2)
+    spawn.family.update(kids)
+    assert sum(map(is_worker, kids)) == 2 and len(kids) == 3  # and the resource tracker
+
+    os.kill(proc.pid, sig)
+    deadline = time.monotonic() + LIVE_SECONDS
+    err = finish(proc, 60)
+    while any(map(running, kids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [k for k in kids if running(k)] == []
+
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+        return
+    # A stop signal is handled like Ctrl-C: message, 128 + signal, nothing left.
+    assert proc.returncode == 128 + sig
+    assert f"stopped by {sig.name}" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_proc
+def test_leftover_of_a_killed_batch_is_removed_by_the_next(tmp_path, spawn, capsys):
+    proc = spawn(batch_argv(tmp_path / "b"), tmp_path)
+    running_batch(proc, tmp_path / "b")
+    proc.kill()
+    finish(proc, 60)
+    (leftover,) = tmp_path.glob(".tmp-*")
+
+    assert main(["batch", str(SCENARIO), "--runs", "50", "--out", str(tmp_path / "c"),
+                 "--no-plots", "-q"]) == 0  # fmt: skip
+    assert not leftover.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+    assert (tmp_path / "c" / "manifest.json").is_file()
+
+
+def test_leftover_of_a_live_batch_is_kept(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid = int(dead.stdout)
+    mine = tmp_path / f".tmp-a-{os.getpid()}-abcd1234"  # this process runs
+    elsewhere = tmp_path / f".tmp-b-{dead_pid}-efgh5678"  # pid unknown here, but locked
+    gone = tmp_path / f".tmp-c-{dead_pid}-ijkl9012"  # pid gone, lock free
+    for folder in (mine, elsewhere, gone):
+        folder.mkdir()
+        (folder / "runs.csv").write_text("world\n")
+    lock = hold(elsewhere)  # as a process in another PID namespace would
+    try:
+        with Staging(tmp_path, out=tmp_path / "new") as stage:
+            (stage.path / "manifest.json").write_text("{}")
+        assert stage.removed == [gone]
+    finally:
+        release(lock)
+    assert mine.is_dir() and elsewhere.is_dir() and not gone.exists()
+
+
+@needs_proc
+def test_stalled_worker_stops_the_batch(tmp_path, spawn):
+    out = tmp_path / "b"
+    # 20 s leaves room for the workers' start-up on a busy machine (the first
+    # chunk waits for it); a stall is declared 20 s after the last chunk.
+    argv = batch_argv(out, "--workers", "2", "--executor", "local", "--chunk-timeout", "20")
+    proc = spawn(argv, tmp_path)
+    kids = running_batch(proc, out, workers=2)
+    spawn.family.update(kids)
+    stalled = next(k for k in kids if is_worker(k))
+    os.kill(stalled, signal.SIGSTOP)
+
+    err = finish(proc, 300)
+    assert proc.returncode == 2
+    assert "no chunk finished for 20 s" in err and "--chunk-timeout" in err
+    assert "Traceback" not in err and err.strip().count("\n") == 0
+    wait_for(lambda: not running(stalled), LIVE_SECONDS, "rid of the stalled worker")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- two batches at once ---------------------------------------------------------
+STARTED = dt.datetime(2022, 2, 24, 4, 0, 0)
+NAMES = ["20220224-040000", "20220224-040000-2"]
+QUIET = {"seed": 5, "plots": False, "progress": False}
+
+
+class _Clock(dt.datetime):
+    """Every batch starts at the same second."""
+
+    @classmethod
+    def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
+        return STARTED
+
+
+@pytest.fixture
+def same_second(monkeypatch):
+    monkeypatch.setattr(runner, "_dt", SimpleNamespace(datetime=_Clock))
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory) -> Callable[[int], bytes]:
+    """The runs.csv a batch of ``runs`` worlds must hold (run alone, serially)."""
+    cache: dict[int, bytes] = {}
+
+    def table(runs: int) -> bytes:
+        if runs not in cache:
+            out = tmp_path_factory.mktemp("alone") / "b"
+            cache[runs] = (
+                sim.run_batch(SCENARIO, runs=runs, out=out, **QUIET)
+                .folder.joinpath("runs.csv")
+                .read_bytes()
+            )
+        return cache[runs]
+
+    return table
+
+
+def _together(*jobs: Callable[[], object]) -> list[object]:
+    """Run ``jobs`` in threads released at the same moment; their results or errors."""
+    barrier = threading.Barrier(len(jobs))
+    outcome: list[object] = [None] * len(jobs)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            outcome[i] = jobs[i]()
+        except Exception as exc:
+            outcome[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    return outcome
+
+
+def _folders(group: Path) -> list[str]:
+    return sorted(p.name for p in group.iterdir() if p.name != "latest")
+
+
+def test_two_batches_in_one_second_in_threads(tmp_path, same_second, expected):
+    a, b = _together(
+        lambda: sim.run_batch(SCENARIO, runs=300, results_root=tmp_path, **QUIET),
+        lambda: sim.run_batch(SCENARIO, runs=500, results_root=tmp_path, **QUIET),
+    )
+    assert not isinstance(a, Exception) and not isinstance(b, Exception), (a, b)
+    assert _folders(tmp_path / GROUP) == NAMES
+    for res, runs in ((a, 300), (b, 500)):
+        assert (res.folder / "runs.csv").read_bytes() == expected(runs)
+        assert res.manifest["runs"] == runs
+
+
+def test_two_batches_racing_for_one_out(tmp_path, expected):
+    out = tmp_path / "b"
+    outcome = _together(
+        lambda: sim.run_batch(SCENARIO, runs=300, out=out, **QUIET),
+        lambda: sim.run_batch(SCENARIO, runs=500, out=out, **QUIET),
+    )
+    won = [r for r in outcome if not isinstance(r, BaseException)]
+    lost = [r for r in outcome if isinstance(r, BaseException)]
+    assert len(won) == 1 and len(lost) == 1, outcome
+    assert isinstance(lost[0], ResultsError) and f"--out {out}" in str(lost[0])
+    runs = won[0].manifest["runs"]
+    assert (out / "runs.csv").read_bytes() == expected(runs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
+_SAME_SECOND = f"""
+import datetime as dt, sys, types
+import sim.batch.runner as runner
+class Clock(dt.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return dt.datetime({STARTED.year}, {STARTED.month}, {STARTED.day}, {STARTED.hour})
+runner._dt = types.SimpleNamespace(datetime=Clock)
+from sim.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _own_pid_namespace() -> list[str]:
+    """``unshare`` so that both processes get the same pid, as in two containers; or nothing."""
+    if shutil.which("unshare") is None:
+        return []
+    probe = ["unshare", "--pid", "--fork", sys.executable, "-c", "import os; print(os.getpid())"]
+    done = subprocess.run(probe, capture_output=True, text=True)
+    return ["unshare", "--pid", "--fork"] if done.stdout.strip() == "1" else []
+
+
+def test_two_processes_in_one_second(tmp_path, spawn, expected):
+    prefix = _own_pid_namespace()
+    argv = [*prefix, sys.executable, "-c", _SAME_SECOND, "batch", str(SCENARIO), "--seed", "5"]
+    procs = [spawn([*argv, "--runs", str(n), "--no-plots", "-q"], tmp_path) for n in (300, 500)]
+    for proc in procs:
+        err = finish(proc, 300)
+        assert proc.returncode == 0, err
+    group = tmp_path / "results" / GROUP
+    assert _folders(group) == NAMES
+    held = sorted((group / name / "runs.csv").read_bytes() for name in NAMES)
+    assert held == sorted([expected(300), expected(500)])
+
+
+# -- latest ----------------------------------------------------------------------
+def _stage(group: Path, started: dt.datetime) -> Path:
+    with Staging(group, started=started) as stage:
+        (stage.path / "manifest.json").write_text("{}")
+    assert stage.final is not None
+    return stage.final
+
+
+def test_latest_points_at_the_batch_that_started_last(tmp_path):
+    later = _stage(tmp_path, STARTED + dt.timedelta(hours=1))
+    _stage(tmp_path, STARTED)  # started first, finished last
+    assert os.readlink(tmp_path / "latest") == later.name
+    newest = _stage(tmp_path, STARTED + dt.timedelta(hours=2))
+    assert os.readlink(tmp_path / "latest") == newest.name
