@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -137,15 +138,38 @@ def test_missing_dask_says_how_to_install(monkeypatch):
 
 
 # -- stalled workers -----------------------------------------------------------------
-def test_stalled_worker_times_out_and_is_stopped():
+@pytest.fixture
+def hang_guard():
+    """Kill this test's worker processes if the test still runs after a minute.
+
+    A broken timeout would otherwise hang the suite; the guard turns the hang
+    into a failure (``fired`` is checked at the end).
+    """
+    fired = threading.Event()
+
+    def rescue() -> None:
+        fired.set()
+        for child in multiprocessing.active_children():
+            child.kill()
+
+    timer = threading.Timer(60, rescue)
+    timer.start()
+    yield fired
+    timer.cancel()
+    assert not fired.is_set(), "hung until the guard killed the workers"
+
+
+def test_stalled_worker_times_out_and_is_stopped(hang_guard):
     # The task stops its own worker (SIGSTOP), as a debugger or a full swap would.
     with (
         LocalExecutor(workers=1, chunk_timeout=1) as ex,
         pytest.raises(ExecutionError, match=r"no chunk finished for 1 s.*--chunk-timeout"),
     ):
         list(ex.map(signal.raise_signal, [signal.SIGSTOP]))
-    # Leaving the block (the error was caught inside it) killed the stopped worker.
+    # Leaving the block (the error was caught inside it) killed the stopped worker
+    # rather than waiting for it.
     assert multiprocessing.active_children() == []
+    assert not hang_guard.is_set()
 
 
 def test_no_timeout_while_chunks_keep_finishing():
