@@ -62,7 +62,13 @@ def tie_to_parent(parent: int) -> None:
 
 
 def _kill_me_with_parent() -> None:
-    """Ask the Linux kernel to SIGKILL this process when its parent dies."""
+    """Ask the Linux kernel to SIGKILL this process when its parent dies.
+
+    For the kernel the parent is the *thread* that started this process. A
+    process pool starts its workers from the thread that submits work, which
+    is the thread that runs the batch and closes the pool; so the workers
+    never outlive it while they are needed.
+    """
     if not sys.platform.startswith("linux"):
         return
     try:
