@@ -141,10 +141,28 @@ def _register_batch_commands(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
-def _register_report(sub: argparse._SubParsersAction) -> None:
-    from sim.report import register
+def cmd_report(args: argparse.Namespace) -> int:
+    """``wargame report RESULTS_DIR``: write the report and print its path."""
+    from sim.report import write_report
 
-    register(sub)
+    _out(str(write_report(args.folder)))
+    return EXIT_OK
+
+
+def _register_report(sub: argparse._SubParsersAction) -> None:
+    """``wargame report``: one self-contained page of a batch's results (:mod:`sim.report`)."""
+    p = sub.add_parser(
+        "report",
+        help="write report.html, one self-contained page of a batch's results",
+        description="Write report.html into a batch's results folder: outcomes, charts, rule "
+        "attribution, the claims behind the rules and the command that reproduces them.",
+    )
+    p.add_argument(
+        "folder",
+        metavar="RESULTS_DIR",
+        help="a results folder, or results/<scenario> for its latest one",
+    )
+    p.set_defaults(func=cmd_report)
 
 
 def _register_view(sub: argparse._SubParsersAction) -> None:

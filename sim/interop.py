@@ -15,7 +15,8 @@ uncertainties are the scenario's parameters over their supports, and
 a parameter's support is refused, as everywhere else
 (:mod:`sim.scenario.pins`).
 
-Seeding follows :mod:`sim.batch.seeding` (design point 0), so
+Worlds run through :func:`sim.batch.runner.simulate`, the in-memory runner
+of the batch (its chunks, its seeds), so
 ``evaluate(s, params, seed=S, runs=N)`` gives exactly the outcome shares of
 ``sim.run_batch(s, runs=N, seed=S, pinned=params)``. Keeping the seed fixed
 across calls gives common random numbers: differences between inputs are
@@ -112,21 +113,13 @@ def evaluate(
         UsageError: an unknown parameter id, or a value of the wrong type or
             outside the parameter's support.
     """
-    from sim.batch.aggregate import Counts
-    from sim.batch.runner import run_chunk, scenario_source
-    from sim.batch.seeding import plan_point
-    from sim.scenario.pins import check_pinned
+    from sim.batch.runner import simulate
 
     base = _load(scenario, overrides)
     pins, extra = _split(base, params)
     all_overrides = (*tuple(overrides), *extra)
     sc = _load(scenario, all_overrides) if extra else base
-    pins = check_pinned(sc, pins)
-    where = sc.file if not isinstance(scenario, (str, Path)) else str(scenario)
-    source = scenario_source(sc, where, all_overrides, ship_text=False)
-    total = Counts.zeros(sc)
-    for task in plan_point(source, 0, int(runs), int(seed), 0, pins, runs_table=False):
-        total.add(run_chunk(task).counts)
+    total = simulate(sc, int(runs), int(seed), pins)
     n = total.n
     out = {f"p_{o.id}": float(total.outcomes[o.index] / n) for o in sc.outcomes}
     out |= {f"flag_{f.id}": float(total.flags[i] / n) for i, f in enumerate(sc.flags)}

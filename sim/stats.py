@@ -1,14 +1,39 @@
-"""Interval estimates for outcome shares.
+"""The statistics every part of the package reports, defined once.
 
-Wilson's score interval for one proportion behaves well near 0 and 1, where
-rare escalation outcomes live (the normal "Wald" interval collapses there).
-Newcombe's hybrid score interval (method 10) gives the difference of two
-independent proportions, used by ``wargame compare``.
+* :func:`share`: how many of ``n`` worlds ended a given way, with Wilson's
+  score interval. Wilson's interval behaves well near 0 and 1, where rare
+  escalation outcomes live (the normal "Wald" interval collapses there).
+  ``summary.json``, ``points.csv``, pooled sweep charts and the viewer's
+  ensemble all take their shares from here.
+* :func:`newcombe_diff`: the difference of two independent shares with
+  Newcombe's hybrid score interval (method 10), used by ``wargame compare``.
+* :func:`quantile_from_counts`: the rung (or any small whole-number value)
+  below which a given share of the worlds lie, for ``daily.csv``'s
+  percentile columns, the viewer's fan chart and the model's reporters.
+
+Why the quantile is the inverted CDF (numpy's ``method="inverted_cdf"``,
+Hyndman and Fan's definition 1): the ``q`` quantile is the smallest value
+``v`` with at least ``q`` of the worlds at or below ``v``. Two properties
+follow that a fan chart of rungs needs. The value is always a rung that
+some world is on (never a value between two rungs, which means nothing).
+And the band it draws holds what it says: at least 95% of worlds are at or
+below the p95 line, at least 95% at or above the p05 line, so the "middle
+90%" band holds at least 90% of them. numpy's ``"lower"`` method, used
+before for ``daily.csv``, also stays on a rung, but it takes the order
+statistic at ``floor((n - 1) q)`` and so can fall below worlds it should
+cover: of 10 worlds with nine on rung 0 and one on rung 3, only 90% are at
+or below 0, yet "lower" gives p95 = 0 and hides the tenth world from the
+band; the inverted CDF gives 3. The two agree whenever ``n q`` is a whole
+number (e.g. any number of worlds divisible by 20 for the 5% steps);
+otherwise "lower" may take the world one place below in rung order.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
+import numpy as np
 
 Z95 = 1.959963984540054
 """Two-sided 95% standard normal quantile."""
@@ -48,3 +73,49 @@ def newcombe_diff(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[f
     lo = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
     hi = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
     return (d, max(-1.0, lo), min(1.0, hi))
+
+
+@dataclass(frozen=True)
+class Share:
+    """``count`` of ``n`` worlds: the share ``p`` with its Wilson 95% interval ``[lo, hi]``.
+
+    With no worlds (``n == 0``) there is no estimate: ``p``, ``lo`` and
+    ``hi`` are NaN.
+    """
+
+    count: int
+    n: int
+    p: float
+    lo: float
+    hi: float
+
+
+def share(k: int, n: int, z: float = Z95) -> Share:
+    """The share of ``n`` worlds that ``k`` of them make, with Wilson's interval."""
+    k, n = int(k), int(n)
+    lo, hi = wilson(k, n, z)
+    return Share(k, n, k / n if n > 0 else math.nan, lo, hi)
+
+
+def quantile_from_counts(counts: np.ndarray, q: float) -> int:
+    """The ``q`` quantile (0 to 1) of whole-number values 0, 1, ... given as counts per value.
+
+    The inverted CDF (see the module's docstring for why): the smallest
+    value ``v`` whose cumulative count reaches ``q`` of all values (and at
+    least one value), the same as ``np.quantile(values, q,
+    method="inverted_cdf")`` on the expanded values. Counting instead of
+    sorting costs one pass over ``counts``, which matters when it runs every
+    day of every chunk.
+
+    Returns -1 when there are no values (no worlds: no rung).
+    """
+    cumulative = np.cumsum(counts)
+    n = int(cumulative[-1]) if len(cumulative) else 0
+    if n == 0:
+        return -1
+    return int(np.searchsorted(cumulative, max(q * n, 1), side="left"))
+
+
+def quantile_of_values(values: np.ndarray, q: float) -> int:
+    """:func:`quantile_from_counts` of small non-negative whole numbers given one by one."""
+    return quantile_from_counts(np.bincount(np.asarray(values, dtype=np.int64)), q)

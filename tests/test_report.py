@@ -7,7 +7,6 @@ on the batch runner; one smoke test runs a real small batch when it can.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import csv
 import io
@@ -26,7 +25,6 @@ from sim.report import (
     interval,
     percent,
     rank_rules,
-    register,
     reproduce_command,
     write_report,
 )
@@ -418,10 +416,12 @@ def test_manifest_section_lists_the_checked_tables(folder: Path, page: str) -> N
     assert '"sha256":' not in page  # shown as a table, not as the raw record
 
 
-def test_folder_without_manifest_is_reported_with_unchecked_tables(folder: Path) -> None:
+def test_folder_without_manifest_is_refused(folder: Path) -> None:
+    """Without its manifest no table can be checked: refused, as by every reader."""
     (folder / "manifest.json").unlink()
-    data = gather(folder, context=False)
-    assert any("the tables cannot be checked" in note for note in data.notes)
+    with pytest.raises(ResultsError, match=r"not a results folder \(no manifest\.json\)"):
+        gather(folder, context=False)
+    assert not (folder / REPORT_NAME).exists()
 
 
 def test_altered_rules_table_is_refused(folder: Path) -> None:
@@ -488,16 +488,16 @@ def test_missing_folder_is_a_results_error(tmp_path: Path) -> None:
         write_report(tmp_path / "nope")
 
 
-def test_folder_without_summary_is_a_results_error(tmp_path: Path) -> None:
-    (tmp_path / "manifest.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(ResultsError, match=r"no summary\.json"):
-        write_report(tmp_path)
+def test_folder_without_summary_is_a_results_error(folder: Path) -> None:
+    (folder / "summary.json").unlink()
+    with pytest.raises(ResultsError, match=r"summary\.json: missing from the results folder"):
+        write_report(folder)
 
 
-def test_unreadable_summary_is_a_results_error(tmp_path: Path) -> None:
-    (tmp_path / "summary.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ResultsError, match=r"summary\.json: cannot be read"):
-        write_report(tmp_path)
+def test_unreadable_summary_is_a_results_error(folder: Path) -> None:
+    (folder / "summary.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ResultsError, match=r"summary\.json:1:2: cannot be read"):
+        write_report(folder)
 
 
 def test_sweep_folder_is_refused(project: Path) -> None:
@@ -540,24 +540,16 @@ def test_gather_without_context_loads_no_scenario(folder: Path) -> None:
 
 
 # -- command line ------------------------------------------------------------------
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="wargame")
-    register(p.add_subparsers(dest="command"))
-    return p
-
-
 def test_report_command_prints_the_path(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = parser().parse_args(["report", str(folder)])
-    assert args.func(args) == 0
+    from sim import cli
+
+    assert cli.main(["report", str(folder)]) == 0
     assert capsys.readouterr().out.strip() == str(folder / REPORT_NAME)
 
 
 def test_report_command_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from sim import cli
 
-    sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    if "report" not in sub.choices:
-        pytest.skip("wargame report is not registered in sim.cli yet")
     assert cli.main(["report", str(tmp_path / "nope")]) == 2
     assert "no such results folder" in capsys.readouterr().err
 

@@ -15,12 +15,13 @@ functions rebuild the summary from ``runs.csv`` when a folder is loaded.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.stats import wilson
+from sim.stats import quantile_from_counts, share
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -166,15 +167,14 @@ def summarise_chunk(
 
 # -- tables ----------------------------------------------------------------------
 def percentile_from_counts(counts: np.ndarray, q: float) -> int:
-    """The ``q``-th percentile (0-100) of values given as counts per value.
+    """The ``q``-th percentile (0-100) of values given as counts per value; -1 if none.
 
-    Same as ``np.percentile(values, q, method="lower")`` on the expanded data.
+    The package's one quantile, :func:`sim.stats.quantile_from_counts` (the
+    inverted CDF, the same as ``np.percentile(values, q,
+    method="inverted_cdf")`` on the expanded data), with ``q`` in percent as
+    ``daily.csv`` names its columns.
     """
-    n = int(counts.sum())
-    if n == 0:
-        return -1
-    k = math.floor((n - 1) * (q / 100.0))
-    return int(np.searchsorted(np.cumsum(counts), k, side="right"))
+    return quantile_from_counts(counts, q / 100.0)
 
 
 def median_from_counts(counts: np.ndarray) -> float | None:
@@ -237,10 +237,79 @@ def rules_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+INFLUENCE_DECIMALS = 9
+"""Influence is rounded to this many decimals before rules are ranked by it."""
+
+
+def rank_rules_table(
+    rules: pd.DataFrame, outcomes: Sequence[Mapping[str, Any] | str]
+) -> pd.DataFrame:
+    """``rules.csv`` ordered most influential first, with an ``influence`` column.
+
+    The one ranking of rules, used by the attribution chart and the report,
+    so both list the same rules in the same order. A rule is influential
+    when whether it fired differs between outcomes: ``influence = max - min``
+    of ``fired_in_<outcome>`` over the outcomes some world reached; a rule
+    that fired in every world, or in none, gets 0. Ties go to the rule that
+    fired in more worlds (``share_fired``), then to the rule id.
+
+    The influence is rounded to :data:`INFLUENCE_DECIMALS` decimals first:
+    two differences that are equal as fractions of worlds (``0.6 - 0.2`` and
+    ``0.5 - 0.1``) differ in the last bits of a float, and such noise must
+    not decide the order.
+
+    Args:
+        rules: ``rules.csv``; cells may be numbers or their text (empty or
+            unreadable ones count as missing).
+        outcomes: ``summary["outcomes"]`` (records with ``id`` and
+            ``count``; an outcome with count 0 is left out), or outcome ids
+            (all counted as reached).
+
+    Returns:
+        A copy of ``rules`` in ranked order (a fresh index), ``rule`` as text
+        and ``influence`` added.
+    """
+    import pandas as pd
+
+    reached = reached_outcomes(outcomes)
+    out = rules.copy()
+    out["rule"] = out["rule"].astype(str) if "rule" in out.columns else ""
+    live = pd.DataFrame(
+        {o: _numbers(out, f"fired_in_{o}") for o in reached}, index=out.index, dtype=float
+    )
+    spread = live.max(axis=1) - live.min(axis=1) if len(live.columns) else 0.0
+    out["influence"] = pd.Series(spread, index=out.index, dtype=float).fillna(0.0)
+    out["influence"] = out["influence"].round(INFLUENCE_DECIMALS)
+    fired = _numbers(out, "share_fired").fillna(0.0)
+    order = sorted(
+        range(len(out)),
+        key=lambda i: (-out["influence"].iat[i], -fired.iat[i], out["rule"].iat[i]),
+    )
+    return out.iloc[order].reset_index(drop=True)
+
+
+def reached_outcomes(outcomes: Sequence[Mapping[str, Any] | str]) -> list[str]:
+    """The ids of the outcomes some world reached (a record without ``count`` counts as reached)."""
+    return [
+        str(o["id"]) if isinstance(o, Mapping) else str(o)
+        for o in outcomes
+        if not isinstance(o, Mapping) or int(o.get("count", 1)) > 0
+    ]
+
+
+def _numbers(df: pd.DataFrame, column: str) -> pd.Series:
+    """Column ``column`` as floats (missing column or cell, or text that is no number: NaN)."""
+    import pandas as pd
+
+    if column not in df.columns:
+        return pd.Series(math.nan, index=df.index, dtype=float)
+    return pd.to_numeric(df[column], errors="coerce").astype(float)
+
+
 def proportion(k: int, n: int) -> dict[str, Any]:
-    """Count, share and Wilson 95% interval, JSON-ready."""
-    lo, hi = wilson(int(k), int(n))
-    return {"count": int(k), "p": (k / n) if n else None, "lo": _num(lo), "hi": _num(hi)}
+    """Count, share and Wilson 95% interval (:func:`sim.stats.share`), JSON-ready."""
+    s = share(k, n)
+    return {"count": s.count, "p": _num(s.p), "lo": _num(s.lo), "hi": _num(s.hi)}
 
 
 def _num(x: float) -> float | None:

@@ -441,6 +441,28 @@ def find_folder(
     raise ResultsError(f"{folder}: {missing}")
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object of a results folder (``summary.json``, ``compare.json``).
+
+    Raises:
+        ResultsError: the file is missing or unreadable, is not JSON (the
+            message gives the line and column) or holds no JSON object.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ResultsError(
+            f"{path}:{exc.lineno}:{exc.colno}: cannot be read (invalid JSON: {exc.msg})"
+        ) from exc
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: missing from the results folder") from None
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object; got {type(data).__name__}")
+    return data
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
     try:
         m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -474,10 +496,7 @@ def load_results(
     m = read_manifest(path)
     check_tables(path, m)
     name = "compare.json" if m["kind"] == "compare" else "summary.json"
-    try:
-        summary = json.loads((path / name).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ResultsError(f"{path / name}: cannot be read ({exc})") from exc
+    summary = read_json(path / name)
     cls = {"batch": BatchResult, "sweep": SweepResult, "compare": CompareResult}[m["kind"]]
     result = cls(path, m, summary)
     if recount and isinstance(result, BatchResult) and result.has_runs:

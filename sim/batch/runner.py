@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.batch.aggregate import ChunkSummary, Counts, summarise_chunk
-from sim.batch.executors import CHUNK_TIMEOUT, Executor, make_executor
+from sim.batch.executors import CHUNK_TIMEOUT, Executor, SerialExecutor, make_executor
 from sim.batch.limits import check_chunk_memory, check_work
 from sim.batch.seeding import (
     CHUNK,
@@ -159,6 +159,38 @@ def execute(
         for result in executor.map(run_chunk, tasks):
             on_chunk(result)
             bar.update(result.counts.n)
+
+
+def simulate(
+    sc: Scenario,
+    runs: int | None = None,
+    seed: int | None = None,
+    pinned: dict[str, Any] | None = None,
+    chunk_size: int = CHUNK,
+) -> Counts:
+    """Run ``runs`` worlds of ``sc`` in this process and add up their counts.
+
+    ``runs`` and ``seed`` default to the scenario's, as in :func:`run_batch`.
+
+    The one in-memory runner: the same chunks with the same seeds as
+    ``run_batch(..., runs=runs, seed=seed, pinned=pinned, chunk_size=chunk_size)``
+    (:func:`sim.batch.seeding.plan_point`, design point 0), run by the same
+    function (:func:`run_chunk`, through :func:`execute`), so the counts are
+    exactly the batch's. :func:`sim.interop.evaluate` and the viewer's
+    ensemble call it; nothing is written.
+
+    Raises:
+        UsageError: a bad number of runs, seed or chunk size, or a pinned
+            value that is not valid for ``sc``.
+        ExecutionError: a chunk failed (the message names it and its seed).
+    """
+    runs, seed = _settings(sc, runs, seed, chunk_size)
+    pins = check_pinned(sc, pinned)
+    source = scenario_source(sc, sc.file, sc.overrides, ship_text=False)
+    tasks = plan_point(source, 0, runs, seed, 0, pins, False, chunk_size)
+    totals = Counts.zeros(sc)
+    execute(tasks, SerialExecutor(), lambda cs: totals.add(cs.counts), progress=False)
+    return totals
 
 
 def stream(

@@ -344,8 +344,9 @@ def plot_attribution(result: Any, ax: Axes | None = None, top: int = 15) -> Figu
 
 
 # -- drivers ----------------------------------------------------------------------
-def _plots_dir(folder: str | Path) -> Path:
-    return Path(folder) / "plots"
+def _plots_dir(tables: data.Tables) -> Path:
+    """``plots/`` of the folder the tables were read from (a ``latest`` already followed)."""
+    return Path(tables.folder or ".") / "plots"
 
 
 def draw_batch_plots(
@@ -359,8 +360,11 @@ def draw_batch_plots(
     Returns:
         The paths written, in that order.
     """
-    tables = data.load_tables(folder)
-    out = _plots_dir(folder)
+    return _batch_plots(data.load_tables(folder), formats, dpi)
+
+
+def _batch_plots(tables: data.Tables, formats: Sequence[str], dpi: int) -> list[Path]:
+    out = _plots_dir(tables)
     charts: list[tuple[str, Any]] = [("outcomes", plot_outcomes)]
     if tables.summary and tables.summary.get("flags"):
         charts.append(("flags", plot_flags))
@@ -385,8 +389,11 @@ def draw_sweep_plots(
     more give one heatmap per outcome, ``sweep_<outcome>``, over the first
     two paths (pooled over the others).
     """
-    tables = data.load_tables(folder)
-    out = _plots_dir(folder)
+    return _sweep_plots(data.load_tables(folder), formats, dpi)
+
+
+def _sweep_plots(tables: data.Tables, formats: Sequence[str], dpi: int) -> list[Path]:
+    out = _plots_dir(tables)
     points = need(tables, "points", "points.csv")
     paths_varied = (tables.manifest or {}).get("vary") or data.sweep_paths(points)
     if len(paths_varied) < 2:
@@ -405,8 +412,11 @@ def draw_compare_plots(
 
     Also ``compare_flags`` when the comparison covers flags.
     """
-    tables = data.load_tables(folder)
-    out = _plots_dir(folder)
+    return _compare_plots(data.load_tables(folder), formats, dpi)
+
+
+def _compare_plots(tables: data.Tables, formats: Sequence[str], dpi: int) -> list[Path]:
+    out = _plots_dir(tables)
     paths = save_figure(plot_compare(tables), out, "compare", formats, dpi)
     if (tables.compare or {}).get("flag_diffs"):
         paths += save_figure(plot_compare(tables, what="flags"), out, "compare_flags", formats, dpi)
@@ -415,8 +425,8 @@ def draw_compare_plots(
 
 def draw_plots(folder: str | Path, formats: Sequence[str] = FORMATS, dpi: int = DPI) -> list[Path]:
     """Draw the charts that suit the folder's kind (batch, sweep or compare)."""
-    kind = data.load_tables(folder).kind
-    draw = {"batch": draw_batch_plots, "sweep": draw_sweep_plots, "compare": draw_compare_plots}
-    if kind not in draw:
-        raise ResultsError(f"{folder}: cannot draw charts for a {kind!r} folder")
-    return draw[kind](folder, formats, dpi)
+    tables = data.load_tables(folder)
+    draw = {"batch": _batch_plots, "sweep": _sweep_plots, "compare": _compare_plots}
+    if tables.kind not in draw:
+        raise ResultsError(f"{folder}: cannot draw charts for a {tables.kind!r} folder")
+    return draw[tables.kind](tables, formats, dpi)

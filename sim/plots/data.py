@@ -14,7 +14,6 @@ Nothing here imports matplotlib.
 from __future__ import annotations
 
 import difflib
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,10 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.batch.aggregate import rank_rules_table, reached_outcomes
 from sim.errors import ResultsError
-from sim.stats import wilson
-from sim.tables import FORMAT_VERSION as FORMAT_VERSION
-from sim.tables import check_format, check_tables, read_table
+from sim.stats import share
 
 PERCENTILES = ("p05", "p25", "p50", "p75", "p95")
 
@@ -66,80 +64,54 @@ class Tables:
         return str((self.manifest or {}).get("kind", "batch"))
 
 
-_REQUIRED = {
-    "batch": ("summary.json", "daily.csv", "rules.csv"),
-    "sweep": ("summary.json", "points.csv"),
-    "compare": ("compare.json",),
-}
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise ResultsError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg})") from exc
-    if not isinstance(data, dict):
-        raise ResultsError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
 def load_tables(folder: str | Path, *, runs: bool = False) -> Tables:
-    """Read the tables of a results folder written by the batch runner.
+    """Read the tables of a results folder, through the package's one reader.
+
+    The folder is opened by :func:`sim.batch.results.load_results`, so the
+    charts see exactly what every other reader sees: the same folder rule
+    (``results/<scenario>`` means its latest folder), the same check of
+    every table against the manifest's record (no chart is drawn from a
+    table cut short or edited since the batch wrote it), and words (rule
+    or outcome ids such as ``null`` or ``nan``) read as words.
 
     Args:
         folder: a batch, sweep or compare results folder (with ``manifest.json``).
         runs: also read ``runs.csv`` (one row per world) if it exists.
 
-    Every table is first checked against the manifest's record of it
-    (:func:`sim.tables.check_tables`), so no chart is drawn from a table cut
-    short or edited since the batch wrote it. Words in the tables (rule or
-    outcome ids such as ``null`` or ``nan``) are read as words.
-
     Raises:
         ResultsError: the folder, its manifest or a table its kind needs is
             missing, unreadable, altered, or of an unknown format version.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ResultsError(f"{folder}: no such results folder")
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise ResultsError(
-            f"{folder}: no manifest.json; expected a folder written by `wargame run`, "
-            "`wargame sweep` or `wargame compare`"
-        )
-    manifest = _read_json(manifest_path)
-    check_format(manifest, manifest_path)
-    kind = manifest.get("kind", "batch")
-    if kind not in _REQUIRED:
-        raise ResultsError(
-            f"{manifest_path}: unknown kind {kind!r} (expected one of {', '.join(_REQUIRED)})"
-        )
-    missing = [name for name in _REQUIRED[kind] if not (folder / name).is_file()]
-    if missing:
-        raise ResultsError(f"{folder}: a {kind} folder needs {', '.join(missing)}, not found")
-    check_tables(folder, manifest)
+    from sim.batch.results import load_results
 
-    def optional_json(name: str) -> dict[str, Any] | None:
-        return _read_json(folder / name) if (folder / name).is_file() else None
+    return tables_of(load_results(folder), runs=runs)
 
-    def optional_csv(name: str) -> pd.DataFrame | None:
-        return read_table(folder / name) if (folder / name).is_file() else None
 
-    summary = optional_json("summary.json")
-    daily = optional_csv("daily.csv")
-    if daily is not None:
-        daily = _with_dates(daily, summary, folder / "daily.csv")
+def tables_of(result: Any, *, runs: bool = False) -> Tables:
+    """The :class:`Tables` of an opened results folder (``BatchResult``, ``SweepResult``...).
+
+    Reads the tables its kind has (a batch's ``daily.csv`` and
+    ``rules.csv``, a sweep's ``points.csv``), ``runs.csv`` only if asked.
+    """
+    kind = result.kind
+    daily = rules = points = compare = None
+    summary: dict[str, Any] | None = result.stored_summary
+    if kind == "batch":
+        daily = _with_dates(result.daily, summary, result.folder / "daily.csv")
+        rules = result.rules
+    elif kind == "sweep":
+        points = result.points
+    else:
+        summary, compare = None, result.compare
     return Tables(
-        folder=folder,
-        manifest=manifest,
+        folder=result.folder,
+        manifest=result.manifest,
         summary=summary,
         daily=daily,
-        rules=optional_csv("rules.csv"),
-        points=optional_csv("points.csv"),
-        compare=optional_json("compare.json"),
-        runs=optional_csv("runs.csv") if runs else None,
+        rules=rules,
+        points=points,
+        compare=compare,
+        runs=result.runs if runs and result.has_runs else None,
     )
 
 
@@ -333,10 +305,12 @@ class Attribution:
 def attribution(rules: pd.DataFrame, outcomes: Sequence[Any], top: int | None = 15) -> Attribution:
     """Rule × outcome matrix of how often each rule fired, per outcome.
 
-    A rule is *influential* when whether it fired differs between outcomes:
-    ``influence = max - min`` of ``fired_in_<outcome>`` over the outcomes that
-    some world reached. A rule firing in every world (or in none) tells
-    nothing about outcomes and sinks to the bottom. Ties are broken by
+    Rules come in the package's one ranking
+    (:func:`sim.batch.aggregate.rank_rules_table`, the report's order too):
+    a rule is *influential* when whether it fired differs between outcomes,
+    ``influence = max - min`` of ``fired_in_<outcome>`` over the outcomes
+    that some world reached. A rule firing in every world (or in none)
+    tells nothing about outcomes and sinks to the bottom. Ties are broken by
     ``share_fired`` (descending), then by rule id, so the order is stable.
 
     Args:
@@ -347,39 +321,24 @@ def attribution(rules: pd.DataFrame, outcomes: Sequence[Any], top: int | None = 
     """
     ids = _ids(outcomes)
     _require(rules, ["rule", *(f"fired_in_{o}" for o in ids)], "rules.csv")
-    reached = {
-        oid: int(o.get("count", 1)) > 0 if isinstance(o, Mapping) else True
-        for oid, o in zip(ids, outcomes, strict=True)
-    }
-    matrix = pd.DataFrame(
-        {o: rules[f"fired_in_{o}"].to_numpy(float) for o in ids},
-        index=pd.Index(rules["rule"].astype(str), name="rule"),
-    )
-    for o in ids:
-        if not reached[o]:
-            matrix[o] = np.nan
-    matrix.columns.name = "outcome"
-    info = pd.DataFrame(index=matrix.index)
-    for col in ("actor", "kind", "action"):
-        info[col] = rules[col].astype(str).to_numpy() if col in rules.columns else ""
-    info["share_fired"] = (
-        rules["share_fired"].to_numpy(float) if "share_fired" in rules.columns else np.nan
-    )
-    live = matrix[[o for o in ids if reached[o]]]
-    # Rounded so that float noise (0.6 - 0.2 < 0.4) cannot decide a tie.
-    info["influence"] = (
-        (live.max(axis=1) - live.min(axis=1)).fillna(0.0).round(9) if len(live.columns) else 0.0
-    )
-    order = (
-        info.assign(_rule=info.index, _fired=info["share_fired"].fillna(0.0))
-        .sort_values(
-            ["influence", "_fired", "_rule"], ascending=[False, False, True], kind="stable"
-        )
-        .index
-    )
+    ranked = rank_rules_table(rules, outcomes)
     if top is not None:
-        order = order[: max(0, int(top))]
-    return Attribution(matrix=matrix.loc[order], rules=info.loc[order])
+        ranked = ranked.iloc[: max(0, int(top))]
+    index = pd.Index(ranked["rule"], name="rule")
+    reached = set(reached_outcomes(outcomes))
+    matrix = pd.DataFrame(
+        {o: ranked[f"fired_in_{o}"].to_numpy(float) if o in reached else np.nan for o in ids},
+        index=index,
+    )
+    matrix.columns.name = "outcome"
+    info = pd.DataFrame(index=index)
+    for col in ("actor", "kind", "action"):
+        info[col] = ranked[col].fillna("").astype(str).to_numpy() if col in ranked.columns else ""
+    info["share_fired"] = (
+        ranked["share_fired"].to_numpy(float) if "share_fired" in ranked.columns else np.nan
+    )
+    info["influence"] = ranked["influence"].to_numpy(float)
+    return Attribution(matrix=matrix, rules=info)
 
 
 # -- sweeps -----------------------------------------------------------------------
@@ -442,9 +401,8 @@ def _pooled(points: pd.DataFrame, keys: list[str], outcome_ids: Sequence[str]) -
                 r = grp.iloc[0]
                 p, lo, hi = float(r[f"p_{o}"]), float(r[f"lo_{o}"]), float(r[f"hi_{o}"])
             else:
-                k = int(np.rint(grp[f"p_{o}"] * grp["worlds"]).sum())
-                p = k / n if n else math.nan
-                lo, hi = wilson(k, n)
+                pooled = share(int(np.rint(grp[f"p_{o}"] * grp["worlds"]).sum()), n)
+                p, lo, hi = pooled.p, pooled.lo, pooled.hi
             row[f"p_{o}"], row[f"lo_{o}"], row[f"hi_{o}"] = p, lo, hi
         rows.append(row)
     return pd.DataFrame(rows)

@@ -8,12 +8,11 @@ the claims those rules are derived from, the manifest and the command that
 reproduces the results.
 
 :mod:`sim.report.contents` reads the folder; :mod:`sim.report.page` writes
-the HTML.
+the HTML. ``wargame report`` is in :mod:`sim.cli`, with the other commands.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from sim.atomic import atomic_file
@@ -37,7 +36,6 @@ __all__ = [
     "interval",
     "percent",
     "rank_rules",
-    "register",
     "render",
     "reproduce_command",
     "write_report",
@@ -60,7 +58,7 @@ def write_report(folder: Path | str) -> Path:
             unreadable, or the page cannot be written.
     """
     data = gather(folder)
-    path = find_results(folder) / REPORT_NAME
+    path = (data.folder or find_results(folder)) / REPORT_NAME
     page = render(data)
     try:
         with atomic_file(path) as tmp:
@@ -68,26 +66,3 @@ def write_report(folder: Path | str) -> Path:
     except UnicodeError as exc:  # a lone surrogate in a name: nothing is left behind
         raise ResultsError(f"{path}: cannot be written ({exc})") from exc
     return path
-
-
-# -- command line ----------------------------------------------------------------
-def cmd_report(args: argparse.Namespace) -> int:
-    """``wargame report RESULTS_DIR``: write the report and print its path."""
-    print(write_report(args.folder))
-    return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``wargame report`` to the subcommands of the ``wargame`` parser."""
-    p = sub.add_parser(
-        "report",
-        help="write report.html, one self-contained page of a batch's results",
-        description="Write report.html into a batch's results folder: outcomes, charts, rule "
-        "attribution, the claims behind the rules and the command that reproduces them.",
-    )
-    p.add_argument(
-        "folder",
-        metavar="RESULTS_DIR",
-        help="a results folder, or results/<scenario> for its latest one",
-    )
-    p.set_defaults(func=cmd_report)

@@ -1,15 +1,17 @@
 """What a report shows, read from a batch's results folder.
 
 Reading is kept apart from writing HTML (:mod:`sim.report.page`), so tests can
-check what the page will say without parsing it. Only ``summary.json`` is
-required; anything else that is missing becomes a note for the reader. When
-``manifest.json`` is there, every table is checked against its record first:
-a report is never written from a table cut short or edited since.
+check what the page will say without parsing it. The folder is read by the
+package's one reader (:func:`sim.batch.results.load_results`): its manifest,
+``summary.json`` and ``rules.csv`` are required, and every table is checked
+against the manifest's record first, so a report is never written from a
+table cut short or edited since. What the folder does not need to hold (its
+charts, the scenario file, the claims registry) becomes a note for the
+reader when it is missing.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import shlex
 from collections.abc import Mapping, Sequence
@@ -18,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import ResultsError, WargameError
-from sim.tables import check_tables, read_records
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sim.registry import Registry
     from sim.scenario.model import Scenario
 
@@ -62,48 +65,64 @@ class ReportData:
     scenario: Scenario | None = None
     registry: Registry | None = None
     notes: list[str] = field(default_factory=list)
-    """Things the reader should know (a changed scenario, missing tables...)."""
+    """Things the reader should know (a changed scenario, missing charts...)."""
+    folder: Path | None = None
+    """The results folder read (a ``latest`` already followed)."""
 
 
-def _number(text: Any) -> float | None:
+def _number(value: Any) -> float | None:
+    """A cell as a float, or ``None`` when it is empty, NaN or not a number."""
     try:
-        x = float(text)
+        x = float(value)
     except (TypeError, ValueError):
         return None
     return None if math.isnan(x) else x
 
 
+def _text(value: Any) -> str:
+    """A word cell as text (an empty cell, read as NaN, is ``""``)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
 def rank_rules(
-    rows: Sequence[Mapping[str, str]], outcomes: Sequence[Mapping[str, Any]]
+    rows: pd.DataFrame | Sequence[Mapping[str, Any]], outcomes: Sequence[Mapping[str, Any]]
 ) -> list[RankedRule]:
     """Rows of ``rules.csv``, most influential first (ties: most fired, then by id).
 
+    The order is the package's one ranking of rules
+    (:func:`sim.batch.aggregate.rank_rules_table`), the one of the
+    attribution chart.
+
     Args:
-        rows: ``rules.csv`` as dicts of strings (:func:`sim.tables.read_records`).
+        rows: ``rules.csv`` as a DataFrame (``BatchResult.rules``) or as one
+            dict per row.
         outcomes: ``summary["outcomes"]``; an outcome with ``count`` 0 is
             left out of the influence.
     """
+    import pandas as pd
+
+    from sim.batch.aggregate import rank_rules_table
+
+    table = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    if table.empty:
+        return []
     ids = [str(o["id"]) for o in outcomes]
-    reached = [str(o["id"]) for o in outcomes if int(o.get("count") or 0) > 0]
     ranked = []
-    for row in rows:
-        fired_in = [_number(row.get(f"fired_in_{o}")) for o in reached]
-        live = [x for x in fired_in if x is not None]
+    for row in rank_rules_table(table, outcomes).to_dict("records"):
         worlds = _number(row.get("worlds_fired"))
         ranked.append(
             RankedRule(
-                rule=row.get("rule", ""),
-                actor=row.get("actor", ""),
-                kind=row.get("kind", ""),
-                action=row.get("action", ""),
-                cites=tuple(c for c in (row.get("cites") or "").split(";") if c),
+                rule=row["rule"],
+                actor=_text(row.get("actor")),
+                kind=_text(row.get("kind")),
+                action=_text(row.get("action")),
+                cites=tuple(c for c in _text(row.get("cites")).split(";") if c),
                 worlds_fired=None if worlds is None else int(worlds),
                 share_fired=_number(row.get("share_fired")),
                 share_in={o: _number(row.get(f"share_{o}")) for o in ids},
-                influence=max(live) - min(live) if live else 0.0,
+                influence=float(row["influence"]),
             )
         )
-    ranked.sort(key=lambda r: (-r.influence, -(r.share_fired or 0.0), r.rule))
     return ranked
 
 
@@ -138,31 +157,14 @@ def reproduce_command(manifest: Mapping[str, Any]) -> str:
 def find_results(folder: Path | str) -> Path:
     """The batch folder ``folder`` names: itself, or the one its ``latest`` points at.
 
+    The rule of every reader (:func:`sim.batch.results.find_folder`).
+
     Raises:
-        ResultsError: no such folder, or no ``summary.json`` in it.
+        ResultsError: no such folder, or no ``manifest.json`` in it.
     """
     from sim.batch.results import find_folder
 
-    return find_folder(
-        folder,
-        "summary.json",
-        "no summary.json; expected a results folder written by wargame batch "
-        "(with manifest.json, summary.json, rules.csv and plots/)",
-    )
-
-
-def _read_json(path: Path, required: bool) -> dict[str, Any]:
-    if not path.is_file():
-        if required:
-            raise ResultsError(f"{path}: missing from the results folder")
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ResultsError(f"{path}: cannot be read ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ResultsError(f"{path}: expected a JSON object; got {type(data).__name__}")
-    return data
+    return find_folder(folder)
 
 
 def _charts(folder: Path) -> dict[str, bytes]:
@@ -223,44 +225,40 @@ def _load_context(data: ReportData, folder: Path) -> None:
 def gather(folder: Path | str, *, context: bool = True) -> ReportData:
     """Read what the report shows from a batch's results folder.
 
+    The folder is opened by the package's one reader
+    (:func:`sim.batch.results.load_results`): every table is checked
+    against the manifest's record before anything is shown.
+
     Args:
         folder: the results folder (or ``results/<scenario>``: its latest one).
         context: also load the scenario file and claims registry the manifest
             points at (for the description, rule texts and cited claims).
 
     Raises:
-        ResultsError: the folder or its ``summary.json`` is missing or
-            unreadable, or a table differs from the manifest's record of it.
+        ResultsError: the folder, its manifest, ``summary.json`` or
+            ``rules.csv`` is missing or unreadable, a table differs from the
+            manifest's record of it, or the folder is no batch.
     """
-    path = find_results(folder)
-    summary = _read_json(path / "summary.json", required=True)
-    manifest = _read_json(path / "manifest.json", required=False)
-    if manifest.get("kind") not in (None, "batch"):
+    from sim.batch.results import BatchResult, load_results
+
+    result = load_results(folder)
+    path = result.folder
+    if not isinstance(result, BatchResult):
         raise ResultsError(
-            f"{path}: a {manifest['kind']!r} folder; reports are written for batch folders"
+            f"{path}: a {result.kind!r} folder; reports are written for batch folders"
         )
+    summary = result.stored_summary
     if not isinstance(summary.get("outcomes"), list):
         raise ResultsError(f"{path / 'summary.json'}: no list of outcomes")
+    rules = rank_rules(result.rules, summary["outcomes"])
     notes = []
-    if manifest:
-        check_tables(path, manifest)
-    else:
-        notes.append(
-            "manifest.json is missing: how these results were produced is unknown, and "
-            "the tables cannot be checked."
-        )
-    rules: list[RankedRule] = []
-    if (path / "rules.csv").is_file():
-        rules = rank_rules(read_records(path / "rules.csv"), summary["outcomes"])
-    else:
-        notes.append("rules.csv is missing, so rules cannot be attributed.")
     charts = _charts(path)
     if not charts:
         notes.append(
             "No charts in plots/: draw them with wargame plot on this folder, then run "
             "wargame report again."
         )
-    data = ReportData(summary, manifest, rules, charts, notes=notes)
+    data = ReportData(summary, result.manifest, rules, charts, notes=notes, folder=path)
     if context:
         _load_context(data, path)
     return data

@@ -6,9 +6,15 @@ day), and ``plot_*`` functions draw it on a new
 :class:`~matplotlib.figure.Figure` (never through ``pyplot``, so no global
 state and no GUI backend).
 
-Every ensemble of a scenario uses the scenario's seed: two settings are
-compared on the same random numbers, so a change in the panel comes from the
-change in the settings, not from a different draw.
+The worlds are run by the batch's own in-memory runner
+(:func:`sim.batch.runner.simulate`), with the batch's chunks, seeds, shares
+(:func:`sim.stats.share`) and percentiles
+(:func:`sim.batch.aggregate.percentile_from_counts`): the panel shows
+exactly the numbers of ``wargame batch SCENARIO --runs 3000 --seed S`` with
+the same pins and overrides. Every ensemble of a scenario uses the
+scenario's seed, so two settings are compared on the same random numbers: a
+change in the panel comes from the change in the settings, not from a
+different draw.
 """
 
 from __future__ import annotations
@@ -26,15 +32,15 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
-from sim.engine.model import WargameModel
+from sim.batch.aggregate import PERCENTILES, Counts, percentile_from_counts
+from sim.batch.runner import simulate
 from sim.scenario.model import Scenario
-from sim.stats import wilson
+from sim.stats import share
 
 WORLDS = 3000
 """Worlds per ensemble: enough for intervals about ±2 points wide, fast enough to feel live."""
 
 BAND_COLOUR = "#3b5b92"
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 @dataclass(frozen=True)
@@ -82,25 +88,27 @@ class Ensemble:
         return next(o for o in self.outcomes if o.id == outcome_id)
 
 
-def outcome_shares(scenario: Scenario, outcome: np.ndarray) -> tuple[OutcomeShare, ...]:
-    """Outcome indices of ``n`` worlds -> one :class:`OutcomeShare` per class."""
-    n = int(outcome.size)
-    counts = np.bincount(outcome, minlength=len(scenario.outcomes))
+def outcome_shares(scenario: Scenario, counts: Counts) -> tuple[OutcomeShare, ...]:
+    """One :class:`OutcomeShare` per outcome class, from a run's counts."""
     out = []
     for o in scenario.outcomes:
-        k = int(counts[o.index])
-        lo, hi = wilson(k, n)
-        out.append(OutcomeShare(o.id, o.name, k, n, k / n if n else float("nan"), lo, hi))
+        s = share(counts.outcomes[o.index], counts.n)
+        out.append(OutcomeShare(o.id, o.name, s.count, s.n, s.p, s.lo, s.hi))
     return tuple(out)
 
 
-def rung_bands(rung_track: np.ndarray) -> np.ndarray:
-    """Percentiles of the rung per day (rows: 5, 25, 50, 75, 95).
+def rung_bands(occupancy: np.ndarray) -> np.ndarray:
+    """Percentiles of the rung per day (rows: 5, 25, 50, 75, 95) from worlds per rung per day.
 
-    ``inverted_cdf`` keeps every percentile on a real rung: halfway between
-    two rungs means nothing.
+    ``occupancy[d, k]`` is the number of worlds on rung ``k`` at the end of
+    day ``d`` (:attr:`sim.batch.aggregate.Counts.occupancy`). Computed as
+    ``daily.csv`` computes its ``p05`` ... ``p95`` columns, with the
+    package's one quantile, so each value is a real rung.
     """
-    return np.quantile(rung_track, QUANTILES, axis=1, method="inverted_cdf")
+    return np.array(
+        [[percentile_from_counts(day, q) for day in occupancy] for q in PERCENTILES],
+        dtype=np.int64,
+    )
 
 
 def run_ensemble(
@@ -109,34 +117,28 @@ def run_ensemble(
     worlds: int = WORLDS,
     seed: int | None = None,
 ) -> Ensemble:
-    """Run ``worlds`` worlds to the horizon and summarise them.
+    """Run ``worlds`` worlds to the horizon and summarise them, as ``wargame batch`` would.
 
     Args:
         scenario: the scenario (overrides already applied).
         pinned: parameter values to use in every world instead of drawing them.
         worlds: number of worlds.
         seed: the seed; ``None`` uses the scenario's.
+
+    Raises:
+        UsageError: a pinned value is not valid for the scenario.
     """
     pinned = dict(pinned or {})
     start = time.perf_counter()
-    model = WargameModel(
-        scenario,
-        replicates=worlds,
-        pinned=pinned,
-        collect=False,
-        rng=scenario.seed if seed is None else seed,
-    )
-    model.run()
-    if model.outcome is None:  # pragma: no cover - run() always reaches the horizon
-        raise RuntimeError("the ensemble stopped before the horizon")
+    counts = simulate(scenario, worlds, seed, pinned)
     seconds = time.perf_counter() - start
     dates = tuple(scenario.date_of(d) for d in range(scenario.horizon_days))
     return Ensemble(
         scenario,
         pinned,
-        outcome_shares(scenario, model.outcome),
+        outcome_shares(scenario, counts),
         dates,
-        rung_bands(model.rung_track),
+        rung_bands(counts.occupancy),
         seconds,
     )
 
