@@ -38,7 +38,7 @@ actors:
 
 EVENT = """
 events:
-  spark: {hazard: P, escalate_to: war, cites: [c]}
+  spark: {hazard: P, escalate_to: war, cites: [kremlin-appetite-decides]}
 """
 
 TRIGGER = """
@@ -49,7 +49,7 @@ actors:
       wait: {default: true}
       attack: {once: true, escalate_to: war}
     rules:
-      go: {kind: trigger, action: attack, prob: P, cites: [c]}
+      go: {kind: trigger, action: attack, prob: P, cites: [kremlin-appetite-decides]}
 """
 
 PREFERENCE = """
@@ -61,17 +61,17 @@ actors:
       wait: {default: true}
       attack: {escalate_to: war}
     rules:
-      want: {kind: preference, action: attack, utility: U, cites: [c]}
+      want: {kind: preference, action: attack, utility: U, cites: [kremlin-appetite-decides]}
 """
 
 LATE_EVENT = """
 events:
-  spark: {hazard: P, when: day >= 10, escalate_to: war, cites: [c]}
+  spark: {hazard: P, when: day >= 10, escalate_to: war, cites: [kremlin-appetite-decides]}
 """
 
 BOTH = """
 events:
-  spark: {hazard: Q, escalate_to: war, cites: [c]}
+  spark: {hazard: Q, escalate_to: war, cites: [kremlin-appetite-decides]}
 """ + TRIGGER.replace("\nactors:", "actors:")
 
 
