@@ -15,6 +15,7 @@ import sim.batch.runner as runner
 from sim.batch import rerun_world
 from sim.batch.results import FORMAT_VERSION, BatchResult, Staging, load_results
 from sim.errors import ExecutionError, ResultsError
+from sim.narrative import tell
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml"
 QUIET = {"plots": False, "progress": False}
@@ -175,7 +176,7 @@ def test_same_counts_with_and_without_runs_table(batch, tmp_path):
 
 def test_rerun_one_world(batch):
     row = batch.runs.iloc[1037]
-    replay = rerun_world(batch.folder, 1037)
+    replay = rerun_world(batch.folder, 1037, tell=tell)
     assert (replay.point, replay.chunk, replay.index) == (0, 2, 37)
     assert replay.outcome == row["outcome"]
     assert replay.model.narrate

@@ -10,11 +10,16 @@ Each test here failed while the copies existed:
 * the viewer seeded its ensemble another way than ``wargame batch``, so its
   numbers differed for the same seed and worlds;
 * outcome shares with Wilson intervals were computed three times;
-* three readers of a results folder followed three rules.
+* three readers of a results folder followed three rules;
+* three scenario caches had three invalidation rules (the viewer's never
+  noticed an edited file);
+* layers imported upwards (the viewer page imported its command line, the
+  report held argparse code, the batch runner imported the narrative).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 from pathlib import Path
@@ -22,14 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DEFAULT_SCENARIO
+from conftest import DEFAULT_SCENARIO, ROOT
 
 import sim
 from sim.batch.aggregate import Counts, daily_table, percentile_from_counts, summary_dict
 from sim.batch.results import load_results
-from sim.batch.runner import simulate
-from sim.engine.model import _quantile
-from sim.errors import ResultsError
+from sim.batch.runner import rerun_world, simulate
+from sim.engine.model import _quantile, scenario_for
+from sim.errors import ResultsError, UsageError
 from sim.plots import load_tables, plot_attribution
 from sim.plots.data import _pooled, attribution
 from sim.report import gather
@@ -192,3 +197,55 @@ def test_words_stay_words_for_every_reader(batch) -> None:
     pd.testing.assert_frame_equal(tables.rules, result.rules)
     pd.testing.assert_frame_equal(tables.runs, result.runs)
     assert tables.summary == result.summary
+
+
+# -- one scenario cache -------------------------------------------------------------------
+def test_one_scenario_cache_for_model_viewer_and_workers(tmp_path) -> None:
+    app = pytest.importorskip("sim.viz.app", reason="viewer extra not installed")
+    from sim.batch.runner import compiled
+    from sim.batch.seeding import ScenarioSource
+
+    for f in ("allied_resolve_2022.yaml", "allied_resolve_troops_stay.yaml"):
+        shutil.copy(ROOT / "scenarios" / f, tmp_path / f)
+    child = tmp_path / "allied_resolve_troops_stay.yaml"
+    first = scenario_for(child)
+    assert app._scenario(str(child), ()) is first
+    assert compiled(ScenarioSource(first.name, str(child))) is first
+    base = tmp_path / "allied_resolve_2022.yaml"
+    base.write_text(base.read_text().replace("horizon_days: 70", "horizon_days: 71"))
+    edited = app._scenario(str(child), ())
+    assert edited is not first and edited.horizon_days == 71
+    assert scenario_for(child) is edited
+    assert compiled(ScenarioSource(first.name, str(child))) is edited
+
+
+# -- imports only downwards ----------------------------------------------------------------
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside functions."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+def test_no_upward_imports_in_viewer_report_and_runner() -> None:
+    sim_dir = ROOT / "sim"
+    assert not {m for m in _imports(sim_dir / "viz" / "app.py") if m.startswith("sim.viz.cli")}
+    for f in (sim_dir / "report").glob("*.py"):
+        assert "argparse" not in _imports(f), f
+    assert not {m for m in _imports(sim_dir / "batch" / "runner.py") if "narrative" in m}
+
+
+def test_a_replay_tells_its_story_with_the_function_it_was_given(batch) -> None:
+    from sim.narrative import tell
+
+    replay = rerun_world(batch.folder, 42)
+    with pytest.raises(UsageError, match=r"tell=sim\.narrative\.tell"):
+        replay.story()
+    told = rerun_world(batch.folder, 42, tell=tell).story()
+    assert told == tell(replay.model, replay.index)
+    assert batch.rerun_world(42, tell=lambda m, i: f"world {i}").story() == "world 42"

@@ -355,11 +355,11 @@ class BatchResult(Results):
     def plot_attribution(self, ax: Any = None) -> Figure:
         return _charts().plot_attribution(self, ax=ax)
 
-    def rerun_world(self, world: int) -> Any:
+    def rerun_world(self, world: int, tell: Any = None) -> Any:
         """Rerun one world with narration; see :func:`sim.batch.runner.rerun_world`."""
         from sim.batch.runner import rerun_world
 
-        return rerun_world(self.folder, world)
+        return rerun_world(self.folder, world, tell)
 
 
 @dataclass
@@ -383,10 +383,11 @@ class SweepResult(Results):
     def plot_sweep(self, ax: Any = None, **options: Any) -> Figure:
         return _charts().plot_sweep(self, ax=ax, **options)
 
-    def rerun_world(self, world: int) -> Any:
+    def rerun_world(self, world: int, tell: Any = None) -> Any:
+        """Rerun one world with narration; see :func:`sim.batch.runner.rerun_world`."""
         from sim.batch.runner import rerun_world
 
-        return rerun_world(self.folder, world)
+        return rerun_world(self.folder, world, tell)
 
 
 @dataclass

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,47 +35,39 @@ from sim.batch.seeding import (
     resolved_text,
 )
 from sim.errors import ExecutionError, ResultsError, UsageError, ValidationError
+from sim.scenario import cache as scenario_cache
 
 if TYPE_CHECKING:
     from sim.batch.results import BatchResult
     from sim.engine.model import WargameModel
     from sim.scenario.model import Scenario
 
+StoryTeller = Callable[["WargameModel", int], str]
+"""A story function: the story of world ``index`` of a finished, narrated model."""
+
+
 # -- the worker side ---------------------------------------------------------------
-_COMPILED: dict[str, Scenario] = {}
-"""Scenarios compiled in this process, by sha256 (a worker compiles each once)."""
-_MAX_COMPILED = 16
-
-
 def compiled(source: ScenarioSource) -> Scenario:
-    """The compiled scenario of ``source``, from this process's cache if possible."""
-    sc = _COMPILED.get(source.sha256)
+    """The compiled scenario of ``source``, from the process's scenario cache if possible.
+
+    The cache (:mod:`sim.scenario.cache`) is found by ``sha256`` first: the
+    parent process put its scenario there (:func:`scenario_source`), and a
+    worker process keeps each one it compiled.
+    """
+    sc = scenario_cache.by_sha256(source.sha256) if source.sha256 else None
     if sc is not None:
         return sc
-    from sim.scenario import load_scenario
-
     if source.text is not None:
-        with tempfile.TemporaryDirectory(prefix="wargame-") as tmp:
-            path = Path(tmp) / f"{source.name}.json"
-            path.write_text(source.text, encoding="utf-8")
-            sc = load_scenario(path, registry=None)
+        sc = scenario_cache.scenario_from_text(source.name, source.text)
     else:
-        sc = load_scenario(source.path, source.overrides)
+        sc = scenario_cache.load_cached(source.path, source.overrides)
     if source.sha256 and sc.sha256 != source.sha256:
         raise ExecutionError(
             f"scenario {source.name!r} ({source.path}) compiled differently in a worker "
             f"(sha256 {sc.sha256[:12]} instead of {source.sha256[:12]}); "
             "was the file changed while the batch ran?"
         )
-    remember(source, sc)
     return sc
-
-
-def remember(source: ScenarioSource, sc: Scenario) -> None:
-    """Put an already compiled scenario in this process's cache."""
-    if len(_COMPILED) >= _MAX_COMPILED:
-        _COMPILED.clear()
-    _COMPILED[source.sha256] = sc
 
 
 def run_chunk(task: ChunkTask) -> ChunkSummary:
@@ -110,20 +101,17 @@ def scenario_source(
     """
     text: str | None = resolved_text(sc.resolved) if ship_text else None
     if text is not None:
-        from sim.engine.model import scenario_from_text
-
         why = "it compiles to a different scenario"
         try:
-            back = scenario_from_text(sc.name, text)
+            back = scenario_cache.scenario_from_text(sc.name, text)
         except ValidationError as exc:
             back, why = None, f"it does not compile: {exc.diagnostics[0].message}"
         if back is None or back.sha256 != sc.sha256 or resolved_text(back.resolved) != text:
             raise ExecutionError(
                 f"scenario {sc.name!r} ({path}) cannot be sent to workers as text: {why}"
             )
-    source = ScenarioSource(sc.name, str(path), tuple(overrides), sc.sha256, text)
-    remember(source, sc)
-    return source
+    scenario_cache.remember(sc)
+    return ScenarioSource(sc.name, str(path), tuple(overrides), sc.sha256, text)
 
 
 def check_pinned(sc: Scenario, pinned: dict[str, Any] | None) -> dict[str, Any]:
@@ -398,7 +386,8 @@ class Replay:
     """One world of a results folder, simulated again with narration on.
 
     ``model`` is the whole chunk the world belongs to (its ``log`` holds every
-    world of the chunk); ``index`` is the world's position in it.
+    world of the chunk); ``index`` is the world's position in it. ``tell`` is
+    the story function given to :func:`rerun_world`.
     """
 
     model: WargameModel
@@ -406,24 +395,40 @@ class Replay:
     world: int
     point: int
     chunk: int
+    tell: StoryTeller | None = field(default=None, repr=False)
 
     @property
     def outcome(self) -> str:
         return self.model.outcome_of(self.index)
 
     def story(self) -> str:
-        """The day-by-day story of the world, as ``wargame run`` tells it."""
-        from sim.narrative import tell
+        """The day-by-day story of the world, told by the story function given to
+        :func:`rerun_world` (``sim.narrative.tell`` tells it as ``wargame run`` does).
 
-        return tell(self.model, self.index)
+        Raises:
+            UsageError: :func:`rerun_world` was given no story function.
+        """
+        if self.tell is None:
+            raise UsageError(
+                "this replay has no story function: rerun the world with "
+                "rerun_world(folder, world, tell=sim.narrative.tell)"
+            )
+        return self.tell(self.model, self.index)
 
 
-def rerun_world(folder: str | Path, world: int) -> Replay:
+def rerun_world(folder: str | Path, world: int, tell: StoryTeller | None = None) -> Replay:
     """Rerun world ``world`` (the ``world`` column of ``runs.csv``) of a results folder.
 
     The chunk is rebuilt from the manifest (scenario file, overrides, seed,
     chunk size) and, for a sweep, the design point's values; the rerun is
     checked against the stored outcome.
+
+    Args:
+        folder: the results folder.
+        world: the world's id.
+        tell: how :meth:`Replay.story` tells the world's story, e.g.
+            ``sim.narrative.tell``. Passed in, because telling stories is
+            presentation, which the batch layer does not import.
 
     Raises:
         ResultsError: unknown world, or the scenario file changed since.
@@ -462,7 +467,7 @@ def rerun_world(folder: str | Path, world: int) -> Replay:
         collect=False,
         rng=chunk_seed(int(m["seed"]), point, chunk),
     ).run()
-    replay = Replay(model, index, int(world), point, chunk)
+    replay = Replay(model, index, int(world), point, chunk, tell)
     if stored is not None and replay.outcome != stored:
         raise ResultsError(
             f"world {world} reran to outcome {replay.outcome!r}, but {path / 'runs.csv'} "

@@ -26,8 +26,6 @@ used as it is.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -41,7 +39,7 @@ from sim.engine.adjudication import Changes, Decision, adjudicate
 from sim.engine.decision import decide
 from sim.engine.draws import LazyUniforms, skip_uniforms
 from sim.engine.state import WorldState
-from sim.scenario import load_scenario
+from sim.scenario import cache as scenario_cache
 from sim.scenario.model import Actor, Event, Scenario
 from sim.scenario.pins import check_pinned
 from sim.stats import quantile_of_values
@@ -63,35 +61,6 @@ RUNG_QUANTILES = (0.05, 0.5, 0.95)
 
 
 # -- the scenario, compiled once per process -----------------------------------------
-_LOADED: dict[tuple[Any, ...], Scenario] = {}
-_MAX_LOADED = 16
-_EXTENDS = re.compile(r"""^extends[ \t]*:[ \t]*(['"]?)([^'"#\r\n]+?)\1[ \t]*(?:#.*)?$""", re.M)
-_MAX_CHAIN = 16
-
-
-def _file_stamps(path: Path) -> tuple[tuple[str, str], ...]:
-    """(file, content digest) of a scenario file and of each file it ``extends``.
-
-    The cache key of :func:`scenario_for`: editing the file or a base it
-    extends (a top-level ``extends: base.yaml`` line) recompiles it. A
-    missing file gets an empty digest; loading then reports it properly.
-    """
-    out: list[tuple[str, str]] = []
-    p = path.resolve()
-    while len(out) < _MAX_CHAIN and all(p.as_posix() != f for f, _ in out):
-        try:
-            data = p.read_bytes()
-        except OSError:
-            out.append((p.as_posix(), ""))
-            break
-        out.append((p.as_posix(), hashlib.blake2b(data, digest_size=16).hexdigest()))
-        m = _EXTENDS.search(data.decode("utf-8", errors="replace"))
-        if m is None:
-            break
-        p = (p.parent / m.group(2).strip()).resolve()
-    return tuple(out)
-
-
 def scenario_for(
     scenario: str | Path | Scenario | None = None, overrides: Sequence[str] = ()
 ) -> Scenario:
@@ -100,8 +69,9 @@ def scenario_for(
     Compiling a scenario costs about as much as simulating one world of it,
     so runs that each name the same file (``mesa.batch_run`` makes one model
     per run, EMA Workbench and SALib call :func:`sim.interop.evaluate` many
-    times) compile it once per process. The cache notices edits to the file
-    and to the files it extends.
+    times) compile it once per process, through the package's one scenario
+    cache (:mod:`sim.scenario.cache`), which notices edits to the file and
+    to the files it extends.
 
     Args:
         scenario: a scenario file, an already loaded :class:`Scenario`
@@ -121,53 +91,16 @@ def scenario_for(
         # The whole data folder, so the claims registry is found beside the
         # scenario (a real folder as it is; from a zipped install, a copy).
         with resources.as_file(resources.files("sim").joinpath(DATA)) as data:
-            return _cached((data / DEFAULT_RESOURCE.removeprefix(f"{DATA}/")).resolve(), overrides)
-    return _cached(Path(scenario), overrides)
-
-
-def _cached(path: Path, overrides: tuple[str, ...]) -> Scenario:
-    key = ("file", str(path), _file_stamps(path), overrides)
-    sc = _LOADED.get(key)
-    if sc is None:
-        sc = load_scenario(path, overrides)
-        _remember(key, sc)
-    return sc
+            path = (data / DEFAULT_RESOURCE.removeprefix(f"{DATA}/")).resolve()
+            return scenario_cache.load_cached(path, overrides)
+    return scenario_cache.load_cached(scenario, overrides)
 
 
 def _recompiled(sc: Scenario, overrides: tuple[str, ...]) -> Scenario:
     """``sc`` with further overrides, recompiled from its resolved text (no files needed)."""
     from sim.batch.seeding import resolved_text
 
-    key = ("text", sc.sha256, overrides)
-    out = _LOADED.get(key)
-    if out is None:
-        out = scenario_from_text(sc.name, resolved_text(sc.resolved), overrides)
-        _remember(key, out)
-    return out
-
-
-def scenario_from_text(name: str, text: str, overrides: Sequence[str] = ()) -> Scenario:
-    """Compile a scenario from its resolved text (``sim.batch.seeding.resolved_text``).
-
-    What a worker with no scenario files does. Citations were checked
-    against the claims registry when the scenario was first loaded; the text
-    carries the claim ids and is compiled without a registry.
-
-    Raises:
-        ValidationError: the text or an override is invalid.
-    """
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="wargame-") as tmp:
-        path = Path(tmp) / f"{name}.json"
-        path.write_text(text, encoding="utf-8")
-        return load_scenario(path, tuple(overrides), registry=None)
-
-
-def _remember(key: tuple[Any, ...], sc: Scenario) -> None:
-    if len(_LOADED) >= _MAX_LOADED:
-        _LOADED.clear()
-    _LOADED[key] = sc
+    return scenario_cache.scenario_from_text(sc.name, resolved_text(sc.resolved), overrides)
 
 
 def _own_copy(ss: np.random.SeedSequence) -> np.random.SeedSequence:

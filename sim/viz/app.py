@@ -22,9 +22,6 @@ new :class:`ViewerModel`. One source of truth for all three.
 
 from __future__ import annotations
 
-import functools
-import json
-import os
 from html import escape
 from typing import Any
 
@@ -35,10 +32,9 @@ from mesa.visualization.utils import update_counter
 
 from sim.engine.model import DEFAULT_SCENARIO, WargameModel
 from sim.errors import UsageError, ValidationError
-from sim.scenario import load_scenario
+from sim.scenario.cache import load_cached
 from sim.scenario.model import Scenario
 from sim.scenario.pins import check_pinned
-from sim.viz.cli import OVERRIDES_ENV, SCENARIO_ENV
 from sim.viz.controls import (
     UNCERTAIN,
     Control,
@@ -50,6 +46,7 @@ from sim.viz.controls import (
     split_overrides,
 )
 from sim.viz.ensemble import WORLDS, Ensemble, plot_fan, plot_outcomes, run_ensemble
+from sim.viz.environment import OVERRIDES_ENV, SCENARIO_ENV, scenario_from_environment
 from sim.viz.story import (
     StoryRow,
     plot_world_path,
@@ -59,17 +56,38 @@ from sim.viz.story import (
 )
 
 
-# -- loading, cached across sessions (scenarios are immutable) ------------------------
-@functools.lru_cache(maxsize=32)
+# -- loading, cached across sessions ---------------------------------------------------
 def _scenario(path: str, overrides: tuple[str, ...]) -> Scenario:
-    return load_scenario(path, overrides)
+    """The scenario with overrides, from the package's one scenario cache.
+
+    :mod:`sim.scenario.cache` recompiles it when the file or a base it
+    extends changes, so editing the scenario while the viewer runs shows
+    the edit (on the next change of a setting, or a reload).
+    """
+    return load_cached(path, overrides)
 
 
-@functools.lru_cache(maxsize=128)
+_ENSEMBLES: dict[tuple[Any, ...], Ensemble] = {}
+_MAX_ENSEMBLES = 128
+
+
 def _ensemble(
     path: str, overrides: tuple[str, ...], pinned: tuple[tuple[str, Any], ...]
 ) -> Ensemble:
-    return run_ensemble(_scenario(path, overrides), dict(pinned), worlds=WORLDS)
+    """The ensemble of these settings, computed once per compiled scenario and pins.
+
+    Keyed by the scenario's ``sha256`` (what was compiled), not by the path:
+    an edited file gives a new scenario, hence a new ensemble.
+    """
+    sc = _scenario(path, overrides)
+    key = (sc.sha256, pinned)
+    ens = _ENSEMBLES.get(key)
+    if ens is None:
+        ens = run_ensemble(sc, dict(pinned), worlds=WORLDS)
+        if len(_ENSEMBLES) >= _MAX_ENSEMBLES:
+            _ENSEMBLES.clear()
+        _ENSEMBLES[key] = ens
+    return ens
 
 
 def _errors(exc: ValidationError) -> str:
@@ -100,9 +118,8 @@ class ViewerSettings:
     @classmethod
     def from_environment(cls) -> ViewerSettings:
         """Settings for the scenario named by ``WARGAME_SCENARIO`` (default: the bundled one)."""
-        path = os.environ.get(SCENARIO_ENV) or str(DEFAULT_SCENARIO)
-        overrides = tuple(json.loads(os.environ.get(OVERRIDES_ENV) or "[]"))
-        return cls(path, overrides)
+        path, overrides = scenario_from_environment()
+        return cls(path or str(DEFAULT_SCENARIO), overrides)
 
     # -- what the settings mean ---------------------------------------------------------
     def pinned(self) -> dict[str, Any]:

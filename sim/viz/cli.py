@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -19,11 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.errors import ValidationError, WargameError
+from sim.viz.environment import OVERRIDES_ENV as OVERRIDES_ENV
+from sim.viz.environment import SCENARIO_ENV as SCENARIO_ENV
+from sim.viz.environment import server_env
 
-SCENARIO_ENV = "WARGAME_SCENARIO"
-"""Environment variable naming the scenario file the page shows."""
-OVERRIDES_ENV = "WARGAME_OVERRIDES"
-"""Environment variable with command-line ``--set`` overrides, as a JSON list."""
 APP_MODULE = "sim.viz.app"
 DEFAULT_PORT = 8765
 INSTALL_HINT = "install the viewer extra: pip install -e .[viz]"
@@ -68,17 +66,6 @@ def server_command(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> list[st
         "--log-level",
         "warning",
     ]
-
-
-def server_env(
-    scenario: str | Path, overrides: Sequence[str] = (), base: dict[str, str] | None = None
-) -> dict[str, str]:
-    """Environment of the server: the scenario, any ``--set`` and no telemetry."""
-    env = dict(os.environ if base is None else base)
-    env[SCENARIO_ENV] = str(Path(scenario).resolve())
-    env[OVERRIDES_ENV] = json.dumps(list(overrides))
-    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
-    return env
 
 
 def serve(

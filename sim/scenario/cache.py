@@ -1,0 +1,161 @@
+"""The process's one cache of compiled scenarios, with one invalidation rule.
+
+Compiling a scenario costs about as much as simulating one world of it, and
+several parts of the package compile the same scenario again and again:
+``WargameModel`` given a path (``mesa.batch_run`` makes one model per run),
+:func:`sim.interop.evaluate` (called thousands of times by EMA Workbench or
+SALib), the viewer (every change of a setting) and a batch worker (every
+chunk). They all go through this module, so a scenario is compiled once per
+process and every caller sees the same rule for when that copy is stale.
+
+There are two ways in, each keyed so that a hit is exactly what compiling
+again would give:
+
+* a **file** (:func:`load_cached`): keyed by the file's resolved path, the
+  stamps of the file and of every file it ``extends``, and the overrides.
+  A stamp is the modification time (``st_mtime_ns``), the size and a digest
+  of the content. Times alone are not enough: file systems stamp times in
+  ticks of a few milliseconds, so an edit that keeps the size within one
+  tick of the previous write (``horizon_days: 70`` to ``71``) would be
+  missed. Reading a scenario file to hash it costs far less than compiling
+  it.
+* a **resolved text** (:func:`scenario_from_text`): what a worker on
+  another machine receives; keyed by the text's digest and the overrides.
+
+A compiled scenario can also be found by its ``sha256``
+(:func:`by_sha256`), which identifies what was compiled, whatever the way
+in: a batch's parent process puts its scenario there (:func:`remember`), so
+an in-process worker does not compile it again.
+
+The cache keeps the most recently used :data:`MAX_ENTRIES` entries and is
+safe to use from several threads (the viewer computes in a background
+thread).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.scenario import load_scenario
+from sim.scenario.model import Scenario
+
+MAX_ENTRIES = 32
+"""Entries kept (file, text and sha256 keys together), least recently used dropped first."""
+
+_EXTENDS = re.compile(r"""^extends[ \t]*:[ \t]*(['"]?)([^'"#\r\n]+?)\1[ \t]*(?:#.*)?$""", re.M)
+_MAX_CHAIN = 16
+
+_entries: OrderedDict[tuple[Any, ...], Scenario] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_stamps(path: Path | str) -> tuple[tuple[str, int, int, str], ...]:
+    """(resolved file, mtime in ns, size, content digest) of a scenario file and its bases.
+
+    The bases are found as the loader finds them, from a top-level
+    ``extends: base.yaml`` line, relative to the file that names it. A file
+    that cannot be read gets ``(-1, -1, "")``: loading then reports it
+    properly.
+    """
+    out: list[tuple[str, int, int, str]] = []
+    p = Path(path).resolve()
+    while len(out) < _MAX_CHAIN and all(p.as_posix() != f for f, *_ in out):
+        try:
+            stat = p.stat()
+            data = p.read_bytes()
+        except OSError:
+            out.append((p.as_posix(), -1, -1, ""))
+            break
+        out.append((p.as_posix(), stat.st_mtime_ns, stat.st_size, _digest(data)))
+        m = _EXTENDS.search(data.decode("utf-8", errors="replace"))
+        if m is None:
+            break
+        p = (p.parent / m.group(2).strip()).resolve()
+    return tuple(out)
+
+
+def _cached(key: tuple[Any, ...], build: Callable[[], Scenario]) -> Scenario:
+    """The entry under ``key``, built (outside the lock) and kept if absent."""
+    with _lock:
+        sc = _entries.get(key)
+        if sc is not None:
+            _entries.move_to_end(key)
+            return sc
+    sc = build()
+    with _lock:
+        _put(key, sc)
+        if sc.sha256:
+            _put(("sha256", sc.sha256), sc)
+    return sc
+
+
+def _put(key: tuple[Any, ...], sc: Scenario) -> None:
+    _entries[key] = sc
+    _entries.move_to_end(key)
+    while len(_entries) > MAX_ENTRIES:
+        _entries.popitem(last=False)
+
+
+def load_cached(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
+    """:func:`sim.scenario.load_scenario` of ``path``, compiled once while the files stay the same.
+
+    Raises:
+        ValidationError: the scenario or an override is invalid (nothing is kept).
+    """
+    overrides = tuple(overrides)
+    key = ("file", Path(path).resolve().as_posix(), file_stamps(path), overrides)
+    return _cached(key, lambda: load_scenario(path, overrides))
+
+
+def scenario_from_text(name: str, text: str, overrides: Sequence[str] = ()) -> Scenario:
+    """Compile a scenario from its resolved text (``sim.batch.seeding.resolved_text``), once.
+
+    What a worker with no scenario files does. Citations were checked
+    against the claims registry when the scenario was first loaded; the text
+    carries the claim ids and is compiled without a registry.
+
+    Raises:
+        ValidationError: the text or an override is invalid (nothing is kept).
+    """
+    overrides = tuple(overrides)
+
+    def build() -> Scenario:
+        with tempfile.TemporaryDirectory(prefix="wargame-") as tmp:
+            path = Path(tmp) / f"{name}.json"
+            path.write_text(text, encoding="utf-8")
+            return load_scenario(path, overrides, registry=None)
+
+    return _cached(("text", name, _digest(text.encode("utf-8")), overrides), build)
+
+
+def remember(sc: Scenario) -> None:
+    """Keep an already compiled scenario, to be found by its ``sha256``."""
+    if sc.sha256:
+        with _lock:
+            _put(("sha256", sc.sha256), sc)
+
+
+def by_sha256(sha256: str) -> Scenario | None:
+    """The compiled scenario with this ``sha256``, if one is kept."""
+    with _lock:
+        sc = _entries.get(("sha256", sha256))
+        if sc is not None:
+            _entries.move_to_end(("sha256", sha256))
+        return sc
+
+
+def clear() -> None:
+    """Forget every compiled scenario (for tests and long-lived processes)."""
+    with _lock:
+        _entries.clear()

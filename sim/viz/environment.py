@@ -1,0 +1,41 @@
+"""How ``wargame view`` tells the viewer's server which scenario to show.
+
+The server runs ``solara run sim.viz.app`` in a child process, which can be
+told things only through its environment: the scenario file in
+:data:`SCENARIO_ENV` and the command line's ``--set`` overrides, as a JSON
+list, in :data:`OVERRIDES_ENV`. Both ends use this module, the command
+(:mod:`sim.viz.cli`) to write them and the page (:mod:`sim.viz.app`) to read
+them, so the page does not import the command-line code above it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+SCENARIO_ENV = "WARGAME_SCENARIO"
+"""Environment variable naming the scenario file the page shows."""
+OVERRIDES_ENV = "WARGAME_OVERRIDES"
+"""Environment variable with command-line ``--set`` overrides, as a JSON list."""
+
+
+def server_env(
+    scenario: str | Path, overrides: Sequence[str] = (), base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Environment of the server: the scenario, any ``--set`` and no telemetry."""
+    env = dict(os.environ if base is None else base)
+    env[SCENARIO_ENV] = str(Path(scenario).resolve())
+    env[OVERRIDES_ENV] = json.dumps(list(overrides))
+    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    return env
+
+
+def scenario_from_environment(
+    environ: Mapping[str, str] | None = None,
+) -> tuple[str | None, tuple[str, ...]]:
+    """The scenario file (``None`` if unset) and overrides that :func:`server_env` wrote."""
+    env = os.environ if environ is None else environ
+    path = env.get(SCENARIO_ENV) or None
+    return path, tuple(json.loads(env.get(OVERRIDES_ENV) or "[]"))
