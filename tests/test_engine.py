@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import collections
-import random
-import textwrap
 from pathlib import Path
 
 import mesa
 import numpy as np
 import pytest
 from conftest import DEFAULT_SCENARIO, SEEDS_DIR, SHIPPED_SCENARIOS
+from engine_reference import Asked, differences, orders_unlike, run_in_order
 from scipy.stats import binomtest, chi2_contingency
 
 from sim.engine.adjudication import Decision, adjudicate
@@ -157,82 +156,6 @@ def test_effects_see_the_state_before_the_day(tmp_path: Path) -> None:
 
 
 # -- order and replicates ----------------------------------------------------------
-class Asked:
-    """The order in which the model really asks its agents, phase by phase and day by day."""
-
-    PHASES = ("observe", "decide")
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls: dict[str, dict[int, list[str]]] = {p: {} for p in self.PHASES}
-        for phase in self.PHASES:
-            original = getattr(ActorAgent, phase)
-
-            def asked(agent: ActorAgent, _phase: str = phase, _original=original) -> None:
-                day = agent.model.day  # type: ignore[attr-defined]
-                self.calls[_phase].setdefault(day, []).append(agent.actor.id)
-                _original(agent)
-
-            monkeypatch.setattr(ActorAgent, phase, asked)
-
-    def clear(self) -> None:
-        for calls in self.calls.values():
-            calls.clear()
-
-
-def _run_in_order(sc, order_of_day, replicates: int = 1000, seed: int = 9) -> WargameModel:
-    """Run ``sc``, putting the model's own actor agents in ``order_of_day(day)`` each morning.
-
-    The order is set on the agent set the model iterates (Mesa's
-    ``AgentSet.sort(inplace=True)``); :class:`Asked` checks it was followed.
-    """
-    m = WargameModel(sc, replicates=replicates, rng=seed, collect=False)
-    agents = m.agents_by_type[ActorAgent]
-    while m.running:
-        rank = {actor_id: i for i, actor_id in enumerate(order_of_day(m.day))}
-        agents.sort(key=lambda a: rank[a.actor.id], ascending=True, inplace=True)
-        m.step()
-    return m
-
-
-def _results(m: WargameModel) -> dict[str, np.ndarray]:
-    """Everything a run produces, per world."""
-    st = m.world
-    out = {
-        "outcome": m.outcome,
-        "flags": m.flags,
-        "rung_track": m.rung_track,
-        "peak": st.peak,
-        "first_day": st.first_day,
-        "rule_fired": st.rule_fired,
-        "event_count": st.event_count,
-        "belief": st.belief,
-    }
-    out |= {f"state {k}": v for k, v in st.values.items()}
-    out |= {f"{k} action counts": v for k, v in st.action_count.items()}
-    out |= {f"{k} last actions": v for k, v in st.action_last.items()}
-    return out
-
-
-def _differences(a: WargameModel, b: WargameModel) -> list[str]:
-    ra, rb = _results(a), _results(b)
-    return [k for k in ra if not np.array_equal(ra[k], rb[k])]
-
-
-def _orders_unlike(ids: list[str], seed: int):
-    """Per day, a random order of ``ids`` other than ``ids`` itself (remembered)."""
-    shuffler = random.Random(seed)
-    given: dict[int, list[str]] = {}
-
-    def order(day: int) -> list[str]:
-        o = list(ids)
-        while o == ids:
-            shuffler.shuffle(o)
-        given[day] = o
-        return o
-
-    return order, given
-
-
 @pytest.mark.parametrize("path", SHIPPED_SCENARIOS, ids=[p.stem for p in SHIPPED_SCENARIOS])
 def test_agent_order_does_not_change_any_result(
     path: Path, monkeypatch: pytest.MonkeyPatch
@@ -240,17 +163,17 @@ def test_agent_order_does_not_change_any_result(
     sc = load_scenario(path)
     ids = [a.id for a in sc.actors]
     asked = Asked(monkeypatch)
-    natural = _run_in_order(sc, lambda day: ids)
+    natural = run_in_order(sc, lambda day: ids)
     for phase in Asked.PHASES:
         assert asked.calls[phase] == {d: ids for d in range(sc.horizon_days)}, phase
     asked.clear()
-    order, given = _orders_unlike(ids, seed=sc.horizon_days)
-    shuffled = _run_in_order(sc, order)
+    order, given = orders_unlike(ids, seed=sc.horizon_days)
+    shuffled = run_in_order(sc, order)
     # the permutation really happened: every day, in both phases
     assert len(given) == sc.horizon_days
     for phase in Asked.PHASES:
         assert asked.calls[phase] == given, phase
-    assert _differences(natural, shuffled) == []
+    assert differences(natural, shuffled) == []
 
 
 def test_order_check_catches_an_actor_that_sees_a_move_of_the_same_day(
@@ -269,9 +192,9 @@ def test_order_check_catches_an_actor_that_sees_a_move_of_the_same_day(
     monkeypatch.setattr(ActorAgent, "decide", leaky_decide)
     sc = load_scenario(DEFAULT_SCENARIO)
     ids = [a.id for a in sc.actors]
-    natural = _run_in_order(sc, lambda day: ids)
-    order, _ = _orders_unlike(ids, seed=1)
-    assert "outcome" in _differences(natural, _run_in_order(sc, order))
+    natural = run_in_order(sc, lambda day: ids)
+    order, _ = orders_unlike(ids, seed=1)
+    assert "outcome" in differences(natural, run_in_order(sc, order))
 
 
 def test_replicates_match_independent_single_worlds() -> None:
@@ -337,29 +260,27 @@ def test_every_world_gets_exactly_one_outcome() -> None:
     assert len(counts) >= 4  # not degenerate
 
 
-def test_intel_is_noticed_only_after_the_delay(tmp_path: Path) -> None:
-    f = tmp_path / "intel.yaml"
-    f.write_text(
-        textwrap.dedent(
-            """
-            scenario: {name: intel, title: Intel, start: 2022-01-01, horizon_days: 30}
-            state: {massed: {type: bool, initial: false}}
-            ladder: {calm: {name: Calm, mid_level: 1}, tense: {name: Tense, mid_level: 3}}
-            intel:
-              seen: {observer: b, watches: massed, delay_days: 5, detect_prob: 1,
-                     cites: [budanov-two-weeks-buildup]}
-            events:
-              mass: {start: 3, effects: {massed: true}, cites: [units-40-50km-chernihiv]}
-            actors:
-              a: {name: A, actions: {wait: {default: true}}}
-              b:
-                name: B
-                actions: {wait: {default: true}, react: {once: true, escalate_to: tense}}
-                rules:
-                  r: {kind: trigger, action: react, when: seen, cites: [budanov-two-weeks-buildup]}
-            outcomes: {x: {name: X}}
-            """
-        )
+def test_intel_is_noticed_only_after_the_delay(write_scenario) -> None:
+    f = write_scenario(
+        """
+        scenario: {name: intel, title: Intel, start: 2022-01-01, horizon_days: 30}
+        state: {massed: {type: bool, initial: false}}
+        ladder: {calm: {name: Calm, mid_level: 1}, tense: {name: Tense, mid_level: 3}}
+        intel:
+          seen: {observer: b, watches: massed, delay_days: 5, detect_prob: 1,
+                 cites: [budanov-two-weeks-buildup]}
+        events:
+          mass: {start: 3, effects: {massed: true}, cites: [units-40-50km-chernihiv]}
+        actors:
+          a: {name: A, actions: {wait: {default: true}}}
+          b:
+            name: B
+            actions: {wait: {default: true}, react: {once: true, escalate_to: tense}}
+            rules:
+              r: {kind: trigger, action: react, when: seen, cites: [budanov-two-weeks-buildup]}
+        outcomes: {x: {name: X}}
+        """,
+        "intel.yaml",
     )
     sc = load_scenario(f, registry=REGISTRY)
     m = WargameModel(sc, replicates=50, rng=1, collect=False).run()
@@ -376,23 +297,21 @@ def test_every_shipped_scenario_runs_to_the_horizon(path: Path) -> None:
     assert m.outcome is not None
 
 
-def test_event_condition_never_writes_into_the_state(tmp_path: Path) -> None:
+def test_event_condition_never_writes_into_the_state(write_scenario) -> None:
     """A bare-name `when` evaluates to the state's own array; limiting it by
     `max_times` must not change the state variable (regression)."""
-    f = tmp_path / "alias.yaml"
-    f.write_text(
-        textwrap.dedent(
-            """
-            scenario: {name: alias, title: Alias, start: 2022-01-01, horizon_days: 6}
-            state: {armed: {type: bool, initial: true}}
-            ladder: {calm: {name: Calm, mid_level: 1}, war: {name: War, mid_level: 5}}
-            events:
-              clash: {hazard: 1, when: armed, max_times: 1, escalate_to: war,
-                      cites: [lithuania-direct-threat]}
-            actors: {a: {name: A, actions: {wait: {default: true}}}}
-            outcomes: {x: {name: X}}
-            """
-        )
+    f = write_scenario(
+        """
+        scenario: {name: alias, title: Alias, start: 2022-01-01, horizon_days: 6}
+        state: {armed: {type: bool, initial: true}}
+        ladder: {calm: {name: Calm, mid_level: 1}, war: {name: War, mid_level: 5}}
+        events:
+          clash: {hazard: 1, when: armed, max_times: 1, escalate_to: war,
+                  cites: [lithuania-direct-threat]}
+        actors: {a: {name: A, actions: {wait: {default: true}}}}
+        outcomes: {x: {name: X}}
+        """,
+        "alias.yaml",
     )
     sc = load_scenario(f, registry=REGISTRY)
     m = WargameModel(sc, replicates=20, rng=1, collect=False).run()
