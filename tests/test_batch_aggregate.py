@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import DEFAULT_SCENARIO
 
 from sim.batch.aggregate import Counts, daily_table, rules_table, summarise_chunk, summary_dict
 from sim.batch.seeding import chunk_seed
 from sim.engine.model import WargameModel
 from sim.scenario import load_scenario
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml"
+SCENARIO = DEFAULT_SCENARIO
 R = 1500
 
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_SCENARIO
 
 import sim
 from sim.batch.compare import compare, differences, side_by_side
 from sim.errors import ResultsError, UsageError
 from sim.stats import newcombe_diff
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml"
+SCENARIO = DEFAULT_SCENARIO
 QUIET = {"plots": False, "progress": False}
 
 

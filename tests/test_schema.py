@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import ROOT, SHIPPED_SCENARIOS
 
 from sim.cli import main
 from sim.errors import ValidationError
@@ -26,8 +27,7 @@ from sim.schema import SCHEMA_PATH, schema_text
 
 jsonschema = pytest.importorskip("jsonschema")
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+SCENARIOS = list(SHIPPED_SCENARIOS)
 SCHEMA_LINE = "# yaml-language-server: $schema=../sim/schemas/scenario.schema.json"
 REGENERATE = "regenerate it with: wargame schema --out sim/schemas/scenario.schema.json"
 

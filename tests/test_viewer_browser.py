@@ -30,11 +30,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_SCENARIO
 
 from sim.viz import cli as view_cli
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIO = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+SCENARIO = DEFAULT_SCENARIO
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new",
