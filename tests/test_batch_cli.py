@@ -11,12 +11,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_SCENARIO
 
 from sim.batch import results, runner, seeding
 from sim.batch.results import load_results
 from sim.cli import main
 
-SCENARIO = str(Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml")
+SCENARIO = str(DEFAULT_SCENARIO)
 
 
 @pytest.mark.parametrize("command", ["batch", "sweep", "compare", "plot"])

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_SCENARIO, ROOT
 
 import sim
 from sim.batch.executors import (
@@ -27,8 +28,8 @@ from sim.batch.executors import (
 from sim.errors import ExecutionError, UsageError, ValidationError
 from sim.scenario import load_scenario
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml"
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "batch.md"
+SCENARIO = DEFAULT_SCENARIO
+DOCS = ROOT / "docs" / "batch.md"
 TABLES = ("runs.csv", "daily.csv", "rules.csv", "summary.json")
 SETTINGS = {"runs": 1300, "seed": 5, "chunk_size": 400, "plots": False, "progress": False}
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_SCENARIO
 
 import sim
 from sim.errors import UsageError
 from sim.interop import ScenarioFunction, evaluate, output_names
 
-SCENARIO = str(Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml")
+SCENARIO = str(DEFAULT_SCENARIO)
 
 
 def test_pickle_round_trip():

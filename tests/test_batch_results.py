@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import DEFAULT_SCENARIO
 
 import sim
 import sim.batch.results as results_module
@@ -17,7 +18,7 @@ from sim.batch.results import FORMAT_VERSION, BatchResult, Staging, load_results
 from sim.errors import ExecutionError, ResultsError
 from sim.narrative import tell
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml"
+SCENARIO = DEFAULT_SCENARIO
 QUIET = {"plots": False, "progress": False}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_SCENARIO
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,7 +21,7 @@ from sim.batch.sweep import (
 )
 from sim.errors import UsageError, ValidationError
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "allied_resolve_2022.yaml"
+SCENARIO = DEFAULT_SCENARIO
 QUIET = {"plots": False, "progress": False}
 
 

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from sim.cli import main
 from sim.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = "scenarios/allied_resolve_2022.yaml"
 MALFORMED = "tests/malformed"
 

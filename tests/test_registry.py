@@ -6,11 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from sim.errors import ValidationError
 from sim.registry import CLAIM_KINDS, find_seeds, load_registry
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_SCENARIO
 from matplotlib.figure import Figure
 
 from sim.errors import ResultsError
@@ -30,8 +31,6 @@ from sim.report import (
 )
 from sim.scenario import load_scenario
 from sim.tables import FORMAT_VERSION, record_tables
-
-ROOT = Path(__file__).resolve().parents[1]
 
 SOURCES = """
 sources:
@@ -558,7 +557,7 @@ def test_report_command_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFi
 def test_report_of_a_real_batch(tmp_path: Path) -> None:
     """A small real batch (without its charts, which take seconds to draw)."""
     runner = pytest.importorskip("sim.batch.runner")
-    scenario = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+    scenario = DEFAULT_SCENARIO
     result = runner.run_batch(
         scenario, runs=300, seed=7, out=tmp_path / "r", progress=False, plots=False
     )
