@@ -177,7 +177,11 @@ def simulate(
     source = scenario_source(sc, sc.file, sc.overrides, ship_text=False)
     tasks = plan_point(source, 0, runs, seed, 0, pins, False, chunk_size)
     totals = Counts.zeros(sc)
-    execute(tasks, SerialExecutor(), lambda cs: totals.add(cs.counts), progress=False)
+
+    def add(cs: ChunkSummary) -> None:
+        totals.add(cs.counts)
+
+    execute(tasks, SerialExecutor(), add, progress=False)
     return totals
 
 
