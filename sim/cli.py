@@ -1,8 +1,12 @@
 """The ``wargame`` command: a thin layer over the library.
 
 Each subcommand parses its arguments and makes one library call. Errors the
-user can cause (:class:`~sim.errors.WargameError`) become one message per
-problem and exit code 2; anything else is a bug and keeps its traceback.
+user can cause (:class:`~sim.errors.WargameError`, and running out of memory)
+become one message per problem and exit code 2; anything else is a bug and
+keeps its traceback.
+
+``--claims FILE`` and ``--no-claims`` (validate, trace, run, batch, sweep,
+compare) set the :func:`sim.registry.claims_policy` for the whole command.
 """
 
 from __future__ import annotations
@@ -56,11 +60,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     """Show which claims each rule cites, unused claims and uncited rules."""
-    from sim.scenario import load_scenario, registry_for
+    from sim.registry import registry_for_scenario
+    from sim.scenario import load_scenario
     from sim.trace import format_trace
 
     sc = load_scenario(args.file, args.set or ())
-    text, uncited = format_trace(sc, registry_for(args.file), verbose=args.verbose)
+    text, uncited = format_trace(sc, registry_for_scenario(args.file), verbose=args.verbose)
     _out(text)
     return EXIT_FAIL if (uncited and args.strict) else EXIT_OK
 
@@ -85,6 +90,35 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def seed_value(text: str) -> int:
+    """``--seed``: a whole number from 0 (numpy seeds are non-negative)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative whole number (got {value})")
+    return value
+
+
+def add_claims_options(p: argparse.ArgumentParser) -> None:
+    """``--claims FILE`` and ``--no-claims``: which registry citations are checked against."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--claims",
+        metavar="FILE",
+        help="claims registry to check citations against, with the sources.yaml beside it "
+        "(default: the nearest seeds/claims.yaml above the scenario, else above the working "
+        "folder)",
+    )
+    g.add_argument(
+        "--no-claims",
+        action="store_true",
+        help="do not check citations (without it, a scenario whose claims registry cannot "
+        "be found is refused)",
+    )
+
+
 def _add_set(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--set",
@@ -106,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check scenario files (and seeds/claims.yaml)")
     p.add_argument("files", nargs="+", metavar="FILE")
     _add_set(p)
+    add_claims_options(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("trace", help="which claims each rule cites; unused claims; uncited rules")
@@ -113,12 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="print claim summaries too")
     p.add_argument("--strict", action="store_true", help="exit 1 if a rule cites nothing")
     _add_set(p)
+    add_claims_options(p)
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("run", help="simulate one world and tell its story day by day")
     p.add_argument("file", metavar="SCENARIO")
-    p.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    p.add_argument(
+        "--seed", type=seed_value, default=None, help="seed, 0 or more (default: the scenario's)"
+    )
     _add_set(p)
+    add_claims_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -183,14 +222,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    from sim.registry import claims_policy
+
     try:
-        return args.func(args)
+        with claims_policy(
+            getattr(args, "claims", None), check=not getattr(args, "no_claims", False)
+        ):
+            return args.func(args)
     except ValidationError as exc:
         for d in exc.diagnostics:
             _err(str(d))
         return EXIT_USAGE
     except WargameError as exc:
         _err(f"error: {exc}")
+        return EXIT_USAGE
+    except MemoryError:
+        _err(
+            "error: out of memory; the scenario or the batch is too large for this machine "
+            "(try fewer --runs, a smaller --chunk-size or fewer --workers)"
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         _err("interrupted")

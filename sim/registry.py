@@ -4,18 +4,41 @@
 condition, figure, date or assessment a scenario may cite, paraphrased. The
 registry is validated like a scenario (same loader, same messages), so a
 scenario can be trusted to cite only claims that exist.
+
+Which registry applies to a scenario is decided by one rule
+(:func:`find_claims`), the same for every command, ``report`` included:
+
+1. the claims file given explicitly (``--claims FILE``), with the
+   ``sources.yaml`` beside it;
+2. otherwise the nearest ``seeds/claims.yaml`` found in the scenario file's
+   folder or any folder above it;
+3. otherwise the nearest one found from the working folder upwards (for
+   ``report``: from the results folder upwards, then from the working folder).
+
+Citations are always checked: a scenario whose registry cannot be found is
+refused unless checking is switched off on purpose (``--no-claims``, or
+:func:`claims_policy` with ``check=False``).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.errors import Diagnostic, ValidationError
+from sim.errors import Diagnostic, Location, ValidationError
 from sim.spec import Bool, Choice, Ctx, Date, F, ListOf, Num, Obj, Str, did_you_mean
-from sim.yamlio import load_file
+from sim.yamlio import Expect, load_file
+
+SEEDS = "seeds"
+CLAIMS_NAME = "claims.yaml"
+SOURCES_NAME = "sources.yaml"
+CLAIMS_FILE_KIND = Expect("a claims file", ("claims",))
+SOURCES_FILE_KIND = Expect("a sources file", ("sources",))
 
 CLAIM_KINDS = (
     "condition",
@@ -55,10 +78,10 @@ CLAIM = Obj(
         "actors": F(ListOf(Choice(CLAIM_ACTORS), min_items=1, unique=True), required=True),
         "kind": F(Choice(CLAIM_KINDS), required=True),
         "stated_by": F(Str(max_len=200), required=True),
-        "summary": F(Str(max_len=600), required=True),
+        "summary": F(Str(max_len=600, multiline=True), required=True),
         "value": F(VALUE),
         "contradicts": F(ListOf(CLAIM_ID, unique=True), default=[]),
-        "note": F(Str(max_len=600), default=""),
+        "note": F(Str(max_len=600, multiline=True), default=""),
     },
 )
 CLAIMS_FILE = Obj(name="the claims file", fields={"claims": F(ListOf(CLAIM), required=True)})
@@ -70,10 +93,10 @@ SOURCE = Obj(
         "outlet": F(Str(max_len=200), required=True),
         "title": F(Str(max_len=300), required=True),
         "date": F(Date(), required=True),
-        "date_note": F(Str(max_len=300), default=""),
+        "date_note": F(Str(max_len=300, multiline=True), default=""),
         "author": F(Str(max_len=200), default=""),
         "url": F(Str(max_len=500), default=""),
-        "covers": F(Str(max_len=600), default=""),
+        "covers": F(Str(max_len=600, multiline=True), default=""),
     },
 )
 SOURCES_FILE = Obj(name="the sources file", fields={"sources": F(ListOf(SOURCE), required=True)})
@@ -121,33 +144,138 @@ class Registry:
 
 def find_seeds(start: Path) -> Path | None:
     """The nearest ``seeds/`` folder with a claims file, from ``start`` upwards."""
-    here = start.resolve()
+    here = _absolute(start)
     for folder in (here, *here.parents):
-        if (folder / "seeds" / "claims.yaml").is_file():
-            return folder / "seeds"
+        if (folder / SEEDS / CLAIMS_NAME).is_file():
+            return folder / SEEDS
     return None
+
+
+def find_claims(
+    scenario: Path | str | None, also: Sequence[Path | str] | None = None
+) -> Path | None:
+    """The claims file that applies to ``scenario``, by the rule in the module docstring.
+
+    Args:
+        scenario: the scenario file (``None``: only ``also`` is searched).
+        also: where to search, in order, when nothing is found from the
+            scenario's folder upwards; the working folder by default.
+
+    Returns:
+        The ``claims.yaml`` found, or ``None``.
+    """
+    starts = [Path(scenario).parent] if scenario is not None else []
+    starts += [Path(p) for p in (also if also is not None else [Path.cwd()])]
+    for start in starts:
+        seeds = find_seeds(start)
+        if seeds is not None:
+            return seeds / CLAIMS_NAME
+    return None
+
+
+def _absolute(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return path.absolute()
 
 
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):
         return str(path)
 
 
-def load_registry(folder: Path | str) -> Registry:
-    """Load and validate ``sources.yaml`` and ``claims.yaml`` in ``folder``.
+@dataclass(frozen=True)
+class ClaimsPolicy:
+    """How citations are checked while it is in force (see :func:`claims_policy`).
+
+    Attributes:
+        file: an explicit claims file (``--claims``); ``None`` follows the rule.
+        check: ``False`` skips citation checks (``--no-claims``).
+    """
+
+    file: Path | None = None
+    check: bool = True
+
+
+_RULE = ClaimsPolicy()
+_POLICY: ContextVar[ClaimsPolicy] = ContextVar("wargame_claims_policy", default=_RULE)
+
+
+@contextmanager
+def claims_policy(file: Path | str | None = None, *, check: bool = True) -> Iterator[ClaimsPolicy]:
+    """Check citations against ``file``, or not at all, inside the ``with`` block.
+
+    This is what ``--claims FILE`` and ``--no-claims`` do for one command:
+    every scenario loaded with ``registry="auto"`` in the block (by
+    :func:`sim.scenario.load_scenario`, and so by batches, sweeps and
+    comparisons) follows it. Outside any block the rule applies and a
+    scenario whose registry cannot be found is refused.
+    """
+    policy = ClaimsPolicy(Path(file) if file is not None else None, check)
+    token = _POLICY.set(policy)
+    try:
+        yield policy
+    finally:
+        _POLICY.reset(token)
+
+
+def current_policy() -> ClaimsPolicy:
+    """The :class:`ClaimsPolicy` in force."""
+    return _POLICY.get()
+
+
+def registry_for_scenario(path: Path | str) -> Registry | None:
+    """The registry to check ``path``'s citations against under the current policy.
+
+    Returns ``None`` when checking is switched off.
+
+    Raises:
+        ValidationError: no registry can be found (and checking is on), or
+            the registry itself is invalid.
+    """
+    policy = current_policy()
+    if not policy.check:
+        return None
+    claims = policy.file or find_claims(path)
+    if claims is None:
+        raise ValidationError([Diagnostic(Location(_display(Path(path))), _not_found(path))])
+    return load_registry(claims)
+
+
+def _not_found(path: Path | str) -> str:
+    folder = _absolute(Path(path)).parent
+    return (
+        f"citations cannot be checked: no {SEEDS}/{CLAIMS_NAME} in {folder} or any folder "
+        f"above it, nor in the working folder {Path.cwd()} or above it; give --claims FILE, "
+        "or --no-claims to go on without checking them"
+    )
+
+
+def load_registry(where: Path | str) -> Registry:
+    """Load and validate a claims registry: ``sources.yaml`` and ``claims.yaml``.
+
+    Args:
+        where: a folder holding both files (``seeds/``), or a claims file,
+            whose ``sources.yaml`` is the one beside it.
 
     Raises:
         ValidationError: with every problem found in either file.
     """
-    folder = Path(folder)
+    where = Path(where)
+    if where.is_dir():
+        folder, claims_path = where, where / CLAIMS_NAME
+    else:
+        folder, claims_path = where.parent, where
     diags: list[Diagnostic] = []
     sources: dict[str, Source] = {}
     claims: dict[str, Claim] = {}
 
     try:
-        sdoc = load_file(folder / "sources.yaml", display=_display(folder / "sources.yaml"))
+        sources_path = folder / SOURCES_NAME
+        sdoc = load_file(sources_path, display=_display(sources_path), expect=SOURCES_FILE_KIND)
         ctx = Ctx(sdoc)
         checked = SOURCES_FILE.check(sdoc.data, (), ctx)
         for i, s in enumerate(checked.get("sources", []) if isinstance(checked, dict) else []):
@@ -163,7 +291,7 @@ def load_registry(folder: Path | str) -> Registry:
         diags += exc.diagnostics
 
     try:
-        cdoc = load_file(folder / "claims.yaml", display=_display(folder / "claims.yaml"))
+        cdoc = load_file(claims_path, display=_display(claims_path), expect=CLAIMS_FILE_KIND)
         ctx = Ctx(cdoc)
         checked = CLAIMS_FILE.check(cdoc.data, (), ctx)
         items = checked.get("claims", []) if isinstance(checked, dict) else []

@@ -10,6 +10,7 @@ both in one place means the editor schema can never drift from the validator.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import difflib
 import math
@@ -18,11 +19,47 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from sim.errors import Diagnostic
-from sim.yamlio import Located, PathKey
+from sim.expr.limits import MAX_CONSTANT
+from sim.yamlio import Located, PathKey, char_name
 
 _MISSING = object()
-IDENT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-IDENT_PATTERN = IDENT_RE.pattern
+IDENT_PATTERN = r"^[a-z][a-z0-9_]*$"
+"""Identifier pattern (as written in the JSON Schema); always matched with ``fullmatch``."""
+IDENT_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+MAX_MAGNITUDE = MAX_CONSTANT
+"""Largest absolute value of a number in a scenario or registry file (as for
+expression constants): far below the 9.2e18 at which 64-bit integers wrap, and
+within the 2**53 up to which floats count whole numbers exactly."""
+
+# Control characters (C0 but tab and line feed, DEL, C1), bidirectional
+# controls (Trojan-source reordering) and Unicode line/paragraph separators.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
+)
+
+
+def control_problem(text: str, multiline: bool = True) -> str | None:
+    """What is wrong with ``text`` as displayable text, or ``None``.
+
+    Args:
+        text: the text.
+        multiline: whether a line feed is allowed (descriptions, expressions).
+    """
+    m = _CONTROL.search(text)
+    if m:
+        return (
+            f"contains the control character {char_name(m.group())}, which is not allowed "
+            "(it could rewrite the terminal, a table or the report); remove it"
+        )
+    if not multiline and "\n" in text:
+        return "must be one line of text; got a line break"
+    return None
+
+
+def _shown(part: str | int) -> str:
+    text = str(part)
+    return text if text.isprintable() else repr(text)
 
 
 def did_you_mean(word: str, options: list[str] | tuple[str, ...] | set[str]) -> str:
@@ -85,7 +122,8 @@ class Spec:
 
     @staticmethod
     def _where(path: PathKey) -> str:
-        return ".".join(str(p) for p in path) or "the file"
+        # A key that is not displayable text is shown quoted (escaped), never raw.
+        return ".".join(_shown(p) for p in path) or "the file"
 
 
 @dataclass
@@ -96,6 +134,7 @@ class Str(Spec):
     pattern: str | None = None
     pattern_help: str = ""
     max_len: int = 10_000
+    multiline: bool = False
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
         if not isinstance(value, str):
@@ -104,10 +143,14 @@ class Str(Spec):
         if len(value) > self.max_len:
             ctx.error(path, f"{self._where(path)}: text longer than {self.max_len} characters")
             return _MISSING
-        if self.pattern and not re.match(self.pattern, value):
+        if self.pattern and not re.fullmatch(self.pattern, value):
             ctx.error(
                 path, f"{self._where(path)}: {value!r} is not {self.pattern_help or self.pattern}"
             )
+            return _MISSING
+        problem = control_problem(value, self.multiline)
+        if problem:
+            ctx.error(path, f"{self._where(path)}: {problem}")
             return _MISSING
         return value
 
@@ -137,6 +180,7 @@ class Num(Spec):
     maximum: float | None = None
     integer: bool = False
     exclusive_min: bool = False
+    limit: float | None = MAX_MAGNITUDE  # None: only minimum/maximum bound it (seeds)
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
         ok = isinstance(value, int) and not isinstance(value, bool)
@@ -148,6 +192,9 @@ class Num(Spec):
             return _MISSING
         if isinstance(value, float) and not math.isfinite(value):
             ctx.error(path, f"{self._where(path)}: expected a finite number; got {value}")
+            return _MISSING
+        if self.limit is not None and abs(value) > self.limit:
+            ctx.error(path, f"{self._where(path)}: {magnitude_problem(value, self.limit)}")
             return _MISSING
         lo_bad = self.minimum is not None and (
             value <= self.minimum if self.exclusive_min else value < self.minimum
@@ -172,6 +219,14 @@ class Num(Spec):
         return self._described(s)
 
 
+def magnitude_problem(value: float, limit: float = MAX_MAGNITUDE) -> str:
+    """The message for a number outside ``[-limit, limit]``."""
+    return (
+        f"{value:g} is outside the safe range [-{limit:g}, {limit:g}] of numbers "
+        "(larger values would lose precision or wrap around)"
+    )
+
+
 @dataclass
 class Bool(Spec):
     """``true`` or ``false``."""
@@ -190,22 +245,34 @@ class Bool(Spec):
 
 @dataclass
 class Date(Spec):
-    """A calendar date written ``YYYY-MM-DD``."""
+    """A calendar date written ``YYYY-MM-DD``, optionally within ``[earliest, latest]``."""
 
     doc: str = ""
+    earliest: _dt.date | None = None
+    latest: _dt.date | None = None
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        day = _MISSING
         if isinstance(value, _dt.datetime):
-            return value.date()
-        if isinstance(value, _dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return _dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-        ctx.error(path, f"{self._where(path)}: expected a date YYYY-MM-DD; got {type_name(value)}")
-        return _MISSING
+            day = value.date()
+        elif isinstance(value, _dt.date):
+            day = value
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                day = _dt.date.fromisoformat(value)
+        if day is _MISSING:
+            ctx.error(
+                path, f"{self._where(path)}: expected a date YYYY-MM-DD; got {type_name(value)}"
+            )
+            return _MISSING
+        if (self.earliest and day < self.earliest) or (self.latest and day > self.latest):
+            ctx.error(
+                path,
+                f"{self._where(path)}: {day.isoformat()} is outside the supported dates "
+                f"{self.earliest or _dt.date.min} to {self.latest or _dt.date.max}",
+            )
+            return _MISSING
+        return day
 
     def json_schema(self) -> dict[str, Any]:
         return self._described({"type": "string", "format": "date"})
@@ -252,6 +319,10 @@ class Expression(Spec):
             if self.allow_number:
                 return value
         elif isinstance(value, str):
+            problem = control_problem(value)
+            if problem:
+                ctx.error(path, f"{self._where(path)}: {problem}")
+                return _MISSING
             return value
         ctx.error(
             path, f"{self._where(path)}: expected an expression (text); got {type_name(value)}"
@@ -276,6 +347,17 @@ class Any_(Spec):
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
         if isinstance(value, (dict, list)):
             ctx.error(path, f"{self._where(path)}: expected a single value; got {type_name(value)}")
+            return _MISSING
+        problem = control_problem(value, multiline=False) if isinstance(value, str) else None
+        if problem:
+            ctx.error(path, f"{self._where(path)}: {problem}")
+            return _MISSING
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and not math.isfinite(value):
+            ctx.error(path, f"{self._where(path)}: expected a finite number; got {value}")
+            return _MISSING
+        if number and abs(value) > MAX_MAGNITUDE:
+            ctx.error(path, f"{self._where(path)}: {magnitude_problem(value)}")
             return _MISSING
         return value
 

@@ -76,7 +76,7 @@ def format_trace(
             lines.append(claim_line(c))
     else:
         lines.append("")
-        lines.append("No seeds/claims.yaml found next to the scenario: citations not checked.")
+        lines.append("No claims registry (--no-claims): citations not checked.")
     lines.append("")
     if uncited:
         lines.append(f"WARNING: {len(uncited)} rule(s) cite no claim: {', '.join(uncited)}")

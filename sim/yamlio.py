@@ -11,11 +11,27 @@ ourselves, so that:
 * duplicate keys are errors, not silent overrides;
 * alias expansion is counted and stopped at :data:`MAX_NODES`, so a bomb is
   rejected in milliseconds without building the expanded document;
-* files are checked to be UTF-8, non-empty and at most :data:`MAX_BYTES`.
+* files are checked to be regular files, UTF-8, non-empty and at most
+  :data:`MAX_BYTES` *before* they are read whole (``/dev/zero``, a FIFO or a
+  sparse 3 GB file is refused at once);
+* our own limits come first, so a given input gets the same message whatever
+  the PyYAML build: the text is checked for characters YAML forbids and for
+  nesting depth before any parser sees it, and a syntax error is always
+  described by PyYAML's pure-Python parser (the C parser, when present, only
+  makes valid files load faster);
+* a syntax error names where the broken construct began as well as where the
+  parser gave up;
+* a caller can say what kind of file it expects (:class:`Expect`): a file
+  whose top level has none of its keys is refused without quoting any of it,
+  so pointing the tool at ``/etc/shadow`` prints none of its lines.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +50,44 @@ MAX_NODES = 100_000
 MAX_NESTING = 64
 """Deepest nesting of mappings and lists accepted."""
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SCAN_NESTING = 2 * MAX_NESTING
+"""Nesting at which the text is refused before parsing.
+
+The pre-scan estimates depth from brackets and indentation without parsing;
+it can be off by a little (a multi-line plain scalar that looks like a list),
+so it refuses only at twice :data:`MAX_NESTING`, far below where either parser
+gives up (libyaml at 1000 levels, the pure-Python composer at a few hundred
+through recursion). The exact check, at :data:`MAX_NESTING`, is made on the
+composed document.
+"""
+
+FAST_LOADER: type | None = getattr(yaml, "CSafeLoader", None)
+"""The C parser when this PyYAML build has it; ``None`` forces the pure-Python one.
+
+Valid files compose to the same nodes with either; only the speed differs.
+"""
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap"}
 
+# Characters YAML does not allow in a stream (PyYAML's Reader.NON_PRINTABLE).
+_NON_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
 PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What kind of file a caller expects: its name and top-level keys.
+
+    A mapping with at least one of ``keys`` counts as that kind of file and
+    gets every detailed message; anything else is refused with one message
+    that quotes nothing from it.
+    """
+
+    what: str
+    keys: tuple[str, ...]
 
 
 @dataclass
@@ -91,7 +140,7 @@ class _Converter:
                 "(too many or nested aliases); refusing to load it",
             )
         if len(path) > MAX_NESTING:
-            raise _err(here, f"too deeply nested (over {MAX_NESTING} levels); refusing to load it")
+            raise _err(here, _too_deep())
         if id(node) in stack:
             raise _err(here, "an alias refers to a value that contains it (a cycle)")
         self.marks[path] = here
@@ -150,23 +199,81 @@ def _err(loc: Location, message: str) -> ValidationError:
     return ValidationError([Diagnostic(loc, message)])
 
 
-def read_text(path: Path | str, *, display: str | None = None) -> str:
-    """Read a file as UTF-8 with the size, emptiness and encoding checks."""
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_bytes(path: Path | str, *, display: str | None = None, limit: int = MAX_BYTES) -> bytes:
+    """Read at most ``limit`` bytes of a regular file, refusing anything else at once.
+
+    The file is looked at before it is read: a folder, FIFO, device or socket
+    is refused by its type (opened, if at all, without blocking), a file whose
+    size is over ``limit`` by its size, and no more than ``limit + 1`` bytes
+    are ever read (a file that grows or lies about its size is still cut off).
+    """
     name = display or str(path)
-    p = Path(path)
+    where = Location(name)
     try:
-        raw = p.read_bytes()
+        st = os.stat(path)
     except FileNotFoundError:
-        raise _err(Location(name), "file not found") from None
-    except IsADirectoryError:
-        raise _err(Location(name), "is a folder, expected a YAML file") from None
+        raise _err(where, "file not found") from None
     except OSError as exc:
-        raise _err(Location(name), f"cannot read file: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
+        raise _err(where, f"cannot read file: {_reason(exc)}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise _err(where, "is a folder, expected a YAML file")
+    if not stat.S_ISREG(st.st_mode):
+        raise _err(where, f"is {_file_kind(st.st_mode)}, expected a regular YAML file")
+    if st.st_size > limit:
         raise _err(
-            Location(name, 1, 1),
-            f"file is {len(raw):,} bytes; the limit is {MAX_BYTES:,} bytes",
+            Location(name, 1, 1), f"file is {st.st_size:,} bytes; the limit is {limit:,} bytes"
         )
+    try:
+        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_BINARY)
+    except OSError as exc:
+        raise _err(where, f"cannot read file: {_reason(exc)}") from None
+    try:
+        st = os.fstat(fd)  # the file opened may not be the one looked at
+        if not stat.S_ISREG(st.st_mode):
+            raise _err(where, f"is {_file_kind(st.st_mode)}, expected a regular YAML file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise _err(where, f"cannot read file: {_reason(exc)}") from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise _err(
+            Location(name, 1, 1), f"file is over {limit:,} bytes; the limit is {limit:,} bytes"
+        )
+    return b"".join(chunks)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def read_text(path: Path | str, *, display: str | None = None) -> str:
+    """Read a file as UTF-8 with the type, size, emptiness and encoding checks."""
+    name = display or str(path)
+    raw = read_bytes(path, display=name)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -186,38 +293,287 @@ def read_text(path: Path | str, *, display: str | None = None) -> str:
     return text
 
 
-def parse_text(text: str, name: str) -> Located:
-    """Parse YAML text safely into a :class:`Located` document."""
-    # The C parser (when PyYAML has it) composes ~10x faster with the same
-    # marks; construction stays in our own converter either way.
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or "syntax error"
-        context = f" {exc.context}" if exc.context else ""
-        raise _err(Location(name, line, col), f"YAML syntax error: {problem}{context}") from None
-    except yaml.YAMLError as exc:
-        raise _err(Location(name, 1, 1), f"YAML error: {exc}") from None
-    except RecursionError:
+# -- our own limits, checked on the text before any parser sees it -----------------
+def char_name(ch: str) -> str:
+    """``U+001B (ESC)``-style name of a character, for messages."""
+    names = {0: "NUL", 7: "BEL", 8: "BS", 0x1B: "ESC", 0x7F: "DEL", 0x0B: "VT", 0x0C: "FF"}
+    label = names.get(ord(ch)) or unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" ({label})" if label else "")
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    # Line breaks as YAML counts them (\n, \r\n, \r, NEL, LS, PS), as splitlines does.
+    before = text[:index].splitlines(keepends=True)
+    if not before:
+        return 1, 1
+    last = before[-1]
+    if last.endswith(("\n", "\r", "\x85", "\u2028", "\u2029")):
+        return len(before) + 1, 1
+    return len(before), len(last) + 1
+
+
+def check_characters(text: str, name: str) -> None:
+    """Refuse characters that YAML forbids in a stream (control characters, mostly)."""
+    m = _NON_PRINTABLE.search(text)
+    if m:
+        line, col = _line_col(text, m.start())
         raise _err(
-            Location(name, 1, 1), "too deeply nested for a scenario file; refusing to load it"
-        ) from None
+            Location(name, line, col),
+            f"control character {char_name(m.group())} is not allowed in a YAML file",
+        )
+
+
+_FLOW_TOKEN = re.compile(r"""[\[\]{}'"]|(?:^|(?<=\s))\#""")
+_DOUBLE_END = re.compile(r'(?:[^"\\]|\\.)*"')
+_SINGLE_END = re.compile(r"(?:[^']|'')*'(?!')")
+_KEY = re.compile(r"""(?:[^\s#'"][^#]*?|"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')[ \t]*:(?=\s|$)""")
+_PROPS = re.compile(r"(?:[&!][^\s]*\s+)*")
+_NODE_PREFIX = re.compile(r"(?:(?:[&!]\S*|\?)\s*)+")
+
+
+class _DepthScan:
+    """An estimate of the nesting depth of YAML text, without parsing it.
+
+    Flow collections are counted exactly (brackets outside quotes and
+    comments); block collections from the columns of their ``-`` and
+    ``key:`` entries, block scalars skipped. See :data:`SCAN_NESTING`.
+    """
+
+    def __init__(self, text: str, limit: int):
+        self.limit = limit
+        self.lines = text.splitlines()
+        self.block: list[tuple[int, str]] = []
+        self.flow = 0
+        self.quote = ""  # the quote of a quoted scalar left open at the end of a line
+        self.fresh = True  # in a flow collection: nothing written since the last [ { , :
+        self.scalar_above = -2  # skipping a block scalar: lines indented more than this
+
+    def too_deep(self) -> tuple[int, int] | None:
+        """``(line, col)`` where the depth first passes the limit, or ``None``."""
+        for n, line in enumerate(self.lines):
+            try:
+                self.scan_line(line)
+            except _Deep as deep:
+                return n + 1, deep.col + 1
+        return None
+
+    def scan_line(self, line: str) -> None:
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        if self.scalar_above > -2:
+            if not stripped or indent > self.scalar_above:
+                return
+            self.scalar_above = -2
+        if self.quote or self.flow:
+            self.flow_part(line, 0)
+            return
+        if not stripped or stripped.startswith("#"):
+            return
+        pos = indent
+        if indent == 0 and (line.startswith(("---", "...")) and line[3:4] in ("", " ", "\t")):
+            self.block.clear()
+            pos = 4
+            owner = -1
+        elif indent == 0 and line.startswith("%"):
+            return
+        else:
+            owner = -1
+            while pos < len(line):
+                c, after = line[pos], line[pos + 1 : pos + 2]
+                if c in "-?:" and after in ("", " ", "\t"):
+                    if c != ":":
+                        self.entry(pos, "seq" if c == "-" else "map")
+                    owner = pos
+                    pos += 1
+                    while pos < len(line) and line[pos] in " \t":
+                        pos += 1
+                    continue
+                break
+            key = _KEY.match(line, pos)
+            if key and not line.startswith(("[", "{"), pos):
+                self.entry(pos, "map")
+                owner = pos
+                pos = key.end() + 1
+        self.node(line, pos, owner)
+
+    def node(self, line: str, pos: int, owner: int) -> None:
+        """A node starting at ``pos`` (after its ``key:`` or ``-``)."""
+        pos = _PROPS.match(line, pos).end()  # anchors and tags
+        while pos < len(line) and line[pos] in " \t":
+            pos += 1
+        if pos >= len(line):
+            return
+        c = line[pos]
+        if c in "|>":
+            self.scalar_above = owner
+        elif c in "[{\"'":
+            self.fresh = True
+            self.flow_part(line, pos)
+
+    def flow_part(self, line: str, pos: int) -> None:
+        """Follow brackets and quotes from ``pos`` to the end of the line (or of the flow)."""
+        while pos < len(line):
+            if self.quote:
+                end = (_DOUBLE_END if self.quote == '"' else _SINGLE_END).match(line, pos)
+                if not end:
+                    return  # the quoted scalar goes on on the next line
+                self.quote = ""
+                self.fresh = False
+                pos = end.end()
+                if not self.flow:
+                    return
+                continue
+            m = _FLOW_TOKEN.search(line, pos)
+            gap = (line[pos : m.start()] if m else line[pos:]).strip()
+            if gap:  # a quote opens a scalar only where a node can start
+                cut = max(gap.rfind(","), gap.rfind(":")) if self.flow else -1
+                rest = gap[cut + 1 :].strip()
+                if not rest or _NODE_PREFIX.fullmatch(rest):  # tags, anchors, "?"
+                    self.fresh = self.fresh or cut >= 0
+                else:
+                    self.fresh = False
+            if not m:
+                return
+            c = m.group()
+            pos = m.end()
+            if c == "#":
+                return
+            if c in "'\"":
+                if self.fresh:
+                    self.quote = c
+                continue
+            if c in "[{":
+                self.flow += 1
+                self.fresh = True
+                if len(self.block) + self.flow > self.limit:
+                    raise _Deep(m.start())
+            else:
+                self.flow = max(0, self.flow - 1)
+                self.fresh = False
+                if not self.flow:
+                    return
+
+    def entry(self, col: int, kind: str) -> None:
+        """A block collection entry (``-`` or ``key:``) at column ``col``."""
+        block = self.block
+        while block and block[-1][0] > col:
+            block.pop()
+        if block and block[-1][0] == col:
+            if block[-1][1] == kind:
+                return
+            if kind == "seq":  # a list as the value of a key, at the key's column
+                block.append((col, kind))
+            else:  # back from such a list to its mapping
+                block.pop()
+                if not (block and block[-1] == (col, "map")):
+                    block.append((col, kind))
+        else:
+            block.append((col, kind))
+        if len(block) > self.limit:
+            raise _Deep(col)
+
+
+class _Deep(Exception):
+    def __init__(self, col: int):
+        self.col = col
+
+
+def check_nesting(text: str, name: str) -> None:
+    """Refuse text nested far deeper than :data:`MAX_NESTING` before parsing it."""
+    where = _DepthScan(text, SCAN_NESTING).too_deep()
+    if where:
+        raise _err(Location(name, *where), _too_deep())
+
+
+def _too_deep() -> str:
+    return f"too deeply nested (over {MAX_NESTING} levels); refusing to load it"
+
+
+# -- parsing -----------------------------------------------------------------------
+def _compose(text: str, loader_class: type) -> tuple[Any, yaml.Node | None]:
+    loader = loader_class(text)
+    try:
+        return loader, loader.get_single_node()
     finally:
         loader.dispose()
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, name: str) -> ValidationError:
+    """One message naming where the parser gave up and where the broken construct began."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or "syntax error"
+    context, began = exc.context or "", exc.context_mark
+    text = problem
+    if context:
+        if began is not None and (began.line, began.column) != (line - 1, col - 1):
+            at = f"line {began.line + 1}, column {began.column + 1}"
+            if context.startswith("while "):
+                text = f"{problem} {context} that began at {at}"
+            else:
+                text = f"{context} at {at}; {problem}"
+        else:
+            text = f"{problem} {context}"
+    return _err(Location(name, line, col), f"YAML syntax error: {text}")
+
+
+def _recognise(node: yaml.Node, name: str, expect: Expect) -> None:
+    """Refuse a document that is not the expected kind of file, quoting none of it."""
+    here = Location(name, node.start_mark.line + 1, node.start_mark.column + 1)
+    if not isinstance(node, yaml.MappingNode):
+        raise _err(here, f"{expect.what} must be a YAML mapping of keys")
+    keys = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+    if keys.isdisjoint(expect.keys):
+        raise _err(
+            here,
+            f"not {expect.what}: it has none of the top-level keys "
+            f"{', '.join(expect.keys[:3])}{', ...' if len(expect.keys) > 3 else ''}; "
+            "its content is not shown",
+        )
+
+
+def parse_text(text: str, name: str, *, expect: Expect | None = None) -> Located:
+    """Parse YAML text safely into a :class:`Located` document.
+
+    Args:
+        text: the YAML text.
+        name: the file name used in messages.
+        expect: the kind of file expected; a document that is not of that
+            kind is refused before any of its content can reach a message.
+    """
+    check_characters(text, name)
+    check_nesting(text, name)
+    node = None
+    loader: Any = None
+    if FAST_LOADER is not None:
+        try:
+            loader, node = _compose(text, FAST_LOADER)
+        except yaml.YAMLError:
+            loader = None  # described below by the reference parser, in its words
+    if loader is None:
+        try:
+            loader, node = _compose(text, yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            raise _syntax_error(exc, name) from None
+        except yaml.YAMLError as exc:
+            raise _err(Location(name, 1, 1), f"YAML error: {exc}") from None
+        except RecursionError:
+            raise _err(Location(name, 1, 1), _too_deep()) from None
     if node is None:
         raise _err(Location(name, 1, 1), "file is empty; expected a YAML mapping")
+    if expect is not None:
+        _recognise(node, name, expect)
     conv = _Converter(loader, name, text)
     data = conv.convert(node, ())
     return Located(data, conv.marks, conv.key_marks, name)
 
 
-def load_file(path: Path | str, *, display: str | None = None) -> Located:
+def load_file(
+    path: Path | str, *, display: str | None = None, expect: Expect | None = None
+) -> Located:
     """Read and parse one YAML file; raises :class:`ValidationError`."""
     name = display or str(path)
-    return parse_text(read_text(path, display=name), name)
+    return parse_text(read_text(path, display=name), name, expect=expect)
 
 
 def iter_paths(data: Any, prefix: PathKey = ()) -> Iterator[PathKey]:

@@ -268,7 +268,7 @@ def test_merge_does_not_modify_the_base() -> None:
 
 
 def _chain(tmp_path: Path, depth: int) -> Path:
-    (tmp_path / "f0.yaml").write_text("a: 0\nlevels: [0]\n", encoding="utf-8")
+    (tmp_path / "f0.yaml").write_text("state: 0\nlevels: [0]\n", encoding="utf-8")
     for i in range(1, depth + 1):
         (tmp_path / f"f{i}.yaml").write_text(
             f"extends: f{i - 1}.yaml\nlevel{i}: {i}\n", encoding="utf-8"
@@ -278,8 +278,8 @@ def _chain(tmp_path: Path, depth: int) -> Path:
 
 def test_load_chain_merges_every_level(tmp_path: Path) -> None:
     doc = load_chain(_chain(tmp_path, 3))
-    assert doc.data == {"a": 0, "levels": [0], "level1": 1, "level2": 2, "level3": 3}
-    assert Path(doc.marks[("a",)].file).name == "f0.yaml"
+    assert doc.data == {"state": 0, "levels": [0], "level1": 1, "level2": 2, "level3": 3}
+    assert Path(doc.marks[("state",)].file).name == "f0.yaml"
     assert Path(doc.marks[("level2",)].file).name == "f2.yaml"
 
 
@@ -490,3 +490,79 @@ def test_documented_example_citations_are_really_checked(tmp_path: Path, registr
     with pytest.raises(ValidationError) as exc:
         load_scenario(path, registry=registry)
     assert "unknown claim id 'no-such-claim'" in errors_of(exc)[0]
+
+
+# -- the nesting pre-scan ------------------------------------------------------------
+def _depth(node: yaml.Node) -> int:
+    """Nesting depth of a composed document (collections containing the deepest value)."""
+    if isinstance(node, yaml.MappingNode):
+        return 1 + max([_depth(v) for _, v in node.value], default=0)
+    if isinstance(node, yaml.SequenceNode):
+        return 1 + max([_depth(v) for v in node.value], default=0)
+    return 0
+
+
+_SCALARS = st.sampled_from(
+    [1, 2.5, None, True, "a b", "it's", 'say "x"', "x: y", "- z", "[a", "{b}", "#c", "a #b",
+     "multi\nline", "", "key:", "&anchor", "*alias", "!tag", "|", ">", "'q'", "-"]
+)  # fmt: skip
+_KEYS = st.sampled_from(["k", "a b", "x:y", "'q'", "-k", "[k]", "key with: colon", "#"])
+_DOCS = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+    max_leaves=25,
+)
+
+
+@given(
+    doc=_DOCS,
+    flow=st.sampled_from([True, False, None]),
+    indent=st.integers(2, 6),
+    width=st.sampled_from([12, 80, 10_000]),
+)
+def test_nesting_prescan_is_exact_on_dumped_documents(
+    doc: Any, flow: bool | None, indent: int, width: int
+) -> None:
+    # The pre-scan must never refuse a document within MAX_NESTING (no false alarm),
+    # and must see real depth so that neither parser reaches its own limit first.
+    from sim.yamlio import _DepthScan
+
+    text = yaml.safe_dump(
+        {"root": doc}, default_flow_style=flow, indent=indent, width=width, allow_unicode=True
+    )
+    depth = _depth(yaml.compose(text, Loader=yaml.SafeLoader))
+    assert _DepthScan(text, depth).too_deep() is None
+    assert _DepthScan(text, depth - 1).too_deep() is not None
+
+
+def test_nesting_prescan_on_the_shipped_files() -> None:
+    from sim.yamlio import _DepthScan
+
+    for path in [*SCENARIOS, ROOT / "seeds" / "claims.yaml", ROOT / "seeds" / "sources.yaml"]:
+        text = path.read_text(encoding="utf-8")
+        depth = _depth(yaml.compose(text, Loader=yaml.SafeLoader))
+        assert _DepthScan(text, depth).too_deep() is None, path
+        assert _DepthScan(text, depth - 1).too_deep() is not None, path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 200 + "]" * 200,
+        "a: " + "{b: " * 200 + "}" * 200,
+        "a:\n" + "".join(" " * i + "- \n" for i in range(1, 201)),
+        "a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 201)),
+        "- " * 200 + "x\n",
+        "a: [\n" + "  [\n" * 200,
+    ],
+    ids=["flow-list", "flow-map", "block-list", "block-map", "compact", "unclosed"],
+)
+def test_deep_text_is_refused_before_parsing(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.yamlio
+
+    def no_parser(*args: object) -> None:
+        raise AssertionError("the parser was reached")
+
+    monkeypatch.setattr(sim.yamlio, "_compose", no_parser)
+    with pytest.raises(ValidationError, match="too deeply nested"):
+        parse_text(text, "deep.yaml")

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import sim.yamlio
 from sim.cli import main
 from sim.yamlio import MAX_BYTES, MAX_NODES
 
@@ -135,6 +136,93 @@ def test_malformed_file_is_reported(
     monkeypatch.chdir(MALFORMED)  # messages then name files as written here
     code, out, err = validate([case.path.name, *case.args], capsys)
     check_reported(case, code, out, err)
+
+
+# -- the same messages whatever the PyYAML build -------------------------------------
+LOADERS = {"C": getattr(yaml, "CSafeLoader", None), "pure": None}
+
+
+@pytest.fixture(params=list(LOADERS), ids=[f"{k}-loader" for k in LOADERS])
+def yaml_build(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Parse with the C loader, or force the pure-Python one (as a build without libyaml)."""
+    if request.param == "C" and LOADERS["C"] is None:
+        pytest.skip("this PyYAML has no C loader")
+    monkeypatch.setattr(sim.yamlio, "FAST_LOADER", LOADERS[request.param])
+    return str(request.param)
+
+
+def _catalogue_messages(capsys: pytest.CaptureFixture[str]) -> dict[str, tuple[int, str, str]]:
+    return {c.path.name: validate([c.path.name, *c.args], capsys) for c in CASES}
+
+
+def test_catalogue_gives_the_same_messages_with_either_loader(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: the C loader reported deep nesting and several syntax errors in its own
+    # words (and at other columns) than the pure-Python one.
+    if LOADERS["C"] is None:
+        pytest.skip("this PyYAML has no C loader")
+    monkeypatch.chdir(MALFORMED)
+    monkeypatch.setattr(sim.yamlio, "FAST_LOADER", LOADERS["C"])
+    fast = _catalogue_messages(capsys)
+    monkeypatch.setattr(sim.yamlio, "FAST_LOADER", None)
+    pure = _catalogue_messages(capsys)
+    differ = {name: (fast[name], pure[name]) for name in fast if fast[name] != pure[name]}
+    assert not differ
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.xfail], ids=lambda c: c.path.stem)
+def test_catalogue_is_reported_with_either_loader(
+    case: Case,
+    yaml_build: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(MALFORMED)
+    code, out, err = validate([case.path.name, *case.args], capsys)
+    check_reported(case, code, out, err)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "scenario:\n  sources: [a,\n    b\nladder: {}\n",
+        "scenario: {name: x, title: 'unclosed\n",
+        "a:\n  - b\n c: d\n",
+        "scenario: {a: 1\n",
+        "a: &x 1\nb: &x 2\n",
+        "scenario: x\n\tladder: y\n",
+        "scenario: [" * 40 + "]" * 40 + "\n",
+        "scenario: " + "[" * 1500 + "\n",
+        "x:\n" + "".join(" " * i + "- \n" for i in range(1, 600)),
+    ],
+    ids=[
+        "unclosed",
+        "quote",
+        "indent",
+        "flow-map",
+        "anchor",
+        "tab",
+        "nested",
+        "deep",
+        "deep-block",
+    ],
+)
+def test_syntax_errors_read_the_same_with_either_loader(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if LOADERS["C"] is None:
+        pytest.skip("this PyYAML has no C loader")
+    path = tmp_path / "broken.yaml"
+    path.write_text(text, encoding="utf-8")
+    results = []
+    for loader in LOADERS.values():
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(sim.yamlio, "FAST_LOADER", loader)
+            results.append(validate([str(path)], capsys))
+    assert results[0] == results[1]
+    assert results[0][0] == 2
+    assert "Traceback" not in results[0][2]
 
 
 # -- the catalogue itself ---------------------------------------------------------

@@ -310,6 +310,8 @@ def _scenario_options(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the batch subcommands to the ``wargame`` parser."""
+    from sim.cli import add_claims_options
+
     p = sub.add_parser(
         "batch",
         help="simulate many worlds; write tables, summary and plots",
@@ -322,6 +324,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _scenario_options(p)
     _output_options(p)
     _chunk_option(p)
+    add_claims_options(p)
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser(
@@ -349,6 +352,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _scenario_options(p)
     _output_options(p)
     _chunk_option(p)
+    add_claims_options(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
@@ -362,6 +366,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _runs_options(p, "worlds per scenario file")
     _executor_options(p)
     _output_options(p, runs_table=False, default="results/compare/<YYYYmmdd-HHMMSS>/")
+    add_claims_options(p)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("plot", help="redraw the plots of a results folder")

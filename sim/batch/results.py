@@ -433,13 +433,24 @@ def find_folder(
         raise ResultsError(f"{folder}: not a folder; give a results folder")
     if (folder / marker).is_file():
         return folder
-    if (folder / "latest" / marker).is_file():
+    # ``latest`` (symlink or latest.txt) must name a folder inside this one:
+    # a pointer elsewhere is ignored, so nothing outside is read or quoted.
+    if (folder / "latest" / marker).is_file() and _is_child(folder, folder / "latest"):
         return folder / "latest"
     if (folder / "latest.txt").is_file():
-        name = (folder / "latest.txt").read_text(encoding="utf-8").strip()
-        if name and (folder / name / marker).is_file():
+        with (folder / "latest.txt").open(encoding="utf-8", errors="replace") as f:
+            name = f.read(256).strip()
+        if _is_child(folder, folder / name) and (folder / name / marker).is_file():
             return folder / name
     raise ResultsError(f"{folder}: {missing}")
+
+
+def _is_child(folder: Path, path: Path) -> bool:
+    """Whether ``path`` is, symlinks followed, a folder directly inside ``folder``."""
+    try:
+        return path.name not in ("", ".", "..") and path.resolve().parent == folder.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -6,7 +6,9 @@ matter. When two actions (or two events) write the same variable in the same
 world on the same day, the conflict rules are:
 
 * ``int``/``float``: the changes add up (``new = old + sum(value_i - old)``),
-  then the result is clipped to the variable's bounds (ints are rounded);
+  then the result is clipped to the variable's bounds (ints are rounded, and
+  clipped to the safe range +-1e15: never wrapped around); a change whose value
+  is not a number (nan) is not applied to an ``int``;
 * ``bool``: setting ``true`` wins over setting ``false`` (a thing that
   happened cannot be undone by a simultaneous denial);
 * ``enum``: the value listed last in ``values`` wins (enums are declared from
@@ -88,7 +90,10 @@ class Changes:
         types = st.var_types
         for name, d in self.delta.items():
             v = types[name]
-            st.values[name] = coerce(st.values[name] + d, v.type, v.min, v.max)
+            new = st.values[name] + d
+            if v.type == "int":
+                new = np.where(np.isnan(new), st.values[name], new)
+            st.values[name] = coerce(new, v.type, v.min, v.max)
         for name in set(self.set_true) | set(self.set_false):
             cur = st.values[name]
             t = self.set_true.get(name, False)

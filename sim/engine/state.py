@@ -16,11 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from sim.errors import UsageError
 from sim.expr import Expr
 from sim.scenario.compiler import NEVER
 from sim.scenario.model import Actor, Scenario, StateVar
+from sim.spec import MAX_MAGNITUDE, magnitude_problem
 
 _UNSEEN = object()
+
+INT_LIMIT = MAX_MAGNITUDE
+"""Largest absolute value an ``int`` state variable can take (values are clipped to it)."""
 
 
 @dataclass
@@ -67,6 +72,8 @@ class WorldState:
             drawn = p.sample(prng, R)
             if p.id in pinned:
                 v = pinned[p.id]
+                if not p.enum_values and not isinstance(v, str) and not abs(v) <= MAX_MAGNITUDE:
+                    raise UsageError(f"pinned parameter {p.id!r}: {magnitude_problem(v)}")
                 if p.enum_values:
                     v = p.enum_values.index(v) if isinstance(v, str) else int(v)
                 drawn = np.full(R, v, dtype=drawn.dtype if not p.enum_values else np.int64)
@@ -203,7 +210,12 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 def _coerce(x: np.ndarray, typ: str, lo: float | None, hi: float | None) -> np.ndarray:
-    """Cast to the variable's type, rounding and clipping numbers to bounds."""
+    """Cast to the variable's type, rounding and clipping numbers to bounds.
+
+    An ``int`` is also clipped to the safe range +-:data:`INT_LIMIT` before it is
+    cast, so it can never wrap around (casting 9.3e18 to int64 gives -9.2e18); a
+    value that is not a number (nan) becomes 0 there.
+    """
     if typ == "bool":
         return x.astype(bool)
     if typ == "enum":
@@ -211,7 +223,8 @@ def _coerce(x: np.ndarray, typ: str, lo: float | None, hi: float | None) -> np.n
     if lo is not None or hi is not None:
         x = np.clip(x, -np.inf if lo is None else lo, np.inf if hi is None else hi)
     if typ == "int":
-        return np.floor(np.asarray(x, dtype=float) + 0.5).astype(np.int64)
+        x = np.nan_to_num(np.asarray(x, dtype=float), nan=0.0)
+        return np.clip(np.floor(x + 0.5), -INT_LIMIT, INT_LIMIT).astype(np.int64)
     return np.asarray(x, dtype=float)
 
 

@@ -29,7 +29,8 @@ Language summary
 * Arithmetic ``+ - * / **`` and unary ``-``/``+`` work on numbers; booleans count as 0/1.
   ``int op int`` stays an integer for ``+ - *`` and for ``**`` with a non-negative integer
   exponent; ``/`` and everything involving a float give floats.  Integer arithmetic is numpy
-  int64 arithmetic (it wraps around on overflow, like numpy arrays do).
+  int64 arithmetic, except that it never wraps around: a result beyond the int64 range
+  saturates at +-(2**63 - 1).
 * Division by zero gives ``0.0`` (never inf, nan or an exception, for arrays and scalars
   alike), because a weight that silently becomes inf would poison a whole batch of worlds.
   ``x ** -k`` is computed as ``1 / x ** k`` and therefore also gives ``0.0`` when ``x`` is 0.

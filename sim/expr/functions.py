@@ -40,6 +40,37 @@ _EXP_CLIP = 50.0
 _LOG_FLOOR = 1e-12
 
 
+_INT_TOP = np.int64(np.iinfo(np.int64).max)
+_INT_OVER = 2.0**63
+
+
+def _saturating(func: Any) -> Any:
+    """``func`` on int64 operands, saturating at +-(2**63 - 1) instead of wrapping around.
+
+    The result is computed in int64 (exact wherever it fits) and again in float64; where
+    the float result is out of the int64 range, the bound of its sign replaces the
+    wrapped value. Near the bound the float result is rounded, so a result within about
+    1e3 of 9.2e18 may be saturated a little early: no scenario value comes near (they
+    are limited to 1e15).
+    """
+
+    def op(a: Any, b: Any) -> Any:
+        with np.errstate(over="ignore"):
+            exact = func(a, b)
+            wide = func(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+        over = np.greater_equal(np.absolute(wide), _INT_OVER)
+        if not np.any(over):
+            return exact
+        return _to_scalar_like(np.where(over, np.where(wide > 0, _INT_TOP, -_INT_TOP), exact))
+
+    return op
+
+
+def _to_scalar_like(value: Any) -> Any:
+    value = np.asarray(value, dtype=np.int64)
+    return value[()] if value.ndim == 0 else value
+
+
 def _safe_div(a: Any, b: Any) -> Any:
     """Element-wise ``a / b`` with 0.0 wherever ``b == 0`` (no warnings, no inf/nan)."""
     nonzero = np.not_equal(b, 0)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.expr.functions import _safe_div
+from sim.expr.functions import _safe_div, _saturating
 from sim.expr.limits import MAX_EXPONENT
 from sim.expr.nodes import (
     _NUMERIC,
@@ -42,6 +42,9 @@ _ARITH_OPS: dict[type, tuple[str, int]] = {
     ast.Pow: ("**", _P_POW),
 }
 _ARITH_UFUNCS: dict[type, Any] = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply}
+# Integer + - * and ** saturate at the int64 bounds rather than wrap around.
+_INT_UFUNCS: dict[type, Any] = {op: _saturating(f) for op, f in _ARITH_UFUNCS.items()}
+_INT_POWER = _saturating(np.power)
 _EXACT_INT_OPS: dict[type, Callable[[int, int], int]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -123,8 +126,9 @@ class _Operators:
                 fn = _binary_fn(_safe_div, a, b)
             rtype = "float"
         else:
-            fn = _binary_fn(_ARITH_UFUNCS[op_type], a, b)
             rtype = _numeric_type(a, b)
+            ufuncs = _INT_UFUNCS if rtype == "int" else _ARITH_UFUNCS
+            fn = _binary_fn(ufuncs[op_type], a, b)
             if rtype == "int" and a.is_const and b.is_const:
                 exact = _EXACT_INT_OPS[op_type](int(a.const), int(b.const))
         return self.maybe_fold(_Node(rtype, fn, text, prec, off), [a, b], exact)
@@ -141,7 +145,7 @@ class _Operators:
         exact = None
         if right.type != "float" and base.type == "int" and e >= 0:
             ce = np.int64(e)
-            fn = _binary_fn(np.power, base, _Node("int", _const_fn(ce), "", _P_ATOM, 0, ce))
+            fn = _binary_fn(_INT_POWER, base, _Node("int", _const_fn(ce), "", _P_ATOM, 0, ce))
             rtype = "int"
             if base.is_const:
                 exact = int(base.const) ** int(ce)

@@ -188,10 +188,22 @@ def _scenario_path(manifest: Mapping[str, Any], folder: Path) -> Path | None:
 
 def _load_context(data: ReportData, folder: Path) -> None:
     """Add the scenario and claims registry behind the folder to ``data``, if found."""
-    from sim.registry import find_seeds, load_registry
+    from sim.registry import find_claims, load_registry
     from sim.scenario import load_scenario
 
     path = _scenario_path(data.manifest, folder)
+    # The registry rule of every command, searching from the results folder
+    # (then the working folder) when nothing is found above the scenario.
+    claims = find_claims(path, also=(folder, Path.cwd()))
+    registry_note = ""
+    if claims is None:
+        registry_note = "No seeds/ folder was found, so cited claims cannot be shown."
+    else:
+        try:
+            data.registry = load_registry(claims)
+        except WargameError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            registry_note = f"The claims registry does not load ({first})."
     if path is None and data.manifest:
         data.notes.append(
             "The scenario file named in the manifest was not found, so its description, "
@@ -199,7 +211,9 @@ def _load_context(data: ReportData, folder: Path) -> None:
         )
     elif path is not None:
         try:
-            data.scenario = load_scenario(path, data.manifest.get("overrides") or ())
+            data.scenario = load_scenario(
+                path, data.manifest.get("overrides") or (), registry=data.registry
+            )
         except WargameError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             data.notes.append(f"The scenario file no longer loads ({first}).")
@@ -210,16 +224,8 @@ def _load_context(data: ReportData, folder: Path) -> None:
                     "The scenario file has changed since this batch ran (its sha256 differs "
                     "from the manifest's); descriptions come from the current file."
                 )
-    seeds = find_seeds(path.parent) if path is not None else None
-    seeds = seeds or find_seeds(folder)
-    if seeds is None:
-        data.notes.append("No seeds/ folder was found, so cited claims cannot be shown.")
-        return
-    try:
-        data.registry = load_registry(seeds)
-    except WargameError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        data.notes.append(f"The claims registry does not load ({first}).")
+    if registry_note:
+        data.notes.append(registry_note)
 
 
 def gather(folder: Path | str, *, context: bool = True) -> ReportData:

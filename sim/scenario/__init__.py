@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.errors import ValidationError
-from sim.registry import Registry, find_seeds, load_registry
+from sim.errors import Diagnostic, ValidationError
+from sim.registry import Registry, find_claims, load_registry, registry_for_scenario
 from sim.scenario.format import SCENARIO
 from sim.scenario.model import Scenario
 from sim.spec import Ctx
@@ -15,9 +15,12 @@ __all__ = ["Scenario", "load_scenario", "registry_for"]
 
 
 def registry_for(path: Path | str) -> Registry | None:
-    """The claims registry that applies to a scenario file (nearest ``seeds/``)."""
-    folder = find_seeds(Path(path).parent)
-    return load_registry(folder) if folder else None
+    """The claims registry that applies to a scenario file, by the rule of :mod:`sim.registry`.
+
+    ``None`` when none is found (no error: for reports and traces that say so).
+    """
+    claims = find_claims(path)
+    return load_registry(claims) if claims else None
 
 
 def load_scenario(
@@ -32,7 +35,9 @@ def load_scenario(
         path: the YAML file.
         overrides: ``path.to.key=value`` strings, applied after ``extends``.
         registry: the claims registry to check citations against; ``"auto"``
-            finds the nearest ``seeds/`` folder, ``None`` skips citation checks.
+            follows :func:`sim.registry.claims_policy` (by default the rule
+            of :mod:`sim.registry`, refusing the scenario when no registry
+            is found); ``None`` skips citation checks.
 
     Raises:
         ValidationError: with every problem found, each with ``file:line:col``.
@@ -48,12 +53,19 @@ def load_scenario(
     data = SCENARIO.check(doc.data, (), ctx)
     if any(d.severity == "error" for d in ctx.diags) or not isinstance(data, dict):
         raise ValidationError(ctx.diags)
+    unchecked: list[Diagnostic] = []
     if registry == "auto":
-        registry = registry_for(path)
+        try:
+            registry = registry_for_scenario(path)
+        except ValidationError as exc:
+            # Reported with the scenario's own problems, which are still checked.
+            unchecked, registry = exc.diagnostics, None
     try:
         scenario = compile_scenario(doc, data, registry)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ValidationError(ctx.diags + exc.diagnostics + exc.warnings) from None
+        raise ValidationError(ctx.diags + unchecked + exc.diagnostics + exc.warnings) from None
+    if unchecked:
+        raise ValidationError(ctx.diags + unchecked)
     if overrides:
         object.__setattr__(scenario, "overrides", tuple(overrides))
     extra = tuple(str(d) for d in ctx.diags if d.severity == "warning")

@@ -137,11 +137,11 @@ class _Compiler(_Sections, _Actors):
                 return None
             day = (value - self.start).days
         if not 0 <= day < self.horizon:
-            last = self.start + _dt.timedelta(days=self.horizon - 1)
+            last = _date_of(self.start, self.horizon - 1)
+            date = _date_of(self.start, day)
             self.error(
                 path,
-                f"{self.where(path)}: day {day} ({self.start + _dt.timedelta(days=day)}) "
-                "is outside "
+                f"{self.where(path)}: day {day}{f' ({date})' if date else ''} is outside "
                 f"the horizon (day 0 = {self.start} to day {self.horizon - 1} = {last})",
             )
             return None
@@ -278,6 +278,14 @@ class _Compiler(_Sections, _Actors):
             syms[pid] = Symbol(pid, typ, enum_values, doc=p.get("description", ""))
         del params
         return syms
+
+
+def _date_of(start: _dt.date, day: int) -> _dt.date | None:
+    """``start`` plus ``day`` days, or ``None`` past the dates Python can represent."""
+    try:
+        return start + _dt.timedelta(days=day)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _place(loc: Location, value: Any, offset: int) -> Location:

@@ -9,6 +9,7 @@ checked afterwards in :mod:`sim.scenario.compiler`.
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 from sim.spec import (
@@ -34,7 +35,11 @@ Cites = ListOf(
     Str(max_len=64, pattern=r"^[a-z0-9][a-z0-9-]*$", pattern_help="a claim id"),
     doc="Claim ids from seeds/claims.yaml that this element is derived from.",
 )
-Text = Str(max_len=4000)
+Text = Str(max_len=4000, multiline=True)
+EARLIEST_START = _dt.date(1800, 1, 1)
+LATEST_START = _dt.date(2200, 12, 31)
+"""Start dates supported: the horizon (up to 3650 days) stays inside the dates that
+Python and pandas (charts) can represent."""
 Colour = Str(
     max_len=40,
     pattern=r"^#[0-9a-fA-F]{6}$",
@@ -54,9 +59,12 @@ METADATA = Obj(
         "name": F(Ident("Short machine name; used for results folders."), required=True),
         "title": F(Str(max_len=200, doc="Human title for plots and reports."), required=True),
         "description": F(Text, default=""),
-        "start": F(Date(doc="Calendar date of day 0."), required=True),
+        "start": F(
+            Date(doc="Calendar date of day 0.", earliest=EARLIEST_START, latest=LATEST_START),
+            required=True,
+        ),
         "horizon_days": F(Num(minimum=1, maximum=3650, integer=True), required=True),
-        "seed": F(Num(minimum=0, maximum=2**63 - 1, integer=True), default=0),
+        "seed": F(Num(minimum=0, maximum=2**63 - 1, integer=True, limit=None), default=0),
         "sources": F(
             ListOf(Str(max_len=64), doc="Source ids from seeds/sources.yaml."), default=[]
         ),

@@ -5,11 +5,18 @@ keys. Mappings merge key by key (so one rule can be replaced without copying
 the actor), anything else is replaced, and ``null`` deletes a key. Positions
 survive the merge: an error in an overridden value points into the child
 file, an error in an inherited one into the base.
+
+``extends`` names a regular file in the folder tree of the file that names it:
+a path relative to that file's folder, which, once every symlink is followed,
+is inside that folder or below it. Absolute paths, ``..`` steps out of the
+folder and symlinks that lead out of it are refused before anything is read,
+so a scenario cannot make the tool open (and quote) a file elsewhere.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,9 +25,27 @@ from typing import Any
 import yaml
 
 from sim.errors import Diagnostic, Location, ValidationError
-from sim.yamlio import Located, PathKey, load_file
+from sim.yamlio import Expect, Located, PathKey, load_file
 
 MAX_EXTENDS_DEPTH = 8
+
+SCENARIO_FILE = Expect(
+    "a scenario file",
+    (
+        "scenario",
+        "extends",
+        "actors",
+        "state",
+        "parameters",
+        "ladder",
+        "intel",
+        "events",
+        "flags",
+        "outcomes",
+        "reporting",
+    ),
+)
+"""A scenario file has at least one of the top-level keys of the format."""
 _EXPONENT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 
@@ -28,8 +53,56 @@ def _display(path: Path) -> str:
     """A path as the user would write it: relative to the working folder if inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside, or a symlink loop
         return str(path)
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` with symlinks followed as far as they go (a loop stops it, no error)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def extends_target(path: Path, parent: str, where: Location) -> Path:
+    """The file that ``extends: parent`` in ``path`` names, checked against the roots rule.
+
+    Raises:
+        ValidationError: an absolute path, a path out of the folder of
+            ``path`` (by ``..`` or through a symlink), a symlink loop, or no
+            regular file there.
+    """
+
+    def refuse(message: str) -> ValidationError:
+        return ValidationError([Diagnostic(where, f"extends: {parent!r} {message}")])
+
+    rule = "a base scenario must be a file in this file's folder or below it"
+    if not parent.strip():
+        raise refuse("is empty; expected a file name such as base.yaml")
+    if not parent.isprintable():  # control or bidi characters would reach messages raw
+        raise refuse("contains a control character; expected a file name such as base.yaml")
+    given = Path(parent)
+    if given.is_absolute() or given.drive or parent.startswith("~"):
+        raise refuse(f"is an absolute path; {rule}, named relative to it")
+    if os.path.normpath(parent).split(os.sep)[0] == os.pardir:
+        raise refuse(f"leaves this file's folder; {rule}")
+    folder = _resolved(path.parent)
+    candidate = path.parent / given
+    try:
+        target = candidate.resolve(strict=True)
+    except FileNotFoundError:
+        raise ValidationError(
+            [Diagnostic(where, f"extends: base scenario {parent!r} not found next to this file")]
+        ) from None
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        raise refuse("cannot be followed: a symlink loop") from None
+    if not target.is_relative_to(folder):
+        raise refuse(f"leads out of this file's folder through a symlink; {rule}")
+    if not target.is_file():
+        kind = "a folder" if target.is_dir() else "not a regular file"
+        raise refuse(f"is {kind}; expected a scenario file")
+    return target
 
 
 def merge(base: Located, child: Located) -> Located:
@@ -78,7 +151,7 @@ def merge(base: Located, child: Located) -> Located:
 def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> Located:
     """Load ``path`` and everything it ``extends``, merged, base first."""
     name = _display(path)
-    doc = load_file(path, display=name)
+    doc = load_file(path, display=name, expect=SCENARIO_FILE)
     if not isinstance(doc.data, dict):
         raise ValidationError(
             [Diagnostic(doc.where(()), "a scenario file must be a YAML mapping of keys")]
@@ -89,19 +162,15 @@ def load_chain(path: Path, seen: tuple[Path, ...] = ()) -> Located:
     where = doc.where(("extends",))
     if not isinstance(parent, str):
         raise ValidationError([Diagnostic(where, "extends: expected a file path (text)")])
-    target = (path.parent / parent).resolve()
-    chain = (*seen, path.resolve())
-    if target in chain:
-        cycle = " -> ".join(_display(p) for p in (*chain, target))
-        raise ValidationError([Diagnostic(where, f"extends forms a cycle: {cycle}")])
+    chain = (*seen, _resolved(path))
     if len(chain) > MAX_EXTENDS_DEPTH:
         raise ValidationError(
             [Diagnostic(where, f"extends chain deeper than {MAX_EXTENDS_DEPTH} files")]
         )
-    if not target.is_file():
-        raise ValidationError(
-            [Diagnostic(where, f"extends: base scenario {parent!r} not found next to this file")]
-        )
+    target = extends_target(path, parent, where)
+    if target in chain:
+        cycle = " -> ".join(_display(p) for p in (*chain, target))
+        raise ValidationError([Diagnostic(where, f"extends forms a cycle: {cycle}")])
     base = load_chain(target, chain)
     return merge(base, doc)
 

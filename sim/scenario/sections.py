@@ -10,7 +10,7 @@ from typing import Any
 
 from sim.expr import Symbol
 from sim.scenario.model import Effect, Event, Flag, Intel, Outcome, Parameter, Rung, StateVar
-from sim.spec import did_you_mean
+from sim.spec import MAX_MAGNITUDE, did_you_mean, magnitude_problem
 from sim.yamlio import PathKey
 
 
@@ -105,6 +105,15 @@ class _Sections:
                     self.error((*path, "options"), f"parameters.{pid}.options: weights sum to 0")
                     continue
                 numeric = all(_is_number(k) for k in opts)
+                if numeric:
+                    big = [k for k in opts if not abs(float(k)) <= MAX_MAGNITUDE]
+                    if big:
+                        self.ctx.error(
+                            (*path, "options", big[0]),
+                            f"parameters.{pid}.options: {magnitude_problem(float(big[0]))}",
+                            key=True,
+                        )
+                        continue
                 options = tuple((k, float(w)) for k, w in opts.items())
                 if not numeric:
                     enum_values = tuple(opts)
