@@ -8,6 +8,7 @@ import difflib
 import operator
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,15 +30,19 @@ from sim.expr.nodes import (
     _to_scalar,
     _unary_fn,
 )
-from sim.expr.operators import _FORBIDDEN_NODES, _Operators
+from sim.expr.operators import _FORBIDDEN_NODES, binop, boolop, compare, ifexp, unaryop
 from sim.expr.symbol import Symbol
 
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 
 
-class _Compiler(_Operators):
-    """Walks a parsed tree, checking it against the whitelist and building closures."""
+class _Compiler:
+    """Walks a parsed tree, checking it against the whitelist and building closures.
+
+    Leaves and calls are compiled here; operators by the rules in :mod:`sim.expr.operators`,
+    which get this compiler as their :class:`~sim.expr.operators.CompilerHost`.
+    """
 
     def __init__(
         self,
@@ -63,11 +68,11 @@ class _Compiler(_Operators):
             ast.Constant: self.constant,
             ast.Name: self.name,
             ast.Attribute: self.attribute,
-            ast.BinOp: self.binop,
-            ast.UnaryOp: self.unaryop,
-            ast.BoolOp: self.boolop,
-            ast.Compare: self.compare,
-            ast.IfExp: self.ifexp,
+            ast.BinOp: partial(binop, self),
+            ast.UnaryOp: partial(unaryop, self),
+            ast.BoolOp: partial(boolop, self),
+            ast.Compare: partial(compare, self),
+            ast.IfExp: partial(ifexp, self),
             ast.Call: self.call,
         }
 
@@ -82,12 +87,15 @@ class _Compiler(_Operators):
         return self.lead + start + col
 
     def offset(self, node: ast.AST) -> int:
+        """Character offset where ``node`` starts (0 for nodes the parser did not place)."""
         return self.pos(getattr(node, "lineno", None), getattr(node, "col_offset", None))
 
     def end_offset(self, node: ast.AST) -> int:
+        """Character offset just past ``node``, where a refused operator is looked for."""
         return self.pos(getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None))
 
     def error(self, message: str, at: ast.AST | int, hint: str | None = None) -> ExpressionError:
+        """The error placed at a node or an offset; callers raise it, so the flow stays visible."""
         offset = at if isinstance(at, int) else self.offset(at)
         return ExpressionError(message, offset, hint)
 
@@ -139,6 +147,7 @@ class _Compiler(_Operators):
         return node
 
     def maybe_fold(self, node: _Node, children: list[_Node], exact: int | None = None) -> _Node:
+        """Folds ``node`` (see :meth:`fold`) when every child is constant, else returns it."""
         if all(c.is_const for c in children):
             return self.fold(node, exact)
         return node
@@ -172,6 +181,9 @@ class _Compiler(_Operators):
         raise self.error(f"{what} needs numbers; {node.text} is text", node.offset)
 
     def as_bool(self, node: _Node, what: str, needs: str = "true/false operands") -> _Node:
+        """Checks that ``node`` is true/false; numbers and enums are refused with the
+        comparison the author probably meant as a hint (no implicit truthiness).
+        """
         if node.type == "bool":
             return node
         hint = None
@@ -209,11 +221,15 @@ class _Compiler(_Operators):
         return _Node("enum", _const_fn(code), _quote(value), _P_ATOM, offset, code, values)
 
     def resolve_text(self, node: _Node, values: tuple[str, ...], owner: str) -> _Node:
+        """A text literal as the code of one of ``values`` (the enum ``owner``); other nodes
+        pass through unchanged.
+        """
         if node.type != "str":
             return node
         return self.enum_literal(node.const, values, node.offset, owner)
 
     def text_error(self, node: _Node) -> ExpressionError:
+        """The error for a text literal where no enum value is expected."""
         return self.error(
             f"text like {node.text} is only allowed where an enum value is expected, "
             'e.g. rung == "war"',
@@ -223,21 +239,24 @@ class _Compiler(_Operators):
     # ---- leaves --------------------------------------------------------------------
 
     def constant(self, node: ast.Constant, ctx: tuple[str, ...] | None) -> _Node:
+        """Numbers within MAX_CONSTANT and booleans; text only as an enum value or, with
+        no ``ctx``, for a neighbour to resolve later. Every other constant is refused.
+        """
         value = node.value
         off = self.offset(node)
         if isinstance(value, bool):
-            v = np.bool_(value)
-            return _Node("bool", _const_fn(v), "true" if value else "false", _P_ATOM, off, v)
+            b = np.bool_(value)
+            return _Node("bool", _const_fn(b), "true" if value else "false", _P_ATOM, off, b)
         if isinstance(value, int):
             if abs(value) > MAX_CONSTANT:
                 raise self.error(f"constant too large (the limit is {MAX_CONSTANT:g})", off)
-            v = np.int64(value)
-            return _Node("int", _const_fn(v), str(value), _P_ATOM, off, v)
+            i = np.int64(value)
+            return _Node("int", _const_fn(i), str(value), _P_ATOM, off, i)
         if isinstance(value, float):
             if not abs(value) <= MAX_CONSTANT:
                 raise self.error(f"constant too large (the limit is {MAX_CONSTANT:g})", off)
-            v = np.float64(value)
-            return _Node("float", _const_fn(v), repr(value), _P_ATOM, off, v)
+            f = np.float64(value)
+            return _Node("float", _const_fn(f), repr(value), _P_ATOM, off, f)
         if isinstance(value, str):
             if ctx is not None:
                 return self.enum_literal(value, ctx, off, None)
@@ -253,6 +272,7 @@ class _Compiler(_Operators):
         raise self.error(f"constants of type {type(value).__name__} are not allowed", off)
 
     def name(self, node: ast.Name, ctx: tuple[str, ...] | None) -> _Node:
+        """``true``/``false`` or a symbol."""
         off = self.offset(node)
         if node.id in ("true", "false"):
             v = np.bool_(node.id == "true")
@@ -260,6 +280,9 @@ class _Compiler(_Operators):
         return self.symbol(node.id, off)
 
     def attribute(self, node: ast.Attribute, ctx: tuple[str, ...] | None) -> _Node:
+        """A dotted name such as ``kremlin.mobilise.count``, looked up as one symbol (no real
+        attribute access ever happens).
+        """
         parts: list[str] = []
         cur: ast.AST = node
         while isinstance(cur, ast.Attribute):
@@ -322,6 +345,9 @@ class _Compiler(_Operators):
     # ---- calls ---------------------------------------------------------------------
 
     def call(self, node: ast.Call, ctx: tuple[str, ...] | None) -> _Node:
+        """A call of one of ALLOWED_FUNCTIONS by name, with positional arguments only and
+        the number of arguments each function takes.
+        """
         func = node.func
         off = self.offset(node)
         if not isinstance(func, ast.Name):
@@ -385,6 +411,7 @@ class _Compiler(_Operators):
         return self.maybe_fold(result, args)
 
     def date_call(self, node: ast.Call, off: int) -> _Node:
+        """``date("YYYY-MM-DD")`` as a constant day number counted from the start date."""
         usage = 'date() needs exactly one text argument like date("2022-02-24")'
         if len(node.args) != 1:
             raise self.error(usage, off)

@@ -55,6 +55,7 @@ class _Node:
 
     @property
     def is_const(self) -> bool:
+        """Whether the node was folded to a value known at compile time."""
         return self.const is not _NOT_CONST
 
 
