@@ -117,17 +117,17 @@ class CheckedDecide:
 
     def __call__(self, actor: Actor, state: WorldState, env: dict, rng: np.random.Generator):
         twin = copy.deepcopy(rng)
-        fired_before = state.rule_fired.copy()
         taken_before = state.action_count[actor.id].copy()
         want_action, want_rule, binding = reference_decide(actor, state, env, twin)
         dec = decide(actor, state, env, rng)
         where = f"{actor.id} on day {state.day}"
         np.testing.assert_array_equal(dec.action, want_action, err_msg=where)
         np.testing.assert_array_equal(dec.rule, want_rule, err_msg=where)
+        reported = dict(dec.binding)
+        none = np.zeros(state.R, dtype=bool)
         for index, bound in binding.items():
-            np.testing.assert_array_equal(
-                state.rule_fired[index], fired_before[index] | bound, err_msg=where
-            )
+            np.testing.assert_array_equal(reported.get(index, none), bound, err_msg=where)
+        assert set(reported) <= set(binding), where
         assert rng.bit_generator.state == twin.bit_generator.state, where
         R = state.R
         for rule in actor.rules_of("constraint"):
@@ -153,10 +153,10 @@ class Asked:
         for phase in self.PHASES:
             original = getattr(ActorAgent, phase)
 
-            def asked(agent: ActorAgent, _phase: str = phase, _original=original) -> None:
+            def asked(agent: ActorAgent, *args, _phase: str = phase, _original=original):
                 day = agent.model.day  # type: ignore[attr-defined]
                 self.calls[_phase].setdefault(day, []).append(agent.actor.id)
-                _original(agent)
+                return _original(agent, *args)
 
             monkeypatch.setattr(ActorAgent, phase, asked)
 

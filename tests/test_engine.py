@@ -78,7 +78,7 @@ def test_constraint_never_broken_and_not_vacuous(path: Path, rule_id: str) -> No
     taken_when_allowed = 0
     while model.running:
         model.step()
-        cond = np.asarray(rule.condition.evaluate(model._env, model.replicates), dtype=bool)
+        cond = np.asarray(rule.condition.evaluate(model.snapshot, model.replicates), dtype=bool)
         took = agent.decision.action == rule.action_index
         assert not (took & ~cond).any(), f"{rule_id} broken on day {model.day - 1}"
         taken_when_allowed += int((took & cond).sum())
@@ -183,11 +183,12 @@ def test_order_check_catches_an_actor_that_sees_a_move_of_the_same_day(
     actor asked later sees it, and the same comparison finds differences."""
     decide = ActorAgent.decide
 
-    def leaky_decide(agent: ActorAgent) -> None:
-        decide(agent)
+    def leaky_decide(agent: ActorAgent, env: dict) -> Decision:
+        dec = decide(agent, env)
         m = agent.model
-        adjudicate(m.world, [agent.decision], m._env)  # type: ignore[attr-defined]
-        m._env = m.world.env()  # type: ignore[attr-defined]
+        adjudicate(m.world, [dec], env)  # type: ignore[attr-defined]
+        env.update(m.world.env())  # type: ignore[attr-defined]  (later agents see it)
+        return dec
 
     monkeypatch.setattr(ActorAgent, "decide", leaky_decide)
     sc = load_scenario(DEFAULT_SCENARIO)

@@ -18,8 +18,9 @@ Ladder: the rung rises to the highest ``escalate_to`` of the day; a
 ``deescalate_to`` lowers it (to the highest de-escalation target) only in
 worlds where no escalatory move (any ``escalate_to``) was made that day.
 
-:func:`adjudicate` is a pure function of (state, decisions); it draws no
-random numbers, which makes it easy to test on hand-built states.
+:func:`adjudicate` is a function of (state, decisions, snapshot) that writes
+the state (its docstring says what); it draws no random numbers, which makes
+it easy to test on hand-built states.
 """
 
 from __future__ import annotations
@@ -122,24 +123,34 @@ class Changes:
                 st.peak = np.maximum(st.peak, st.rung)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decision:
     """One actor's choice in every world: action index and producing rule.
 
     ``rule`` is the global rule index that produced the choice, or -1 when
     the actor fell back on its default action with no rule involved.
+    ``binding`` lists, per constraint that bound today, its global rule index
+    and the worlds where it forbade an action a trigger or preference wanted.
     """
 
     actor: str
     action: np.ndarray
     rule: np.ndarray
+    binding: tuple[tuple[int, np.ndarray], ...] = ()
 
 
 def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, Any]) -> None:
     """Apply all decisions simultaneously (see module docstring for conflicts).
 
     ``env`` is the snapshot the actors decided on; effects are evaluated on
-    it, so no actor sees another's move of the same day.
+    it, so no actor sees another's move of the same day. ``decisions`` come
+    in scenario order of the actors (the model sorts them), so sums of
+    simultaneous changes are added in one fixed order.
+
+    Writes into ``state``: the state variables the actions set, the ladder
+    (``rung``, ``peak``, ``first_day``), the action history
+    (``action_count``, ``action_last``) and ``rule_fired`` (the rule behind
+    each choice, and the constraints that bound).
     """
     ch = Changes(state)
     day = state.day
@@ -162,4 +173,6 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
         fired = dec.rule >= 0
         if fired.any():
             state.rule_fired[dec.rule[fired], np.nonzero(fired)[0]] = True
+        for rule_index, worlds in dec.binding:
+            state.rule_fired[rule_index] |= worlds
     ch.apply(day)

@@ -90,7 +90,10 @@ def decide(
     Moves the actor's own stream on by exactly ``len(triggers) + 1`` uniform
     arrays of length R per call (rows nobody needs are skipped, not drawn),
     so the draw sequence is fixed whatever the other actors do or the order
-    they are asked in.
+    they are asked in. Reads ``state`` and ``env`` only (besides caching the
+    actor's :class:`ActorPlan` in ``state.plans``); the constraints that bound
+    are returned in the decision, for :func:`~sim.engine.adjudication.adjudicate`
+    to record.
     """
     R = state.R
     plan = state.plans.get(actor.id)
@@ -161,12 +164,13 @@ def decide(
         rule_of = np.where(pending, picked_rule, rule_of)
     u.finish()
 
+    binding: list[tuple[int, np.ndarray]] = []
     for rule, ok in constraint_ok:
         assert wanted is not None
-        binding = wanted[rule.action_index] & ~ok
-        if binding.any():
-            state.rule_fired[rule.index] |= binding
-    return Decision(actor.id, chosen, rule_of)
+        bound = wanted[rule.action_index] & ~ok
+        if bound.any():
+            binding.append((rule.index, bound))
+    return Decision(actor.id, chosen, rule_of, tuple(binding))
 
 
 def softmax_pick(

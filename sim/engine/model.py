@@ -35,12 +35,20 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.engine.adjudication import Changes, Decision, adjudicate
+from sim.engine.adjudication import Decision, adjudicate
 from sim.engine.decision import decide
-from sim.engine.draws import LazyUniforms, skip_uniforms
+from sim.engine.phases import (
+    Happening,
+    Knowledge,
+    conclude,
+    events_phase,
+    learn,
+    observe,
+    record_flags,
+)
 from sim.engine.state import WorldState
 from sim.scenario import cache as scenario_cache
-from sim.scenario.model import Actor, Event, Scenario
+from sim.scenario.model import Actor, Scenario
 from sim.scenario.pins import check_pinned
 from sim.stats import quantile_of_values
 
@@ -212,35 +220,22 @@ class ActorAgent(mesa.Agent):
         super().__init__(model)
         self.actor = actor
         self.stream = rng
+        # The last decision, kept for the agent reporters only: the model
+        # takes decisions from what ``decide`` returns, never from here.
         self.decision: Decision | None = None
 
     @property
     def name(self) -> str:
         return self.actor.name
 
-    def observe(self) -> None:
-        """Update this actor's intel: notice watched conditions, maybe late."""
-        m: WargameModel = self.model  # type: ignore[assignment]
-        st = m.world
-        env = m._env
-        for i, it in enumerate(m.spec.intel):
-            if it.observer != self.actor.id:
-                continue
-            watched = np.asarray(st.evaluate(it.watches, env), dtype=bool)
-            st.held[i] = np.where(watched, st.held[i] + 1, 0)
-            if not watched.any():  # nothing to notice: belief is cleared
-                skip_uniforms(self.stream, st.R)
-                st.belief[i] = False
-                continue
-            p = st.evaluate(it.detect_prob, env)
-            draw = self.stream.random(st.R)
-            notice = watched & (st.held[i] > st.intel_delay[i]) & (draw < p)
-            st.belief[i] = (st.belief[i] | notice) & watched
+    def observe(self, env: dict[str, Any]) -> Knowledge:
+        """The observe phase for this actor on the snapshot ``env`` (see :func:`observe`)."""
+        return observe(self.actor.id, self.model.world, env, self.stream)  # type: ignore[attr-defined]
 
-    def decide(self) -> None:
-        """Choose today's action in every world (applied later, all at once)."""
-        m: WargameModel = self.model  # type: ignore[assignment]
-        self.decision = decide(self.actor, m.world, m._env, self.stream)
+    def decide(self, env: dict[str, Any]) -> Decision:
+        """Choose today's action in every world; applied later, with everyone's, at once."""
+        self.decision = decide(self.actor, self.model.world, env, self.stream)  # type: ignore[attr-defined]
+        return self.decision
 
     def action_shares(self) -> dict[str, float] | None:
         """Share of the worlds choosing each action on the last day (``None`` before)."""
@@ -314,8 +309,12 @@ class WargameModel(mesa.Model):
         self.spec = spec
         self.replicates = int(replicates)
         self.pinned = check_pinned(spec, pinned)
+        # One stream per purpose. The third was meant for intel and is never
+        # drawn from (each observer draws from its own stream); it is still
+        # spawned because dropping it would shift every actor's stream and
+        # so change the worlds of every seed ever published.
         streams = self.rng.spawn(3 + len(spec.actors))
-        self._param_rng, self._event_rng, _, *actor_rngs = streams
+        self._param_rng, self._event_rng, _unused_intel_rng, *actor_rngs = streams
         self.world = WorldState.initial(spec, self.replicates, self._param_rng, self.pinned)
         self.day = 0
         self.narrate = narrate
@@ -327,7 +326,9 @@ class WargameModel(mesa.Model):
         self.rung_track = np.zeros((H, self.replicates), dtype=np.int8)
         self.outcome: np.ndarray | None = None
         self.flags: np.ndarray | None = None
-        self._env: dict[str, Any] = {}
+        # The snapshot the actors last decided on (read-only views of the
+        # state), kept for inspection: no phase reads it from here.
+        self.snapshot: dict[str, Any] = {}
         self.collect = collect
         self.datacollector = mesa.DataCollector(
             model_reporters=_model_reporters(spec),
@@ -342,97 +343,43 @@ class WargameModel(mesa.Model):
 
     # -- the day ---------------------------------------------------------------
     def step(self) -> None:
-        """Simulate one day in every world."""
+        """Simulate one day in every world: events, observe, decide, adjudicate.
+
+        The phases are the plain functions of :mod:`sim.engine.phases`; the
+        agents are asked through Mesa's agent set (``AgentSet.map``, in
+        whatever order it holds them) and their results are applied only
+        once all have answered, in scenario order, so the order in which they
+        are asked cannot change anything.
+        """
         if not self.running:
             return
         st = self.world
         st.day = self.day
-        self._events_phase()
-        self._env = st.env()
-        self.agents_by_type[ActorAgent].do("observe")
-        self._env = st.env()
-        self.agents_by_type[ActorAgent].do("decide")
-        decisions = [a.decision for a in self.actor_agents]
         before = st.rung
-        adjudicate(st, decisions, self._env)  # type: ignore[arg-type]
+        happened = events_phase(st, self.day, self._event_rng)
+        if self.narrate:
+            self._log_events(happened)
+            self._log_rung(before, "events")
+        agents = self.agents_by_type[ActorAgent]
+        env = st.env()
+        learn(st, agents.map("observe", env))
+        env = st.env()
+        self.snapshot = env
+        order = {a.actor.id: a.actor.index for a in self.actor_agents}
+        decisions = sorted(agents.map("decide", env), key=lambda d: order[d.actor])
+        before = st.rung
+        adjudicate(st, decisions, env)
         if self.narrate:
             self._log_decisions(decisions, before)
         self.rung_track[self.day] = st.rung
-        if self.spec.flags:
-            env = st.env()
-            for i, f in enumerate(self.spec.flags):
-                if f.at == "any_day":
-                    st.flag_any[i] |= np.asarray(st.evaluate(f.when, env), dtype=bool)
+        record_flags(st, self.spec.flags)
         self.day += 1
         if self.day >= self.spec.horizon_days:
-            self._finish()
+            ending = conclude(st, self.spec)
+            self.flags, self.outcome = ending.flags, ending.outcome
+            self.running = False
         if self.collect:
             self.datacollector.collect(self)
-
-    def _events_phase(self) -> None:
-        st = self.world
-        sc = self.spec
-        if not sc.events:
-            return
-        env = st.env()
-        ch = Changes(st)
-        R = st.R
-        ones = np.ones(R, dtype=bool)
-        draws = LazyUniforms(self._event_rng, len(sc.events), R)  # row i for event i
-        before = st.rung
-        for i, ev in enumerate(sc.events):
-            if ev.kind == "scheduled":
-                st.event_active[i] = ev.start_day <= self.day <= ev.end_day
-                if self.day == ev.start_day:
-                    st.event_count[i] += 1
-                    ch.add(ones, ev.effects, env, ev.escalate_to, ev.deescalate_to)
-                    self._log_event(ev, "event", ones)
-                if self.day == ev.end_day + 1 and ev.end_effects:
-                    ch.add(ones, ev.end_effects, env)
-                    self._log_event(ev, "event_end", ones)
-            else:
-                when = np.asarray(ev.when.evaluate(env, R), dtype=bool)
-                if ev.max_times is not None:
-                    # Never in place: a bare-name condition is the state's own array.
-                    when = when & (st.event_count[i] < ev.max_times)
-                if not when.any():
-                    st.event_active[i] = False
-                    continue
-                hit = when & (draws.row(i) < st.evaluate(ev.hazard, env))
-                st.event_active[i] = hit
-                if hit.any():
-                    st.event_count[i] += hit
-                    ch.add(hit, ev.effects, env, ev.escalate_to, ev.deescalate_to)
-                    self._log_event(ev, "event", hit)
-        draws.finish()
-        ch.apply(self.day)
-        if self.narrate:
-            self._log_rung(before, "events")
-
-    def _finish(self) -> None:
-        st = self.world
-        sc = self.spec
-        env = st.env(sc.horizon_days - 1)
-        R = st.R
-        flags = np.zeros((len(sc.flags), R), dtype=bool)
-        for i, f in enumerate(sc.flags):
-            flags[i] = (
-                st.flag_any[i]
-                if f.at == "any_day"
-                else np.asarray(f.when.evaluate(env, R), dtype=bool)
-            )
-            env[f"flags.{f.id}"] = flags[i]
-        outcome = np.full(R, -1, dtype=np.int64)
-        for o in reversed(sc.outcomes):  # most severe first
-            if o.when is None:
-                continue
-            hit = (outcome < 0) & np.asarray(o.when.evaluate(env, R), dtype=bool)
-            outcome[hit] = o.index
-        fallback = next(o.index for o in sc.outcomes if o.when is None)
-        outcome[outcome < 0] = fallback
-        self.flags = flags
-        self.outcome = outcome
-        self.running = False
 
     # -- results ---------------------------------------------------------------
     def outcome_of(self, world: int = 0) -> str:
@@ -454,11 +401,14 @@ class WargameModel(mesa.Model):
         return self
 
     # -- narrative ---------------------------------------------------------------
-    def _log_event(self, ev: Event, kind: str, mask: np.ndarray) -> None:
-        if not (self.narrate and ev.narrate):
-            return
-        for w in np.nonzero(mask)[0]:
-            self.log.append(LogEntry(int(w), self.day, kind, "world", ev.id, "", ev.cites))
+    def _log_events(self, happened: list[Happening]) -> None:
+        for h in happened:
+            if not h.event.narrate:
+                continue
+            for w in np.nonzero(h.worlds)[0]:
+                self.log.append(
+                    LogEntry(int(w), self.day, h.kind, "world", h.event.id, "", h.event.cites)
+                )
 
     def _log_rung(self, before: np.ndarray, cause: str) -> None:
         after = self.world.rung
@@ -467,10 +417,9 @@ class WargameModel(mesa.Model):
                 LogEntry(int(w), self.day, "rung", "", cause, "", (), int(before[w]), int(after[w]))
             )
 
-    def _log_decisions(self, decisions: list[Decision | None], before: np.ndarray) -> None:
+    def _log_decisions(self, decisions: list[Decision], before: np.ndarray) -> None:
         rules = self.spec.rules
         for dec in decisions:
-            assert dec is not None
             actor = self.spec.actor(dec.actor)
             default = actor.default_action.index
             for w in np.nonzero(dec.action != default)[0]:
