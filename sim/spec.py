@@ -98,9 +98,11 @@ class Ctx:
     diags: list[Diagnostic] = field(default_factory=list)
 
     def error(self, path: PathKey, message: str, key: bool = False) -> None:
+        """Records an error at ``path``'s value (or at its key, when ``key``)."""
         self.diags.append(Diagnostic(self.doc.where(path, key), message))
 
     def warn(self, path: PathKey, message: str) -> None:
+        """Records a warning at ``path``; warnings never make a file invalid."""
         self.diags.append(Diagnostic(self.doc.where(path), message, "warning"))
 
 
@@ -110,9 +112,15 @@ class Spec:
     doc: str = ""
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        """Checks ``value`` found at ``path``, recording every problem in ``ctx``.
+
+        Returns the value with defaults filled in, or :data:`MISSING` when it is unusable
+        (the problem is recorded, so callers just leave it out).
+        """
         raise NotImplementedError
 
     def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema fragment that accepts what :meth:`check` accepts (for editors)."""
         raise NotImplementedError
 
     def _described(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +145,7 @@ class Str(Spec):
     multiline: bool = False
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        """Text within ``max_len``, matching ``pattern`` if set, without control characters."""
         if not isinstance(value, str):
             ctx.error(path, f"{self._where(path)}: expected text; got {type_name(value)}")
             return _MISSING
@@ -155,6 +164,7 @@ class Str(Spec):
         return value
 
     def json_schema(self) -> dict[str, Any]:
+        """A string schema with the same length limit and pattern."""
         s: dict[str, Any] = {"type": "string", "maxLength": self.max_len}
         if self.pattern:
             s["pattern"] = self.pattern
@@ -183,6 +193,10 @@ class Num(Spec):
     limit: float | None = MAX_MAGNITUDE  # None: only minimum/maximum bound it (seeds)
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        """A finite int (or float unless ``integer``) within the bounds and ``limit``.
+
+        Booleans are refused although Python counts them as integers.
+        """
         ok = isinstance(value, int) and not isinstance(value, bool)
         if not self.integer:
             ok = ok or isinstance(value, float)
@@ -205,12 +219,14 @@ class Num(Spec):
         return value
 
     def range_text(self) -> str:
+        """The bounds as a message writes them, e.g. ``the allowed range (0, 1]``."""
         lo = "(" if self.exclusive_min else "["
         a = "-inf" if self.minimum is None else f"{self.minimum:g}"
         b = "inf" if self.maximum is None else f"{self.maximum:g}"
         return f"the allowed range {lo}{a}, {b}]"
 
     def json_schema(self) -> dict[str, Any]:
+        """A number or integer schema with the same minimum and maximum."""
         s: dict[str, Any] = {"type": "integer" if self.integer else "number"}
         if self.minimum is not None:
             s["exclusiveMinimum" if self.exclusive_min else "minimum"] = self.minimum
@@ -234,12 +250,14 @@ class Bool(Spec):
     doc: str = ""
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        """A YAML boolean only: 0 and 1, or the text ``"true"``, are refused."""
         if not isinstance(value, bool):
             ctx.error(path, f"{self._where(path)}: expected true or false; got {type_name(value)}")
             return _MISSING
         return value
 
     def json_schema(self) -> dict[str, Any]:
+        """A boolean schema."""
         return self._described({"type": "boolean"})
 
 
@@ -252,7 +270,8 @@ class Date(Spec):
     latest: _dt.date | None = None
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
-        day = _MISSING
+        """A date (YAML dates arrive as dates, quoted ones as text), as a ``datetime.date``."""
+        day: _dt.date | None = None
         if isinstance(value, _dt.datetime):
             day = value.date()
         elif isinstance(value, _dt.date):
@@ -260,7 +279,7 @@ class Date(Spec):
         elif isinstance(value, str):
             with contextlib.suppress(ValueError):
                 day = _dt.date.fromisoformat(value)
-        if day is _MISSING:
+        if day is None:
             ctx.error(
                 path, f"{self._where(path)}: expected a date YYYY-MM-DD; got {type_name(value)}"
             )
@@ -275,6 +294,7 @@ class Date(Spec):
         return day
 
     def json_schema(self) -> dict[str, Any]:
+        """A string schema with ``format: date``."""
         return self._described({"type": "string", "format": "date"})
 
 
@@ -286,6 +306,7 @@ class Choice(Spec):
     doc: str = ""
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        """One of ``values``, with the closest one suggested otherwise."""
         if value not in self.values or not isinstance(value, str):
             ctx.error(
                 path,
@@ -296,6 +317,7 @@ class Choice(Spec):
         return value
 
     def json_schema(self) -> dict[str, Any]:
+        """An ``enum`` schema of the words."""
         return self._described({"enum": list(self.values)})
 
 
@@ -312,6 +334,7 @@ class Expression(Spec):
     allow_bool: bool = True
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        """Text without control characters, or a plain number or boolean where allowed."""
         if isinstance(value, bool):
             if self.allow_bool:
                 return value
@@ -330,6 +353,7 @@ class Expression(Spec):
         return _MISSING
 
     def json_schema(self) -> dict[str, Any]:
+        """A schema of the accepted YAML types (the language itself is not described)."""
         types = ["string"]
         if self.allow_number:
             types.append("number")
@@ -345,6 +369,7 @@ class Any_(Spec):
     doc: str = ""
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        """Any scalar that is displayable and, if a number, finite and within MAX_MAGNITUDE."""
         if isinstance(value, (dict, list)):
             ctx.error(path, f"{self._where(path)}: expected a single value; got {type_name(value)}")
             return _MISSING
@@ -362,6 +387,7 @@ class Any_(Spec):
         return value
 
     def json_schema(self) -> dict[str, Any]:
+        """A schema of any scalar."""
         return self._described({"type": ["string", "number", "boolean", "null"]})
 
 
@@ -375,6 +401,9 @@ class ListOf(Spec):
     unique: bool = False
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        """Each item checked by ``item`` (bad ones left out); a lone scalar counts as a
+        one-item list.
+        """
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             value = [value]  # a single item is a one-item list
         if not isinstance(value, list):
@@ -395,6 +424,7 @@ class ListOf(Spec):
         return out
 
     def json_schema(self) -> dict[str, Any]:
+        """An array schema of ``item``'s schema."""
         s: dict[str, Any] = {"type": "array", "items": self.item.json_schema()}
         if self.min_items:
             s["minItems"] = self.min_items
@@ -414,6 +444,9 @@ class MapOf(Spec):
     min_items: int = 0
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        """Each key checked by ``key`` (errors placed at the key) and each value by ``value``;
+        entries with a bad key or value are left out, the order is kept.
+        """
         if not isinstance(value, dict):
             ctx.error(
                 path, f"{self._where(path)}: expected a mapping of ids; got {type_name(value)}"
@@ -430,6 +463,7 @@ class MapOf(Spec):
         return out
 
     def json_schema(self) -> dict[str, Any]:
+        """An object schema with the value schema for every property and the key pattern."""
         s: dict[str, Any] = {
             "type": "object",
             "additionalProperties": self.value.json_schema(),
@@ -446,9 +480,11 @@ class _KeyCtx(Ctx):
         self.inner = inner
 
     def error(self, path: PathKey, message: str, key: bool = True) -> None:
+        """Records the error at the key of ``path``, whatever ``key`` says."""
         self.inner.error(path, message, key=True)
 
     def warn(self, path: PathKey, message: str) -> None:
+        """Records a warning as the wrapped context does."""
         self.inner.warn(path, message)
 
 
@@ -471,6 +507,9 @@ class Obj(Spec):
     name: str = "this mapping"
 
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
+        """The known keys checked by their fields, unknown keys refused with the closest
+        known one suggested, missing optional keys filled with their defaults.
+        """
         if not isinstance(value, dict):
             ctx.error(path, f"{self._where(path)}: expected a mapping; got {type_name(value)}")
             return _MISSING
@@ -497,6 +536,7 @@ class Obj(Spec):
         return out
 
     def json_schema(self) -> dict[str, Any]:
+        """An object schema of the fields that forbids other keys."""
         s: dict[str, Any] = {
             "type": "object",
             "properties": {k: f.spec.json_schema() for k, f in self.fields.items()},

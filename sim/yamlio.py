@@ -127,10 +127,16 @@ class _Converter:
         self.key_marks: dict[PathKey, Location] = {}
 
     def loc(self, node: yaml.Node) -> Location:
+        """Where ``node`` starts, 1-based as editors count."""
         m = node.start_mark
         return Location(self.file, m.line + 1, m.column + 1)
 
     def convert(self, node: yaml.Node, path: PathKey, stack: frozenset[int] = frozenset()) -> Any:
+        """``node`` as plain Python, recording positions under ``path``.
+
+        Every value counts towards MAX_NODES, aliases included, and ``stack`` holds the
+        nodes being converted above this one, so a bomb or a cycle is refused early.
+        """
         self.count += 1
         here = self.loc(node)
         if self.count > MAX_NODES:
@@ -174,10 +180,9 @@ class _Converter:
             return [self.convert(v, (*path, i), inner) for i, v in enumerate(node.value)]
         start, end = node.start_mark, node.end_mark
         raw = self.text[start.index : end.index]
-        quoted = getattr(node, "style", None) in ('"', "'")
-        exact = (
-            start.line == end.line and not (quoted and "\\" in raw) and node.style not in ("|", ">")
-        )
+        style = getattr(node, "style", None)
+        quoted = style in ('"', "'")
+        exact = start.line == end.line and not (quoted and "\\" in raw) and style not in ("|", ">")
         if quoted or not exact:
             # Point at the first character inside the quotes, so an offset
             # into an expression maps onto the right column.
@@ -358,6 +363,7 @@ class _DepthScan:
         return None
 
     def scan_line(self, line: str) -> None:
+        """Updates the open blocks, flows and quotes with one line; raises _Deep past the limit."""
         stripped = line.lstrip(" ")
         indent = len(line) - len(stripped)
         if self.scalar_above > -2:
@@ -398,7 +404,8 @@ class _DepthScan:
 
     def node(self, line: str, pos: int, owner: int) -> None:
         """A node starting at ``pos`` (after its ``key:`` or ``-``)."""
-        pos = _PROPS.match(line, pos).end()  # anchors and tags
+        props = _PROPS.match(line, pos)  # anchors and tags (it also matches nothing)
+        pos = props.end() if props else pos
         while pos < len(line) and line[pos] in " \t":
             pos += 1
         if pos >= len(line):

@@ -127,8 +127,9 @@ def merge(base: Located, child: Located) -> Located:
                 key_marks.pop(p, None)
                 continue
             if isinstance(v, dict) and isinstance(dst.get(k), dict):
-                marks[p] = child.marks.get(p, marks.get(p))
-                key_marks[p] = child.key_marks.get(p, key_marks.get(p))
+                for table, src_table in ((marks, child.marks), (key_marks, child.key_marks)):
+                    if p in src_table:
+                        table[p] = src_table[p]
                 walk(dst[k], v, p)
                 continue
             dst[k] = copy.deepcopy(v)
@@ -218,10 +219,11 @@ def apply_overrides(doc: Located, overrides: Sequence[str]) -> Located:
             path.append(key)
             if depth == len(parts) - 1:
                 break
-            if (isinstance(node, dict) and key in node) or (
-                isinstance(node, list) and isinstance(key, int) and key < len(node)
-            ):
-                node = node[key]  # type: ignore[index]
+            if isinstance(node, dict) and key in node:
+                node = node[key]
+                continue
+            if isinstance(node, list) and isinstance(key, int) and key < len(node):
+                node = node[key]
                 continue
             known = list(node) if isinstance(node, dict) else []
             diags.append(
@@ -236,13 +238,13 @@ def apply_overrides(doc: Located, overrides: Sequence[str]) -> Located:
         if failed:
             continue
         last = path[-1]
-        if isinstance(node, dict) or (
+        settable = isinstance(node, dict) or (
             isinstance(node, list) and isinstance(last, int) and last < len(node)
-        ):
-            node[last] = value
-        else:
+        )
+        if not settable:
             diags.append(Diagnostic(loc, f"--set {text!r}: cannot set a value there"))
             continue
+        node[last] = value
         doc.marks[tuple(path)] = loc
         doc.key_marks[tuple(path)] = Location("--set", i + 1, 1)
     if diags:

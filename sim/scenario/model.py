@@ -7,6 +7,7 @@ never sees YAML.
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,8 @@ class StateVar:
     cites: tuple[str, ...] = ()
 
     @property
-    def dtype(self) -> type:
+    def dtype(self) -> builtins.type[np.generic]:
+        """The numpy type of the variable's array (enums hold the index of their word)."""
         return {"bool": np.bool_, "int": np.int64, "float": np.float64, "enum": np.int64}[self.type]
 
 
@@ -49,6 +51,7 @@ class Parameter:
 
     @property
     def type(self) -> str:
+        """The type expressions see: enum for word choices, else int or float."""
         if self.enum_values:
             return "enum"
         return "int" if self.integer else "float"
@@ -203,12 +206,17 @@ class Actor:
 
     @property
     def default_action(self) -> Action:
+        """The no-op the actor takes when no rule picks anything (the compiler checks there
+        is exactly one).
+        """
         return next(a for a in self.actions if a.default)
 
     def action(self, action_id: str) -> Action:
+        """The action with id ``action_id`` (StopIteration if the actor has none)."""
         return next(a for a in self.actions if a.id == action_id)
 
     def rules_of(self, kind: str) -> tuple[Rule, ...]:
+        """The actor's constraints, triggers or preferences, in the order written."""
         return tuple(r for r in self.rules if r.kind == kind)
 
 
@@ -269,9 +277,11 @@ class Scenario:
         return tuple(r for a in self.actors for r in a.rules)
 
     def actor(self, actor_id: str) -> Actor:
+        """The actor with id ``actor_id`` (StopIteration if there is none)."""
         return next(a for a in self.actors if a.id == actor_id)
 
     def rung(self, rung_id: str) -> Rung:
+        """The ladder rung with id ``rung_id`` (StopIteration if there is none)."""
         return next(r for r in self.ladder if r.id == rung_id)
 
     def date_of(self, day: int) -> _dt.date:
@@ -279,4 +289,5 @@ class Scenario:
         return self.start + _dt.timedelta(days=int(day))
 
     def parameter(self, pid: str) -> Parameter:
+        """The parameter with id ``pid`` (StopIteration if there is none)."""
         return next(p for p in self.parameters if p.id == pid)
