@@ -20,8 +20,8 @@ from sim.errors import Location, ValidationError
 from sim.expr import Expr
 from sim.registry import Registry, load_registry
 from sim.scenario import load_scenario
-from sim.scenario.compiler import HISTORY_FIELDS
 from sim.scenario.loader import MAX_EXTENDS_DEPTH, apply_overrides, load_chain, merge
+from sim.scenario.names import HISTORY_FIELDS
 from sim.yamlio import Located, iter_paths, load_file, parse_text
 
 ROOT = Path(__file__).resolve().parents[1]

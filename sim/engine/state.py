@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.errors import UsageError
 from sim.expr import Expr
-from sim.scenario.compiler import NEVER
+from sim.scenario import names
 from sim.scenario.model import Actor, Scenario, StateVar
 from sim.spec import MAX_MAGNITUDE, magnitude_problem
 
@@ -91,7 +91,7 @@ class WorldState:
         st.first_day[0] = 0
         for a in scenario.actors:
             st.action_count[a.id] = np.zeros((len(a.actions), R), dtype=np.int32)
-            st.action_last[a.id] = np.full((len(a.actions), R), -NEVER, dtype=np.int32)
+            st.action_last[a.id] = np.full((len(a.actions), R), -names.NEVER, dtype=np.int32)
         n_ev = len(scenario.events)
         st.event_active = np.zeros((n_ev, R), dtype=bool)
         st.event_count = np.zeros((n_ev, R), dtype=np.int32)
@@ -119,7 +119,7 @@ class WorldState:
             return expr.evaluate(env, self.R)
         if cached is not _UNSEEN:
             return cached  # type: ignore[return-value]
-        history = any(n.count(".") >= 2 for n in expr.names)  # actor.action.count ...
+        history = any(names.is_history(n) for n in expr.names)  # actor.action.count ...
         if history or not expr.names.isdisjoint(self._dynamic_names):
             self._static[expr] = None
             return expr.evaluate(env, self.R)
@@ -142,7 +142,7 @@ class WorldState:
             | {v.id for v in sc.state}
             | set(self.history_names)
             | {it.id for it in sc.intel}
-            | {f"flags.{f.id}" for f in sc.flags}
+            | {names.flag(f.id) for f in sc.flags}
         )
 
     @cached_property
@@ -174,24 +174,28 @@ class WorldState:
         env.update({k: _frozen(v) for k, v in self.params.items()})
         env.update({k: _frozen(v) for k, v in self.values.items()})
         sc = self.scenario
-        for name in self.history_names:
-            head, _, tail = name.rpartition(".")
-            if head.startswith("events."):
-                i = self._event_index[head[len("events.") :]]
-                src = self.event_active if tail == "active" else self.event_count
+        for name, h in self._history:
+            if h.kind == "event":
+                i = self._event_index[h.owner]
+                src = self.event_active if h.field == "active" else self.event_count
                 env[name] = src[i].copy()
                 continue
-            actor, action = head.split(".")
-            k = self._action_index[(actor, action)]
-            if tail == "count":
-                env[name] = self.action_count[actor][k].copy()
-            elif tail == "taken":
-                env[name] = self.action_count[actor][k] > 0
+            k = self._action_index[(h.owner, h.action)]
+            if h.field == "count":
+                env[name] = self.action_count[h.owner][k].copy()
+            elif h.field == "taken":
+                env[name] = self.action_count[h.owner][k] > 0
             else:
-                env[name] = np.minimum(d - self.action_last[actor][k], NEVER)
+                env[name] = np.minimum(d - self.action_last[h.owner][k], names.NEVER)
         for i, it in enumerate(sc.intel):
             env[it.id] = self.belief[i].copy()
         return env
+
+    @cached_property
+    def _history(self) -> tuple[tuple[str, names.History], ...]:
+        """The history names some expression reads, each with its parts."""
+        parsed = ((n, names.history(n)) for n in self.history_names)
+        return tuple((n, h) for n, h in parsed if h is not None)
 
     @cached_property
     def _event_index(self) -> dict[str, int]:
@@ -248,11 +252,4 @@ def _referenced_history(sc: Scenario) -> frozenset[str]:
             exprs += [x for x in (r.condition, r.prob, r.utility) if x is not None]
     exprs += [f.when for f in sc.flags]
     exprs += [o.when for o in sc.outcomes if o.when is not None]
-    names: set[str] = set()
-    for e in exprs:
-        names |= {
-            n
-            for n in e.names
-            if n.count(".") == 2 and (n.startswith("events.") or not n.startswith("rungs."))
-        }
-    return frozenset(names)
+    return frozenset(n for e in exprs for n in e.names if names.is_history(n))
