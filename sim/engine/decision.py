@@ -29,6 +29,7 @@ import numpy as np
 from sim.engine.adjudication import Decision
 from sim.engine.draws import LazyUniforms
 from sim.engine.state import WorldState
+from sim.expr import Expr
 from sim.scenario.model import Actor, Rule
 
 
@@ -37,6 +38,7 @@ class Preference:
     """A preference rule with where its utility goes (see :class:`ActorPlan`)."""
 
     rule: Rule
+    utility: Expr  # the rule's utility (a preference always has one)
     row: int  # the action's row among the candidates
     first: bool  # no earlier preference for the same action
     last: bool  # no later preference for the same action
@@ -63,6 +65,7 @@ class ActorPlan:
 
     @classmethod
     def of(cls, actor: Actor) -> ActorPlan:
+        """The plan of ``actor``'s rules; the same for every day and world."""
         prefs = actor.rules_of("preference")
         candidates = sorted({r.action_index for r in prefs} | {0, actor.default_action.index})
         row = {a: i for i, a in enumerate(candidates)}
@@ -73,13 +76,20 @@ class ActorPlan:
             constraints=constraints,
             triggers=actor.rules_of("trigger"),
             preferences=tuple(
-                Preference(r, row[a], a not in targets[:k], a not in targets[k + 1 :])
+                Preference(r, _utility(r), row[a], a not in targets[:k], a not in targets[k + 1 :])
                 for k, (r, a) in enumerate(zip(prefs, targets, strict=True))
             ),
             candidates=np.array(candidates, dtype=np.int64),
             default_row=row[actor.default_action.index],
             constrained=frozenset(r.action_index for r in constraints),
         )
+
+
+def _utility(rule: Rule) -> Expr:
+    """A preference's utility; the scenario compiler refuses a preference without one."""
+    if rule.utility is None:
+        raise ValueError(f"preference {rule.id} has no utility")
+    return rule.utility
 
 
 def decide(
@@ -140,7 +150,7 @@ def decide(
         active = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
         if wanted is not None and rule.action_index in plan.constrained:
             wanted[rule.action_index] |= active
-        val = np.asarray(state.evaluate(rule.utility, env), dtype=float)
+        val = np.asarray(state.evaluate(pref.utility, env), dtype=np.float64)
         # Before an action's first preference its utility is the same in every
         # world (-inf, or 0 for the default), so the sum starts from 0.
         base = 0.0 if pref.first else np.where(np.isneginf(utility[j]), 0.0, utility[j])

@@ -226,15 +226,16 @@ class ActorAgent(mesa.Agent):
 
     @property
     def name(self) -> str:
+        """The actor's display name (what Mesa's tools show for the agent)."""
         return self.actor.name
 
     def observe(self, env: dict[str, Any]) -> Knowledge:
         """The observe phase for this actor on the snapshot ``env`` (see :func:`observe`)."""
-        return observe(self.actor.id, self.model.world, env, self.stream)  # type: ignore[attr-defined]
+        return observe(self.actor.id, self.model.world, env, self.stream)
 
     def decide(self, env: dict[str, Any]) -> Decision:
         """Choose today's action in every world; applied later, with everyone's, at once."""
-        self.decision = decide(self.actor, self.model.world, env, self.stream)  # type: ignore[attr-defined]
+        self.decision = decide(self.actor, self.model.world, env, self.stream)
         return self.decision
 
     def action_shares(self) -> dict[str, float] | None:
@@ -286,6 +287,9 @@ class WargameModel(mesa.Model):
     (its id), ``action_shares`` (``{action: share of worlds}`` of the action
     chosen on the last day; ``None`` before the first) and ``top_action``.
     """
+
+    running: bool
+    """Mesa's flag: true from ``mesa.Model.__init__`` until the horizon is reached."""
 
     def __init__(
         self,
