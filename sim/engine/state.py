@@ -10,7 +10,7 @@ per-world Python object anywhere.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -22,34 +22,36 @@ from sim.scenario import names
 from sim.scenario.model import Actor, Scenario, StateVar
 from sim.spec import MAX_MAGNITUDE, magnitude_problem
 
-_UNSEEN = object()
-
 INT_LIMIT = MAX_MAGNITUDE
 """Largest absolute value an ``int`` state variable can take (values are clipped to it)."""
 
 
 @dataclass
 class WorldState:
-    """Mutable per-world arrays for ``R`` worlds of one scenario."""
+    """Mutable per-world arrays for ``R`` worlds of one scenario.
+
+    Built whole by :meth:`initial`: every array exists, with its final shape,
+    from construction on.
+    """
 
     scenario: Scenario
     R: int
+    values: dict[str, np.ndarray]  # state variable -> (R,)
+    params: dict[str, np.ndarray]  # parameter -> (R,)
+    rung: np.ndarray  # (R,)
+    peak: np.ndarray  # (R,)
+    first_day: np.ndarray  # (rungs, R)
+    action_count: dict[str, np.ndarray]  # actor -> (actions, R)
+    action_last: dict[str, np.ndarray]  # actor -> (actions, R)
+    event_active: np.ndarray  # (events, R)
+    event_count: np.ndarray  # (events, R)
+    belief: np.ndarray  # (intel, R)
+    held: np.ndarray  # (intel, R)
+    intel_delay: np.ndarray  # (intel, R)
+    rule_fired: np.ndarray  # (rules, R)
+    flag_any: np.ndarray  # (flags, R)
+    history_names: frozenset[str]
     day: int = 0
-    values: dict[str, np.ndarray] = field(default_factory=dict)
-    params: dict[str, np.ndarray] = field(default_factory=dict)
-    rung: np.ndarray = field(default=None)  # type: ignore[assignment]
-    peak: np.ndarray = field(default=None)  # type: ignore[assignment]
-    first_day: np.ndarray = field(default=None)  # type: ignore[assignment]  (rungs, R)
-    action_count: dict[str, np.ndarray] = field(default_factory=dict)  # actor -> (actions, R)
-    action_last: dict[str, np.ndarray] = field(default_factory=dict)  # actor -> (actions, R)
-    event_active: np.ndarray = field(default=None)  # type: ignore[assignment]  (events, R)
-    event_count: np.ndarray = field(default=None)  # type: ignore[assignment]  (events, R)
-    belief: np.ndarray = field(default=None)  # type: ignore[assignment]  (intel, R)
-    held: np.ndarray = field(default=None)  # type: ignore[assignment]  (intel, R)
-    intel_delay: np.ndarray = field(default=None)  # type: ignore[assignment]  (intel, R)
-    rule_fired: np.ndarray = field(default=None)  # type: ignore[assignment]  (rules, R)
-    flag_any: np.ndarray = field(default=None)  # type: ignore[assignment]  (flags, R)
-    history_names: frozenset[str] = frozenset()
 
     @classmethod
     def initial(
@@ -65,8 +67,8 @@ class WorldState:
         external samplers) instead of drawing them; draws for the other
         parameters are unchanged, because each parameter has its own stream.
         """
-        st = cls(scenario, R)
         pinned = pinned or {}
+        params: dict[str, np.ndarray] = {}
         streams = rng.spawn(max(1, len(scenario.parameters)))
         for p, prng in zip(scenario.parameters, streams, strict=False):
             drawn = p.sample(prng, R)
@@ -79,32 +81,45 @@ class WorldState:
                 drawn = np.full(R, v, dtype=drawn.dtype if not p.enum_values else np.int64)
                 if not p.enum_values and not p.integer:
                     drawn = drawn.astype(float)
-            st.params[p.id] = drawn
-        base_env: dict[str, Any] = {**st.params}
-        for v in scenario.state:
-            x = v.initial.evaluate(base_env, R)
-            st.values[v.id] = _coerce(np.array(x, copy=True), v.type, v.min, v.max)
-        n_rungs = len(scenario.ladder)
-        st.rung = np.zeros(R, dtype=np.int64)
-        st.peak = np.zeros(R, dtype=np.int64)
-        st.first_day = np.full((n_rungs, R), -1, dtype=np.int32)
-        st.first_day[0] = 0
-        for a in scenario.actors:
-            st.action_count[a.id] = np.zeros((len(a.actions), R), dtype=np.int32)
-            st.action_last[a.id] = np.full((len(a.actions), R), -names.NEVER, dtype=np.int32)
-        n_ev = len(scenario.events)
-        st.event_active = np.zeros((n_ev, R), dtype=bool)
-        st.event_count = np.zeros((n_ev, R), dtype=np.int32)
+            params[p.id] = drawn
+        base_env: dict[str, Any] = {**params}
+        values = {
+            v.id: _coerce(
+                np.array(v.initial.evaluate(base_env, R), copy=True), v.type, v.min, v.max
+            )
+            for v in scenario.state
+        }
+        first_day = np.full((len(scenario.ladder), R), -1, dtype=np.int32)
+        first_day[0] = 0
         n_in = len(scenario.intel)
-        st.belief = np.zeros((n_in, R), dtype=bool)
-        st.held = np.zeros((n_in, R), dtype=np.int32)
-        st.intel_delay = np.zeros((n_in, R), dtype=float)
+        intel_delay = np.zeros((n_in, R), dtype=float)
         for i, it in enumerate(scenario.intel):
-            st.intel_delay[i] = it.delay_days.evaluate(base_env, R)
-        st.rule_fired = np.zeros((len(scenario.rules), R), dtype=bool)
-        st.flag_any = np.zeros((len(scenario.flags), R), dtype=bool)
-        st.history_names = _referenced_history(scenario)
-        return st
+            intel_delay[i] = it.delay_days.evaluate(base_env, R)
+        n_ev = len(scenario.events)
+        return cls(
+            scenario=scenario,
+            R=R,
+            values=values,
+            params=params,
+            rung=np.zeros(R, dtype=np.int64),
+            peak=np.zeros(R, dtype=np.int64),
+            first_day=first_day,
+            action_count={
+                a.id: np.zeros((len(a.actions), R), dtype=np.int32) for a in scenario.actors
+            },
+            action_last={
+                a.id: np.full((len(a.actions), R), -names.NEVER, dtype=np.int32)
+                for a in scenario.actors
+            },
+            event_active=np.zeros((n_ev, R), dtype=bool),
+            event_count=np.zeros((n_ev, R), dtype=np.int32),
+            belief=np.zeros((n_in, R), dtype=bool),
+            held=np.zeros((n_in, R), dtype=np.int32),
+            intel_delay=intel_delay,
+            rule_fired=np.zeros((len(scenario.rules), R), dtype=bool),
+            flag_any=np.zeros((len(scenario.flags), R), dtype=bool),
+            history_names=_referenced_history(scenario),
+        )
 
     def evaluate(self, expr: Expr, env: Mapping[str, Any]) -> np.ndarray:
         """``expr.evaluate(env, R)``, computed only once if ``expr`` reads no state.
@@ -114,11 +129,9 @@ class WorldState:
         same array every day, so the first result is kept and returned, read
         only, from then on. Anything else is evaluated afresh.
         """
-        cached = self._static.get(expr, _UNSEEN)
-        if cached is None:
-            return expr.evaluate(env, self.R)
-        if cached is not _UNSEEN:
-            return cached  # type: ignore[return-value]
+        if expr in self._static:
+            cached = self._static[expr]
+            return expr.evaluate(env, self.R) if cached is None else cached
         history = any(names.is_history(n) for n in expr.names)  # actor.action.count ...
         if history or not expr.names.isdisjoint(self._dynamic_names):
             self._static[expr] = None
