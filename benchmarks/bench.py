@@ -83,7 +83,6 @@ def _case(spec: dict[str, Any]) -> dict[str, Any]:
                 seed=1,
                 workers=spec["workers"],
                 executor=spec["executor"],
-                plots=False,
                 runs_table=spec["runs_table"],
                 progress=False,
                 out=Path(tmp) / "out",
@@ -96,7 +95,6 @@ def _case(spec: dict[str, Any]) -> dict[str, Any]:
                 seed=1,
                 workers=spec["workers"],
                 executor=spec["executor"],
-                plots=False,
                 progress=False,
                 out=Path(tmp) / "out",
             )
@@ -144,7 +142,7 @@ def _profile(runs: int, tmp: Path) -> dict[str, Any]:
 
     prof = cProfile.Profile()
     prof.enable()
-    sim.run_batch(SCENARIO, runs=runs, seed=1, plots=False, progress=False, out=tmp / "p")
+    sim.run_batch(SCENARIO, runs=runs, seed=1, progress=False, out=tmp / "p")
     prof.disable()
     stats = pstats.Stats(prof)
     total = stats.total_tt  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ _LAZY = {
     "Scenario": "sim.scenario.model",
     "load_registry": "sim.registry",
     "WargameModel": "sim.engine.model",
+    "RunSettings": "sim.batch.settings",
     "run_batch": "sim.batch.runner",
     "run_sweep": "sim.batch.sweep",
     "load_results": "sim.batch.results",

@@ -30,10 +30,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from sim.scenario.model import Parameter, Scenario
+from sim.batch.runner import simulate
+from sim.batch.sweep import format_value, lookup_path
+from sim.engine.model import scenario_for
+from sim.scenario.model import Parameter, Scenario
+from sim.scenario.pins import finite_range, parameter_of, support
 
 __all__ = [
     "ScenarioFunction",
@@ -48,8 +51,6 @@ PIN_PREFIX = "param."
 
 
 def _load(scenario: str | Path | Scenario, overrides: Sequence[str] = ()) -> Scenario:
-    from sim.engine.model import scenario_for
-
     return scenario_for(scenario, tuple(overrides))
 
 
@@ -65,8 +66,6 @@ def _split(sc: Scenario, params: Mapping[str, Any] | None) -> tuple[dict[str, An
     path that holds a whole number (``scenario.horizon_days``) is written as
     that whole number, since the scenario format takes no ``30.0`` there.
     """
-    from sim.batch.sweep import _lookup, format_value
-
     pins: dict[str, Any] = {}
     overrides: list[str] = []
     for key, raw in (params or {}).items():
@@ -74,7 +73,7 @@ def _split(sc: Scenario, params: Mapping[str, Any] | None) -> tuple[dict[str, An
         if key.startswith(PIN_PREFIX):
             pins[key[len(PIN_PREFIX) :]] = value
         elif "." in key:
-            current = _lookup(sc.resolved, key)
+            current = lookup_path(sc.resolved, key)
             whole = isinstance(current, int) and not isinstance(current, bool)
             if whole and isinstance(value, float) and value.is_integer():
                 value = int(value)
@@ -113,13 +112,11 @@ def evaluate(
         UsageError: an unknown parameter id, or a value of the wrong type or
             outside the parameter's support.
     """
-    from sim.batch.runner import simulate
-
     base = _load(scenario, overrides)
     pins, extra = _split(base, params)
     all_overrides = (*tuple(overrides), *extra)
     sc = _load(scenario, all_overrides) if extra else base
-    total = simulate(sc, int(runs), int(seed), pins)
+    total = simulate(sc, runs=int(runs), seed=int(seed), pinned=pins)
     n = total.n
     out = {f"p_{o.id}": float(total.outcomes[o.index] / n) for o in sc.outcomes}
     out |= {f"flag_{f.id}": float(total.flags[i] / n) for i, f in enumerate(sc.flags)}
@@ -157,8 +154,6 @@ class ScenarioFunction:
 # -- inputs built from the scenario ---------------------------------------------------
 def _uncertain(sc: Scenario, parameters: Sequence[str] | None) -> list[Parameter]:
     """The parameters to sample: those named, or every one that takes more than one value."""
-    from sim.scenario.pins import parameter_of, support
-
     if parameters is None:
         return [p for p in sc.parameters if len(set(support(p).values)) != 1]
     return [parameter_of(sc, pid) for pid in parameters]
@@ -166,8 +161,6 @@ def _uncertain(sc: Scenario, parameters: Sequence[str] | None) -> list[Parameter
 
 def _categories(p: Parameter) -> list[Any] | None:
     """The values of a parameter that takes one of a set (``None`` for a range)."""
-    from sim.scenario.pins import support
-
     s = support(p)
     return list(dict.fromkeys(s.values)) if s.discrete else None
 
@@ -206,6 +199,7 @@ def ema_model(
         UsageError: an unknown parameter id.
         ImportError: EMA Workbench is not installed (``pip install .[interop]``).
     """
+    # An optional extra (interop), and slow to import: only when a model is made.
     from ema_workbench import (
         CategoricalParameter,
         IntegerParameter,
@@ -213,8 +207,6 @@ def ema_model(
         RealParameter,
         ScalarOutcome,
     )
-
-    from sim.scenario.pins import finite_range
 
     sc = _load(scenario, overrides)
     uncertainties = []
@@ -257,8 +249,6 @@ def salib_problem(
             takes more than one value).
         overrides: ``path=value`` changes applied to the scenario first.
     """
-    from sim.scenario.pins import finite_range
-
     sc = _load(scenario, overrides)
     names: list[str] = []
     bounds: list[list[float]] = []

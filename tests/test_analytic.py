@@ -111,9 +111,7 @@ def test_chance_of_war_matches_the_closed_form(
     write_scenario, tmp_path, body, horizon, subs, p, first
 ) -> None:
     path = write_scenario(_text(body, horizon, subs), "toy.yaml")
-    result = sim.run_batch(
-        path, runs=RUNS, seed=11, plots=False, progress=False, out=tmp_path / "batch"
-    )
+    result = sim.run_batch(path, runs=RUNS, seed=11, progress=False, out=tmp_path / "batch")
     runs = result.runs
     assert len(runs) == RUNS
     war = (runs["outcome"] == "war").to_numpy()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import DEFAULT_SCENARIO
 
-from sim.batch import results, runner, seeding
+from sim.batch import plan, runner, sweep
 from sim.batch.results import load_results
 from sim.cli import main
 
@@ -170,7 +170,7 @@ def test_disk_full_while_writing_the_summary(tmp_path, monkeypatch, capsys):
     def full(path, obj):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(results, "write_json", full)
+    monkeypatch.setattr(runner, "write_json", full)  # where the batch writes summary.json
     _fails_cleanly(_batch(tmp_path / "b", 50), tmp_path / "b", "No space left", tmp_path, capsys)
 
 
@@ -217,11 +217,11 @@ def test_latest_that_cannot_be_written_fails_after_the_folder(tmp_path, monkeypa
 def no_planning(monkeypatch):
     """Make planning fail loudly: limits must refuse before any task is planned."""
 
-    def plan(*args, **kwargs):
+    def fail(*args, **kwargs):
         raise AssertionError("planned work that the limits should have refused")
 
-    monkeypatch.setattr(runner, "plan_point", plan)
-    monkeypatch.setattr(seeding, "plan_point", plan)
+    for module in (runner, sweep, plan):
+        monkeypatch.setattr(module, "plan_point", fail)
 
 
 @pytest.mark.parametrize(

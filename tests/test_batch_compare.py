@@ -8,12 +8,13 @@ import pytest
 from conftest import DEFAULT_SCENARIO
 
 import sim
-from sim.batch.compare import compare, differences, side_by_side
+from sim.batch.compare import compare, differences
+from sim.batch.results import side_by_side
 from sim.errors import ResultsError, UsageError
 from sim.stats import newcombe_diff
 
 SCENARIO = DEFAULT_SCENARIO
-QUIET = {"plots": False, "progress": False}
+QUIET = {"progress": False}
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from sim.scenario import load_scenario
 SCENARIO = DEFAULT_SCENARIO
 DOCS = ROOT / "docs" / "batch.md"
 TABLES = ("runs.csv", "daily.csv", "rules.csv", "summary.json")
-SETTINGS = {"runs": 1300, "seed": 5, "chunk_size": 400, "plots": False, "progress": False}
+SETTINGS = {"runs": 1300, "seed": 5, "chunk_size": 400, "progress": False}
 
 
 def same_tables(a: Path, b: Path) -> None:

@@ -36,9 +36,7 @@ def test_same_seed_same_result_and_keys():
 def test_matches_run_batch(tmp_path):
     pins = {"kremlin_appetite": 0.3}
     got = evaluate(SCENARIO, pins, seed=5, runs=400)
-    res = sim.run_batch(
-        SCENARIO, runs=400, seed=5, pinned=pins, out=tmp_path / "b", plots=False, progress=False
-    )
+    res = sim.run_batch(SCENARIO, runs=400, seed=5, pinned=pins, out=tmp_path / "b", progress=False)
     for o in res.summary["outcomes"]:
         assert got[f"p_{o['id']}"] == o["p"]
 

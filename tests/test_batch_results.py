@@ -11,15 +11,16 @@ import pytest
 from conftest import DEFAULT_SCENARIO
 
 import sim
-import sim.batch.results as results_module
 import sim.batch.runner as runner
+import sim.batch.staging as staging_module
 from sim.batch import rerun_world
-from sim.batch.results import FORMAT_VERSION, BatchResult, Staging, load_results
+from sim.batch.results import FORMAT_VERSION, BatchResult, load_results
+from sim.batch.staging import Staging
 from sim.errors import ExecutionError, ResultsError
 from sim.narrative import tell
 
 SCENARIO = DEFAULT_SCENARIO
-QUIET = {"plots": False, "progress": False}
+QUIET = {"progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,7 @@ def test_latest_falls_back_to_a_text_file(tmp_path, monkeypatch):
         raise OSError("symlinks not supported here")
 
     monkeypatch.setattr("os.symlink", no_symlinks)
-    results_module.point_latest(tmp_path, "20220224-040000")
+    staging_module.point_latest(tmp_path, "20220224-040000")
     assert (tmp_path / "latest.txt").read_text().strip() == "20220224-040000"
 
 

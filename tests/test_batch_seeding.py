@@ -7,14 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.batch.seeding import (
-    CHUNK,
-    ScenarioSource,
-    chunk_seed,
-    chunk_sizes,
-    plan_point,
-    resolved_text,
-)
+from sim.batch.plan import ScenarioSource, plan_point
+from sim.batch.seeding import CHUNK, chunk_seed, chunk_sizes, resolved_text
 
 SOURCE = ScenarioSource("demo", "demo.yaml", (), "0" * 64)
 

@@ -22,7 +22,7 @@ from sim.batch.sweep import (
 from sim.errors import UsageError, ValidationError
 
 SCENARIO = DEFAULT_SCENARIO
-QUIET = {"plots": False, "progress": False}
+QUIET = {"progress": False}
 
 
 # -- parsing -------------------------------------------------------------------------

@@ -498,9 +498,7 @@ so it is reported as found (minimise it by hand before pinning it)."""
 
 
 def _batch(path: Path, out: Path, **options: Any):
-    return sim.run_batch(
-        path, runs=90, seed=3, chunk_size=40, plots=False, progress=False, out=out, **options
-    )
+    return sim.run_batch(path, runs=90, seed=3, chunk_size=40, progress=False, out=out, **options)
 
 
 @settings(max_examples=4, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow])

@@ -291,7 +291,7 @@ def test_report_does_not_quote_a_manifest_scenario_that_is_not_one(tmp_path: Pat
     from sim.report import gather, render
 
     (tmp_path / "shadow").write_text(SECRET, encoding="utf-8")
-    result = sim.run_batch(BASE, runs=20, plots=False, progress=False, out=tmp_path / "batch")
+    result = sim.run_batch(BASE, runs=20, progress=False, out=tmp_path / "batch")
     manifest = json.loads((result.folder / "manifest.json").read_text(encoding="utf-8"))
     manifest["scenario_file"] = str(tmp_path / "shadow")
     (result.folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")

@@ -190,7 +190,6 @@ def test_grid_over_pinned_gives_the_shares_of_run_batch(scenario, tmp_path) -> N
             seed=seed,
             pinned=pins,
             out=tmp_path / str(i),
-            plots=False,
             progress=False,
         )
         for o in batch.summary["outcomes"]:

@@ -31,8 +31,9 @@ from conftest import DEFAULT_SCENARIO, ROOT
 
 import sim
 from sim.batch.aggregate import Counts, daily_table, percentile_from_counts, summary_dict
+from sim.batch.replay import rerun_world
 from sim.batch.results import load_results
-from sim.batch.runner import rerun_world, simulate
+from sim.batch.runner import simulate
 from sim.engine.model import _quantile, scenario_for
 from sim.errors import ResultsError, UsageError
 from sim.plots import load_tables, plot_attribution
@@ -42,7 +43,7 @@ from sim.scenario import load_scenario
 from sim.stats import quantile_from_counts, share, wilson
 from sim.viz.ensemble import outcome_shares, run_ensemble, rung_bands
 
-QUIET = {"plots": False, "progress": False}
+QUIET = {"progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -123,15 +124,15 @@ def test_the_viewer_shows_the_numbers_of_wargame_batch(scenario, tmp_path) -> No
 
 
 def test_the_viewer_uses_the_scenario_seed_like_a_batch(scenario) -> None:
-    a = simulate(scenario, 300)
-    b = simulate(scenario, 300, scenario.seed)
+    a = simulate(scenario, runs=300)
+    b = simulate(scenario, runs=300, seed=scenario.seed)
     assert (a.outcomes == b.outcomes).all() and (a.occupancy == b.occupancy).all()
     assert [o.count for o in run_ensemble(scenario, worlds=300).outcomes] == a.outcomes.tolist()
 
 
 # -- one share with its interval -------------------------------------------------------
 def test_one_outcome_share_function(scenario) -> None:
-    counts = simulate(scenario, 400, 2)
+    counts = simulate(scenario, runs=400, seed=2)
     stored = summary_dict(scenario, counts, 2)["outcomes"]
     viewer = outcome_shares(scenario, counts)
     for o, v in zip(stored, viewer, strict=True):
@@ -202,8 +203,8 @@ def test_words_stay_words_for_every_reader(batch) -> None:
 # -- one scenario cache -------------------------------------------------------------------
 def test_one_scenario_cache_for_model_viewer_and_workers(tmp_path) -> None:
     app = pytest.importorskip("sim.viz.app", reason="viewer extra not installed")
-    from sim.batch.runner import compiled
-    from sim.batch.seeding import ScenarioSource
+    from sim.batch.plan import ScenarioSource
+    from sim.batch.worker import compiled
 
     for f in ("allied_resolve_2022.yaml", "allied_resolve_troops_stay.yaml"):
         shutil.copy(ROOT / "scenarios" / f, tmp_path / f)
@@ -248,4 +249,4 @@ def test_a_replay_tells_its_story_with_the_function_it_was_given(batch) -> None:
         replay.story()
     told = rerun_world(batch.folder, 42, tell=tell).story()
     assert told == tell(replay.model, replay.index)
-    assert batch.rerun_world(42, tell=lambda m, i: f"world {i}").story() == "world 42"
+    assert rerun_world(batch.folder, 42, tell=lambda m, i: f"world {i}").story() == "world 42"

@@ -233,7 +233,7 @@ def test_stalled_worker_stops_the_batch(tmp_path, spawn):
 # -- two batches at once ---------------------------------------------------------
 STARTED = dt.datetime(2022, 2, 24, 4, 0, 0)
 NAMES = ["20220224-040000", "20220224-040000-2"]
-QUIET = {"seed": 5, "plots": False, "progress": False}
+QUIET = {"seed": 5, "progress": False}
 
 
 class _Clock(dt.datetime):

@@ -558,9 +558,7 @@ def test_report_of_a_real_batch(tmp_path: Path) -> None:
     """A small real batch (without its charts, which take seconds to draw)."""
     runner = pytest.importorskip("sim.batch.runner")
     scenario = DEFAULT_SCENARIO
-    result = runner.run_batch(
-        scenario, runs=300, seed=7, out=tmp_path / "r", progress=False, plots=False
-    )
+    result = runner.run_batch(scenario, runs=300, seed=7, out=tmp_path / "r", progress=False)
     page = write_report(result.folder).read_text(encoding="utf-8")
     summary = json.loads((result.folder / "summary.json").read_text(encoding="utf-8"))
     words = text_of(page)

@@ -34,7 +34,7 @@ from sim.plots import load_tables
 from sim.report import gather
 from sim.tables import check_tables, digest, read_records, read_table, record_tables, write_table
 
-QUIET = {"plots": False, "progress": False}
+QUIET = {"progress": False}
 
 # Words a spreadsheet would run, words a CSV writer must quote, and words that
 # pandas would turn into NaN, inf or booleans if let.

@@ -3,9 +3,12 @@
 Kept light: the names below are imported on first use, so that commands
 which do not run batches (``wargame validate``) start fast.
 
+* :class:`RunSettings` says how worlds are run (runs, seed, workers,
+  executor, chunk size, pins, overrides...), one default each;
 * :func:`run_batch`, :func:`run_sweep`, :func:`compare` run and write
   results folders; :func:`load_results` reads them back;
 * :func:`rerun_world` simulates one world of a folder again, with its story;
+* :func:`simulate` runs worlds in memory, with the batch's chunks and seeds;
 * :class:`SerialExecutor`, :class:`LocalExecutor`, :class:`DaskExecutor`
   run chunk tasks behind one interface.
 """
@@ -16,9 +19,12 @@ from importlib import import_module
 from typing import Any
 
 _LAZY = {
+    "RunSettings": "sim.batch.settings",
     "run_batch": "sim.batch.runner",
-    "rerun_world": "sim.batch.runner",
-    "Replay": "sim.batch.runner",
+    "simulate": "sim.batch.runner",
+    "Presenter": "sim.batch.runner",
+    "rerun_world": "sim.batch.replay",
+    "Replay": "sim.batch.replay",
     "run_sweep": "sim.batch.sweep",
     "compare": "sim.batch.compare",
     "load_results": "sim.batch.results",

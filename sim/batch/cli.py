@@ -1,8 +1,10 @@
 """The batch subcommands of ``wargame``: ``batch``, ``sweep``, ``compare``, ``plot``.
 
-Only :mod:`argparse` is imported here; each command imports what it needs
-when it runs, so that ``wargame validate`` stays fast. Each command is one
-library call plus printing.
+Each command is one library call plus printing. The options the three run
+commands share are built once (:func:`settings_parser`) and read into one
+:class:`~sim.batch.settings.RunSettings` (:func:`run_settings`). Charts and
+the report are the ``on_complete`` hook the commands hand to the batch
+layer (:func:`sim.report.drawing.present`), unless ``--no-plots``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,16 @@ import functools
 import sys
 from collections.abc import Callable
 from typing import Any
+
+import yaml
+
+from sim.batch.executors import EXECUTORS
+from sim.batch.lifetime import Terminated, stop_signals_interrupt
+from sim.batch.results import side_by_side
+from sim.batch.settings import RunSettings
+from sim.cli import add_claims_options
+from sim.errors import UsageError
+from sim.report.drawing import present, redraw
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -30,10 +42,6 @@ def _progress(args: argparse.Namespace) -> bool:
 
 def _pins(items: list[str] | None) -> dict[str, Any]:
     """``--pin PARAM=VALUE`` arguments as a mapping (values read as YAML scalars)."""
-    import yaml
-
-    from sim.errors import UsageError
-
     pins: dict[str, Any] = {}
     for text in items or ():
         pid, eq, raw = text.partition("=")
@@ -78,8 +86,6 @@ def format_summary(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
 
 def format_comparison(doc: dict[str, Any]) -> str:
     """Per outcome and flag: p_A, p_B and p_B - p_A with Newcombe's 95% interval."""
-    from sim.batch.compare import side_by_side
-
     a, b = doc["a"], doc["b"]
     lines = [
         f"A: {a['label']} ({a['scenario']}), {a['runs']:,} worlds, seed {a['seed']}",
@@ -107,8 +113,8 @@ def format_comparison(doc: dict[str, Any]) -> str:
 def _where(result: Any) -> None:
     _out("")
     _out(f"results: {result.folder}")
-    if result.plot_note:
-        _out(result.plot_note)
+    if result.note:
+        _out(result.note)
 
 
 # -- commands ----------------------------------------------------------------------
@@ -122,8 +128,6 @@ def _stoppable(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 
     @functools.wraps(cmd)
     def run(args: argparse.Namespace) -> int:
-        from sim.batch.lifetime import Terminated, stop_signals_interrupt
-
         try:
             with stop_signals_interrupt():
                 return cmd(args)
@@ -134,34 +138,45 @@ def _stoppable(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
     return run
 
 
-def _run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments that ``batch`` and ``sweep`` pass on alike."""
-    return {
+def run_settings(args: argparse.Namespace) -> RunSettings:
+    """The :class:`RunSettings` of ``batch``, ``sweep`` and ``compare``, from their options.
+
+    Options left out are left out here too, so each default is the one of
+    :class:`RunSettings`. The claims policy (``--claims``, ``--no-claims``)
+    is set for the whole command by :func:`sim.cli.main`.
+    """
+    given = {
         "runs": args.runs,
         "seed": args.seed,
         "workers": args.workers,
         "executor": args.executor,
         "scheduler": args.scheduler,
-        "overrides": args.set or (),
-        "out": args.out,
-        "plots": not args.no_plots,
-        "runs_table": not args.no_runs_table,
-        "progress": _progress(args),
-        "pinned": _pins(args.pin),
         "chunk_size": args.chunk_size,
         "chunk_timeout": args.chunk_timeout,
+        "overrides": tuple(args.set or ()),
+        "pinned": _pins(args.pin),
     }
+    return RunSettings(**{k: v for k, v in given.items() if v is not None})
+
+
+def _output(args: argparse.Namespace) -> dict[str, Any]:
+    """Where the folder goes, what it holds and who presents it: the rest of a run's options."""
+    options: dict[str, Any] = {
+        "out": args.out,
+        "progress": _progress(args),
+        "on_complete": None if args.no_plots else present,
+    }
+    if hasattr(args, "no_runs_table"):
+        options["runs_table"] = not args.no_runs_table
+    return options
 
 
 @_stoppable
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run a batch, print the summary table, say where the folder is."""
-    from sim.batch.runner import run_batch
+    from sim.batch.runner import run_batch  # start-up time: the engine (Mesa) only to run
 
-    result = run_batch(
-        args.scenario,
-        **_run_options(args),
-    )
+    result = run_batch(args.scenario, run_settings(args), **_output(args))
     _out(format_summary(result.summary, result.manifest))
     _where(result)
     return EXIT_OK
@@ -170,14 +185,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
 @_stoppable
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep, print the outcome shares per design point."""
-    from sim.batch.sweep import as_varies, run_sweep
+    from sim.batch.sweep import as_varies, run_sweep  # start-up time: the engine (Mesa)
 
     result = run_sweep(
         args.scenario,
-        vary=as_varies(args.vary or []),
+        as_varies(args.vary or []),
+        run_settings(args),
         design=args.design,
         samples=args.samples,
-        **_run_options(args),
+        **_output(args),
     )
     s = result.summary
     _out(f"{s['title']} ({s['scenario']})")
@@ -196,21 +212,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 @_stoppable
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two batches (folders or scenario files) outcome by outcome."""
-    from sim.batch.compare import compare
+    from sim.batch.compare import compare  # start-up time: the engine (Mesa) only to run
 
-    result = compare(
-        args.a,
-        args.b,
-        runs=args.runs,
-        seed=args.seed,
-        out=args.out,
-        plots=not args.no_plots,
-        progress=_progress(args),
-        workers=args.workers,
-        executor=args.executor,
-        scheduler=args.scheduler,
-        chunk_timeout=args.chunk_timeout,
-    )
+    result = compare(args.a, args.b, run_settings(args), **_output(args))
     _out(format_comparison(result.summary))
     _where(result)
     return EXIT_OK
@@ -218,44 +222,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Redraw the plots (and a batch's report) of a results folder from its checked tables."""
-    from sim.batch.results import redraw
-
     for f in redraw(args.folder):
         _out(str(f))
     return EXIT_OK
 
 
 # -- parser ------------------------------------------------------------------------
-def _runs_options(p: argparse.ArgumentParser, what: str = "worlds") -> None:
+_DEFAULTS = RunSettings()
+
+
+def settings_parser() -> argparse.ArgumentParser:
+    """The options of :class:`RunSettings`, once, as the parent of batch, sweep and compare.
+
+    No option has a default here (an option left out is ``None``): the
+    defaults are those of :class:`RunSettings`, which the help texts quote.
+    """
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument(
-        "--runs", type=int, metavar="N", help=f"{what} (default: the scenario's default_runs)"
+        "--runs",
+        type=int,
+        metavar="N",
+        help="worlds (per design point in a sweep, per scenario file in a comparison; "
+        "default: the scenario's default_runs)",
     )
     p.add_argument("--seed", type=int, metavar="S", help="root seed (default: the scenario's)")
-
-
-def _chunk_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--chunk-size",
-        type=int,
-        default=5000,
-        metavar="N",
-        help="worlds per task (default 5000); part of the seeding, so it changes the worlds",
-    )
-
-
-def _executor_options(p: argparse.ArgumentParser) -> None:
-    from sim.batch.executors import CHUNK_TIMEOUT  # light: the standard library only
-
     p.add_argument(
         "--workers",
         type=int,
-        default=1,
         metavar="K",
-        help="worker processes (default 1; results do not depend on it)",
+        help=f"worker processes (default {_DEFAULTS.workers}; results do not depend on it)",
     )
     p.add_argument(
         "--executor",
-        choices=["serial", "local", "dask"],
+        choices=list(EXECUTORS),
         help="serial (default for 1 worker), local processes (default for more), or dask",
     )
     p.add_argument(
@@ -266,11 +265,31 @@ def _executor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--chunk-timeout",
         type=float,
-        default=CHUNK_TIMEOUT,
         metavar="SECONDS",
         help=f"stop when no chunk finishes for this long: a worker is stalled "
-        f"(default {CHUNK_TIMEOUT:g}; 0 waits forever)",
+        f"(default {_DEFAULTS.chunk_timeout:g}; 0 waits forever)",
     )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="override a scenario value, e.g. --set parameters.kremlin_appetite.a=4",
+    )
+    p.add_argument(
+        "--pin",
+        action="append",
+        metavar="PARAM=VALUE",
+        help="use this value of a parameter in every world instead of drawing it",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        metavar="N",
+        help=f"worlds per task (default {_DEFAULTS.chunk_size}); part of the seeding, "
+        "so it changes the worlds",
+    )
+    add_claims_options(p)
+    return p
 
 
 def _output_options(
@@ -293,42 +312,23 @@ def _output_options(
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def _scenario_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="PATH=VALUE",
-        help="override a scenario value, e.g. --set parameters.kremlin_appetite.a=4",
-    )
-    p.add_argument(
-        "--pin",
-        action="append",
-        metavar="PARAM=VALUE",
-        help="use this value of a parameter in every world instead of drawing it",
-    )
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the batch subcommands to the ``wargame`` parser."""
-    from sim.cli import add_claims_options
-
+    run = [settings_parser()]
     p = sub.add_parser(
         "batch",
+        parents=run,
         help="simulate many worlds; write tables, summary and plots",
         description="Simulate many worlds of a scenario and write a results folder. "
         "The same seed gives byte-identical tables for any executor and worker count.",
     )
     p.add_argument("scenario", metavar="SCENARIO")
-    _runs_options(p)
-    _executor_options(p)
-    _scenario_options(p)
     _output_options(p)
-    _chunk_option(p)
-    add_claims_options(p)
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser(
         "sweep",
+        parents=run,
         help="run a batch at every point of a parameter design",
         description="Run a batch at every design point. VALUES is a list (0.1,0.3,0.5) or a "
         "range lo:hi:n (n points, ends included). PATH is a scenario path (applied like "
@@ -347,26 +347,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--design", choices=["grid", "lhs"], default="grid", help="grid (default) or lhs"
     )
     p.add_argument("--samples", type=int, metavar="M", help="number of design points for lhs")
-    _runs_options(p, "worlds per design point")
-    _executor_options(p)
-    _scenario_options(p)
     _output_options(p)
-    _chunk_option(p)
-    add_claims_options(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
         "compare",
+        parents=run,
         help="compare two batches outcome by outcome (B - A with 95%% intervals)",
         description="A and B are results folders, or scenario files (run first as batches "
         "with the same seed and number of worlds). Writes results/compare/<time>/.",
     )
     p.add_argument("a", metavar="A")
     p.add_argument("b", metavar="B")
-    _runs_options(p, "worlds per scenario file")
-    _executor_options(p)
     _output_options(p, runs_table=False, default="results/compare/<YYYYmmdd-HHMMSS>/")
-    add_claims_options(p)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("plot", help="redraw the plots of a results folder")

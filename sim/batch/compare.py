@@ -9,14 +9,25 @@ interval for a difference of two proportions.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sim.batch.executors import CHUNK_TIMEOUT
+from sim.batch.results import (
+    FORMAT_VERSION,
+    BatchResult,
+    CompareResult,
+    load_results,
+    versions,
+    write_json,
+    write_manifest,
+)
+from sim.batch.runner import Presenter, group_folder, opened, present, run_batch
+from sim.batch.settings import RunSettings
+from sim.batch.staging import Staging
 from sim.errors import ResultsError, UsageError
-
-if TYPE_CHECKING:
-    from sim.batch.results import BatchResult, CompareResult
+from sim.stats import newcombe_diff
 
 
 def differences(
@@ -27,8 +38,6 @@ def differences(
     An id that only one side defines has no difference: its absence on the
     other side is not a share of zero.
     """
-    from sim.stats import newcombe_diff
-
     by_b = {x["id"]: x for x in items_b}
     rows = []
     for a in items_a:
@@ -40,39 +49,14 @@ def differences(
     return rows
 
 
-def side_by_side(doc: dict[str, Any], what: str = "outcomes") -> list[dict[str, Any]]:
-    """Rows of ``compare.json`` joined for display, A's ids first then B's own.
-
-    Columns ``count_a, p_a, lo_a, hi_a``, the same for B, and ``diff, diff_lo,
-    diff_hi`` (``None`` where only one side defines the id). ``what`` is
-    ``"outcomes"`` or ``"flags"``.
-    """
-    by_a = {x["id"]: x for x in doc["a"][what]}
-    by_b = {x["id"]: x for x in doc["b"][what]}
-    diffs = {d["id"]: d for d in doc["diffs" if what == "outcomes" else "flag_diffs"]}
-    ids = list(by_a) + [i for i in by_b if i not in by_a]
-    rows = []
-    for i in ids:
-        a, b, d = by_a.get(i, {}), by_b.get(i, {}), diffs.get(i, {})
-        row = {"id": i, "name": (a or b).get("name", i)}
-        for tag, x in (("a", a), ("b", b)):
-            row |= {f"{k}_{tag}": x.get(k) for k in ("count", "p", "lo", "hi")}
-        row |= {"diff": d.get("diff"), "diff_lo": d.get("lo"), "diff_hi": d.get("hi")}
-        rows.append(row)
-    return rows
-
-
 def _side(
     spec: str | Path,
     label: str,
-    runs: int | None,
-    seed: int | None,
-    options: dict[str, Any],
+    settings: RunSettings,
     check_runs: int | None,
+    run: Callable[[Path, RunSettings], BatchResult],
 ) -> BatchResult:
-    from sim.batch.results import BatchResult, load_results
-    from sim.batch.runner import run_batch
-
+    """One side of a comparison: a batch folder opened, or a scenario file run as a batch."""
     path = Path(spec)
     if path.is_dir():
         res = load_results(path)
@@ -83,60 +67,61 @@ def _side(
                 f"{label} = {path} holds {res.summary['runs']} worlds, not --runs {check_runs}; "
                 "leave out --runs when comparing results folders"
             )
+        given = [o for o, v in (("--set", settings.overrides), ("--pin", settings.pinned)) if v]
+        if given:
+            raise UsageError(
+                f"{label} = {path} is a results folder, whose worlds are already run: "
+                f"{' and '.join(given)} apply to scenario files only"
+            )
         return res
     if not path.is_file():
         raise UsageError(f"{label} = {spec}: neither a results folder nor a scenario file")
-    return run_batch(path, runs=runs, seed=seed, **options)
+    return run(path, settings)
 
 
 def compare(
     a: str | Path,
     b: str | Path,
-    runs: int | None = None,
-    seed: int | None = None,
+    settings: RunSettings | None = None,
+    *,
     out: str | Path | None = None,
-    plots: bool = True,
     progress: bool = True,
-    workers: int | None = 1,
-    executor: str | None = None,
-    scheduler: str | None = None,
     results_root: str | Path | None = None,
-    chunk_timeout: float | None = CHUNK_TIMEOUT,
+    on_complete: Presenter | None = None,
+    **changes: Any,
 ) -> CompareResult:
     """Compare two batches (folders, or scenario files run first with the same seed).
 
-    When a side is a scenario file and ``seed``/``runs`` are not given, it
-    uses the other side's: A's own settings if A is a folder, else the
-    scenario defaults of A. Differences are ``p_B - p_A``.
+    A side that is a scenario file is run as a batch with ``settings`` (its
+    overrides and pinned values apply to both files). Where ``seed`` or
+    ``runs`` is not given, side B uses A's: A's own if A is a folder, else
+    the scenario defaults of A. Differences are ``p_B - p_A``. Keyword
+    arguments other than those below are fields of
+    :class:`~sim.batch.settings.RunSettings`, as for
+    :func:`~sim.batch.runner.run_batch`, whose arguments these are too;
+    ``on_complete`` presents each batch run and the comparison's folder.
 
     Raises:
-        UsageError: a side is neither a folder nor a file.
+        UsageError: a side is neither a folder nor a file, or overrides or
+            pinned values are given for a folder.
         ResultsError: a folder is not a batch.
     """
-    from sim.batch.results import (
-        FORMAT_VERSION,
-        RESULTS_ROOT,
-        Staging,
-        draw_plots,
-        versions,
-        write_json,
-        write_manifest,
-    )
+    settings = RunSettings.of(settings, **changes)
 
-    options: dict[str, Any] = {
-        "plots": plots,
-        "progress": progress,
-        "workers": workers,
-        "executor": executor,
-        "scheduler": scheduler,
-        "results_root": results_root,
-        "chunk_timeout": chunk_timeout,
-    }
+    def run(path: Path, side: RunSettings) -> BatchResult:
+        return run_batch(
+            path,
+            side,
+            progress=progress,
+            results_root=results_root,
+            on_complete=on_complete,
+        )
+
     started = _dt.datetime.now()
-    res_a = _side(a, "A", runs, seed, options, check_runs=runs)
-    runs_b = int(res_a.summary["runs"]) if runs is None else runs
-    seed_b = int(res_a.manifest["seed"]) if seed is None else seed
-    res_b = _side(b, "B", runs_b, seed_b, options, check_runs=runs)
+    res_a = _side(a, "A", settings, settings.runs, run)
+    runs_b = int(res_a.summary["runs"]) if settings.runs is None else settings.runs
+    seed_b = int(res_a.manifest["seed"]) if settings.seed is None else settings.seed
+    res_b = _side(b, "B", replace(settings, runs=runs_b, seed=seed_b), settings.runs, run)
 
     n_a, n_b = int(res_a.summary["runs"]), int(res_b.summary["runs"])
     doc = {
@@ -146,12 +131,12 @@ def compare(
         "diffs": differences(res_a.summary["outcomes"], n_a, res_b.summary["outcomes"], n_b),
         "flag_diffs": differences(res_a.summary["flags"], n_a, res_b.summary["flags"], n_b),
     }
-    root = Path(results_root) if results_root is not None else RESULTS_ROOT
-    with Staging(root / "compare", out, started) as stage:
+    with Staging(group_folder(results_root, "compare"), out, started) as stage:
         write_json(stage.path / "compare.json", doc)
         command = ["wargame", "compare", str(a), str(b)]
         if not Path(a).is_dir() or not Path(b).is_dir():
-            command += ["--runs", str(n_a), "--seed", str(res_a.manifest["seed"])]
+            ran = replace(settings, runs=n_a, seed=int(res_a.manifest["seed"]))
+            command += ran.options()
         finished = _dt.datetime.now()
         write_manifest(
             stage.path,
@@ -168,8 +153,8 @@ def compare(
                 "argv": command,
             },
         )
-        note = draw_plots(stage.path, "compare")[1] if plots else ""
-    return stage.result(note)  # type: ignore[no-any-return]
+        note = present(on_complete, stage.path)
+    return opened(stage, note, CompareResult)
 
 
 def _describe(res: BatchResult, label: str) -> dict[str, Any]:

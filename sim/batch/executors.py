@@ -422,21 +422,16 @@ class DaskExecutor(Executor):
         return info
 
 
-def make_executor(
-    executor: str | None = None,
-    workers: int | None = 1,
-    scheduler: str | None = None,
-    chunk_timeout: float | None = CHUNK_TIMEOUT,
-    **options: Any,
-) -> Executor:
-    """The executor named by ``executor``; the default follows the other options.
+def check_executor(executor: str | None, workers: int | None, scheduler: str | None) -> str:
+    """The executor that ``executor``, ``workers`` and ``scheduler`` name together.
 
     Default: ``dask`` when a scheduler address is given, ``serial`` for one
-    worker, ``local`` for several. ``chunk_timeout`` applies to the local and
-    Dask executors (a serial batch runs in this process, where a stall is
-    the caller's own).
+    worker, ``local`` for several.
+
+    Raises:
+        UsageError: an unknown executor, fewer than one worker, or options
+            that do not go together.
     """
-    chunk_timeout = chunk_timeout_seconds(chunk_timeout)
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be at least 1 (got {workers})")
     if executor is None:
@@ -445,9 +440,26 @@ def make_executor(
         raise UsageError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
     if scheduler and executor != "dask":
         raise UsageError("--scheduler applies to the dask executor only (use --executor dask)")
+    if executor == "serial" and workers not in (None, 1):
+        raise UsageError(f"the serial executor runs one worker (got --workers {workers})")
+    return executor
+
+
+def make_executor(
+    executor: str | None = None,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    chunk_timeout: float | None = CHUNK_TIMEOUT,
+    **options: Any,
+) -> Executor:
+    """The executor named by ``executor``; the default follows the other options
+    (:func:`check_executor`). ``chunk_timeout`` applies to the local and
+    Dask executors (a serial batch runs in this process, where a stall is
+    the caller's own).
+    """
+    chunk_timeout = chunk_timeout_seconds(chunk_timeout)
+    executor = check_executor(executor, workers, scheduler)
     if executor == "serial":
-        if workers not in (None, 1):
-            raise UsageError(f"the serial executor runs one worker (got --workers {workers})")
         return SerialExecutor()
     if executor == "local":
         return LocalExecutor(workers, chunk_timeout)

@@ -11,6 +11,10 @@ a folder whose tables no longer match it.
 Folders are written into a hidden temporary sibling and renamed into place
 only when complete (:mod:`sim.batch.staging`): an interrupted batch leaves
 no folder that looks finished, and an existing folder is never overwritten.
+
+Result objects are data: a folder's manifest, summary and tables. Drawing
+them is :mod:`sim.plots` (``plot_fan(result)``), rerunning one of their
+worlds :func:`sim.batch.replay.rerun_world`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import platform
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.batch.staging import Staging as Staging
-from sim.batch.staging import point_latest as point_latest
+from sim import __version__
+from sim.batch.aggregate import ChunkSummary, recount_summary
 from sim.errors import ResultsError
 from sim.tables import FORMAT_VERSION as FORMAT_VERSION
 from sim.tables import (
@@ -43,9 +48,7 @@ from sim.tables import write_table as write_table
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
-    from sim.batch.aggregate import ChunkSummary
     from sim.scenario.model import Scenario
 
 RESULTS_ROOT = Path("results")
@@ -69,12 +72,10 @@ def write_manifest(folder: Path, m: dict[str, Any]) -> None:
 
 
 def versions() -> dict[str, str]:
-    import mesa
-
-    import sim
+    import mesa  # start-up time: Mesa (a second) only when a folder is written
 
     return {
-        "sim": sim.__version__,
+        "sim": __version__,
         "mesa": mesa.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
@@ -99,8 +100,6 @@ def manifest(
     **extra: Any,
 ) -> dict[str, Any]:
     """The manifest of a results folder (see docs/batch.md for each field)."""
-    import shlex
-
     m: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "kind": kind,
@@ -187,94 +186,7 @@ def _words(words: Iterable[str]) -> np.ndarray:
     return np.array([text_cell(w) for w in words], dtype=object)
 
 
-@dataclass
-class Drawing:
-    """What drawing a folder's plots (and a batch's report) gave."""
-
-    files: list[Path]
-    note: str
-    """One line for the user: where the files are, or what failed and how to retry."""
-    failed: bool
-
-
-def _failure(exc: BaseException) -> str:
-    """What failed, for a note: our own errors already name the file, others need their type."""
-    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, ResultsError) else str(exc)
-
-
-def draw_all(folder: Path, kind: str) -> Drawing:
-    """Draw the folder's plots with :mod:`sim.plots` (and a batch's report); never raises.
-
-    A chart or report that fails leaves no file behind (each is written under
-    a temporary name and renamed), and the note says what failed.
-    """
-    name = {"batch": "draw_batch_plots", "sweep": "draw_sweep_plots"}.get(
-        kind, "draw_compare_plots"
-    )
-    try:
-        import sim.plots as plots
-
-        draw = getattr(plots, name)
-    except (ImportError, AttributeError) as exc:
-        return Drawing([], f"plots skipped: sim.plots.{name} is not available ({exc})", True)
-    try:
-        files = list(draw(folder))
-    except Exception as exc:
-        note = f"plots failed ({_failure(exc)}); redraw with: wargame plot {folder}"
-        return Drawing([], note, True)
-    note = f"{len(files)} plots in {folder / 'plots'}"
-    if kind == "batch":
-        # The one-page report embeds the plots, so it is (re)written with them.
-        try:
-            from sim.report import write_report
-
-            files.append(write_report(folder))
-        except Exception as exc:
-            note += f"; report failed ({_failure(exc)}); write it with: wargame report {folder}"
-            return Drawing(files, note, True)
-        note += f"; report {folder / 'report.html'}"
-    return Drawing(files, note, False)
-
-
-def draw_plots(folder: Path, kind: str) -> tuple[list[Path], str]:
-    """Draw the plots of a folder being written; returns (files, message).
-
-    Plotting never loses results: if :mod:`sim.plots` is missing or a chart
-    fails, the message says so and ``wargame plot FOLDER`` can redraw later.
-    """
-    done = draw_all(folder, kind)
-    return done.files, done.note
-
-
-def redraw(folder: Path | str) -> list[Path]:
-    """``wargame plot``: redraw the plots (and a batch's report) of a written folder.
-
-    Raises:
-        ResultsError: the folder is not sound (see :func:`load_results`), or a
-            chart or the report failed; the message says which.
-    """
-    path = find_folder(folder)
-    m = read_manifest(path)
-    check_tables(path, m)
-    done = draw_all(path, m["kind"])
-    if done.failed:
-        raise ResultsError(done.note)
-    return done.files
-
-
 # -- reading ---------------------------------------------------------------------
-def _charts() -> Any:
-    from sim.errors import UsageError
-
-    try:
-        from sim.plots import charts
-    except ImportError as exc:
-        raise UsageError(
-            f"plotting is not available: cannot import sim.plots.charts ({exc})"
-        ) from exc
-    return charts
-
-
 @dataclass
 class Results:
     """Common part of the result objects: folder, manifest, summary."""
@@ -282,8 +194,9 @@ class Results:
     folder: Path
     manifest: dict[str, Any]
     stored_summary: dict[str, Any] = field(repr=False)
-    plot_note: str = field(default="", repr=False)
-    """What happened to the plots when the folder was written."""
+    note: str = field(default="", repr=False)
+    """What presenting the folder said when it was written (see ``run_batch``'s
+    ``on_complete``); empty for a folder opened later."""
 
     @property
     def kind(self) -> str:
@@ -320,8 +233,6 @@ class BatchResult(Results):
 
     def recount(self) -> dict[str, Any]:
         """The summary recomputed from ``runs.csv`` (every count, share, interval, median)."""
-        from sim.batch.aggregate import recount_summary
-
         return recount_summary(self.stored_summary, self.runs)
 
     @cached_property
@@ -336,30 +247,9 @@ class BatchResult(Results):
 
     def outcome_table(self) -> pd.DataFrame:
         """Outcome shares with Wilson 95% intervals, one row per outcome."""
-        import pandas as pd
+        import pandas as pd  # start-up time: opening a folder reads JSON only
 
         return pd.DataFrame(self.summary["outcomes"])
-
-    def plot_outcomes(self, ax: Any = None) -> Figure:
-        return _charts().plot_outcomes(self, ax=ax)
-
-    def plot_fan(self, ax: Any = None) -> Figure:
-        return _charts().plot_fan(self, ax=ax)
-
-    def plot_occupancy(self, ax: Any = None) -> Figure:
-        return _charts().plot_occupancy(self, ax=ax)
-
-    def plot_time_to_event(self, ax: Any = None) -> Figure:
-        return _charts().plot_time_to_event(self, ax=ax)
-
-    def plot_attribution(self, ax: Any = None) -> Figure:
-        return _charts().plot_attribution(self, ax=ax)
-
-    def rerun_world(self, world: int, tell: Any = None) -> Any:
-        """Rerun one world with narration; see :func:`sim.batch.runner.rerun_world`."""
-        from sim.batch.runner import rerun_world
-
-        return rerun_world(self.folder, world, tell)
 
 
 @dataclass
@@ -380,15 +270,6 @@ class SweepResult(Results):
         """The varied paths, as given to ``--vary``."""
         return list(self.manifest["vary"])
 
-    def plot_sweep(self, ax: Any = None, **options: Any) -> Figure:
-        return _charts().plot_sweep(self, ax=ax, **options)
-
-    def rerun_world(self, world: int, tell: Any = None) -> Any:
-        """Rerun one world with narration; see :func:`sim.batch.runner.rerun_world`."""
-        from sim.batch.runner import rerun_world
-
-        return rerun_world(self.folder, world, tell)
-
 
 @dataclass
 class CompareResult(Results):
@@ -405,14 +286,31 @@ class CompareResult(Results):
 
     def table(self, what: str = "outcomes") -> pd.DataFrame:
         """One row per outcome (or flag): p_a, lo_a, hi_a, p_b, ..., diff, diff_lo, diff_hi."""
-        import pandas as pd
-
-        from sim.batch.compare import side_by_side
+        import pandas as pd  # start-up time: opening a folder reads JSON only
 
         return pd.DataFrame(side_by_side(self.stored_summary, what))
 
-    def plot_compare(self, ax: Any = None) -> Figure:
-        return _charts().plot_compare(self, ax=ax)
+
+def side_by_side(doc: dict[str, Any], what: str = "outcomes") -> list[dict[str, Any]]:
+    """Rows of ``compare.json`` joined for display, A's ids first then B's own.
+
+    Columns ``count_a, p_a, lo_a, hi_a``, the same for B, and ``diff, diff_lo,
+    diff_hi`` (``None`` where only one side defines the id). ``what`` is
+    ``"outcomes"`` or ``"flags"``.
+    """
+    by_a = {x["id"]: x for x in doc["a"][what]}
+    by_b = {x["id"]: x for x in doc["b"][what]}
+    diffs = {d["id"]: d for d in doc["diffs" if what == "outcomes" else "flag_diffs"]}
+    ids = list(by_a) + [i for i in by_b if i not in by_a]
+    rows = []
+    for i in ids:
+        a, b, d = by_a.get(i, {}), by_b.get(i, {}), diffs.get(i, {})
+        row = {"id": i, "name": (a or b).get("name", i)}
+        for tag, x in (("a", a), ("b", b)):
+            row |= {f"{k}_{tag}": x.get(k) for k in ("count", "p", "lo", "hi")}
+        row |= {"diff": d.get("diff"), "diff_lo": d.get("lo"), "diff_hi": d.get("hi")}
+        rows.append(row)
+    return rows
 
 
 def find_folder(

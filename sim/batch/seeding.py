@@ -15,57 +15,12 @@ numbers that ``runs.csv`` records (seed, point, chunk, index in chunk).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 CHUNK = 5_000
 """Worlds per chunk (one task for an executor)."""
-
-
-@dataclass(frozen=True)
-class ScenarioSource:
-    """What a worker needs to compile the scenario of a design point.
-
-    ``text`` is the resolved scenario as JSON (``extends`` and ``--set``
-    already applied), so workers on other machines need no access to the
-    scenario files. It is ``None`` only for work that stays in the process
-    that compiled the scenario (the serial executor, :func:`sim.interop.evaluate`).
-    """
-
-    name: str
-    path: str
-    overrides: tuple[str, ...] = ()
-    sha256: str = ""
-    text: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class ChunkTask:
-    """One unit of work: ``n`` worlds of one design point, with their seed."""
-
-    source: ScenarioSource
-    point: int
-    chunk: int
-    n: int
-    root_seed: int
-    first_world: int
-    """Id (row of ``runs.csv``) of the chunk's first world."""
-    pinned: tuple[tuple[str, Any], ...] = ()
-    runs_table: bool = True
-
-    @property
-    def seed_sequence(self) -> np.random.SeedSequence:
-        return chunk_seed(self.root_seed, self.point, self.chunk)
-
-    def describe(self) -> str:
-        """Names the chunk in error messages."""
-        return (
-            f"scenario {self.source.name!r} ({self.source.path}), design point {self.point}, "
-            f"chunk {self.chunk} ({self.n} worlds), seed {self.root_seed} "
-            f"[SeedSequence({self.root_seed}, spawn_key=({self.point}, {self.chunk}))]"
-        )
 
 
 def chunk_seed(root_seed: int, point: int, chunk: int) -> np.random.SeedSequence:
@@ -79,26 +34,6 @@ def chunk_sizes(runs: int, chunk: int = CHUNK) -> list[int]:
         raise ValueError(f"runs must be at least 1 (got {runs})")
     full, rest = divmod(int(runs), chunk)
     return [chunk] * full + ([rest] if rest else [])
-
-
-def plan_point(
-    source: ScenarioSource,
-    point: int,
-    runs: int,
-    root_seed: int,
-    first_world: int = 0,
-    pinned: dict[str, Any] | None = None,
-    runs_table: bool = True,
-    chunk: int = CHUNK,
-) -> list[ChunkTask]:
-    """All chunk tasks of one design point, in chunk order."""
-    tasks = []
-    start = first_world
-    pins = tuple(sorted((pinned or {}).items()))
-    for c, n in enumerate(chunk_sizes(runs, chunk)):
-        tasks.append(ChunkTask(source, point, c, n, int(root_seed), start, pins, runs_table))
-        start += n
-    return tasks
 
 
 def resolved_text(resolved: dict[str, Any]) -> str:

@@ -33,9 +33,9 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from sim.batch.lifetime import exclusive, hold, owner_gone, release
+from sim.batch.results import Results, load_results
 from sim.errors import ResultsError
 
 STAMP = "%Y%m%d-%H%M%S"
@@ -133,13 +133,11 @@ class Staging:
                     f"({_reason(failure)}); the results are complete in {self.final}"
                 ) from failure
 
-    def result(self, note: str = "") -> Any:
-        """Load the committed folder; ``note`` (from drawing plots) names its final path."""
-        from sim.batch.results import load_results
-
+    def result(self, note: str = "") -> Results:
+        """Open the committed folder; ``note`` (from presenting it) names its final path."""
         assert self.final is not None, "call after the with-block has committed the folder"
         result = load_results(self.final)
-        result.plot_note = note.replace(str(self.path), str(self.final))
+        result.note = note.replace(str(self.path), str(self.final))
         return result
 
     def discard(self) -> None:

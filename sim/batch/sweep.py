@@ -19,14 +19,24 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sim.batch.executors import CHUNK_TIMEOUT
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.batch.aggregate import Counts, proportion
+from sim.batch.executors import Executor
+from sim.batch.limits import check_chunk_memory, check_points, check_work
+from sim.batch.plan import ChunkTask, ScenarioSource, plan_point, scenario_source
+from sim.batch.results import SweepResult, manifest, write_json, write_manifest, write_table
+from sim.batch.runner import Presenter, group_folder, opened, present, stream
+from sim.batch.settings import RunSettings
+from sim.batch.staging import Staging
 from sim.errors import UsageError
-
-if TYPE_CHECKING:
-    from sim.batch.results import SweepResult
-    from sim.scenario.model import Scenario
+from sim.scenario import load_scenario
+from sim.scenario.model import Scenario
+from sim.scenario.pins import check_pinned
 
 DESIGNS = ("grid", "lhs")
 PIN_PREFIX = "param."
@@ -122,8 +132,6 @@ def format_value(v: Any) -> str:
 
 
 def _scalar(text: str, spec: str) -> Any:
-    import yaml
-
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -225,8 +233,6 @@ def design_points(
     The number of points is checked against :data:`sim.batch.limits.MAX_POINTS`
     before any is made (a grid's size is the product of its ranges' sizes).
     """
-    from sim.batch.limits import check_points
-
     if design not in DESIGNS:
         raise UsageError(f"unknown design {design!r}; expected one of {', '.join(DESIGNS)}")
     if design == "grid":
@@ -242,8 +248,7 @@ def design_points(
     if samples is None or samples < 1:
         raise UsageError("--design lhs needs --samples M (the number of design points, >= 1)")
     check_points(samples, f"--samples {samples:,}")
-    import numpy as np
-    from scipy.stats import qmc
+    from scipy.stats import qmc  # start-up time: scipy only for a Latin hypercube
 
     u = qmc.LatinHypercube(d=len(varies), rng=np.random.default_rng(int(seed))).random(samples)
     return [{v.path: v.scale(float(row[j])) for j, v in enumerate(varies)} for row in u]
@@ -262,14 +267,15 @@ def with_types(varies: Sequence[Vary], sc: Scenario) -> list[Vary]:
                 pid = v.path[len(PIN_PREFIX) :]
                 whole = any(p.id == pid and p.integer for p in sc.parameters)
             else:
-                current = _lookup(sc.resolved, v.path)
+                current = lookup_path(sc.resolved, v.path)
                 whole = isinstance(current, int) and not isinstance(current, bool)
             v = replace(v, integer=whole)
         out.append(v)
     return out
 
 
-def _lookup(data: Any, path: str) -> Any:
+def lookup_path(data: Any, path: str) -> Any:
+    """The value at a dotted scenario path (``parameters.a.value``, ``ladder.0``), or ``None``."""
     for part in path.split("."):
         if isinstance(data, dict) and part in data:
             data = data[part]
@@ -304,9 +310,6 @@ def _structure(sc: Scenario) -> tuple[Any, ...]:
 
 def point_scenario(manifest: Mapping[str, Any], point: int) -> tuple[Scenario, dict[str, Any]]:
     """Scenario and pins of one design point of a sweep folder (for reruns)."""
-    from sim.batch.runner import check_pinned
-    from sim.scenario import load_scenario
-
     varies = [Vary.from_json(v) for v in manifest["vary_spec"]]
     points = design_points(varies, manifest["design"], manifest.get("samples"), manifest["seed"])
     overrides, pins = point_settings(points[point])
@@ -314,78 +317,29 @@ def point_scenario(manifest: Mapping[str, Any], point: int) -> tuple[Scenario, d
     return sc, check_pinned(sc, {**(manifest.get("pinned") or {}), **pins})
 
 
-def run_sweep(
+def _plan(
     scenario: str | Path,
-    vary: Mapping[str, Any] | Sequence[str | Vary],
-    design: str = "grid",
-    samples: int | None = None,
-    runs: int | None = None,
-    seed: int | None = None,
-    workers: int | None = 1,
-    executor: str | None = None,
-    scheduler: str | None = None,
-    overrides: Sequence[str] = (),
-    out: str | Path | None = None,
-    plots: bool = True,
-    runs_table: bool = True,
-    progress: bool = True,
-    pinned: dict[str, Any] | None = None,
-    results_root: str | Path | None = None,
-    executor_options: dict[str, Any] | None = None,
-    chunk_size: int | None = None,
-    chunk_timeout: float | None = CHUNK_TIMEOUT,
-) -> SweepResult:
-    """Run ``runs`` worlds at every design point and write a sweep folder.
+    base: Scenario,
+    points: list[dict[str, Any]],
+    settings: RunSettings,
+    base_pins: dict[str, Any],
+    runs_table: bool,
+    ex: Executor,
+) -> tuple[list[ChunkTask], dict[int, Scenario]]:
+    """Every point compiled and planned before any work starts: errors surface at once.
 
-    Args:
-        vary: ``{path: values}`` where values is a list, ``"v1,v2"`` or
-            ``"lo:hi:n"``; or ``--vary`` strings. ``param.<id>`` pins a
-            parameter; any other path overrides the scenario file.
-        design: ``"grid"`` or ``"lhs"``.
-        samples: number of Latin hypercube points (``lhs`` only).
-        runs: worlds per design point (default: the scenario's ``default_runs``).
-
-    The remaining arguments are those of :func:`sim.batch.runner.run_batch`.
+    Points that compile to the same scenario share one source (workers
+    compile it once); a point that changes the scenario's structure is refused.
     """
-    from sim.batch.aggregate import Counts, proportion
-    from sim.batch.executors import make_executor
-    from sim.batch.limits import check_chunk_memory, check_work
-    from sim.batch.results import (
-        RESULTS_ROOT,
-        Staging,
-        draw_plots,
-        manifest,
-        write_json,
-        write_manifest,
-        write_table,
-    )
-    from sim.batch.runner import (
-        _settings,
-        batch_command,
-        check_pinned,
-        scenario_source,
-        stream,
-    )
-    from sim.batch.seeding import CHUNK, plan_point
-    from sim.scenario import load_scenario
-
-    overrides = tuple(overrides)
-    base = load_scenario(scenario, overrides)
-    varies = with_types(as_varies(vary), base)
-    chunk_size = CHUNK if chunk_size is None else int(chunk_size)
-    runs, seed = _settings(base, runs, seed, chunk_size)
-    base_pins = check_pinned(base, pinned)
-    points = design_points(varies, design, samples, seed)
-    check_work(runs, chunk_size, len(points))
-    ex = make_executor(executor, workers, scheduler, chunk_timeout, **(executor_options or {}))
-
-    # Compile every point before any work starts: errors surface at once.
-    tasks = []
+    runs, seed = settings.worlds
+    chunk_size = settings.chunk_size
+    tasks: list[ChunkTask] = []
     scenarios: dict[int, Scenario] = {}
-    sources: dict[str, Any] = {}
+    sources: dict[str, ScenarioSource] = {}
     for i, values in enumerate(points):
         extra, pins = point_settings(values)
-        sc = load_scenario(scenario, (*overrides, *extra)) if extra else base
+        overrides = (*settings.overrides, *extra)
+        sc = load_scenario(scenario, overrides) if extra else base
         if _structure(sc) != _structure(base):
             raise UsageError(
                 f"design point {i} ({', '.join(extra)}) changes the scenario's outcomes, flags, "
@@ -395,17 +349,59 @@ def run_sweep(
         if sc.sha256 not in sources:
             check_chunk_memory(sc, min(runs, chunk_size))
             sources[sc.sha256] = scenario_source(
-                sc, scenario, (*overrides, *extra), ship_text=not ex.in_process
+                sc, scenario, overrides, ship_text=not ex.in_process
             )
         scenarios[i] = sc
         tasks += plan_point(
             sources[sc.sha256], i, runs, seed, i * runs, pins, runs_table, chunk_size
         )
+    return tasks, scenarios
 
-    root = Path(results_root) if results_root is not None else RESULTS_ROOT
+
+def run_sweep(
+    scenario: str | Path,
+    vary: Mapping[str, Any] | Sequence[str | Vary],
+    settings: RunSettings | None = None,
+    *,
+    design: str = "grid",
+    samples: int | None = None,
+    out: str | Path | None = None,
+    runs_table: bool = True,
+    progress: bool = True,
+    results_root: str | Path | None = None,
+    on_complete: Presenter | None = None,
+    **changes: Any,
+) -> SweepResult:
+    """Run ``settings.runs`` worlds at every design point and write a sweep folder.
+
+    Args:
+        vary: ``{path: values}`` where values is a list, ``"v1,v2"`` or
+            ``"lo:hi:n"``; or ``--vary`` strings. ``param.<id>`` pins a
+            parameter; any other path overrides the scenario file.
+        settings: how the worlds are run; ``runs`` is per design point
+            (default: the scenario's ``default_runs``).
+        design: ``"grid"`` or ``"lhs"``.
+        samples: number of Latin hypercube points (``lhs`` only).
+
+    The remaining arguments, keyword changes of ``settings`` included, are
+    those of :func:`sim.batch.runner.run_batch`.
+    """
+    settings = RunSettings.of(settings, **changes)
+    with settings.claims_in_force():
+        base = load_scenario(scenario, settings.overrides)
+        varies = with_types(as_varies(vary), base)
+        settings = settings.for_scenario(base)
+        runs, seed = settings.worlds
+        base_pins = check_pinned(base, settings.pinned)
+        points = design_points(varies, design, samples, seed)
+        check_work(runs, settings.chunk_size, len(points))
+        ex = settings.make_executor()
+        tasks, scenarios = _plan(scenario, base, points, settings, base_pins, runs_table, ex)
+    overrides, chunk_size = settings.overrides, settings.chunk_size
+
     started = _dt.datetime.now()
     counts = {i: Counts.zeros(sc) for i, sc in scenarios.items()}
-    with Staging(root / base.name, out, started) as stage:
+    with Staging(group_folder(results_root, base.name), out, started) as stage:
         stream(
             tasks,
             ex,
@@ -434,8 +430,6 @@ def run_sweep(
             per_point.append(
                 {"point": i, "values": values, "worlds": c.n, "outcomes": outcomes, "flags": flags}
             )
-        import pandas as pd
-
         write_table(stage.path / "points.csv", pd.DataFrame.from_records(rows))
         vary_json = [v.as_json() for v in varies]
         write_json(
@@ -480,16 +474,8 @@ def run_sweep(
                 executor=ex.describe(),
                 started=started,
                 finished=_dt.datetime.now(),
-                command=batch_command(
-                    "sweep",
-                    scenario,
-                    runs=runs,
-                    seed=seed,
-                    overrides=overrides,
-                    pinned=base_pins,
-                    runs_table=runs_table,
-                    chunk_size=chunk_size,
-                    extra=extra_args,
+                command=settings.command(
+                    "sweep", scenario, runs_table=runs_table, extra=extra_args, pinned=base_pins
                 ),
                 runs_table=runs_table,
                 pinned=base_pins,
@@ -501,5 +487,5 @@ def run_sweep(
                 worlds=len(points) * runs,
             ),
         )
-        note = draw_plots(stage.path, "sweep")[1] if plots else ""
-    return stage.result(note)  # type: ignore[no-any-return]
+        note = present(on_complete, stage.path)
+    return opened(stage, note, SweepResult)

@@ -130,7 +130,7 @@ def run_ensemble(
     """
     pinned = dict(pinned or {})
     start = time.perf_counter()
-    counts = simulate(scenario, worlds, seed, pinned)
+    counts = simulate(scenario, runs=worlds, seed=seed, pinned=pinned)
     seconds = time.perf_counter() - start
     dates = tuple(scenario.date_of(d) for d in range(scenario.horizon_days))
     return Ensemble(

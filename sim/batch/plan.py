@@ -1,0 +1,116 @@
+"""The plan of a run: what each worker is given, fixed before any work starts.
+
+A run is a list of :class:`ChunkTask`, each naming its scenario (a
+:class:`ScenarioSource`), design point, chunk, size, seed and pinned values.
+The whole list is made before the first task is handed out, so what a chunk
+computes never depends on the executor, the number of workers or the order
+chunks finish in (see :mod:`sim.batch.seeding` for the seeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.batch.seeding import CHUNK, chunk_seed, chunk_sizes, resolved_text
+from sim.errors import ExecutionError, ValidationError
+from sim.scenario import cache as scenario_cache
+
+if TYPE_CHECKING:
+    from sim.scenario.model import Scenario
+
+
+@dataclass(frozen=True)
+class ScenarioSource:
+    """What a worker needs to compile the scenario of a design point.
+
+    ``text`` is the resolved scenario as JSON (``extends`` and ``--set``
+    already applied), so workers on other machines need no access to the
+    scenario files. It is ``None`` only for work that stays in the process
+    that compiled the scenario (the serial executor, :func:`sim.interop.evaluate`).
+    """
+
+    name: str
+    path: str
+    overrides: tuple[str, ...] = ()
+    sha256: str = ""
+    text: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One unit of work: ``n`` worlds of one design point, with their seed."""
+
+    source: ScenarioSource
+    point: int
+    chunk: int
+    n: int
+    root_seed: int
+    first_world: int
+    """Id (row of ``runs.csv``) of the chunk's first world."""
+    pinned: tuple[tuple[str, Any], ...] = ()
+    runs_table: bool = True
+
+    @property
+    def seed_sequence(self) -> np.random.SeedSequence:
+        return chunk_seed(self.root_seed, self.point, self.chunk)
+
+    def describe(self) -> str:
+        """Names the chunk in error messages."""
+        return (
+            f"scenario {self.source.name!r} ({self.source.path}), design point {self.point}, "
+            f"chunk {self.chunk} ({self.n} worlds), seed {self.root_seed} "
+            f"[SeedSequence({self.root_seed}, spawn_key=({self.point}, {self.chunk}))]"
+        )
+
+
+def plan_point(
+    source: ScenarioSource,
+    point: int,
+    runs: int,
+    root_seed: int,
+    first_world: int = 0,
+    pinned: dict[str, Any] | None = None,
+    runs_table: bool = True,
+    chunk: int = CHUNK,
+) -> list[ChunkTask]:
+    """All chunk tasks of one design point, in chunk order."""
+    tasks = []
+    start = first_world
+    pins = tuple(sorted((pinned or {}).items()))
+    for c, n in enumerate(chunk_sizes(runs, chunk)):
+        tasks.append(ChunkTask(source, point, c, n, int(root_seed), start, pins, runs_table))
+        start += n
+    return tasks
+
+
+def scenario_source(
+    sc: Scenario, path: str | Path, overrides: Sequence[str] = (), ship_text: bool = True
+) -> ScenarioSource:
+    """Describe ``sc`` for workers, with its resolved text: workers need no files.
+
+    The text is checked to compile back to exactly ``sc``; shipping one that
+    does not would run another scenario, so that is an error, never a
+    fall-back to loading ``path`` on each worker. ``ship_text=False`` skips
+    the text (for work that stays in this process).
+
+    Raises:
+        ExecutionError: the resolved text does not compile back to ``sc``.
+    """
+    text: str | None = resolved_text(sc.resolved) if ship_text else None
+    if text is not None:
+        why = "it compiles to a different scenario"
+        try:
+            back = scenario_cache.scenario_from_text(sc.name, text)
+        except ValidationError as exc:
+            back, why = None, f"it does not compile: {exc.diagnostics[0].message}"
+        if back is None or back.sha256 != sc.sha256 or resolved_text(back.resolved) != text:
+            raise ExecutionError(
+                f"scenario {sc.name!r} ({path}) cannot be sent to workers as text: {why}"
+            )
+    scenario_cache.remember(sc)
+    return ScenarioSource(sc.name, str(path), tuple(overrides), sc.sha256, text)

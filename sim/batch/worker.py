@@ -1,0 +1,55 @@
+"""The worker side of a run: one chunk task in, its counts and rows out.
+
+:func:`run_chunk` is what every executor calls, in this process, in a local
+worker process or on a Dask worker on another machine; it needs nothing but
+the task (the scenario travels in it as text, see :mod:`sim.batch.plan`).
+"""
+
+from __future__ import annotations
+
+from sim.batch.aggregate import ChunkSummary, summarise_chunk
+from sim.batch.plan import ChunkTask, ScenarioSource
+from sim.engine.model import WargameModel
+from sim.errors import ExecutionError
+from sim.scenario import cache as scenario_cache
+from sim.scenario.model import Scenario
+
+
+def compiled(source: ScenarioSource) -> Scenario:
+    """The compiled scenario of ``source``, from the process's scenario cache if possible.
+
+    The cache (:mod:`sim.scenario.cache`) is found by ``sha256`` first: the
+    parent process put its scenario there (:func:`sim.batch.plan.scenario_source`),
+    and a worker process keeps each one it compiled.
+
+    Raises:
+        ExecutionError: the scenario compiled to another ``sha256`` than the
+            parent's (its file changed while the batch ran).
+    """
+    sc = scenario_cache.by_sha256(source.sha256) if source.sha256 else None
+    if sc is not None:
+        return sc
+    if source.text is not None:
+        sc = scenario_cache.scenario_from_text(source.name, source.text)
+    else:
+        sc = scenario_cache.load_cached(source.path, source.overrides)
+    if source.sha256 and sc.sha256 != source.sha256:
+        raise ExecutionError(
+            f"scenario {source.name!r} ({source.path}) compiled differently in a worker "
+            f"(sha256 {sc.sha256[:12]} instead of {source.sha256[:12]}); "
+            "was the file changed while the batch ran?"
+        )
+    return sc
+
+
+def run_chunk(task: ChunkTask) -> ChunkSummary:
+    """Run one chunk of worlds and reduce it to counts (the executor's unit of work)."""
+    sc = compiled(task.source)
+    model = WargameModel(
+        sc,
+        replicates=task.n,
+        pinned=dict(task.pinned) or None,
+        collect=False,
+        rng=task.seed_sequence,
+    ).run()
+    return summarise_chunk(model, task.point, task.chunk, task.first_world, task.runs_table)
