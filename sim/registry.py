@@ -254,6 +254,14 @@ def _not_found(path: Path | str) -> str:
     )
 
 
+def registry_files(where: Path | str) -> tuple[Path, Path]:
+    """The claims file and the sources file of a registry given as for :func:`load_registry`."""
+    where = Path(where)
+    if where.is_dir():
+        return where / CLAIMS_NAME, where / SOURCES_NAME
+    return where, where.parent / SOURCES_NAME
+
+
 def load_registry(where: Path | str) -> Registry:
     """Load and validate a claims registry: ``sources.yaml`` and ``claims.yaml``.
 
@@ -264,17 +272,12 @@ def load_registry(where: Path | str) -> Registry:
     Raises:
         ValidationError: with every problem found in either file.
     """
-    where = Path(where)
-    if where.is_dir():
-        folder, claims_path = where, where / CLAIMS_NAME
-    else:
-        folder, claims_path = where.parent, where
+    claims_path, sources_path = registry_files(where)
     diags: list[Diagnostic] = []
     sources: dict[str, Source] = {}
     claims: dict[str, Claim] = {}
 
     try:
-        sources_path = folder / SOURCES_NAME
         sdoc = load_file(sources_path, display=_display(sources_path), expect=SOURCES_FILE_KIND)
         ctx = Ctx(sdoc)
         checked = SOURCES_FILE.check(sdoc.data, (), ctx)
@@ -347,4 +350,4 @@ def load_registry(where: Path | str) -> Registry:
 
     if [d for d in diags if d.severity == "error"]:
         raise ValidationError(diags)
-    return Registry(sources, claims, str(folder))
+    return Registry(sources, claims, str(sources_path.parent))

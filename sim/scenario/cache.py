@@ -12,7 +12,11 @@ There are two ways in, each keyed so that a hit is exactly what compiling
 again would give:
 
 * a **file** (:func:`load_cached`): keyed by the file's resolved path, the
-  stamps of the file and of every file it ``extends``, and the overrides.
+  stamps of the file and of every file it ``extends``, the overrides, and
+  the claims policy in force (:func:`claims_stamps`: checking off under
+  ``--no-claims``, or the stamps of the registry that applies), so a
+  scenario loaded without citation checks, or against another registry, is
+  never handed out where they are checked.
   A stamp is the modification time (``st_mtime_ns``), the size and a digest
   of the content. Times alone are not enough: file systems stamp times in
   ticks of a few milliseconds, so an edit that keeps the size within one
@@ -43,6 +47,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sim.registry import current_policy, find_claims, registry_files
 from sim.scenario import load_scenario
 from sim.scenario.model import Scenario
 
@@ -71,18 +76,43 @@ def file_stamps(path: Path | str) -> tuple[tuple[str, int, int, str], ...]:
     out: list[tuple[str, int, int, str]] = []
     p = Path(path).resolve()
     while len(out) < _MAX_CHAIN and all(p.as_posix() != f for f, *_ in out):
-        try:
-            stat = p.stat()
-            data = p.read_bytes()
-        except OSError:
-            out.append((p.as_posix(), -1, -1, ""))
+        stamp, data = _stamp(p)
+        out.append(stamp)
+        if data is None:
             break
-        out.append((p.as_posix(), stat.st_mtime_ns, stat.st_size, _digest(data)))
         m = _EXTENDS.search(data.decode("utf-8", errors="replace"))
         if m is None:
             break
         p = (p.parent / m.group(2).strip()).resolve()
     return tuple(out)
+
+
+def _stamp(p: Path) -> tuple[tuple[str, int, int, str], bytes | None]:
+    """The stamp of one file and its content (``None``, and a stamp of -1s, if unreadable)."""
+    try:
+        stat = p.stat()
+        data = p.read_bytes()
+    except OSError:
+        return (p.as_posix(), -1, -1, ""), None
+    return (p.as_posix(), stat.st_mtime_ns, stat.st_size, _digest(data)), data
+
+
+def claims_stamps(path: Path | str) -> tuple[Any, ...]:
+    """What loading ``path`` now would check its citations against, as a cache key part.
+
+    ``("unchecked",)`` when checking is off (``--no-claims``); ``("not found",)``
+    when no registry applies (loading then refuses the scenario); otherwise
+    the stamps of the registry's claims and sources files, found by the
+    policy in force (:func:`sim.registry.claims_policy`: ``--claims FILE`` or
+    the rule), so an edited registry is checked again too.
+    """
+    policy = current_policy()
+    if not policy.check:
+        return ("unchecked",)
+    claims = policy.file or find_claims(path)
+    if claims is None:
+        return ("not found",)
+    return ("checked", *(_stamp(f.absolute())[0] for f in registry_files(claims)))
 
 
 def _cached(key: tuple[Any, ...], build: Callable[[], Scenario]) -> Scenario:
@@ -115,6 +145,7 @@ def load_cached(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
     """
     overrides = tuple(overrides)
     key = ("file", Path(path).resolve().as_posix(), file_stamps(path), overrides)
+    key += (claims_stamps(path),)
     return _cached(key, lambda: load_scenario(path, overrides))
 
 

@@ -32,6 +32,7 @@ from mesa.visualization.utils import update_counter
 
 from sim.engine.model import DEFAULT_SCENARIO, WargameModel
 from sim.errors import UsageError, ValidationError
+from sim.registry import claims_policy
 from sim.scenario.cache import load_cached
 from sim.scenario.model import Scenario
 from sim.scenario.pins import check_pinned
@@ -46,7 +47,12 @@ from sim.viz.controls import (
     split_overrides,
 )
 from sim.viz.ensemble import WORLDS, Ensemble, plot_fan, plot_outcomes, run_ensemble
-from sim.viz.environment import OVERRIDES_ENV, SCENARIO_ENV, scenario_from_environment
+from sim.viz.environment import (
+    OVERRIDES_ENV,
+    SCENARIO_ENV,
+    claims_from_environment,
+    scenario_from_environment,
+)
 from sim.viz.story import (
     StoryRow,
     plot_world_path,
@@ -62,9 +68,12 @@ def _scenario(path: str, overrides: tuple[str, ...]) -> Scenario:
 
     :mod:`sim.scenario.cache` recompiles it when the file or a base it
     extends changes, so editing the scenario while the viewer runs shows
-    the edit (on the next change of a setting, or a reload).
+    the edit (on the next change of a setting, or a reload). Citations are
+    checked as the command's ``--claims``/``--no-claims`` said.
     """
-    return load_cached(path, overrides)
+    claims = claims_from_environment()
+    with claims_policy(claims.file, check=claims.check):
+        return load_cached(path, overrides)
 
 
 _ENSEMBLES: dict[tuple[Any, ...], Ensemble] = {}

@@ -3,8 +3,9 @@
 The scenario is loaded (and so checked) here, before any server starts, so a
 bad file or ``--set`` is reported like in every other command. The server is
 ``solara run sim.viz.app`` in a child process, told the scenario through the
-``WARGAME_SCENARIO`` environment variable; it listens on 127.0.0.1 unless
-``--host`` says otherwise and stops with Ctrl-C.
+``WARGAME_SCENARIO`` environment variable (and its ``--set``, ``--claims``
+and ``--no-claims`` through others, see :mod:`sim.viz.environment`); it
+listens on 127.0.0.1 unless ``--host`` says otherwise and stops with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -73,18 +74,26 @@ def serve(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     overrides: Sequence[str] = (),
+    claims: str | Path | None = None,
+    check_claims: bool = True,
 ) -> int:
     """Check the scenario, then run the viewer in this process until it is stopped.
+
+    ``claims`` and ``check_claims`` are ``--claims FILE`` and the opposite
+    of ``--no-claims``: the page checks citations the same way.
 
     On POSIX the process becomes the Solara server (``exec``), so the pid a
     caller knows is the server's; it does not return there.
     """
+    from sim.registry import claims_policy
     from sim.scenario import load_scenario
 
     check_installed()
-    load_scenario(scenario, tuple(overrides))  # report a bad file before starting a server
+    with claims_policy(claims, check=check_claims) as policy:
+        load_scenario(scenario, tuple(overrides))  # report a bad file before starting a server
     print(f"wargame view: http://{host}:{port}/  (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    command, env = server_command(host, port), server_env(scenario, overrides)
+    command = server_command(host, port)
+    env = server_env(scenario, overrides, claims=policy)
     if os.name == "posix":
         # become the server: one process, which Ctrl-C or a signal to our pid stops
         os.execve(command[0], command, env)
@@ -93,7 +102,14 @@ def serve(
 
 def cmd_view(args: argparse.Namespace) -> int:
     """The ``view`` subcommand."""
-    return serve(args.file, host=args.host, port=args.port, overrides=args.set or ())
+    return serve(
+        args.file,
+        host=args.host,
+        port=args.port,
+        overrides=args.set or (),
+        claims=args.claims,
+        check_claims=not args.no_claims,
+    )
 
 
 DESCRIPTION = (
@@ -105,6 +121,8 @@ DESCRIPTION = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments of ``wargame view`` and ``python -m sim.viz``."""
+    from sim.cli import add_claims_options
+
     p.add_argument("file", metavar="SCENARIO")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
@@ -114,6 +132,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="PATH=VALUE",
         help="override a scenario value, e.g. --set actors.kremlin.rationality=2",
     )
+    add_claims_options(p)
     p.set_defaults(func=cmd_view)
 
 

@@ -1,0 +1,168 @@
+"""Loose ends of the hardening and ecosystem work, each once a real hole.
+
+* ``wargame view`` told users to give ``--no-claims`` but had no such option;
+* the scenario cache handed out a scenario compiled without citation checks
+  (or against another registry) where they were checked;
+* scenarios differing only in the order of their ladder, actions or outcomes
+  shared one hash, by which workers find compiled scenarios;
+* ``--set`` and ``--vary`` refused ``30.0`` for a whole-number path;
+* the editors' JSON Schema lacked the safe range of numbers; the report let a
+  colour ending in a line break into a style;
+* a worker running out of memory came back as its traceback;
+* ``rerun_world`` found its row of runs.csv by counting lines, unchecked.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, SEEDS_DIR
+
+from sim.errors import ValidationError
+from sim.registry import claims_policy
+from sim.scenario import cache
+from sim.viz.environment import CLAIMS_ENV
+
+BASE = ROOT / "tests" / "malformed" / "_base.yaml"
+CITED = "kremlin-appetite-decides"
+"""A claim that BASE cites."""
+
+
+@pytest.fixture
+def outside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """BASE copied outside the repository and run from there: no registry applies."""
+    path = tmp_path / "work" / "s.yaml"
+    path.parent.mkdir()
+    shutil.copy(BASE, path)
+    monkeypatch.chdir(tmp_path)
+    cache.clear()
+    yield path
+    cache.clear()
+
+
+def registry_without(folder: Path, claim: str) -> Path:
+    """A copy of seeds/ in ``folder`` without ``claim``; returns its claims file."""
+    folder.mkdir(parents=True)
+    shutil.copy(SEEDS_DIR / "sources.yaml", folder / "sources.yaml")
+    doc = yaml.safe_load((SEEDS_DIR / "claims.yaml").read_text(encoding="utf-8"))
+    doc["claims"] = [c for c in doc["claims"] if c["id"] != claim]
+    (folder / "claims.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return folder / "claims.yaml"
+
+
+# -- 1. wargame view --claims / --no-claims ---------------------------------------------
+def _viewer_missing() -> bool:
+    from sim.viz.cli import _importable
+
+    return not all(_importable(m) for m in ("solara", "mesa.visualization"))
+
+
+needs_viewer = pytest.mark.skipif(_viewer_missing(), reason="viewer extra not installed")
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """Stands in for the exec of the Solara server; collects the environment it got."""
+    import sim.viz.cli as view_cli
+
+    envs: list[dict[str, str]] = []
+
+    def execve(path: str, argv: list[str], env: dict[str, str]) -> None:
+        envs.append(env)
+
+    monkeypatch.setattr(view_cli.os, "execve", execve)
+    monkeypatch.setattr(view_cli.subprocess, "call", lambda *args, **kwargs: 0)
+    return envs
+
+
+@needs_viewer
+@pytest.mark.parametrize("entry", ["wargame", "python -m sim.viz"])
+def test_view_takes_no_claims_and_the_page_follows_it(
+    entry: str,
+    outside: Path,
+    served: list[dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Before: "unrecognized arguments: --no-claims", though the refusal said to give it.
+    import sim.cli
+    import sim.viz.cli as view_cli
+
+    main = sim.cli.main if entry == "wargame" else view_cli.main
+    prefix = ["view"] if entry == "wargame" else []
+    assert main([*prefix, str(outside)]) == 2
+    err = capsys.readouterr().err
+    assert "give --claims FILE, or --no-claims to go on without checking them" in err
+    assert served == []
+
+    assert main([*prefix, str(outside), "--no-claims"]) == 0
+    (env,) = served
+    from sim.viz import app
+
+    monkeypatch.delenv(CLAIMS_ENV, raising=False)
+    with pytest.raises(ValidationError, match="citations cannot be checked"):
+        app._scenario(str(outside), ())  # the page, told nothing, checks
+    monkeypatch.setenv(CLAIMS_ENV, env[CLAIMS_ENV])
+    assert app._scenario(str(outside), ()).name == "border_crisis"
+
+
+@needs_viewer
+def test_view_checks_against_the_claims_file_given(
+    outside: Path,
+    tmp_path: Path,
+    served: list[dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sim.viz.cli as view_cli
+    from sim.viz import app
+
+    good = tmp_path / "good"
+    shutil.copytree(SEEDS_DIR, good)
+    bad = registry_without(tmp_path / "bad", CITED)
+    assert view_cli.main([str(outside), "--claims", str(bad)]) == 2
+    assert f"unknown claim id {CITED!r}" in capsys.readouterr().err
+    assert view_cli.main([str(outside), "--claims", str(good / "claims.yaml")]) == 0
+    (env,) = served
+    monkeypatch.setenv(CLAIMS_ENV, env[CLAIMS_ENV])
+    assert json.loads(env[CLAIMS_ENV]) == {
+        "file": str((good / "claims.yaml").resolve()),
+        "check": True,
+    }
+    assert app._scenario(str(outside), ()).name == "border_crisis"
+
+
+# -- 2. the scenario cache and the claims policy -----------------------------------------
+def test_a_scenario_loaded_without_checks_is_not_reused_with_them(outside: Path) -> None:
+    # Before: the second load was a cache hit, so the unchecked scenario was accepted.
+    with claims_policy(check=False):
+        assert cache.load_cached(outside).name == "border_crisis"
+    with pytest.raises(ValidationError, match="citations cannot be checked"):
+        cache.load_cached(outside)
+
+
+def test_a_scenario_checked_against_one_registry_is_not_reused_for_another(
+    outside: Path, tmp_path: Path
+) -> None:
+    good = tmp_path / "good"
+    shutil.copytree(SEEDS_DIR, good)
+    bad = registry_without(tmp_path / "bad", CITED)
+    with claims_policy(good / "claims.yaml"):
+        cache.load_cached(outside)
+    with claims_policy(bad), pytest.raises(ValidationError, match=f"unknown claim id {CITED!r}"):
+        cache.load_cached(outside)
+
+
+def test_an_edited_registry_is_checked_again(outside: Path, tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)  # found from the working folder (tmp_path)
+    cache.load_cached(outside)
+    registry = yaml.safe_load((seeds / "claims.yaml").read_text(encoding="utf-8"))
+    registry["claims"] = [c for c in registry["claims"] if c["id"] != CITED]
+    (seeds / "claims.yaml").write_text(yaml.safe_dump(registry), encoding="utf-8")
+    with pytest.raises(ValidationError, match=f"unknown claim id {CITED!r}"):
+        cache.load_cached(outside)
