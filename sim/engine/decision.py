@@ -7,14 +7,16 @@
    where their condition holds and their action is allowed; the first that
    fires decides.
 3. Otherwise the actor chooses by **preferences**: each action with at least
-   one active preference gets the sum of their utilities; the default action
+   one active preference (or foresight rule, whose utility is the expected
+   value of what the actor predicts will follow, :mod:`sim.engine.foresight`)
+   gets the sum of their utilities; the default action
    has utility 0 (plus its own preferences); the choice is a softmax with the
    actor's rationality ``beta``: ``P(a) ~ exp(beta * u_a)`` over allowed
    candidates. ``beta = 0`` is a coin toss among candidates; a large beta
    picks the best.
 
 Every decision records the rule that produced it: the trigger that fired, or
-the preference with the largest utility for the chosen action (-1 for a bare
+the preference or foresight rule with the largest utility for the chosen action (-1 for a bare
 default). A constraint is recorded as *binding* in a world when a trigger or
 preference wanted its action but the constraint forbade it.
 """
@@ -26,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine import foresight
 from sim.engine.adjudication import Decision
+from sim.engine.beliefs import actor_env
 from sim.engine.draws import LazyUniforms
 from sim.engine.state import WorldState
 from sim.expr import Expr
@@ -35,10 +39,10 @@ from sim.scenario.model import Actor, Rule
 
 @dataclass(frozen=True)
 class Preference:
-    """A preference rule with where its utility goes (see :class:`ActorPlan`)."""
+    """A preference (or foresight) rule with where its utility goes (see :class:`ActorPlan`)."""
 
     rule: Rule
-    utility: Expr  # the rule's utility (a preference always has one)
+    utility: Expr | None  # the rule's utility; None for foresight (worked out each day)
     row: int  # the action's row among the candidates
     first: bool  # no earlier preference for the same action
     last: bool  # no later preference for the same action
@@ -66,7 +70,8 @@ class ActorPlan:
     @classmethod
     def of(cls, actor: Actor) -> ActorPlan:
         """The plan of ``actor``'s rules; the same for every day and world."""
-        prefs = actor.rules_of("preference")
+        # Foresight rules add to the softmax utility as preferences do.
+        prefs = tuple(r for r in actor.rules if r.kind in ("preference", "foresight"))
         candidates = sorted({r.action_index for r in prefs} | {0, actor.default_action.index})
         row = {a: i for i, a in enumerate(candidates)}
         targets = [r.action_index for r in prefs]
@@ -85,8 +90,12 @@ class ActorPlan:
         )
 
 
-def _utility(rule: Rule) -> Expr:
-    """A preference's utility; the scenario compiler refuses a preference without one."""
+def _utility(rule: Rule) -> Expr | None:
+    """A preference's utility (the compiler refuses a preference without one); None for
+    a foresight rule, whose utility :mod:`sim.engine.foresight` works out each day.
+    """
+    if rule.kind == "foresight":
+        return None
     if rule.utility is None:
         raise ValueError(f"preference {rule.id} has no utility")
     return rule.utility
@@ -109,6 +118,9 @@ def decide(
     plan = state.plans.get(actor.id)
     if plan is None:
         plan = state.plans[actor.id] = ActorPlan.of(actor)
+    env = actor_env(state, actor, env)  # with the actor's own beliefs, if it holds any
+    foreseen = [p.rule for p in plan.preferences if p.utility is None]
+    ahead = foresight.utilities(actor, foreseen, state, env) if foreseen else {}
     n = len(actor.actions)
     allowed = np.ones((n, R), dtype=bool)
     counts = state.action_count[actor.id]
@@ -150,7 +162,10 @@ def decide(
         active = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
         if wanted is not None and rule.action_index in plan.constrained:
             wanted[rule.action_index] |= active
-        val = np.asarray(state.evaluate(pref.utility, env), dtype=np.float64)
+        if pref.utility is None:
+            val = ahead[rule.index]
+        else:
+            val = np.asarray(state.evaluate(pref.utility, env), dtype=np.float64)
         # Before an action's first preference its utility is the same in every
         # world (-inf, or 0 for the default), so the sum starts from 0.
         base = 0.0 if pref.first else np.where(np.isneginf(utility[j]), 0.0, utility[j])

@@ -21,12 +21,13 @@ actor draws from its own random stream, moved on by a fixed amount per call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from sim.engine.adjudication import Changes
+from sim.engine.beliefs import BeliefKey, EvidenceKey, actor_env, update
 from sim.engine.draws import LazyUniforms, skip_uniforms
 from sim.engine.state import WorldState
 from sim.scenario.model import Event, Flag, Scenario
@@ -101,17 +102,23 @@ class Knowledge:
 
     ``held[i]`` counts the days the watched condition of intel item ``i`` has
     held in a row; ``known[i]`` says whether the observer has noticed it.
+    ``posterior`` holds the actor's beliefs after today's evidence, and
+    ``evidence_used`` which of its ``once`` evidence items have now been seen
+    (:mod:`sim.engine.beliefs`).
     """
 
     actor: str
     held: dict[int, np.ndarray]
     known: dict[int, np.ndarray]
+    posterior: dict[BeliefKey, np.ndarray] = field(default_factory=dict)
+    evidence_used: dict[EvidenceKey, np.ndarray] = field(default_factory=dict)
 
 
 def observe(
     actor_id: str, state: WorldState, env: dict[str, Any], rng: np.random.Generator
 ) -> Knowledge:
-    """The observe phase of one actor: notice watched conditions, maybe late.
+    """The observe phase of one actor: notice watched conditions, maybe late, and
+    move its beliefs by today's evidence (Bayes' rule, :mod:`sim.engine.beliefs`).
 
     An intel item's condition must have held for more than its delay before
     the observer can notice it, then it is noticed with its daily
@@ -136,20 +143,33 @@ def observe(
         draw = rng.random(state.R)
         notice = watched & (held[i] > state.intel_delay[i]) & (draw < p)
         known[i] = (state.belief[i] | notice) & watched
-    return Knowledge(actor_id, held, known)
+    actor = state.actors[actor_id]
+    if not actor.beliefs:
+        return Knowledge(actor_id, held, known)
+    posterior: dict[BeliefKey, np.ndarray] = {}
+    used: dict[EvidenceKey, np.ndarray] = {}
+    own = actor_env(state, actor, env)
+    for b in actor.beliefs:
+        posterior[(actor_id, b.trait)], u = update(actor, b, state, own)
+        used.update(u)
+    return Knowledge(actor_id, held, known, posterior, used)
 
 
 def learn(state: WorldState, knowledge: Sequence[Knowledge]) -> None:
-    """Write what the actors observed into ``state`` (``held`` and ``belief`` rows).
+    """Write what the actors observed into ``state`` (``held`` and ``belief`` rows, and
+    the ``posterior`` and ``evidence_used`` of the actors' beliefs).
 
-    Each intel item has one observer, so the rows written by different
-    actors never overlap and the order of ``knowledge`` does not matter.
+    Each intel item has one observer and each belief one holder, so what
+    different actors write never overlaps and the order of ``knowledge``
+    does not matter.
     """
     for k in knowledge:
         for i, h in k.held.items():
             state.held[i] = h
         for i, b in k.known.items():
             state.belief[i] = b
+        state.posterior.update(k.posterior)
+        state.evidence_used.update(k.evidence_used)
 
 
 def record_flags(state: WorldState, flags: Sequence[Flag]) -> None:

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine.beliefs import belief_names, initial_beliefs
 from sim.errors import UsageError
 from sim.expr import Expr
-from sim.scenario import names
+from sim.scenario import names, strategy
 from sim.scenario.model import Actor, Scenario, StateVar
 from sim.spec import MAX_MAGNITUDE, magnitude_problem
 
@@ -51,6 +52,8 @@ class WorldState:
     rule_fired: np.ndarray  # (rules, R)
     flag_any: np.ndarray  # (flags, R)
     history_names: frozenset[str]
+    posterior: dict[tuple[str, str], np.ndarray]  # (holder, trait) -> (types, R)
+    evidence_used: dict[tuple[str, str, str], np.ndarray]  # once-evidence seen -> (R,)
     day: int = 0
 
     @classmethod
@@ -96,6 +99,7 @@ class WorldState:
         for i, it in enumerate(scenario.intel):
             intel_delay[i] = it.delay_days.evaluate(base_env, R)
         n_ev = len(scenario.events)
+        posterior, evidence_used = initial_beliefs(scenario, base_env, R)
         return cls(
             scenario=scenario,
             R=R,
@@ -119,6 +123,8 @@ class WorldState:
             rule_fired=np.zeros((len(scenario.rules), R), dtype=bool),
             flag_any=np.zeros((len(scenario.flags), R), dtype=bool),
             history_names=_referenced_history(scenario),
+            posterior=posterior,
+            evidence_used=evidence_used,
         )
 
     def evaluate(self, expr: Expr, env: Mapping[str, Any]) -> np.ndarray:
@@ -156,6 +162,7 @@ class WorldState:
             | set(self.history_names)
             | {it.id for it in sc.intel}
             | {names.flag(f.id) for f in sc.flags}
+            | {n for a in sc.actors for n in belief_names(a)}
         )
 
     @cached_property
@@ -263,6 +270,7 @@ def _referenced_history(sc: Scenario) -> frozenset[str]:
             exprs += [f.expr for f in x.effects]
         for r in a.rules:
             exprs += [x for x in (r.condition, r.prob, r.utility) if x is not None]
+        exprs += strategy.expressions(a)
     exprs += [f.when for f in sc.flags]
     exprs += [o.when for o in sc.outcomes if o.when is not None]
     return frozenset(n for e in exprs for n in e.names if names.is_history(n))

@@ -320,6 +320,7 @@ class _Compiler:
             raise self.error(
                 f"{dotted} is private knowledge of {sym.visible_to}; it cannot be used by {who}",
                 off,
+                sym.hint.format(reader=who) if sym.hint else None,
             )
         self.names.add(dotted)
         if sym.constant is not None:

@@ -23,6 +23,8 @@ class Symbol:
         visible_to: If set, only expressions compiled with ``owner == visible_to`` may use the
             symbol; it models private knowledge of one actor.
         doc: Human-readable description.
+        hint: What to suggest when an expression that may not see the symbol uses it
+            (e.g. the belief about a private trait that the reader may hold instead).
     """
 
     name: str
@@ -31,6 +33,7 @@ class Symbol:
     constant: float | int | bool | str | None = None
     visible_to: str | None = None
     doc: str = ""
+    hint: str = ""
 
     def __post_init__(self) -> None:
         if self.type not in _SYMBOL_TYPES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sim.expr import Symbol
+from sim.scenario import strategy
 from sim.scenario.model import Action, Actor, Rule, StateVar
 from sim.spec import did_you_mean
 
@@ -15,12 +16,22 @@ class _Actors:
     compiler's helpers (``error``, ``where``, ``ctx``, ``expr``, ``cites``, ``rung_ref``).
     """
 
-    def actors(self, daily: dict[str, Symbol], state: list[StateVar]) -> list[Actor]:
+    def actors(self, world: dict[str, Symbol], state: list[StateVar]) -> list[Actor]:
+        """The actors, with what they value and believe (:mod:`sim.scenario.strategy`).
+
+        ``world`` are the daily names as world-level expressions see them; each
+        actor's expressions see them with the other actors' private traits
+        hidden and its own beliefs added.
+        """
         out = []
         rule_index = 0
         rule_ids: dict[str, str] = {}
+        actor_ids = list(self.d["actors"])
+        traits = strategy.private_traits(self, actor_ids)
+        symbols = strategy.actor_symbols(self, world, traits, actor_ids)
         for ai, (aid, a) in enumerate(self.d["actors"].items()):
             path = ("actors", aid)
+            daily = symbols[aid]
             actions = []
             for xi, (xid, x) in enumerate(a["actions"].items()):
                 xp = (*path, "actions", xid)
@@ -75,8 +86,9 @@ class _Actors:
                     "constraint": {"allowed_if"},
                     "trigger": {"when", "prob"},
                     "preference": {"when", "utility"},
+                    "foresight": {"when", "horizon"},
                 }[kind]
-                for k in ("allowed_if", "when", "prob", "utility"):
+                for k in ("allowed_if", "when", "prob", "utility", "horizon"):
                     if r[k] is not None and k not in allowed:
                         self.error(
                             (*rp, k),
@@ -118,6 +130,9 @@ class _Actors:
                         self.error(rp, f"{self.where(rp)}: a preference needs 'utility'")
                         continue
                     utility = self.expr(r["utility"], (*rp, "utility"), daily, "number", owner=aid)
+                if kind == "foresight" and r["horizon"] is None:
+                    self.error(rp, f"{self.where(rp)}: a foresight rule needs 'horizon' (days)")
+                    continue
                 if not r["cites"]:
                     self.ctx.warn(rp, f"{self.where(rp)}: rule cites no claim")
                 if (
@@ -139,6 +154,7 @@ class _Actors:
                         utility,
                         r["description"],
                         self.cites(r["cites"], (*rp, "cites")),
+                        r["horizon"] if kind == "foresight" else None,
                     )
                 )
                 rule_index += 1
@@ -148,4 +164,5 @@ class _Actors:
             out.append(
                 Actor(aid, ai, a["name"], rat, tuple(actions), tuple(rules), a["description"])
             )
-        return out
+        base = strategy.actor_symbols(self, self.base_symbols([]), traits, actor_ids)
+        return strategy.with_strategy(self, out, traits, base, symbols)

@@ -29,7 +29,7 @@ from sim.spec import (
 
 DISTRIBUTIONS = ("fixed", "uniform", "triangular", "normal", "beta", "choice")
 STATE_TYPES = ("bool", "int", "float", "enum")
-RULE_KINDS = ("constraint", "trigger", "preference")
+RULE_KINDS = ("constraint", "trigger", "preference", "foresight")
 
 Cites = ListOf(
     Str(max_len=64, pattern=r"^[a-z0-9][a-z0-9-]*$", pattern_help="a claim id"),
@@ -110,6 +110,13 @@ PARAMETER = Obj(
             )
         ),
         "integer": F(Bool(doc="Round draws to whole numbers."), default=False),
+        "owner": F(
+            Ident(
+                "The actor whose private trait this is: only its expressions (and world-level "
+                "events, flags and outcomes) read it; others hold beliefs about it."
+            ),
+            default=None,
+        ),
         "description": F(Text, default=""),
         "cites": F(Cites, required=True),
     },
@@ -205,10 +212,66 @@ RULE = Obj(
         "action": F(Ident("The action this rule is about."), required=True),
         "description": F(Text, default=""),
         "allowed_if": F(Expression(doc="constraint: the action is allowed only when true.")),
-        "when": F(Expression(doc="trigger/preference: condition for the rule to apply.")),
+        "when": F(Expression(doc="trigger/preference/foresight: condition for the rule to apply.")),
         "prob": F(Expression(doc="trigger: daily probability of firing when `when` holds.")),
         "utility": F(Expression(doc="preference: utility added to the action (softmax).")),
+        "horizon": F(
+            Num(
+                minimum=1,
+                maximum=3650,
+                integer=True,
+                doc="foresight: days ahead over which the others' responses are predicted.",
+            )
+        ),
         "cites": F(Cites, required=True),
+    },
+)
+
+VALUE = Obj(
+    name="a value term",
+    doc="One thing an actor values about the state of the world: V = sum of weight * of.",
+    fields={
+        "of": F(
+            Expression(doc="The valued quantity (a number, or true/false as 1/0)."), required=True
+        ),
+        "weight": F(Expression(doc="Its weight (negative for a cost)."), default=1),
+        "description": F(Text, default=""),
+        "cites": F(Cites, required=True),
+    },
+)
+
+EVIDENCE = Obj(
+    name="an evidence item",
+    doc="Something the holder observes and its likelihood under each type (Bayes' rule).",
+    fields={
+        "seen": F(Expression(doc="Condition the holder can observe."), required=True),
+        "likelihood": F(
+            MapOf(Expression(doc="P(seen on a day | this type)."), key=Ident(), min_items=1),
+            required=True,
+        ),
+        "once": F(
+            Bool(
+                doc="Update once, on the first day it is seen (true), or every day, "
+                "by the likelihood if seen and its complement if not (false)."
+            ),
+            default=True,
+        ),
+        "description": F(Text, default=""),
+        "cites": F(Cites, required=True),
+    },
+)
+
+BELIEF = Obj(
+    name="a belief",
+    doc="An actor's per-world probabilities over the types of another actor's private trait.",
+    fields={
+        "prior": F(
+            MapOf(Expression(doc="Prior weight of this type."), key=Ident(), min_items=1),
+            default=None,
+        ),
+        "evidence": F(MapOf(EVIDENCE), default={}),
+        "description": F(Text, default=""),
+        "cites": F(Cites, default=[]),
     },
 )
 
@@ -223,6 +286,8 @@ ACTOR = Obj(
         ),
         "actions": F(MapOf(ACTION, min_items=1), required=True),
         "rules": F(MapOf(RULE), default={}),
+        "values": F(MapOf(VALUE), default={}),
+        "beliefs": F(MapOf(BELIEF), default={}),
     },
 )
 

@@ -48,6 +48,7 @@ class Parameter:
     integer: bool = False
     description: str = ""
     cites: tuple[str, ...] = ()
+    owner: str | None = None  # the actor whose private trait this is
 
     @property
     def type(self) -> str:
@@ -174,7 +175,7 @@ class Action:
 
 @dataclass(frozen=True)
 class Rule:
-    """A constraint, trigger or preference of one actor, with its citations.
+    """A constraint, trigger, preference or foresight rule of one actor, with its citations.
 
     ``condition`` is ``allowed_if`` for a constraint and ``when`` otherwise.
     """
@@ -190,11 +191,52 @@ class Rule:
     utility: Expr | None = None
     description: str = ""
     cites: tuple[str, ...] = ()
+    horizon: int | None = None  # foresight: days ahead the responses are predicted over
+
+
+@dataclass(frozen=True)
+class ValueTerm:
+    """One term of what an actor values: ``weight * of``, summed over its terms."""
+
+    id: str
+    of: Expr
+    weight: Expr
+    description: str = ""
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An observation that moves a belief: ``likelihood[k]`` is P(seen | type k)."""
+
+    id: str
+    seen: Expr
+    likelihood: tuple[Expr, ...]  # one per type, in the trait's order
+    once: bool = True
+    description: str = ""
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Belief:
+    """What its holder believes about another actor's private trait ``trait``.
+
+    ``types`` are the trait's words (its choice options, in order); ``prior``
+    gives one weight per type (normalised per world when the worlds are made).
+    """
+
+    trait: str
+    owner: str  # the actor whose trait it is
+    types: tuple[str, ...]
+    prior: tuple[Expr, ...]
+    evidence: tuple[Evidence, ...] = ()
+    description: str = ""
+    cites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Actor:
-    """An actor with its actions and rules."""
+    """An actor with its actions and rules, and what it values and believes."""
 
     id: str
     index: int
@@ -203,6 +245,8 @@ class Actor:
     actions: tuple[Action, ...]
     rules: tuple[Rule, ...]
     description: str = ""
+    values: tuple[ValueTerm, ...] = ()
+    beliefs: tuple[Belief, ...] = ()
 
     @property
     def default_action(self) -> Action:

@@ -13,7 +13,11 @@ fill, and a new kind of name is added in one place.
   has started or struck;
 * ``<actor>.<action>.taken`` (bool), ``.count`` (int), ``.days_since``
   (int): the action has been taken at least once; the days it has been
-  taken; the days since it was last taken (:data:`NEVER` if never).
+  taken; the days since it was last taken (:data:`NEVER` if never);
+* ``belief.<trait>.<type>`` (float): the probability the actor whose
+  expression it is gives to another actor's private trait being of that
+  type. Only an actor that declares the belief reads it, and the name means
+  *its own* belief (each holder's expressions see its own arrays).
 
 Ids are identifiers (:data:`sim.spec.IDENT_RE`: no dots), so the number of
 parts and the first one tell a name's kind. The last two groups are
@@ -42,8 +46,9 @@ HISTORY_FIELDS: dict[str, tuple[str, str]] = {
 EVENT_FIELDS: dict[str, str] = {"active": "bool", "count": "int"}
 """Per event: the fields an expression can read, with their type (see the module docstring)."""
 
-RUNGS, FLAGS, EVENTS = "rungs", "flags", "events"
-"""The first parts of the names of rungs, flags and events (reserved as ids)."""
+RUNGS, FLAGS, EVENTS, BELIEF = "rungs", "flags", "events", "belief"
+"""The first parts of the names of rungs, flags, events and beliefs (the first three
+are reserved ids; ``belief`` may not be an actor's id, :mod:`sim.scenario.strategy`)."""
 
 
 def rung(rung_id: str) -> str:
@@ -61,6 +66,11 @@ def event(event_id: str, field: str) -> str:
     if field not in EVENT_FIELDS:
         raise ValueError(f"unknown event field {field!r}; expected one of {list(EVENT_FIELDS)}")
     return f"{EVENTS}.{event_id}.{field}"
+
+
+def belief(trait: str, type_: str) -> str:
+    """``belief.<trait>.<type>``: the reader's probability that ``trait`` is ``type_``."""
+    return f"{BELIEF}.{trait}.{type_}"
 
 
 def action(actor_id: str, action_id: str, field: str) -> str:
@@ -98,7 +108,7 @@ def history(name: str) -> History | None:
     head, middle, field = parts
     if head == EVENTS:
         return History("event", middle, "", field) if field in EVENT_FIELDS else None
-    if head in (RUNGS, FLAGS) or field not in HISTORY_FIELDS:
+    if head in (RUNGS, FLAGS, BELIEF) or field not in HISTORY_FIELDS:
         return None
     return History("action", head, middle, field)
 

@@ -127,6 +127,7 @@ class _Sections:
                     bool(p["integer"]),
                     p["description"],
                     self.cites(p["cites"], (*path, "cites")),
+                    p["owner"],
                 )
             )
             if not p["cites"]:

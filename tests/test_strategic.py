@@ -1,0 +1,361 @@
+"""Actors that reason: private traits, beliefs moved by Bayes' rule, values and foresight.
+
+Toy scenarios with answers worked out by hand (docs/decision-model.md,
+*Reasoning*): a belief must equal the analytic posterior in every world, and
+a challenger facing a defender of uncertain resolve must attack with the
+logistic chance of its expected gain, so that the threat's credibility moves
+it across the threshold gain = P(punished) * cost. The toys cite real claims
+of the registry, as the other toy scenarios of the suite do.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import SEEDS_DIR
+from engine_reference import differences, orders_unlike, run_in_order
+from scipy.stats import binomtest
+
+from sim.engine import foresight
+from sim.engine.beliefs import actor_env
+from sim.engine.model import WargameModel
+from sim.errors import ValidationError
+from sim.registry import load_registry
+from sim.scenario import load_scenario
+
+REGISTRY = load_registry(SEEDS_DIR)
+ALPHA = 1e-3
+RUNS = 20_000
+
+# -- Bayes ---------------------------------------------------------------------------
+SIGNALS = """
+scenario: {name: signals, title: Signals, start: 2022-01-01, horizon_days: 12, seed: 1}
+parameters:
+  ctype:
+    dist: choice
+    options: {hawk: 0.3, dove: 0.7}
+    owner: challenger
+    cites: [kremlin-appetite-decides]
+ladder:
+  calm: {name: Calm, mid_level: 1}
+  tense: {name: Tense, mid_level: 3}
+actors:
+  challenger:
+    name: Challenger
+    actions:
+      wait: {default: true}
+      drill: {}
+      mobilise: {once: true}
+    rules:
+      drills:
+        kind: trigger
+        action: drill
+        prob: '0.5 if ctype == "hawk" else 0.1'
+        cites: [drills-as-pressure-on-ukraine]
+      mobilises:
+        kind: trigger
+        action: mobilise
+        prob: '0.2 if ctype == "hawk" else 0.05'
+        cites: [budanov-two-weeks-buildup]
+  defender:
+    name: Defender
+    actions:
+      wait: {default: true}
+    beliefs:
+      ctype:
+        evidence:
+          drill_seen:
+            seen: challenger.drill.days_since == 1
+            likelihood: {hawk: '0.5 if day >= 1 else 0', dove: '0.1 if day >= 1 else 0'}
+            once: false
+            cites: [drills-as-pressure-on-ukraine]
+          mobilisation_seen:
+            seen: challenger.mobilise.taken
+            likelihood: {hawk: LH, dove: LD}
+            cites: [budanov-two-weeks-buildup]
+outcomes:
+  quiet: {name: Quiet}
+"""
+
+
+def _scenario(write_scenario, text: str, name: str = "toy.yaml"):
+    return load_scenario(write_scenario(text, name), registry=REGISTRY)
+
+
+def _wilson(k: int, n: int, alpha: float = ALPHA) -> tuple[float, float]:
+    ci = binomtest(k, n).proportion_ci(confidence_level=1 - alpha, method="wilson")
+    return ci.low, ci.high
+
+
+def _logistic(u: float) -> float:
+    return 1 / (1 + math.exp(-u))
+
+
+def test_belief_equals_the_analytic_posterior_in_every_world(write_scenario) -> None:
+    """Daily evidence multiplies by L on the days it is seen and by 1 - L on the
+    others (from day 1: on day 0 nothing can have been seen, and L is 0); ``once``
+    evidence by L on the first day only; the prior defaults to the trait's option
+    weights."""
+    sc = _scenario(write_scenario, SIGNALS.replace("LH", "0.8").replace("LD", "0.3"))
+    m = WargameModel(sc, replicates=4000, rng=5, collect=False).run()
+    st, H = m.world, sc.horizon_days
+    post = st.posterior[("defender", "ctype")]
+    drill, mob = 1, 2
+    # Observed on days 0..H-1: a drill of day d is seen on day d + 1, so the
+    # drills of days 0..H-2 count; a mobilisation likewise.
+    drilled_last_day = st.action_last["challenger"][drill] == H - 1
+    k = st.action_count["challenger"][drill] - drilled_last_day
+    mobilised = (st.action_count["challenger"][mob] > 0) & (
+        st.action_last["challenger"][mob] <= H - 2
+    )
+    hawk = 0.3 * 0.5**k * 0.5 ** (H - 1 - k) * np.where(mobilised, 0.8, 1.0)
+    dove = 0.7 * 0.1**k * 0.9 ** (H - 1 - k) * np.where(mobilised, 0.3, 1.0)
+    np.testing.assert_allclose(post[0], hawk / (hawk + dove), rtol=1e-12)
+    np.testing.assert_allclose(post.sum(axis=0), 1.0, rtol=1e-12)
+    # the analytic posterior is not trivially the prior: both kinds of evidence occurred
+    assert mobilised.any() and (k > 1).any() and (k == 0).any()
+
+
+def test_belief_is_calibrated_against_the_true_types(write_scenario) -> None:
+    """With likelihoods true to how the challenger behaves, the number of worlds
+    whose challenger really is a hawk is the sum of the posteriors (a Poisson
+    binomial: 4.5 standard deviations), overall and among confident worlds."""
+    # P(first seen on a given day) is not what LH/LD say, so only the drills count here.
+    sc = _scenario(write_scenario, SIGNALS.replace("LH", "1").replace("LD", "1"))
+    m = WargameModel(sc, replicates=RUNS, rng=8, collect=False).run()
+    st = m.world
+    p = st.posterior[("defender", "ctype")][0]
+    hawk = st.params["ctype"] == 0
+    for worlds in (np.ones_like(hawk), p > 0.5, p < 0.1):
+        expected = p[worlds].sum()
+        sd = math.sqrt((p[worlds] * (1 - p[worlds])).sum())
+        assert abs(hawk[worlds].sum() - expected) <= 4.5 * sd + 1, (
+            hawk[worlds].sum(),
+            expected,
+        )
+    assert (p > 0.5).sum() > 1000 and (p < 0.1).sum() > 1000
+
+
+# -- foresight: deterrence ---------------------------------------------------------------
+DETERRENCE = """
+scenario: {name: deterrence, title: Deterrence, start: 2022-01-01, horizon_days: DAYS, seed: 1}
+state:
+  attacked: {type: bool, initial: false}
+  punished: {type: bool, initial: false}
+  committed: {type: bool, initial: COMMITTED}
+parameters:
+  resolve:
+    dist: choice
+    options: {resolute: 0.5, irresolute: 0.5}
+    owner: defender
+    cites: [us-swift-response-25-jan]
+ladder:
+  calm: {name: Calm, mid_level: 1}
+  war: {name: War, mid_level: 5}
+actors:
+  challenger:
+    name: Challenger
+    rationality: 2
+    actions:
+      wait: {default: true}
+      attack: {once: true, effects: {attacked: true}, escalate_to: war}
+    values:
+      gain: {of: attacked, weight: 3, cites: [kremlin-appetite-decides]}
+      cost: {of: punished, weight: -10, cites: [us-sanctions-if-belarus-joins]}
+    beliefs:
+      resolve:
+        prior: {resolute: Q, irresolute: 1 - Q}
+        evidence:
+          threat:
+            seen: committed and defender.threaten.taken
+            likelihood: {resolute: 0.9, irresolute: BLUFF}
+            cites: [us-swift-response-25-jan]
+    rules:
+      not_first_day:
+        kind: constraint
+        action: attack
+        allowed_if: day >= 1
+        cites: [budanov-two-weeks-buildup]
+      weigh:
+        kind: foresight
+        action: attack
+        horizon: HORIZON
+        cites: [us-swift-response-25-jan]
+  defender:
+    name: Defender
+    actions:
+      wait: {default: true}
+      threaten: {once: true, effects: {committed: true}}
+      punish: {once: true, effects: {punished: true}}
+    rules:
+      warn:
+        kind: trigger
+        action: threaten
+        when: day == 0
+        prob: 'WARN'
+        cites: [us-swift-response-25-jan]
+      carry_out:
+        kind: trigger
+        action: punish
+        when: attacked and committed and resolve == "resolute"
+        prob: PUNISH
+        cites: [us-swift-response-25-jan]
+outcomes:
+  quiet: {name: Quiet}
+  war: {name: War, when: challenger.attack.taken}
+"""
+
+
+def _deterrence_text(rule: str = "", **subs: object) -> str:
+    """The deterrence toy with its placeholders filled (``subs`` over the defaults),
+    and ``rule`` written first among the challenger's rules."""
+    values: dict[str, object] = {
+        "DAYS": 2,
+        "COMMITTED": "true",
+        "Q": 0.5,
+        "BLUFF": 0.3,
+        "HORIZON": 1,
+        "WARN": "0",
+        "PUNISH": 1,
+    } | subs
+    text = DETERRENCE
+    for key, value in values.items():
+        text = text.replace(key, str(value))
+    return text.replace(
+        "    rules:\n      not_first_day:", "    rules:\n" + rule + "      not_first_day:"
+    )
+
+
+def _deterrence(write_scenario, **subs: object):
+    return _scenario(write_scenario, _deterrence_text(**subs), "deterrence.yaml")
+
+
+def _attack_share(sc, worlds=None, seed: int = 3) -> tuple[int, int, WargameModel]:
+    m = WargameModel(sc, replicates=RUNS, rng=seed, collect=False).run()
+    attacked = m.world.action_count["challenger"][1] > 0
+    if worlds is not None:
+        attacked = attacked[worlds(m)]
+    return int(attacked.sum()), len(attacked), m
+
+
+# Gain 3, cost 10, rationality 2: the challenger attacks on day 1 with chance
+# logistic(2 * (3 - 10 * q * P_H)), P_H = 1 - (1 - p)^H the chance that a
+# resolute defender punishes within the horizon. The threshold is q * P_H = 0.3.
+@pytest.mark.parametrize(
+    ("q", "punish", "horizon"),
+    [(0.1, 1, 1), (0.2, 1, 1), (0.4, 1, 1), (0.5, 1, 1), (0.5, 0.2, 5), (0.5, 0.2, 1)],
+)
+def test_challenger_attacks_iff_the_expected_cost_is_below_the_gain(
+    write_scenario, q: float, punish: float, horizon: int
+) -> None:
+    sc = _deterrence(write_scenario, Q=q, PUNISH=punish, HORIZON=horizon)
+    p_h = 1 - (1 - punish) ** horizon
+    want = _logistic(2 * (3 - 10 * q * p_h))
+    k, n, m = _attack_share(sc)
+    lo, hi = _wilson(k, n)
+    assert lo <= want <= hi, (k / n, want)
+    assert (k / n > 0.5) == (q * p_h < 0.3)
+    # the foresight rule is recorded as the rule behind every attack, and the
+    # constraint as binding on day 0, when foresight already wanted to attack
+    rules = {r.id: r.index for r in sc.rules}
+    attacked = m.world.action_count["challenger"][1] > 0
+    assert np.array_equal(m.world.rule_fired[rules["weigh"]], attacked)
+    if want > 0.5:
+        assert m.world.rule_fired[rules["not_first_day"]].all()
+
+
+def test_foresight_utility_is_the_expected_gain_in_every_world(write_scenario) -> None:
+    """On a snapshot, U(attack) = 3 - 10 * belief(resolute) * P_H, exactly."""
+    sc = _deterrence(write_scenario)
+    m = WargameModel(sc, replicates=50, rng=1, collect=False)
+    m.step()  # day 0: nobody may attack yet
+    st = m.world
+    st.day = m.day
+    q = np.linspace(0, 1, 50)
+    st.posterior[("challenger", "resolve")] = np.vstack([q, 1 - q])
+    challenger = sc.actor("challenger")
+    env = actor_env(st, challenger, st.env())
+    weigh = challenger.rules_of("foresight")
+    got = foresight.utilities(challenger, weigh, st, env)[weigh[0].index]
+    np.testing.assert_allclose(got, 3 - 10 * q, rtol=0, atol=1e-12)
+
+
+# A threat is an action that sets a commitment; the punishment reads it and the
+# defender's resolve; the challenger's belief in that resolve rises from seeing
+# it: prior 0.2, P(threat | resolute) = 0.9, P(threat | irresolute) = b (the bluff
+# rate), so posterior = 0.18 / (0.18 + 0.8 b), and deterrence holds iff it is > 0.3.
+@pytest.mark.parametrize("bluff", [0.1, 0.3, 0.7, 0.9])
+def test_a_credible_threat_deters_and_a_cheap_one_does_not(write_scenario, bluff: float) -> None:
+    sc = _deterrence(
+        write_scenario,
+        COMMITTED="false",
+        Q=0.2,
+        BLUFF=bluff,
+        WARN=f'0.9 if resolve == "resolute" else {bluff}',
+    )
+    k, n, m = _attack_share(sc, worlds=lambda m: m.world.values["committed"])
+    post = 0.18 / (0.18 + 0.8 * bluff)
+    threatened = m.world.values["committed"]
+    belief = m.world.posterior[("challenger", "resolve")][0]
+    np.testing.assert_allclose(belief[threatened], post, rtol=1e-12)
+    np.testing.assert_allclose(belief[~threatened], 0.2, rtol=1e-12)
+    want = _logistic(2 * (3 - 10 * post))
+    lo, hi = _wilson(k, n)
+    assert lo <= want <= hi, (k / n, want)
+    assert (k / n > 0.5) == (post < 0.3)
+    # unthreatened, nothing is risked: attack with logistic(2 * 3)
+    attacked = m.world.action_count["challenger"][1] > 0
+    lo, hi = _wilson(int(attacked[~threatened].sum()), int((~threatened).sum()))
+    assert lo <= _logistic(6) <= hi
+
+
+def test_order_of_agents_changes_nothing_with_beliefs_and_foresight(write_scenario) -> None:
+    sc = _deterrence(
+        write_scenario,
+        DAYS=6,
+        COMMITTED="false",
+        Q=0.3,
+        WARN='0.9 if resolve == "resolute" else 0.4',
+    )
+    ids = [a.id for a in sc.actors]
+    natural = run_in_order(sc, lambda day: ids)
+    order, given = orders_unlike(ids, seed=4)
+    shuffled = run_in_order(sc, order)
+    assert len(given) == sc.horizon_days
+    assert differences(natural, shuffled) == []
+    for key, post in natural.world.posterior.items():
+        np.testing.assert_array_equal(post, shuffled.world.posterior[key])
+    assert natural.world.action_count["challenger"][1].any()
+
+
+# -- privacy -------------------------------------------------------------------------
+def test_reading_another_actors_trait_is_a_positioned_error(write_scenario) -> None:
+    text = _deterrence_text(
+        rule="      peek: {kind: preference, action: attack, utility: "
+        "'1 if resolve == \"resolute\" else 0', cites: [kremlin-appetite-decides]}\n"
+    )
+    path = write_scenario(text, "peek.yaml")
+    with pytest.raises(ValidationError) as err:
+        load_scenario(path, registry=REGISTRY)
+    (msg,) = [str(d) for d in err.value.diagnostics]
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "peek:" in t)
+    col = text.splitlines()[line - 1].index("resolve ==") + 1
+    assert msg.startswith(f"{path}:{line}:{col}: error: actors.challenger.rules.peek.utility")
+    assert "resolve is private knowledge of defender" in msg
+    assert "belief.resolve.<type>" in msg
+
+
+def test_world_level_expressions_and_the_owner_read_a_trait(write_scenario) -> None:
+    """Flags and outcomes see the world as it is, and the owner its own trait;
+    only the other actors are blind to it."""
+    text = _deterrence_text() + (
+        'flags:\n  resolute: {name: Resolute, when: resolve == "resolute", at: end}\n'
+    )
+    sc = _scenario(write_scenario, text)
+    assert sc.parameter("resolve").owner == "defender"
+    assert [b.trait for b in sc.actor("challenger").beliefs] == ["resolve"]
+    m = WargameModel(sc, replicates=500, rng=2, collect=False).run()
+    assert m.flags is not None
+    np.testing.assert_array_equal(m.flags[0], m.world.params["resolve"] == 0)
