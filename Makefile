@@ -35,6 +35,7 @@ main: $(STAMP)  ## validate the scenarios, then the default scenario's batch wit
 test: $(STAMP) chromium  ## lint, then the whole test suite
 	$(BIN)/ruff check sim tests
 	$(BIN)/ruff format --check sim tests
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # The viewer's browser test drives Debian's Chromium (no browser download).

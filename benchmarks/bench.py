@@ -66,10 +66,10 @@ def _case(spec: dict[str, Any]) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     import sim
-    import sim.batch.results
     import sim.batch.runner
     import sim.batch.sweep
     import sim.engine.model
+    import sim.results.reader
 
     out: dict[str, Any] = {"import_s": time.perf_counter() - t0}
     cpu0 = _cpu_seconds()

@@ -19,7 +19,7 @@ _LAZY = {
     "RunSettings": "sim.batch.settings",
     "run_batch": "sim.batch.runner",
     "run_sweep": "sim.batch.sweep",
-    "load_results": "sim.batch.results",
+    "load_results": "sim.results.reader",
     "evaluate": "sim.interop",
     "WargameError": "sim.errors",
     "ValidationError": "sim.errors",

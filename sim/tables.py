@@ -229,7 +229,7 @@ def read_table(path: Path) -> pd.DataFrame:
     Raises:
         ResultsError: the file is missing or is not readable CSV.
     """
-    import pandas as pd
+    import pandas as pd  # start-up time: pandas only when a table is parsed
 
     if not path.is_file():
         raise ResultsError(f"{path}: missing from the results folder")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import DEFAULT_SCENARIO
 
-from sim.batch.aggregate import Counts, daily_table, rules_table, summarise_chunk, summary_dict
 from sim.batch.seeding import chunk_seed
 from sim.engine.model import WargameModel
+from sim.results.aggregate import Counts, daily_table, rules_table, summarise_chunk, summary_dict
 from sim.scenario import load_scenario
 
 SCENARIO = DEFAULT_SCENARIO

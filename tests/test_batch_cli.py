@@ -14,8 +14,8 @@ import pytest
 from conftest import DEFAULT_SCENARIO
 
 from sim.batch import plan, runner, sweep
-from sim.batch.results import load_results
 from sim.cli import main
+from sim.results.reader import load_results
 
 SCENARIO = str(DEFAULT_SCENARIO)
 

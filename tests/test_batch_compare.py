@@ -9,8 +9,8 @@ from conftest import DEFAULT_SCENARIO
 
 import sim
 from sim.batch.compare import compare, differences
-from sim.batch.results import side_by_side
 from sim.errors import ResultsError, UsageError
+from sim.results.reader import side_by_side
 from sim.stats import newcombe_diff
 
 SCENARIO = DEFAULT_SCENARIO

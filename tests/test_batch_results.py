@@ -12,12 +12,13 @@ from conftest import DEFAULT_SCENARIO
 
 import sim
 import sim.batch.runner as runner
-import sim.batch.staging as staging_module
+import sim.results.staging as staging_module
 from sim.batch import rerun_world
-from sim.batch.results import FORMAT_VERSION, BatchResult, load_results
-from sim.batch.staging import Staging
 from sim.errors import ExecutionError, ResultsError
 from sim.narrative import tell
+from sim.results.reader import BatchResult, load_results
+from sim.results.staging import Staging
+from sim.tables import FORMAT_VERSION
 
 SCENARIO = DEFAULT_SCENARIO
 QUIET = {"progress": False}

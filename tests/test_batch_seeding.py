@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.batch.plan import ScenarioSource, plan_point
-from sim.batch.seeding import CHUNK, chunk_seed, chunk_sizes, resolved_text
+from sim.batch.seeding import CHUNK, chunk_seed, chunk_sizes
+from sim.scenario.resolved import resolved_text
 
 SOURCE = ScenarioSource("demo", "demo.yaml", (), "0" * 64)
 

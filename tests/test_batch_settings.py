@@ -15,11 +15,11 @@ import pytest
 from conftest import DEFAULT_SCENARIO
 
 import sim
-from sim.batch.cli import run_settings
 from sim.batch.compare import compare
 from sim.batch.seeding import CHUNK
 from sim.batch.settings import RunSettings
 from sim.cli import build_parser
+from sim.cli.batch import run_settings
 from sim.errors import UsageError
 from sim.registry import ClaimsPolicy
 

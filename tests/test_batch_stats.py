@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from sim.batch.aggregate import median_from_counts, percentile_from_counts, proportion
+from sim.results.aggregate import median_from_counts, percentile_from_counts, proportion
 from sim.stats import newcombe_diff, wilson
 
 

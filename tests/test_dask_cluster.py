@@ -225,12 +225,12 @@ def test_evaluate_on_the_cluster_with_a_loaded_scenario(cluster) -> None:
 
 def test_a_text_that_does_not_round_trip_is_an_error(monkeypatch) -> None:
     """No silent fall-back to loading the file on each worker."""
-    from sim.batch import plan, seeding
+    from sim.batch import plan
     from sim.errors import ExecutionError
-    from sim.scenario import load_scenario
+    from sim.scenario import load_scenario, resolved
 
     sc = load_scenario(DEFAULT_SCENARIO)
-    reordered = json.dumps(seeding._drop_nulls(sc.resolved), sort_keys=True)
+    reordered = json.dumps(resolved._drop_nulls(sc.resolved), sort_keys=True)
     monkeypatch.setattr(plan, "resolved_text", lambda resolved: reordered)
     with pytest.raises(ExecutionError, match="cannot be sent to workers as text"):
         plan.scenario_source(sc, RELATIVE)

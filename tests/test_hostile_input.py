@@ -306,7 +306,7 @@ def test_latest_txt_pointing_outside_its_folder_is_not_followed(
     pointer: str, tmp_path: Path
 ) -> None:
     # Before: latest.txt could name any folder on the machine.
-    from sim.batch.results import find_folder
+    from sim.results.reader import find_folder
 
     group = tmp_path / "results" / "s"
     group.mkdir(parents=True)

@@ -30,15 +30,15 @@ import pytest
 from conftest import DEFAULT_SCENARIO, ROOT
 
 import sim
-from sim.batch.aggregate import Counts, daily_table, percentile_from_counts, summary_dict
 from sim.batch.replay import rerun_world
-from sim.batch.results import load_results
 from sim.batch.runner import simulate
 from sim.engine.model import _quantile, scenario_for
 from sim.errors import ResultsError, UsageError
 from sim.plots import load_tables, plot_attribution
 from sim.plots.data import _pooled, attribution
 from sim.report import gather
+from sim.results.aggregate import Counts, daily_table, percentile_from_counts, summary_dict
+from sim.results.reader import load_results
 from sim.scenario import load_scenario
 from sim.stats import quantile_from_counts, share, wilson
 from sim.viz.ensemble import outcome_shares, run_ensemble, rung_bands

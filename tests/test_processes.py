@@ -25,10 +25,10 @@ from conftest import DEFAULT_SCENARIO
 
 import sim
 from sim.batch import runner
-from sim.batch.lifetime import hold, release
-from sim.batch.staging import Staging
 from sim.cli import main
 from sim.errors import ResultsError
+from sim.results.locks import hold, release
+from sim.results.staging import Staging
 
 SCENARIO = DEFAULT_SCENARIO
 GROUP = SCENARIO.stem

@@ -27,11 +27,11 @@ from conftest import ROOT
 
 import sim
 import sim.tables as tables
-from sim.batch.results import load_results
 from sim.cli import main
 from sim.errors import ResultsError
 from sim.plots import load_tables
 from sim.report import gather
+from sim.results.reader import load_results
 from sim.tables import check_tables, digest, read_records, read_table, record_tables, write_table
 
 QUIET = {"progress": False}

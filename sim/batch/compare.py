@@ -14,20 +14,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sim.batch.results import (
-    FORMAT_VERSION,
-    BatchResult,
-    CompareResult,
-    load_results,
-    versions,
-    write_json,
-    write_manifest,
-)
 from sim.batch.runner import Presenter, group_folder, opened, present, run_batch
 from sim.batch.settings import RunSettings
-from sim.batch.staging import Staging
 from sim.errors import ResultsError, UsageError
+from sim.results.reader import BatchResult, CompareResult, load_results
+from sim.results.staging import Staging
+from sim.results.writer import versions, write_json, write_manifest
 from sim.stats import newcombe_diff
+from sim.tables import FORMAT_VERSION
 
 
 def differences(

@@ -29,13 +29,17 @@ from __future__ import annotations
 
 import contextlib
 import math
+import multiprocessing
 import os
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.batch.lifetime import tie_to_parent
 from sim.errors import Diagnostic, ExecutionError, UsageError, ValidationError, WargameError
 
 EXECUTORS = ("serial", "local", "dask")
@@ -260,11 +264,6 @@ class LocalExecutor(Executor):
         self._abandoned = False
 
     def __enter__(self) -> LocalExecutor:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        from sim.batch.lifetime import tie_to_parent
-
         self._abandoned = False
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
@@ -283,14 +282,12 @@ class LocalExecutor(Executor):
         pool.shutdown(wait=True, cancel_futures=True)
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
-        from concurrent.futures import FIRST_COMPLETED, wait
-
         if self._pool is None:
             raise RuntimeError("use LocalExecutor as a context manager (with ... as ex:)")
         pool = self._pool
 
         def wait_first(fs: list[Any], timeout: float | None) -> Iterable[Any]:
-            return wait(fs, timeout=timeout, return_when=FIRST_COMPLETED).done
+            return wait_futures(fs, timeout=timeout, return_when=FIRST_COMPLETED).done
 
         def cancel(fs: list[Any]) -> None:
             for f in fs:
@@ -345,6 +342,7 @@ class DaskExecutor(Executor):
 
     def __enter__(self) -> DaskExecutor:
         try:
+            # An optional extra (distributed), slow to import: only for this executor.
             from dask.distributed import Client, LocalCluster
         except ImportError as exc:
             raise UsageError(
@@ -390,7 +388,7 @@ class DaskExecutor(Executor):
             self._cluster = None
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
-        from dask.distributed import wait
+        from dask.distributed import wait  # the optional extra, imported by __enter__
 
         if self._client is None:
             raise RuntimeError("use DaskExecutor as a context manager (with ... as ex:)")

@@ -9,30 +9,23 @@ half-written state behind that could be mistaken for results:
   parent has gone and ends the worker within :data:`WATCHDOG_SECONDS`;
 * SIGTERM and SIGHUP stop a batch as Ctrl-C does (:func:`stop_signals_interrupt`):
   queued work is cancelled, workers are stopped, the temporary folder is
-  removed, and the command exits with ``128 + signal number``;
-* a temporary folder is *owned* while its process holds a lock on it
-  (:func:`hold`); one whose owner is gone can be removed by the next batch
-  (:func:`owner_gone`).
+  removed, and the command exits with ``128 + signal number``.
+
+Who owns a temporary results folder, and when its owner is gone, is
+:mod:`sim.results.locks`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from types import FrameType
-from typing import Any
-
-_fcntl: Any
-try:
-    import fcntl as _fcntl
-except ImportError:  # Windows: no advisory locks
-    _fcntl = None
 
 WATCHDOG_SECONDS = 0.5
 """How often a worker checks that its parent is still alive."""
@@ -72,8 +65,6 @@ def _kill_me_with_parent() -> None:
     if not sys.platform.startswith("linux"):
         return
     try:
-        import ctypes
-
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
     except (OSError, AttributeError):  # no libc symbol: the watchdog still works
@@ -130,83 +121,3 @@ def stop_signals_interrupt() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this machine (``True`` when unsure)."""
-    if pid <= 0:
-        return False
-    if os.name == "nt":  # os.kill(pid, 0) would terminate it there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. PermissionError: it exists, under another user
-        return True
-    return True
-
-
-# -- folder ownership --------------------------------------------------------------
-def hold(folder: Path) -> int | None:
-    """Lock ``folder`` for this process; returns the descriptor to keep open.
-
-    The lock lasts until the descriptor is closed or the process ends, by
-    whatever means (SIGKILL included): the kernel releases it, so a lock that
-    can be taken means its owner is gone, even one in another container on a
-    shared folder. ``None`` where locks are not available, or if another
-    process holds the lock.
-    """
-    if _fcntl is None:
-        return None
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
-
-
-@contextlib.contextmanager
-def exclusive(folder: Path) -> Iterator[None]:
-    """Hold ``folder``'s lock for the block, waiting for it; for short updates.
-
-    Where locks are not available the block runs unguarded.
-    """
-    if _fcntl is None:
-        yield
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        _fcntl.flock(fd, _fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def release(fd: int | None) -> None:
-    """Give up a lock taken by :func:`hold`."""
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-
-def owner_gone(folder: Path, pid: int) -> bool:
-    """Whether the process ``pid`` that made and locked ``folder`` has ended.
-
-    Both must agree: the pid no longer runs here, and nobody holds the
-    folder's lock (a process in another PID namespace, such as another
-    container sharing the folder, can have our pid numbers but not our
-    locks). Where there are no locks, the pid decides.
-    """
-    if pid_alive(pid):
-        return False
-    if _fcntl is None:
-        return True
-    try:
-        fd = hold(folder)
-    except OSError:  # vanished or unreadable: not ours to judge
-        return False
-    release(fd)
-    return fd is not None

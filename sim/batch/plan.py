@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.batch.seeding import CHUNK, chunk_seed, chunk_sizes, resolved_text
+from sim.batch.seeding import CHUNK, chunk_seed, chunk_sizes
 from sim.errors import ExecutionError, ValidationError
 from sim.scenario import cache as scenario_cache
+from sim.scenario.resolved import resolved_text
 
 if TYPE_CHECKING:
     from sim.scenario.model import Scenario

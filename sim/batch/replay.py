@@ -16,11 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim.batch.results import find_folder, read_manifest
 from sim.batch.seeding import chunk_seed, chunk_sizes
 from sim.batch.sweep import point_scenario
 from sim.engine.model import WargameModel
 from sim.errors import ResultsError, UsageError
+from sim.results.reader import find_folder, read_manifest
 from sim.scenario import load_scenario
 
 StoryTeller = Callable[[WargameModel, int], str]

@@ -12,7 +12,7 @@ The flow is the same for batches and sweeps (:mod:`sim.batch.sweep`):
 4. add the counts up and stream the rows to ``runs.csv`` in chunk order;
 5. write the derived tables, the summary and the manifest, hand the folder
    to the front end's ``on_complete`` hook (charts, report) and rename the
-   folder into place (:mod:`sim.batch.results`, :mod:`sim.batch.staging`).
+   folder into place (:mod:`sim.results.writer`, :mod:`sim.results.staging`).
 
 Nothing here draws or tells: presentation is plugged in by the caller
 through ``on_complete`` (a :data:`Presenter`), so this layer never imports
@@ -29,24 +29,23 @@ from typing import Any
 
 from tqdm import tqdm
 
-from sim.batch.aggregate import ChunkSummary, Counts, daily_table, rules_table, summary_dict
 from sim.batch.executors import Executor, SerialExecutor
 from sim.batch.limits import check_chunk_memory, check_work
 from sim.batch.plan import ChunkTask, plan_point, scenario_source
-from sim.batch.results import (
+from sim.batch.settings import RunSettings
+from sim.batch.worker import run_chunk
+from sim.errors import UsageError
+from sim.results.aggregate import ChunkSummary, Counts, daily_table, rules_table, summary_dict
+from sim.results.reader import BatchResult, Results
+from sim.results.staging import Staging
+from sim.results.writer import (
     RESULTS_ROOT,
-    BatchResult,
-    Results,
     RunsWriter,
     manifest,
     write_json,
     write_manifest,
     write_table,
 )
-from sim.batch.settings import RunSettings
-from sim.batch.staging import Staging
-from sim.batch.worker import run_chunk
-from sim.errors import UsageError
 from sim.scenario import load_scenario
 from sim.scenario.model import Scenario
 from sim.scenario.pins import check_pinned

@@ -14,9 +14,6 @@ numbers that ``runs.csv`` records (seed, point, chunk, index in chunk).
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import numpy as np
 
 CHUNK = 5_000
@@ -34,21 +31,3 @@ def chunk_sizes(runs: int, chunk: int = CHUNK) -> list[int]:
         raise ValueError(f"runs must be at least 1 (got {runs})")
     full, rest = divmod(int(runs), chunk)
     return [chunk] * full + ([rest] if rest else [])
-
-
-def resolved_text(resolved: dict[str, Any]) -> str:
-    """The resolved scenario as compact JSON, absent keys left out.
-
-    Keys keep the scenario's order, which carries meaning (the ladder runs
-    from calm to severe, outcomes are tried in order): sorted, the text
-    would be another scenario, or none.
-    """
-    return json.dumps(_drop_nulls(resolved), separators=(",", ":"))
-
-
-def _drop_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
-    return value

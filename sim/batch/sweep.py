@@ -25,15 +25,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.batch.aggregate import Counts, proportion
 from sim.batch.executors import Executor
 from sim.batch.limits import check_chunk_memory, check_points, check_work
 from sim.batch.plan import ChunkTask, ScenarioSource, plan_point, scenario_source
-from sim.batch.results import SweepResult, manifest, write_json, write_manifest, write_table
 from sim.batch.runner import Presenter, group_folder, opened, present, stream
 from sim.batch.settings import RunSettings
-from sim.batch.staging import Staging
 from sim.errors import UsageError
+from sim.results.aggregate import Counts, proportion
+from sim.results.reader import SweepResult
+from sim.results.staging import Staging
+from sim.results.writer import manifest, write_json, write_manifest, write_table
 from sim.scenario import load_scenario
 from sim.scenario.model import Scenario
 from sim.scenario.pins import check_pinned

@@ -7,10 +7,10 @@ the task (the scenario travels in it as text, see :mod:`sim.batch.plan`).
 
 from __future__ import annotations
 
-from sim.batch.aggregate import ChunkSummary, summarise_chunk
 from sim.batch.plan import ChunkTask, ScenarioSource
 from sim.engine.model import WargameModel
 from sim.errors import ExecutionError
+from sim.results.aggregate import ChunkSummary, summarise_chunk
 from sim.scenario import cache as scenario_cache
 from sim.scenario.model import Scenario
 

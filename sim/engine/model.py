@@ -50,6 +50,7 @@ from sim.engine.state import WorldState
 from sim.scenario import cache as scenario_cache
 from sim.scenario.model import Actor, Scenario
 from sim.scenario.pins import check_pinned
+from sim.scenario.resolved import resolved_text
 from sim.stats import quantile_of_values
 
 DATA = "data"
@@ -106,8 +107,6 @@ def scenario_for(
 
 def _recompiled(sc: Scenario, overrides: tuple[str, ...]) -> Scenario:
     """``sc`` with further overrides, recompiled from its resolved text (no files needed)."""
-    from sim.batch.seeding import resolved_text
-
     return scenario_cache.scenario_from_text(sc.name, resolved_text(sc.resolved), overrides)
 
 

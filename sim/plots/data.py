@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.batch.aggregate import rank_rules_table, reached_outcomes
 from sim.errors import ResultsError
+from sim.results.aggregate import rank_rules_table, reached_outcomes
+from sim.results.reader import load_results
 from sim.stats import share
 
 PERCENTILES = ("p05", "p25", "p50", "p75", "p95")
@@ -67,7 +68,7 @@ class Tables:
 def load_tables(folder: str | Path, *, runs: bool = False) -> Tables:
     """Read the tables of a results folder, through the package's one reader.
 
-    The folder is opened by :func:`sim.batch.results.load_results`, so the
+    The folder is opened by :func:`sim.results.reader.load_results`, so the
     charts see exactly what every other reader sees: the same folder rule
     (``results/<scenario>`` means its latest folder), the same check of
     every table against the manifest's record (no chart is drawn from a
@@ -82,8 +83,6 @@ def load_tables(folder: str | Path, *, runs: bool = False) -> Tables:
         ResultsError: the folder, its manifest or a table its kind needs is
             missing, unreadable, altered, or of an unknown format version.
     """
-    from sim.batch.results import load_results
-
     return tables_of(load_results(folder), runs=runs)
 
 
@@ -306,7 +305,7 @@ def attribution(rules: pd.DataFrame, outcomes: Sequence[Any], top: int | None = 
     """Rule × outcome matrix of how often each rule fired, per outcome.
 
     Rules come in the package's one ranking
-    (:func:`sim.batch.aggregate.rank_rules_table`, the report's order too):
+    (:func:`sim.results.aggregate.rank_rules_table`, the report's order too):
     a rule is *influential* when whether it fired differs between outcomes,
     ``influence = max - min`` of ``fired_in_<outcome>`` over the outcomes
     that some world reached. A rule firing in every world (or in none)

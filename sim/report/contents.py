@@ -2,7 +2,7 @@
 
 Reading is kept apart from writing HTML (:mod:`sim.report.page`), so tests can
 check what the page will say without parsing it. The folder is read by the
-package's one reader (:func:`sim.batch.results.load_results`): its manifest,
+package's one reader (:func:`sim.results.reader.load_results`): its manifest,
 ``summary.json`` and ``rules.csv`` are required, and every table is checked
 against the manifest's record first, so a report is never written from a
 table cut short or edited since. What the folder does not need to hold (its
@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import ResultsError, WargameError
+from sim.registry import Registry, find_claims, load_registry
+from sim.results.aggregate import rank_rules_table
+from sim.results.reader import BatchResult, find_folder, load_results
+from sim.scenario import load_scenario
+from sim.scenario.model import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from sim.registry import Registry
-    from sim.scenario.model import Scenario
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def rank_rules(
     """Rows of ``rules.csv``, most influential first (ties: most fired, then by id).
 
     The order is the package's one ranking of rules
-    (:func:`sim.batch.aggregate.rank_rules_table`), the one of the
+    (:func:`sim.results.aggregate.rank_rules_table`), the one of the
     attribution chart.
 
     Args:
@@ -99,9 +101,7 @@ def rank_rules(
         outcomes: ``summary["outcomes"]``; an outcome with ``count`` 0 is
             left out of the influence.
     """
-    import pandas as pd
-
-    from sim.batch.aggregate import rank_rules_table
+    import pandas as pd  # start-up time: every wargame command imports the report
 
     table = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     if table.empty:
@@ -157,13 +157,11 @@ def reproduce_command(manifest: Mapping[str, Any]) -> str:
 def find_results(folder: Path | str) -> Path:
     """The batch folder ``folder`` names: itself, or the one its ``latest`` points at.
 
-    The rule of every reader (:func:`sim.batch.results.find_folder`).
+    The rule of every reader (:func:`sim.results.reader.find_folder`).
 
     Raises:
         ResultsError: no such folder, or no ``manifest.json`` in it.
     """
-    from sim.batch.results import find_folder
-
     return find_folder(folder)
 
 
@@ -188,9 +186,6 @@ def _scenario_path(manifest: Mapping[str, Any], folder: Path) -> Path | None:
 
 def _load_context(data: ReportData, folder: Path) -> None:
     """Add the scenario and claims registry behind the folder to ``data``, if found."""
-    from sim.registry import find_claims, load_registry
-    from sim.scenario import load_scenario
-
     path = _scenario_path(data.manifest, folder)
     # The registry rule of every command, searching from the results folder
     # (then the working folder) when nothing is found above the scenario.
@@ -232,7 +227,7 @@ def gather(folder: Path | str, *, context: bool = True) -> ReportData:
     """Read what the report shows from a batch's results folder.
 
     The folder is opened by the package's one reader
-    (:func:`sim.batch.results.load_results`): every table is checked
+    (:func:`sim.results.reader.load_results`): every table is checked
     against the manifest's record before anything is shown.
 
     Args:
@@ -245,8 +240,6 @@ def gather(folder: Path | str, *, context: bool = True) -> ReportData:
             ``rules.csv`` is missing or unreadable, a table differs from the
             manifest's record of it, or the folder is no batch.
     """
-    from sim.batch.results import BatchResult, load_results
-
     result = load_results(folder)
     path = result.folder
     if not isinstance(result, BatchResult):

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.batch.results import find_folder, read_manifest
 from sim.errors import ResultsError
 from sim.report import REPORT_NAME, write_report
+from sim.results.reader import find_folder, read_manifest
 from sim.tables import check_tables
 
 
@@ -74,7 +74,7 @@ def redraw(folder: Path | str) -> list[Path]:
     """``wargame plot``: redraw the charts (and a batch's report) of a written folder.
 
     Raises:
-        ResultsError: the folder is not sound (see :func:`sim.batch.results.load_results`),
+        ResultsError: the folder is not sound (see :func:`sim.results.reader.load_results`),
             or a chart or the report failed; the message says which.
     """
     path = find_folder(folder)

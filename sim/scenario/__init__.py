@@ -7,7 +7,9 @@ from pathlib import Path
 
 from sim.errors import Diagnostic, ValidationError
 from sim.registry import Registry, find_claims, load_registry, registry_for_scenario
+from sim.scenario.compiler import compile_scenario
 from sim.scenario.format import SCENARIO
+from sim.scenario.loader import apply_overrides, load_chain
 from sim.scenario.model import Scenario
 from sim.spec import Ctx
 
@@ -42,9 +44,6 @@ def load_scenario(
     Raises:
         ValidationError: with every problem found, each with ``file:line:col``.
     """
-    from sim.scenario.compiler import compile_scenario
-    from sim.scenario.loader import apply_overrides, load_chain
-
     path = Path(path)
     doc = load_chain(path)
     if overrides:

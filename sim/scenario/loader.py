@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from sim.errors import Diagnostic, Location, ValidationError
+from sim.spec import did_you_mean
 from sim.yamlio import Expect, Located, PathKey, load_file
 
 MAX_EXTENDS_DEPTH = 8
@@ -205,8 +206,6 @@ def parse_override(text: str, index: int) -> tuple[tuple[str, ...], Any]:
 
 def apply_overrides(doc: Located, overrides: Sequence[str]) -> Located:
     """Apply ``--set`` overrides; each must name an existing key's parent."""
-    from sim.spec import did_you_mean
-
     diags: list[Diagnostic] = []
     for i, text in enumerate(overrides):
         parts, value = parse_override(text, i)

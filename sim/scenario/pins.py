@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import UsageError
+from sim.spec import did_you_mean
 
 if TYPE_CHECKING:
     from sim.scenario.model import Parameter, Scenario
@@ -125,8 +126,6 @@ def check_pin(p: Parameter, value: Any) -> Any:
             whole number for a whole-number parameter, or lies outside the
             parameter's support.
     """
-    from sim.spec import did_you_mean
-
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars from samplers
         value = value.item()
     s = support(p)
@@ -161,8 +160,6 @@ def parameter_of(sc: Scenario, pid: str, what: str = "parameter") -> Parameter:
         UsageError: no such parameter; the message suggests a close id and
             lists them all (``what`` names the input, e.g. "pinned parameter").
     """
-    from sim.spec import did_you_mean
-
     ids = [p.id for p in sc.parameters]
     if pid not in ids:
         raise UsageError(

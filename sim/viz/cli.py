@@ -18,7 +18,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.arguments import add_claims_options
 from sim.errors import ValidationError, WargameError
+from sim.registry import claims_policy
+from sim.scenario import load_scenario
 from sim.viz.environment import OVERRIDES_ENV as OVERRIDES_ENV
 from sim.viz.environment import SCENARIO_ENV as SCENARIO_ENV
 from sim.viz.environment import server_env
@@ -44,6 +47,7 @@ def _importable(module: str) -> bool:
         if importlib.util.find_spec(module) is None:
             return False
         if module == "mesa.visualization":  # present without its extra; needs solara, altair
+            # Importing it is the only test; it takes seconds, so only when the viewer starts.
             import mesa.visualization  # noqa: F401
     except ImportError:
         return False
@@ -85,9 +89,6 @@ def serve(
     On POSIX the process becomes the Solara server (``exec``), so the pid a
     caller knows is the server's; it does not return there.
     """
-    from sim.registry import claims_policy
-    from sim.scenario import load_scenario
-
     check_installed()
     with claims_policy(claims, check=check_claims) as policy:
         load_scenario(scenario, tuple(overrides))  # report a bad file before starting a server
@@ -121,8 +122,6 @@ DESCRIPTION = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments of ``wargame view`` and ``python -m sim.viz``."""
-    from sim.cli import add_claims_options
-
     p.add_argument("file", metavar="SCENARIO")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")

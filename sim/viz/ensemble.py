@@ -9,7 +9,7 @@ state and no GUI backend).
 The worlds are run by the batch's own in-memory runner
 (:func:`sim.batch.runner.simulate`), with the batch's chunks, seeds, shares
 (:func:`sim.stats.share`) and percentiles
-(:func:`sim.batch.aggregate.percentile_from_counts`): the panel shows
+(:func:`sim.results.aggregate.percentile_from_counts`): the panel shows
 exactly the numbers of ``wargame batch SCENARIO --runs 3000 --seed S`` with
 the same pins and overrides. Every ensemble of a scenario uses the
 scenario's seed, so two settings are compared on the same random numbers: a
@@ -26,14 +26,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib import dates as mdates
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
-from sim.batch.aggregate import PERCENTILES, Counts, percentile_from_counts
 from sim.batch.runner import simulate
+from sim.results.aggregate import PERCENTILES, Counts, percentile_from_counts
 from sim.scenario.model import Scenario
 from sim.stats import share
 
@@ -101,7 +102,7 @@ def rung_bands(occupancy: np.ndarray) -> np.ndarray:
     """Percentiles of the rung per day (rows: 5, 25, 50, 75, 95) from worlds per rung per day.
 
     ``occupancy[d, k]`` is the number of worlds on rung ``k`` at the end of
-    day ``d`` (:attr:`sim.batch.aggregate.Counts.occupancy`). Computed as
+    day ``d`` (:attr:`sim.results.aggregate.Counts.occupancy`). Computed as
     ``daily.csv`` computes its ``p05`` ... ``p95`` columns, with the
     package's one quantile, so each value is a real rung.
     """
@@ -150,8 +151,6 @@ def _rung_labels(scenario: Scenario) -> list[str]:
 
 def _outcome_colours(scenario: Scenario) -> list[str]:
     """The scenario's colours, else a calm-to-severe ramp."""
-    from matplotlib import colormaps
-
     cmap = colormaps["YlOrRd"]
     n = len(scenario.outcomes)
     ramp = [cmap(v) for v in np.linspace(0.15, 0.95, max(n, 2))]

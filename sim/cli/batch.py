@@ -1,5 +1,7 @@
-"""The batch subcommands of ``wargame``: ``batch``, ``sweep``, ``compare``, ``plot``.
+"""The ``wargame`` commands that write and read results folders.
 
+``batch``, ``sweep`` and ``compare`` run worlds and write a folder; ``plot``
+and ``report`` redraw a folder's charts and write a batch's one-page report.
 Each command is one library call plus printing. The options the three run
 commands share are built once (:func:`settings_parser`) and read into one
 :class:`~sim.batch.settings.RunSettings` (:func:`run_settings`). Charts and
@@ -17,23 +19,15 @@ from typing import Any
 
 import yaml
 
+from sim.arguments import add_claims_options
 from sim.batch.executors import EXECUTORS
 from sim.batch.lifetime import Terminated, stop_signals_interrupt
-from sim.batch.results import side_by_side
 from sim.batch.settings import RunSettings
-from sim.cli import add_claims_options
+from sim.cli.common import EXIT_OK, err, out
 from sim.errors import UsageError
+from sim.report import write_report
 from sim.report.drawing import present, redraw
-
-EXIT_OK, EXIT_FAIL = 0, 1
-
-
-def _out(text: str = "") -> None:
-    print(text, file=sys.stdout)
-
-
-def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+from sim.results.reader import side_by_side
 
 
 def _progress(args: argparse.Namespace) -> bool:
@@ -111,10 +105,10 @@ def format_comparison(doc: dict[str, Any]) -> str:
 
 
 def _where(result: Any) -> None:
-    _out("")
-    _out(f"results: {result.folder}")
+    out("")
+    out(f"results: {result.folder}")
     if result.note:
-        _out(result.note)
+        out(result.note)
 
 
 # -- commands ----------------------------------------------------------------------
@@ -132,7 +126,7 @@ def _stoppable(cmd: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
             with stop_signals_interrupt():
                 return cmd(args)
         except Terminated as stop:
-            _err(f"stopped by {stop.signal_name}: the unfinished results folder was removed")
+            err(f"stopped by {stop.signal_name}: the unfinished results folder was removed")
             return stop.exit_code
 
     return run
@@ -177,7 +171,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from sim.batch.runner import run_batch  # start-up time: the engine (Mesa) only to run
 
     result = run_batch(args.scenario, run_settings(args), **_output(args))
-    _out(format_summary(result.summary, result.manifest))
+    out(format_summary(result.summary, result.manifest))
     _where(result)
     return EXIT_OK
 
@@ -196,15 +190,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         **_output(args),
     )
     s = result.summary
-    _out(f"{s['title']} ({s['scenario']})")
-    _out(
+    out(f"{s['title']} ({s['scenario']})")
+    out(
         f"{s['points']} design points ({s['design']}) x {s['runs']:,} worlds, seed {s['seed']}, "
         f"{result.manifest['wall_seconds']:.1f} s"
     )
-    _out("")
+    out("")
     points = result.points
     show = ["point", *result.varied] + [f"p_{o['id']}" for o in s["outcomes"]]
-    _out(points[show].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    out(points[show].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     _where(result)
     return EXIT_OK
 
@@ -215,7 +209,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.batch.compare import compare  # start-up time: the engine (Mesa) only to run
 
     result = compare(args.a, args.b, run_settings(args), **_output(args))
-    _out(format_comparison(result.summary))
+    out(format_comparison(result.summary))
     _where(result)
     return EXIT_OK
 
@@ -223,7 +217,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     """Redraw the plots (and a batch's report) of a results folder from its checked tables."""
     for f in redraw(args.folder):
-        _out(str(f))
+        out(str(f))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``wargame report RESULTS_DIR``: write the report and print its path."""
+    out(str(write_report(args.folder)))
     return EXIT_OK
 
 
@@ -313,7 +313,7 @@ def _output_options(
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the batch subcommands to the ``wargame`` parser."""
+    """Add ``batch``, ``sweep``, ``compare``, ``plot`` and ``report`` to the ``wargame`` parser."""
     run = [settings_parser()]
     p = sub.add_parser(
         "batch",
@@ -365,3 +365,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot", help="redraw the plots of a results folder")
     p.add_argument("folder", metavar="RESULTS_DIR")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser(
+        "report",
+        help="write report.html, one self-contained page of a batch's results",
+        description="Write report.html into a batch's results folder: outcomes, charts, rule "
+        "attribution, the claims behind the rules and the command that reproduces them.",
+    )
+    p.add_argument(
+        "folder",
+        metavar="RESULTS_DIR",
+        help="a results folder, or results/<scenario> for its latest one",
+    )
+    p.set_defaults(func=cmd_report)

@@ -34,9 +34,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sim.batch.lifetime import exclusive, hold, owner_gone, release
-from sim.batch.results import Results, load_results
 from sim.errors import ResultsError
+from sim.results.locks import exclusive, hold, owner_gone, release
+from sim.results.reader import Results, load_results
 
 STAMP = "%Y%m%d-%H%M%S"
 """How a default folder is named after the time its batch started."""

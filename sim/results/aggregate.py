@@ -190,7 +190,7 @@ def median_from_counts(counts: np.ndarray) -> float | None:
 
 def daily_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
     """Per day: share of worlds on each rung, rung-index statistics, rungs reached."""
-    import pandas as pd
+    import pandas as pd  # start-up time: every command imports this module, few build tables
 
     n = max(counts.n, 1)
     H = sc.horizon_days
@@ -212,7 +212,7 @@ def daily_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
 
 def rules_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
     """Per rule: how often it fired, and how that relates to the outcomes."""
-    import pandas as pd
+    import pandas as pd  # start-up time: every command imports this module, few build tables
 
     n = max(counts.n, 1)
     records = []
@@ -269,7 +269,7 @@ def rank_rules_table(
         A copy of ``rules`` in ranked order (a fresh index), ``rule`` as text
         and ``influence`` added.
     """
-    import pandas as pd
+    import pandas as pd  # start-up time: every command imports this module, few build tables
 
     reached = reached_outcomes(outcomes)
     out = rules.copy()
@@ -299,7 +299,7 @@ def reached_outcomes(outcomes: Sequence[Mapping[str, Any] | str]) -> list[str]:
 
 def _numbers(df: pd.DataFrame, column: str) -> pd.Series:
     """Column ``column`` as floats (missing column or cell, or text that is no number: NaN)."""
-    import pandas as pd
+    import pandas as pd  # start-up time: every command imports this module, few build tables
 
     if column not in df.columns:
         return pd.Series(math.nan, index=df.index, dtype=float)

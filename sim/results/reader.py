@@ -1,4 +1,4 @@
-"""Self-describing results folders: writing them safely, reading them back.
+"""Reading a results folder back: the package's one reader.
 
 A results folder holds raw tables (``runs.csv``, ``daily.csv``,
 ``rules.csv``, ``points.csv``), a ``summary.json`` recomputable from them and
@@ -6,11 +6,9 @@ a ``manifest.json`` that says what produced it (format version, scenario
 hash, seed, package versions, the command that reproduces it) and records
 each table's row count and SHA-256. How tables are written, read back and
 checked against that record is :mod:`sim.tables`; every reader here refuses
-a folder whose tables no longer match it.
-
-Folders are written into a hidden temporary sibling and renamed into place
-only when complete (:mod:`sim.batch.staging`): an interrupted batch leaves
-no folder that looks finished, and an existing folder is never overwritten.
+a folder whose tables no longer match it. The charts
+(:func:`sim.plots.load_tables`), the report and ``wargame plot`` open
+folders through this module.
 
 Result objects are data: a folder's manifest, summary and tables. Drawing
 them is :mod:`sim.plots` (``plot_fan(result)``), rerunning one of their
@@ -19,174 +17,22 @@ worlds :func:`sim.batch.replay.rerun_world`.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import platform
-import shlex
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from sim import __version__
-from sim.batch.aggregate import ChunkSummary, recount_summary
 from sim.errors import ResultsError
-from sim.tables import FORMAT_VERSION as FORMAT_VERSION
-from sim.tables import (
-    check_format,
-    check_table,
-    check_tables,
-    line,
-    read_table,
-    record_tables,
-    text_cell,
-)
-from sim.tables import write_table as write_table
+from sim.results.aggregate import recount_summary
+from sim.tables import check_format, check_table, check_tables, read_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.scenario.model import Scenario
-
-RESULTS_ROOT = Path("results")
-"""Default parent of results folders (relative to the working folder)."""
-
 KINDS = ("batch", "sweep", "compare")
 
 
-# -- writing ---------------------------------------------------------------------
-def write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def write_manifest(folder: Path, m: dict[str, Any]) -> None:
-    """Write ``manifest.json`` with the record of the tables already in ``folder``.
-
-    Written last, once every table is complete: readers check each table
-    against this record (:func:`sim.tables.check_tables`).
-    """
-    write_json(folder / "manifest.json", m | {"tables": record_tables(folder)})
-
-
-def versions() -> dict[str, str]:
-    import mesa  # start-up time: Mesa (a second) only when a folder is written
-
-    return {
-        "sim": __version__,
-        "mesa": mesa.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
-def manifest(
-    kind: str,
-    sc: Scenario,
-    *,
-    scenario_file: str,
-    overrides: Iterable[str],
-    seed: int,
-    runs: int,
-    chunk_size: int,
-    executor: dict[str, Any],
-    started: _dt.datetime,
-    finished: _dt.datetime,
-    command: list[str],
-    runs_table: bool,
-    **extra: Any,
-) -> dict[str, Any]:
-    """The manifest of a results folder (see docs/batch.md for each field)."""
-    m: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "kind": kind,
-        "scenario": sc.name,
-        "scenario_file": scenario_file,
-        "sha256": sc.sha256,
-        "overrides": list(overrides),
-        "seed": int(seed),
-        "runs": int(runs),
-        "chunk_size": int(chunk_size),
-        **executor,
-        "versions": versions(),
-        "started": started.astimezone().isoformat(timespec="seconds"),
-        "finished": finished.astimezone().isoformat(timespec="seconds"),
-        "wall_seconds": round((finished - started).total_seconds(), 3),
-        "command": shlex.join(command),
-        "argv": command,
-        "runs_table": bool(runs_table),
-    }
-    if not runs_table:
-        m["runs_table_note"] = "runs.csv was not written (--no-runs-table)"
-    m.update(extra)
-    return m
-
-
-class RunsWriter:
-    """Writes ``runs.csv`` chunk by chunk, in chunk order.
-
-    Columns: ``world, point, chunk, index_in_chunk, seed, outcome, peak``,
-    ``first_day_<rung>`` per key rung (empty if never reached), ``flag_<id>``
-    (0/1) per flag and ``param_<id>`` per parameter (enum parameters as their
-    word; floats as their shortest exact repr). Words (outcome, rung and enum
-    ids, the header) are quoted and guarded once per scenario by
-    :func:`sim.tables.text_cell`; numbers are written as they are.
-    """
-
-    def __init__(self, path: Path, sc: Scenario, extra: dict[str, list[str]] | None = None):
-        self.sc = sc
-        self._file = path.open("w", encoding="utf-8", newline="\n")
-        self._outcomes = _words([o.id for o in sc.outcomes])
-        self._rungs = _words([r.id for r in sc.ladder])
-        self._enums = {p.id: _words(p.enum_values) for p in sc.parameters if p.enum_values}
-        header = ["world", "point", "chunk", "index_in_chunk", "seed", "outcome", "peak"]
-        header += [f"first_day_{r}" for r in sc.key_rungs]
-        header += [f"flag_{f.id}" for f in sc.flags]
-        header += [f"param_{p.id}" for p in sc.parameters]
-        self._file.write(line(map(text_cell, header)))
-
-    def write(self, cs: ChunkSummary, seed: int) -> None:
-        rows = cs.rows
-        if rows is None or len(rows) == 0:
-            return
-        n = len(rows)
-        cols: list[list[str]] = [
-            list(map(str, rows["world"].tolist())),
-            [str(cs.point)] * n,
-            [str(cs.chunk)] * n,
-            list(map(str, rows["index_in_chunk"].tolist())),
-            [str(seed)] * n,
-            self._outcomes[rows["outcome"]].tolist(),
-            self._rungs[rows["peak"]].tolist(),
-        ]
-        for r in self.sc.key_rungs:
-            days = rows[f"first_day_{r}"].tolist()
-            cols.append([str(d) if d >= 0 else "" for d in days])
-        for f in self.sc.flags:
-            cols.append(["1" if x else "0" for x in rows[f"flag_{f.id}"].tolist()])
-        for p in self.sc.parameters:
-            values = rows[f"param_{p.id}"]
-            if p.enum_values:
-                cols.append(self._enums[p.id][values].tolist())
-            elif p.integer:
-                cols.append(list(map(str, values.tolist())))
-            else:
-                cols.append(list(map(repr, values.tolist())))
-        self._file.write("".join(map(line, zip(*cols, strict=True))))
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def _words(words: Iterable[str]) -> np.ndarray:
-    """Words as CSV fields (quoted, guarded), indexable by their codes."""
-    return np.array([text_cell(w) for w in words], dtype=object)
-
-
-# -- reading ---------------------------------------------------------------------
 @dataclass
 class Results:
     """Common part of the result objects: folder, manifest, summary."""
