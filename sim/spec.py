@@ -195,8 +195,19 @@ class Num(Spec):
     def check(self, value: Any, path: PathKey, ctx: Ctx) -> Any:
         """A finite int (or float unless ``integer``) within the bounds and ``limit``.
 
-        Booleans are refused although Python counts them as integers.
+        Booleans are refused although Python counts them as integers. Where
+        ``integer``, a float with no fraction (``30.0``, as samplers and
+        ``--set`` write it) is that whole number, returned as an ``int``.
         """
+        if self.integer and isinstance(value, float) and math.isfinite(value):
+            if not value.is_integer():
+                ctx.error(
+                    path,
+                    f"{self._where(path)}: expected a whole number; got {value}, "
+                    "which has a fractional part",
+                )
+                return _MISSING
+            value = int(value)
         ok = isinstance(value, int) and not isinstance(value, bool)
         if not self.integer:
             ok = ok or isinstance(value, float)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, SEEDS_DIR
+from conftest import DEFAULT_SCENARIO, ROOT, SEEDS_DIR
 
 from sim.errors import ValidationError
 from sim.registry import claims_policy
@@ -166,3 +166,63 @@ def test_an_edited_registry_is_checked_again(outside: Path, tmp_path: Path) -> N
     (seeds / "claims.yaml").write_text(yaml.safe_dump(registry), encoding="utf-8")
     with pytest.raises(ValidationError, match=f"unknown claim id {CITED!r}"):
         cache.load_cached(outside)
+
+
+# -- 4. whole-number floats for whole-number paths ----------------------------------------
+def wargame(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """A ``wargame`` command in-process: its exit code and stderr."""
+    from sim.cli import main
+
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+def runs_tables(
+    command: list[str], settings: list[list[str]], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> list[bytes]:
+    """runs.csv of ``command`` run with each of ``settings`` added (each must succeed)."""
+    tables = []
+    for i, setting in enumerate(settings):
+        out = tmp_path / str(i)
+        code, err = wargame([*command, *setting, "--out", str(out)], capsys)
+        assert code == 0, err
+        tables.append((out / "runs.csv").read_bytes())
+    return tables
+
+
+def test_batch_takes_a_whole_number_float_for_a_whole_number_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: "scenario.horizon_days: expected a whole number; got a number (50.0)", exit 2.
+    batch = ["batch", str(DEFAULT_SCENARIO), "--runs", "40", "--no-plots", "-q"]
+    settings = [["--set", f"scenario.horizon_days={v}"] for v in ("50", "50.0")]
+    as_int, as_float = runs_tables(batch, settings, tmp_path, capsys)
+    assert as_int == as_float
+    code, err = wargame([*batch, "--set", "scenario.horizon_days=50.5"], capsys)
+    assert code == 2
+    assert err == (
+        "--set:1:23: error: scenario.horizon_days: expected a whole number; got 50.5, "
+        "which has a fractional part\n"
+    )
+
+
+def test_sweep_takes_whole_number_floats_in_a_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep = ["sweep", str(DEFAULT_SCENARIO), "--runs", "30", "--no-plots", "-q"]
+    settings = [["--vary", f"scenario.horizon_days={v}"] for v in ("45,50", "45.0,50.0")]
+    as_ints, as_floats = runs_tables(sweep, settings, tmp_path, capsys)
+    assert as_ints == as_floats
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(30.0, 30), (-0.0, 0), (30, 30), (2.0**52, 2**52)],
+)
+def test_whole_number_floats_become_ints(value: float, expected: int) -> None:
+    from sim.spec import Ctx, Num
+    from sim.yamlio import Located
+
+    ctx = Ctx(Located({}, file="f.yaml"))
+    got = Num(integer=True, limit=None).check(value, ("x",), ctx)
+    assert (got, type(got), ctx.diags) == (expected, int, [])
