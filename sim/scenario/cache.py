@@ -150,7 +150,7 @@ def load_cached(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
 
 
 def scenario_from_text(name: str, text: str, overrides: Sequence[str] = ()) -> Scenario:
-    """Compile a scenario from its resolved text (``sim.batch.seeding.resolved_text``), once.
+    """Compile a scenario from its resolved text (``sim.scenario.resolved.resolved_text``), once.
 
     What a worker with no scenario files does. Citations were checked
     against the claims registry when the scenario was first loaded; the text
