@@ -1,7 +1,7 @@
 """JSON Schema for scenario files, generated from :mod:`sim.scenario.format`.
 
 The shipped copy (``sim/schemas/scenario.schema.json``) is regenerated with
-``wargame schema --out sim/schema/scenario.schema.json``; a test checks it is
+``wargame schema --out sim/schemas/scenario.schema.json``; a test checks it is
 up to date, so editors and the validator agree.
 """
 

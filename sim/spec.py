@@ -237,13 +237,23 @@ class Num(Spec):
         return f"the allowed range {lo}{a}, {b}]"
 
     def json_schema(self) -> dict[str, Any]:
-        """A number or integer schema with the same minimum and maximum."""
+        """A number or integer schema with the same minimum and maximum (and ``limit``)."""
         s: dict[str, Any] = {"type": "integer" if self.integer else "number"}
-        if self.minimum is not None:
+        safe = safe_range(self.limit) if self.limit is not None else {}
+        lo, hi = safe.get("minimum"), safe.get("maximum")
+        if self.minimum is not None and (lo is None or self.minimum >= lo):
             s["exclusiveMinimum" if self.exclusive_min else "minimum"] = self.minimum
-        if self.maximum is not None:
-            s["maximum"] = self.maximum
+        elif lo is not None:
+            s["minimum"] = lo
+        if self.maximum is not None or hi is not None:
+            s["maximum"] = min(x for x in (self.maximum, hi) if x is not None)
         return self._described(s)
+
+
+def safe_range(limit: float = MAX_MAGNITUDE) -> dict[str, Any]:
+    """``[-limit, limit]`` as JSON Schema keywords (which apply to numbers only)."""
+    bound = int(limit) if float(limit).is_integer() else limit
+    return {"minimum": -bound, "maximum": bound}
 
 
 def magnitude_problem(value: float, limit: float = MAX_MAGNITUDE) -> str:
@@ -370,7 +380,10 @@ class Expression(Spec):
             types.append("number")
         if self.allow_bool:
             types.append("boolean")
-        return self._described({"type": types})
+        s: dict[str, Any] = {"type": types}
+        if self.allow_number:
+            s |= safe_range()  # as for constants in the expression text
+        return self._described(s)
 
 
 @dataclass
@@ -398,8 +411,8 @@ class Any_(Spec):
         return value
 
     def json_schema(self) -> dict[str, Any]:
-        """A schema of any scalar."""
-        return self._described({"type": ["string", "number", "boolean", "null"]})
+        """A schema of any scalar (a number within the safe range)."""
+        return self._described({"type": ["string", "number", "boolean", "null"], **safe_range()})
 
 
 @dataclass

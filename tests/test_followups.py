@@ -226,3 +226,13 @@ def test_whole_number_floats_become_ints(value: float, expected: int) -> None:
     ctx = Ctx(Located({}, file="f.yaml"))
     got = Num(integer=True, limit=None).check(value, ("x",), ctx)
     assert (got, type(got), ctx.diags) == (expected, int, [])
+
+
+# -- 5. the report's colours --------------------------------------------------------------
+@pytest.mark.parametrize("colour", ["red\n", "#4477aa\n", "red;}", "#12"])
+def test_a_colour_that_is_not_wholly_a_colour_gets_no_swatch(colour: str) -> None:
+    # Before: re.match with ^...$ let "red\n" and "#4477aa\n" into a style attribute.
+    from sim.report.page import _swatch
+
+    assert _swatch(colour) == ""
+    assert 'style="background:#4477aa"' in _swatch("#4477aa")

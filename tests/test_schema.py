@@ -229,3 +229,29 @@ def test_bad_date_is_rejected(validator: Any) -> None:
     doc = read(BASES[0])
     doc["scenario"]["start"] = "2022-02-30"
     assert any("is not a 'date'" in e for e in errors(validator, doc))
+
+
+def too_large(doc: dict[str, Any], where: str) -> dict[str, Any]:
+    """``doc`` with the number 1e16 (beyond the safe range ±1e15) put in one place."""
+    doc = copy.deepcopy(doc)
+    if where == "number":  # Num
+        doc["parameters"]["kremlin_appetite"]["a"] = 1e16
+    elif where == "expression":  # a plain number where an expression may stand
+        doc["actors"]["kremlin"]["rules"]["appetite_for_war"]["utility"] = -1e16
+    else:  # any scalar
+        doc["events"]["drills"]["start"] = 10**16
+    return doc
+
+
+@pytest.mark.parametrize("where", ["number", "expression", "any scalar"])
+def test_numbers_beyond_the_safe_range_are_rejected_by_schema_and_validator(
+    validator: Any, where: str, tmp_path: Path
+) -> None:
+    base = BASES[0]
+    found = messages(validator, too_large(read(base), where))
+    assert any("1e+16" in m or "10000000000000000" in m for m in found), found
+    bad = tmp_path / base.name
+    data = too_large(yaml.safe_load(base.read_text(encoding="utf-8")), where)
+    bad.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"safe range|too large"):
+        load_scenario(bad, registry=load_registry(ROOT / "seeds"))

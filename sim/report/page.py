@@ -81,8 +81,8 @@ _MANIFEST_ORDER = (
     "runs_table",
 )
 _MANIFEST_HIDDEN = ("command", "argv", "versions", "tables")
-_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
-"""Colours allowed into a style attribute: hex codes and CSS colour names."""
+_COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}")
+"""Colours allowed into a style attribute: hex codes and CSS colour names (whole text)."""
 
 CSS = """
 :root { --ink: #1d2430; --muted: #5b6472; --line: #d9dde3; --band: #f4f6f8; --accent: #2d5d8a; }
@@ -185,7 +185,7 @@ def _table(head: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], cls:
 
 
 def _swatch(colour: Any) -> str:
-    if isinstance(colour, str) and _COLOUR.match(colour):
+    if isinstance(colour, str) and _COLOUR.fullmatch(colour):
         return f'<span class="swatch" style="background:{_e(colour)}"></span>'
     return ""
 
