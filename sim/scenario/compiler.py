@@ -18,22 +18,24 @@ from typing import Any
 from sim.errors import Diagnostic, Location, ValidationError
 from sim.expr import ALLOWED_FUNCTIONS, Expr, ExpressionError, Symbol, compile_expr
 from sim.registry import Registry
+from sim.scenario import names
 from sim.scenario.actors import _Actors
 from sim.scenario.model import Parameter, Scenario
 from sim.scenario.sections import _is_number, _Sections
 from sim.spec import MISSING, Ctx, did_you_mean
 from sim.yamlio import Located, PathKey
 
-RESERVED = {"day", "rung", "peak", "horizon", "true", "false", "rungs", "events", "flags"} | set(
-    ALLOWED_FUNCTIONS
-)
-HISTORY_FIELDS = {
-    "taken": ("bool", "the action has been taken at least once"),
-    "count": ("int", "number of days the action has been taken"),
-    "days_since": ("int", "days since the action was last taken (huge if never)"),
-}
-NEVER = 1_000_000
-"""Value of ``days_since`` for an action never taken."""
+RESERVED = {
+    "day",
+    "rung",
+    "peak",
+    "horizon",
+    "true",
+    "false",
+    names.RUNGS,
+    names.EVENTS,
+    names.FLAGS,
+} | set(ALLOWED_FUNCTIONS)
 
 
 class _Compiler(_Sections, _Actors):
@@ -183,12 +185,13 @@ class _Compiler(_Sections, _Actors):
         )
         for aid, actor in d["actors"].items():
             for act in actor["actions"]:
-                for f, (typ, doc) in HISTORY_FIELDS.items():
-                    name = f"{aid}.{act}.{f}"
+                for f, (typ, doc) in names.HISTORY_FIELDS.items():
+                    name = names.action(aid, act, f)
                     daily[name] = Symbol(name, typ, doc=doc)
         for eid in d["events"]:
-            daily[f"events.{eid}.active"] = Symbol(f"events.{eid}.active", "bool")
-            daily[f"events.{eid}.count"] = Symbol(f"events.{eid}.count", "int")
+            for f, typ in names.EVENT_FIELDS.items():
+                name = names.event(eid, f)
+                daily[name] = Symbol(name, typ)
         for iid, it in d["intel"].items():
             owner = it["observer"] if it["observer"] in actor_ids else None
             daily[iid] = Symbol(iid, "bool", visible_to=owner, doc=it["description"])
@@ -206,7 +209,7 @@ class _Compiler(_Sections, _Actors):
         flags = self.flags(public)
         final = dict(public)
         for f in flags:
-            final[f"flags.{f.id}"] = Symbol(f"flags.{f.id}", "bool", doc=f.name)
+            final[names.flag(f.id)] = Symbol(names.flag(f.id), "bool", doc=f.name)
         outcomes = self.outcomes(final)
         key_rungs, key_flags = self.reporting(flags)
 
@@ -263,7 +266,7 @@ class _Compiler(_Sections, _Actors):
 
     def base_symbols(self, params: list[Parameter]) -> dict[str, Symbol]:
         syms = {
-            f"rungs.{rid}": Symbol(f"rungs.{rid}", "int", constant=i, doc=f"index of rung {rid}")
+            names.rung(rid): Symbol(names.rung(rid), "int", constant=i, doc=f"index of rung {rid}")
             for rid, i in self.rung_index.items()
         }
         syms["horizon"] = Symbol("horizon", "int", constant=self.horizon, doc="days simulated")
@@ -344,4 +347,4 @@ def compile_scenario(doc: Located, data: dict[str, Any], registry: Registry | No
     return _Compiler(doc, data, registry).run()
 
 
-__all__ = ["MISSING", "NEVER", "compile_scenario"]
+__all__ = ["MISSING", "compile_scenario"]
