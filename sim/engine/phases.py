@@ -30,6 +30,7 @@ from sim.engine.adjudication import Changes
 from sim.engine.beliefs import BeliefKey, EvidenceKey, actor_env, update
 from sim.engine.draws import LazyUniforms, skip_uniforms
 from sim.engine.state import WorldState
+from sim.scenario import names
 from sim.scenario.model import Event, Flag, Scenario
 
 
@@ -205,7 +206,7 @@ def conclude(state: WorldState, scenario: Scenario) -> Ending:
             if f.at == "any_day"
             else np.asarray(f.when.evaluate(env, R), dtype=bool)
         )
-        env[f"flags.{f.id}"] = flags[i]
+        env[names.flag(f.id)] = flags[i]
     outcome = np.full(R, -1, dtype=np.int64)
     for o in reversed(scenario.outcomes):  # most severe first
         if o.when is None:
