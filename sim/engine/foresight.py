@@ -84,7 +84,7 @@ def prior_mean(p: Parameter) -> float:
         lo, hi = a.get("low", 0.0), a.get("high", 1.0)
         return lo + (hi - lo) * a["a"] / (a["a"] + a["b"])
     if p.dist == "normal":
-        from scipy.stats import truncnorm
+        from scipy.stats import truncnorm  # start-up time: scipy.stats only for a normal
 
         lo = -np.inf if a.get("low") is None else (a["low"] - a["mean"]) / a["sd"]
         hi = np.inf if a.get("high") is None else (a["high"] - a["mean"]) / a["sd"]
