@@ -76,9 +76,7 @@ def belief(trait: str, type_: str) -> str:
 def action(actor_id: str, action_id: str, field: str) -> str:
     """``<actor>.<action>.<field>``, ``field`` one of :data:`HISTORY_FIELDS`."""
     if field not in HISTORY_FIELDS:
-        raise ValueError(
-            f"unknown action field {field!r}; expected one of {list(HISTORY_FIELDS)}"
-        )
+        raise ValueError(f"unknown action field {field!r}; expected one of {list(HISTORY_FIELDS)}")
     return f"{actor_id}.{action_id}.{field}"
 
 
