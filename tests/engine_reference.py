@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import collections
 import copy
+import dataclasses
+import itertools
 import random
 from collections.abc import Callable
 
@@ -15,9 +17,12 @@ import numpy as np
 import pytest
 
 import sim.engine.model
+from sim.engine import foresight
+from sim.engine.adjudication import Decision, adjudicate
 from sim.engine.decision import decide
 from sim.engine.model import ActorAgent, WargameModel
 from sim.engine.state import WorldState
+from sim.scenario import names
 from sim.scenario.model import Actor, Scenario
 
 
@@ -49,6 +54,7 @@ def reference_decide(
     """
     R = state.R
     n = len(actor.actions)
+    env = with_beliefs(actor, state, env)
 
     def value(expr) -> np.ndarray:
         return np.broadcast_to(np.asarray(expr.evaluate(env, R)), (R,))
@@ -78,11 +84,16 @@ def reference_decide(
     spoken_for[default] = True
     best_u = np.full((n, R), -np.inf)
     best_rule = np.full((n, R), -1, dtype=np.int64)
-    for r in actor.rules_of("preference"):
+    for r in actor.rules:
+        if r.kind not in ("preference", "foresight"):
+            continue
         j = r.action_index
         active = value(r.condition).astype(bool)
         wanted[j] |= active
-        val = value(r.utility).astype(float)
+        if r.kind == "foresight":
+            val = reference_foresight(actor, r, state, env)
+        else:
+            val = value(r.utility).astype(float)
         total[j] = np.where(active, total[j] + val, total[j])
         spoken_for[j] |= active
         better = active & (val > best_u[j])
@@ -97,6 +108,116 @@ def reference_decide(
     rule_of = np.where(pending, picked_rule, rule_of)
     binding = {r.index: wanted[r.action_index] & ~ok for r, ok in constraints}
     return chosen, rule_of, binding
+
+
+def with_beliefs(actor: Actor, state: WorldState, env: dict) -> dict:
+    """``env`` with ``actor``'s beliefs under their names ``belief.<trait>.<type>``."""
+    out = dict(env)
+    for b in actor.beliefs:
+        for k, t in enumerate(b.types):
+            out[names.belief(b.trait, t)] = state.posterior[(actor.id, b.trait)][k]
+    return out
+
+
+def copied(state: WorldState) -> WorldState:
+    """A copy of ``state`` that shares no array with it."""
+    fields = {}
+    for f in dataclasses.fields(state):
+        v = getattr(state, f.name)
+        if isinstance(v, np.ndarray):
+            v = v.copy()
+        elif isinstance(v, dict):
+            v = {k: x.copy() if isinstance(x, np.ndarray) else x for k, x in v.items()}
+        fields[f.name] = v
+    return WorldState(**fields)
+
+
+def reference_foresight(actor: Actor, rule, state: WorldState, env: dict) -> np.ndarray:
+    """A foresight rule's utility as docs/decision-model.md states it, written plainly:
+    every hypothetical state a full copy, every type of every responder tried for
+    every response, nothing reused."""
+    R = state.R
+    sc = state.scenario
+
+    def per_world(x) -> np.ndarray:
+        return np.broadcast_to(np.asarray(x, dtype=float), (R,))
+
+    def took(st: WorldState, who: Actor, action, view: dict) -> WorldState:
+        out = copied(st)
+        dec = Decision(who.id, np.full(R, action.index, dtype=np.int64), np.full(R, -1))
+        adjudicate(out, [dec], view)
+        return out
+
+    def values(st: WorldState) -> np.ndarray:
+        view = with_beliefs(actor, st, st.env(state.day + 1))
+        return sum(
+            (
+                per_world(t.weight.evaluate(view, R)) * per_world(t.of.evaluate(view, R))
+                for t in actor.values
+            ),
+            np.zeros(R),
+        )
+
+    def chance(b: Actor, act, st: WorldState, view: dict) -> np.ndarray:
+        ok = np.ones(R, dtype=bool)
+        if act.once:
+            ok &= st.action_count[b.id][act.index] == 0
+        rules = [r for r in b.rules if r.action_index == act.index]
+        for r in rules:
+            if r.kind == "constraint":
+                ok &= per_world(r.condition.evaluate(view, R)).astype(bool)
+        q = np.zeros(R)
+        for r in rules:
+            if r.kind == "trigger":
+                when = per_world(r.condition.evaluate(view, R)).astype(bool)
+                p = per_world(1.0 if r.prob is None else r.prob.evaluate(view, R))
+                q = 1 - (1 - q) * (1 - np.where(when, np.clip(p, 0, 1), 0))
+        u = np.zeros(R)
+        active = np.zeros(R, dtype=bool)
+        for r in b.rules_of("preference"):
+            on = per_world(r.condition.evaluate(view, R)).astype(bool)
+            if r.action_index == act.index:
+                u += np.where(on, per_world(r.utility.evaluate(view, R)), 0)
+                active |= on
+            elif r.action_index == b.default_action.index:
+                u -= np.where(on, per_world(r.utility.evaluate(view, R)), 0)
+        beta = per_world(b.rationality.evaluate(view, R))
+        with np.errstate(over="ignore"):
+            share = np.where(active, 1 / (1 + np.exp(-beta * u)), 0)
+        return np.where(ok, q + (1 - q) * share, 0)
+
+    def expected(x) -> np.ndarray:
+        sx = took(state, actor, x, env)
+        v_x = values(sx)
+        ev = v_x.copy()
+        for b in sc.actors:
+            if b.id == actor.id:
+                continue
+            words = [p for p in sc.parameters if p.owner == b.id and p.enum_values]
+            numbers = [p for p in sc.parameters if p.owner == b.id and not p.enum_values]
+            for combo in itertools.product(*(range(len(p.enum_values)) for p in words)):
+                weight = np.ones(R)
+                view = with_beliefs(b, sx, sx.env(state.day + 1))
+                for p, k in zip(words, combo, strict=True):
+                    belief = state.posterior.get((actor.id, p.id))
+                    if belief is None:
+                        w = np.array([wt for _, wt in p.options])
+                        weight = weight * w[k] / w.sum()
+                    else:
+                        weight = weight * belief[k]
+                    view[p.id] = np.full(R, k, dtype=np.int64)
+                for p in numbers:
+                    view[p.id] = np.full(R, foresight.prior_mean(p))
+                for act in b.actions:
+                    picks = [r for r in b.rules if r.action_index == act.index]
+                    if act.default or not any(r.kind in ("trigger", "preference") for r in picks):
+                        continue
+                    p_h = 1 - (1 - chance(b, act, sx, view)) ** rule.horizon
+                    gain = values(took(sx, b, act, view)) - v_x
+                    ev = ev + weight * p_h * gain
+        return ev
+
+    return expected(actor.actions[rule.action_index]) - expected(actor.default_action)
 
 
 class CheckedDecide:
@@ -119,7 +240,17 @@ class CheckedDecide:
         twin = copy.deepcopy(rng)
         taken_before = state.action_count[actor.id].copy()
         want_action, want_rule, binding = reference_decide(actor, state, env, twin)
+        before = copied(state)
         dec = decide(actor, state, env, rng)
+        # decide (foresight included) reads the state and writes nothing into it
+        for f in dataclasses.fields(state):
+            a, b = getattr(before, f.name), getattr(state, f.name)
+            if isinstance(a, np.ndarray):
+                np.testing.assert_array_equal(a, b, err_msg=f.name)
+            elif isinstance(a, dict) and f.name != "history_names":
+                assert a.keys() == b.keys(), f.name
+                for k in a:
+                    np.testing.assert_array_equal(a[k], b[k], err_msg=f"{f.name}[{k}]")
         where = f"{actor.id} on day {state.day}"
         np.testing.assert_array_equal(dec.action, want_action, err_msg=where)
         np.testing.assert_array_equal(dec.rule, want_rule, err_msg=where)
@@ -216,6 +347,7 @@ def results_of(m: WargameModel) -> dict[str, np.ndarray]:
     out |= {f"state {k}": v for k, v in st.values.items()}
     out |= {f"{k} action counts": v for k, v in st.action_count.items()}
     out |= {f"{k} last actions": v for k, v in st.action_last.items()}
+    out |= {f"{holder}'s belief about {trait}": v for (holder, trait), v in st.posterior.items()}
     return out
 
 
