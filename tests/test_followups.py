@@ -236,3 +236,44 @@ def test_a_colour_that_is_not_wholly_a_colour_gets_no_swatch(colour: str) -> Non
 
     assert _swatch(colour) == ""
     assert 'style="background:#4477aa"' in _swatch("#4477aa")
+
+
+# -- 6. a worker out of memory -------------------------------------------------------------
+OUT_OF_MEMORY = (
+    " ran out of memory; a chunk needs memory in proportion to its worlds: give a smaller "
+    "--chunk-size (fewer worlds per chunk), or fewer --workers so that fewer chunks run at once"
+)
+
+
+@pytest.mark.parametrize("workers", [0, 1], ids=["serial", "local worker"])
+def test_a_chunk_out_of_memory_is_one_message_without_traceback(workers: int) -> None:
+    # Before: "... failed: MemoryError: Unable to allocate ...\nworker traceback:\n...".
+    import numpy as np
+
+    from sim.batch.executors import LocalExecutor, SerialExecutor
+    from sim.errors import ExecutionError
+
+    too_many = 10**16  # np.zeros cannot allocate this: a real MemoryError, at once
+    executor = LocalExecutor(workers) if workers else SerialExecutor()
+    with executor as ex, pytest.raises(ExecutionError) as caught:
+        list(ex.map(np.zeros, [too_many]))
+    assert str(caught.value) == f"{too_many}{OUT_OF_MEMORY}"
+
+
+def test_a_batch_out_of_memory_names_the_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    from sim.engine.model import WargameModel
+
+    monkeypatch.setattr(WargameModel, "run", lambda self: np.zeros(10**16))
+    out = tmp_path / "out"
+    argv = ["batch", str(DEFAULT_SCENARIO), "--runs", "40", "--seed", "3", "--out", str(out)]
+    code, err = wargame([*argv, "-q"], capsys)
+    assert code == 2
+    assert err == (
+        f"error: scenario 'allied_resolve_2022' ({DEFAULT_SCENARIO}), design point 0, chunk 0 "
+        f"(40 worlds), seed 3 [SeedSequence(3, spawn_key=(0, 0))]{OUT_OF_MEMORY}\n"
+    )
+    assert not out.exists()

@@ -64,7 +64,7 @@ class ChunkFailure:
     survive pickling reliably, so the worker sends their parts instead.
     """
 
-    kind: str  # "validation" | "wargame" | "error"
+    kind: str  # "validation" | "wargame" | "memory" | "error"
     message: str
     error_type: str = ""
     traceback: str = ""
@@ -77,6 +77,12 @@ class ChunkFailure:
         where = _describe(task)
         if self.kind == "wargame":
             return ExecutionError(f"{where}: {self.message}")
+        if self.kind == "memory":
+            return ExecutionError(
+                f"{where} ran out of memory; a chunk needs memory in proportion to its "
+                "worlds: give a smaller --chunk-size (fewer worlds per chunk), or fewer "
+                "--workers so that fewer chunks run at once"
+            )
         return ExecutionError(
             f"{where} failed: {self.error_type}: {self.message}\n"
             f"worker traceback:\n{self.traceback.rstrip()}"
@@ -93,6 +99,8 @@ def guarded_call(fn: Callable[[Any], Any], task: Any) -> Any:
         )
     except WargameError as exc:
         return ChunkFailure("wargame", str(exc), type(exc).__name__)
+    except MemoryError:  # its traceback says nothing the user can act on
+        return ChunkFailure("memory", "", "MemoryError")
     except Exception as exc:
         return ChunkFailure("error", str(exc), type(exc).__name__, traceback.format_exc())
 
