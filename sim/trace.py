@@ -32,6 +32,12 @@ def cited_claims(sc: Scenario) -> dict[str, list[str]]:
     for a in sc.actors:
         for x in a.actions:
             add(x.cites, f"action:{a.id}.{x.id}")
+        for t in a.values:
+            add(t.cites, f"value:{a.id}.{t.id}")
+        for b in a.beliefs:
+            add(b.cites, f"belief:{a.id}.{b.trait}")
+            for ev in b.evidence:
+                add(ev.cites, f"evidence:{a.id}.{b.trait}.{ev.id}")
     return used
 
 
@@ -56,10 +62,20 @@ def format_trace(
             mark = "" if r.cites else "   <-- WARNING: cites no claim"
             lines.append(f"    {r.kind:<10} {r.id} -> {r.action}{mark}")
             lines.extend(claim_line(c) for c in r.cites)
+        for t in a.values:
+            lines.append(f"    value      {t.id}: {t.weight} * {t.of}")
+            lines.extend(claim_line(c) for c in t.cites)
+        for b in a.beliefs:
+            lines.append(f"    belief     about {b.trait} ({b.owner}'s): {', '.join(b.types)}")
+            lines.extend(claim_line(c) for c in b.cites)
+            for ev in b.evidence:
+                lines.append(f"      evidence {ev.id}{' (once)' if ev.once else ''}: {ev.seen}")
+                lines.extend(claim_line(c) for c in ev.cites)
     lines.append("")
     lines.append("Parameters, events and intel:")
     for p in sc.parameters:
-        lines.append(f"    parameter  {p.id} ({p.dist}) cites {', '.join(p.cites)}")
+        private = f", {p.owner}'s private trait" if p.owner else ""
+        lines.append(f"    parameter  {p.id} ({p.dist}{private}) cites {', '.join(p.cites)}")
     for e in sc.events:
         lines.append(f"    event      {e.id} ({e.kind}) cites {', '.join(e.cites) or '-'}")
     for i in sc.intel:

@@ -24,6 +24,7 @@ from sim.engine.model import WargameModel
 from sim.errors import ValidationError
 from sim.registry import load_registry
 from sim.scenario import load_scenario
+from sim.trace import cited_claims, format_trace
 
 REGISTRY = load_registry(SEEDS_DIR)
 ALPHA = 1e-3
@@ -496,3 +497,15 @@ def test_foresight_decisions_match_the_plain_reference(write_scenario, monkeypat
     rules = {r.id: r.index for r in sc.rules}
     assert m.world.rule_fired[rules["weigh_probe"]].any()
     assert m.world.rule_fired[rules["not_yet"]].any()
+
+
+def test_trace_lists_values_and_beliefs_with_their_claims(write_scenario) -> None:
+    sc = _deterrence(write_scenario)
+    used = cited_claims(sc)
+    assert "value:challenger.cost" in used["us-sanctions-if-belarus-joins"]
+    assert "evidence:challenger.resolve.threat" in used["us-swift-response-25-jan"]
+    text, uncited = format_trace(sc, REGISTRY)
+    assert uncited == []
+    assert "    value      cost: -10 * punished" in text
+    assert "    belief     about resolve (defender's): resolute, irresolute" in text
+    assert "resolve (choice, defender's private trait)" in text
