@@ -144,8 +144,8 @@ def load_cached(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
         ValidationError: the scenario or an override is invalid (nothing is kept).
     """
     overrides = tuple(overrides)
-    key = ("file", Path(path).resolve().as_posix(), file_stamps(path), overrides)
-    key += (claims_stamps(path),)
+    resolved = Path(path).resolve().as_posix()
+    key = ("file", resolved, file_stamps(path), overrides, claims_stamps(path))
     return _cached(key, lambda: load_scenario(path, overrides))
 
 

@@ -21,14 +21,15 @@ from typing import Any
 
 from sim.expr import Expr, Symbol
 from sim.scenario import names
+from sim.scenario.context import CompileContext
 from sim.scenario.model import Actor, Belief, Evidence, ValueTerm
 from sim.spec import IDENT_RE, did_you_mean
 
 
-def private_traits(c: Any, actor_ids: list[str]) -> dict[str, str]:
+def private_traits(c: CompileContext, actor_ids: list[str]) -> dict[str, str]:
     """Parameter id -> owner, for the parameters that declare a valid ``owner``."""
     out = {}
-    for pid, p in c.d["parameters"].items():
+    for pid, p in c.data["parameters"].items():
         owner = p.get("owner")
         if owner is None:
             continue
@@ -42,9 +43,9 @@ def private_traits(c: Any, actor_ids: list[str]) -> dict[str, str]:
     return out
 
 
-def _types(c: Any, trait: str) -> tuple[str, ...]:
+def _types(c: CompileContext, trait: str) -> tuple[str, ...]:
     """The words of a ``choice`` trait's options (empty if it has none)."""
-    p = c.d["parameters"].get(trait, {})
+    p = c.data["parameters"].get(trait, {})
     opts = p.get("options") if p.get("dist") == "choice" else None
     if not isinstance(opts, dict):
         return ()
@@ -53,7 +54,7 @@ def _types(c: Any, trait: str) -> tuple[str, ...]:
 
 
 def actor_symbols(
-    c: Any, scope: dict[str, Symbol], traits: dict[str, str], actor_ids: list[str]
+    c: CompileContext, scope: dict[str, Symbol], traits: dict[str, str], actor_ids: list[str]
 ) -> dict[str, dict[str, Symbol]]:
     """Per actor: ``scope`` with the private traits made private, plus its own beliefs.
 
@@ -75,7 +76,7 @@ def actor_symbols(
     out = {}
     for aid in actor_ids:
         own = dict(private)
-        for trait in c.d["actors"][aid].get("beliefs") or {}:
+        for trait in c.data["actors"][aid].get("beliefs") or {}:
             for t in _types(c, trait):
                 name = names.belief(trait, t)
                 own[name] = Symbol(
@@ -86,13 +87,13 @@ def actor_symbols(
 
 
 def _keys_match(
-    c: Any, path: tuple[Any, ...], given: dict[str, Any], types: tuple[str, ...]
+    c: CompileContext, path: tuple[Any, ...], given: dict[str, Any], types: tuple[str, ...]
 ) -> bool:
     """Whether a per-type mapping names every type once; each mismatch is reported."""
     ok = True
     for k in given:
         if k not in types:
-            c.ctx.error(
+            c.error(
                 (*path, k),
                 f"{c.where(path)}: {k!r} is not a type of this trait{did_you_mean(k, types)} "
                 f"(types: {', '.join(types)})",
@@ -107,17 +108,17 @@ def _keys_match(
 
 
 def _beliefs(
-    c: Any,
+    c: CompileContext,
     aid: str,
     traits: dict[str, str],
     base: dict[str, Symbol],
     daily: dict[str, Symbol],
 ) -> tuple[Belief, ...]:
     out = []
-    for trait, b in c.d["actors"][aid]["beliefs"].items():
+    for trait, b in c.data["actors"][aid]["beliefs"].items():
         path = ("actors", aid, "beliefs", trait)
-        if trait not in c.d["parameters"]:
-            c.ctx.error(
+        if trait not in c.data["parameters"]:
+            c.error(
                 path,
                 f"{c.where(path)}: no parameter {trait!r}"
                 f"{did_you_mean(trait, list(traits))}; a belief is about a private trait",
@@ -126,7 +127,7 @@ def _beliefs(
             continue
         owner = traits.get(trait)
         if owner is None:
-            c.ctx.error(
+            c.error(
                 path,
                 f"{c.where(path)}: parameters.{trait} is not a private trait; "
                 "give it 'owner: <actor>' (anything else every actor can read)",
@@ -134,13 +135,11 @@ def _beliefs(
             )
             continue
         if owner == aid:
-            c.ctx.error(
-                path, f"{c.where(path)}: {trait} is {aid}'s own trait; it knows it", key=True
-            )
+            c.error(path, f"{c.where(path)}: {trait} is {aid}'s own trait; it knows it", key=True)
             continue
         types = _types(c, trait)
         if not types:
-            c.ctx.error(
+            c.error(
                 path,
                 f"{c.where(path)}: a belief needs a 'choice' trait whose options are words "
                 "(its types)",
@@ -148,7 +147,7 @@ def _beliefs(
             )
             continue
         if b["prior"] is None:  # the trait's own option weights
-            prior_src: dict[str, Any] = dict(c.d["parameters"][trait]["options"])
+            prior_src: dict[str, Any] = dict(c.data["parameters"][trait]["options"])
         else:
             prior_src = b["prior"]
             if not _keys_match(c, (*path, "prior"), prior_src, types):
@@ -201,9 +200,9 @@ def _beliefs(
     return tuple(out)
 
 
-def _values(c: Any, aid: str, daily: dict[str, Symbol]) -> tuple[ValueTerm, ...]:
+def _values(c: CompileContext, aid: str, daily: dict[str, Symbol]) -> tuple[ValueTerm, ...]:
     out = []
-    for vid, v in c.d["actors"][aid]["values"].items():
+    for vid, v in c.data["actors"][aid]["values"].items():
         path = ("actors", aid, "values", vid)
         of = c.expr(v["of"], (*path, "of"), daily, "number", owner=aid)
         weight = c.expr(v["weight"], (*path, "weight"), daily, "number", owner=aid)
@@ -216,7 +215,7 @@ def _values(c: Any, aid: str, daily: dict[str, Symbol]) -> tuple[ValueTerm, ...]
 
 
 def with_strategy(
-    c: Any,
+    c: CompileContext,
     actors: list[Actor],
     traits: dict[str, str],
     base: dict[str, dict[str, Symbol]],
@@ -232,14 +231,14 @@ def with_strategy(
     out = []
     for a in actors:
         if a.id == names.BELIEF:
-            c.ctx.error(
+            c.error(
                 ("actors", a.id),
                 f"actors.{a.id}: {a.id!r} is a reserved name (belief.<trait>.<type>)",
                 key=True,
             )
         values = _values(c, a.id, daily[a.id])
         beliefs = _beliefs(c, a.id, traits, base[a.id], daily[a.id])
-        if not c.d["actors"][a.id]["values"]:
+        if not c.data["actors"][a.id]["values"]:
             for r in a.rules_of("foresight"):
                 path = ("actors", a.id, "rules", r.id)
                 c.error(
