@@ -254,11 +254,12 @@ def expected_value(
     for responder in responders(state, decider):
         b = responder.actor
         seen_by_b = actor_env(sx, b, ex)
-        seen_by_b.update({t: np.full(R, m) for t, m in responder.means.items()})
+        # Substituted values are scalars, which expressions broadcast like arrays.
+        seen_by_b.update({t: np.float64(m) for t, m in responder.means.items()})
         typed_envs = []
         for codes, weight in _type_weights(state, decider, responder):
             typed = dict(seen_by_b)
-            typed.update({t: np.full(R, k, dtype=np.int64) for t, k in codes.items()})
+            typed.update({t: np.int64(k) for t, k in codes.items()})
             typed_envs.append((typed, weight))
         for resp in responder.responses:
             gain = None  # V(s+x+r) - V(s+x), when it does not depend on the type
