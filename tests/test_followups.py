@@ -277,3 +277,53 @@ def test_a_batch_out_of_memory_names_the_chunk(
         f"(40 worlds), seed 3 [SeedSequence(3, spawn_key=(0, 0))]{OUT_OF_MEMORY}\n"
     )
     assert not out.exists()
+
+
+# -- 7. rerun_world reads runs.csv checked ------------------------------------------------
+@pytest.fixture(scope="module")
+def small_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import sim
+
+    out = tmp_path_factory.mktemp("rerun") / "b"
+    sim.run_batch(DEFAULT_SCENARIO, runs=60, seed=3, chunk_size=25, out=out, progress=False)
+    return out
+
+
+@pytest.fixture
+def copy_of(small_batch: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(small_batch, tmp_path / "b"))
+
+
+def test_rerun_world_finds_its_row_by_world(copy_of: Path) -> None:
+    from sim.batch import rerun_world
+    from sim.tables import read_table
+
+    row = read_table(copy_of / "runs.csv").set_index("world").loc[37]
+    replay = rerun_world(copy_of, 37)
+    assert (replay.point, replay.chunk, replay.index) == (0, 1, 12)
+    assert replay.outcome == row["outcome"]
+
+
+def test_rerun_world_refuses_a_runs_table_cut_short(copy_of: Path) -> None:
+    # Before: world 40, past the cut, was rerun silently with nothing to check it against.
+    from sim.batch import rerun_world
+    from sim.errors import ResultsError
+
+    runs = copy_of / "runs.csv"
+    lines = runs.read_bytes().splitlines(keepends=True)
+    runs.write_bytes(b"".join(lines[:31]))
+    with pytest.raises(ResultsError, match=r"30 rows where the manifest records 60; .* cut short"):
+        rerun_world(copy_of, 40)
+
+
+def test_rerun_world_refuses_a_runs_table_altered(copy_of: Path) -> None:
+    # Before: with rows moved by one, the line read for world 20 was world 21's, so it was
+    # ignored and the world rerun silently with nothing to check it against.
+    from sim.batch import rerun_world
+    from sim.errors import ResultsError
+
+    runs = copy_of / "runs.csv"
+    header, *rows = runs.read_bytes().splitlines(keepends=True)
+    runs.write_bytes(b"".join([header, *rows[1:], rows[0]]))
+    with pytest.raises(ResultsError, match="altered after it was written"):
+        rerun_world(copy_of, 20)

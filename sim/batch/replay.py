@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from sim.batch.seeding import chunk_seed, chunk_sizes
 from sim.batch.sweep import point_scenario
 from sim.engine.model import WargameModel
 from sim.errors import ResultsError, UsageError
 from sim.results.reader import find_folder, read_manifest
 from sim.scenario import load_scenario
+from sim.tables import check_table, read_table
 
 StoryTeller = Callable[[WargameModel, int], str]
 """A story function: the story of world ``index`` of a finished, narrated model."""
@@ -115,20 +114,27 @@ def rerun_world(folder: str | Path, world: int, tell: StoryTeller | None = None)
 
 
 def _locate(path: Path, m: dict[str, Any], world: int) -> tuple[int, int, int, str | None]:
-    """(point, chunk, index in chunk, stored outcome) of a world id."""
+    """(point, chunk, index in chunk, stored outcome) of a world id.
+
+    Its row of ``runs.csv`` is found by the world column of the table as
+    read by :func:`sim.tables.read_table` (quoted cells and all), once the
+    table is checked against the manifest's record of it; without a
+    ``runs.csv`` (``--no-runs-table``) they follow from the id and there is
+    no stored outcome.
+    """
     runs, size = int(m["runs"]), int(m["chunk_size"])
     points = int(m.get("points", 1))
     if not 0 <= world < runs * points:
         raise ResultsError(f"{path}: no world {world} (worlds are 0..{runs * points - 1})")
     point, k = divmod(world, runs)
     chunk, index = divmod(k, size)
-    stored = None
     runs_csv = path / "runs.csv"
-    if runs_csv.is_file():
-        row = pd.read_csv(runs_csv, skiprows=range(1, world + 1), nrows=1, keep_default_na=False)
-        if len(row) and int(row["world"].iloc[0]) == world:
-            point, chunk, index = (
-                int(row[c].iloc[0]) for c in ("point", "chunk", "index_in_chunk")
-            )
-            stored = str(row["outcome"].iloc[0])
-    return point, chunk, index, stored
+    check_table(path, "runs.csv", m)  # as the manifest records it, or absent if not recorded
+    if not runs_csv.is_file():
+        return point, chunk, index, None
+    table = read_table(runs_csv)
+    row = table[table["world"] == world]
+    if len(row) != 1:
+        raise ResultsError(f"{runs_csv}: {len(row)} rows for world {world}, expected one")
+    point, chunk, index = (int(row[c].iloc[0]) for c in ("point", "chunk", "index_in_chunk"))
+    return point, chunk, index, str(row["outcome"].iloc[0])
