@@ -126,14 +126,17 @@ def stream(
     ex: Executor,
     sc: Scenario,
     folder: Path,
-    add: Callable[[ChunkSummary], None],
+    add: Callable[[ChunkSummary], object],
     *,
     seed: int,
     runs_table: bool,
     progress: bool,
 ) -> None:
     """Run the chunks, hand each chunk's counts to ``add`` and stream its rows
-    to ``folder/runs.csv`` (if ``runs_table``), in chunk order."""
+    to ``folder/runs.csv`` (if ``runs_table``), in chunk order.
+
+    What ``add`` returns is ignored (``Counts.add`` returns the totals, for chaining).
+    """
     writer = RunsWriter(folder / "runs.csv", sc) if runs_table else None
 
     def on_chunk(cs: ChunkSummary) -> None:

@@ -54,8 +54,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 err(str(w))
             status = EXIT_USAGE
             continue
-        for w in sc.warnings:
-            err(w)
+        for warning in sc.warnings:
+            err(warning)
         out(f"{name}: ok")
     return status
 

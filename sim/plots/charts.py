@@ -163,7 +163,7 @@ def plot_fan(result: Any, ax: Axes | None = None) -> Figure:
         ax.axhspan(k - 0.5, k + 0.5, color=colours[rung["id"]], alpha=0.13, lw=0, zorder=0)
     x, v = steps(bands[["median", "lo50", "hi50", "lo90", "hi90", "mean"]])
     med, lo50, hi50, lo90, hi90, mean = v.T
-    kw = {"step": "post", "lw": 0, "color": BAND_COLOUR}
+    kw: dict[str, Any] = {"step": "post", "lw": 0, "color": BAND_COLOUR}
     ax.fill_between(x, lo90, hi90, alpha=0.22, zorder=1, **kw)
     ax.fill_between(x, lo50, hi50, alpha=0.45, zorder=2, **kw)
     ax.plot(x, mean, color=BAND_COLOUR, lw=1, ls=":", drawstyle="steps-post", zorder=3)

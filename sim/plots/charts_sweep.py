@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -27,6 +28,7 @@ from sim.plots.style import (
     PERCENT,
     POINTS_FORMATTER,
     as_tables,
+    figure_of,
     footnote,
     ink,
     need,
@@ -178,6 +180,7 @@ def _sweep_grid(
         and _numeric(grid.index.to_series())
         and _numeric(grid.columns.to_series())
     )
+    art: ScalarMappable
     if scattered:
         cells = grid.stack().rename("p").reset_index()
         art = ax.scatter(
@@ -291,9 +294,9 @@ def plot_compare(
     a, b = cmp["a"], cmp["b"]
     la, lb = _label(a, "A"), _label(b, "B")
     n = len(table)
-    own = ax is None
     key_ax = None
-    if own:
+    diffs: Axes | None
+    if ax is None:
         panels = 0.6 * max(n, 1)
         fig = Figure(figsize=(12.0, 2.6 + panels), layout="constrained")
         grid = fig.add_gridspec(2, 2, height_ratios=[0.3, panels], width_ratios=[3, 2])
@@ -303,10 +306,10 @@ def plot_compare(
         diffs = fig.add_subplot(grid[1, 1], sharey=bars)
         diffs.tick_params(axis="y", labelleft=False)
     elif isinstance(ax, Axes):
-        fig, bars, diffs = ax.figure, ax, None
+        fig, bars, diffs = figure_of(ax), ax, None
     else:
         bars, diffs = ax
-        fig = bars.figure
+        fig = figure_of(bars)
     y = np.arange(n)[::-1].astype(float)
     h = 0.36
     for tag, col, colour, dy in (("a", la, A_COLOUR, h / 2), ("b", lb, B_COLOUR, -h / 2)):

@@ -22,6 +22,7 @@ from matplotlib import colormaps, rc_context
 from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
 from sim.atomic import atomic_file
@@ -34,18 +35,24 @@ SEQUENTIAL = "YlOrRd"
 BAND_COLOUR = "#25456e"
 EVENT_COLOUR = "0.25"
 NOTE_COLOUR = "0.35"
-LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "frameon": False, "fontsize": 8}
+LEGEND: dict[str, Any] = {
+    "loc": "upper left",
+    "bbox_to_anchor": (1.01, 1.0),
+    "frameon": False,
+    "fontsize": 8,
+}
 
 
 # -- inputs ---------------------------------------------------------------------
 def as_tables(result: Any) -> Any:
     """A results folder path becomes :class:`~sim.plots.data.Tables`; anything else passes."""
     if isinstance(result, str | os.PathLike):
-        return data.load_tables(result)
+        return data.load_tables(Path(result))
     return result
 
 
 def need(result: Any, name: str, file: str) -> Any:
+    """``result.name``, or a message naming the missing table ``file`` when it is absent."""
     value = getattr(result, name, None)
     if value is None:
         raise ResultsError(f"this chart needs the {file} table (result.{name}), which is missing")
@@ -104,6 +111,7 @@ PERCENT = FuncFormatter(_percent_tick)
 
 
 def percent_axis(axis: Any) -> None:
+    """Label ``axis``'s ticks as percentages (shares run 0 to 1)."""
     axis.set_major_formatter(PERCENT)
 
 
@@ -118,9 +126,21 @@ def footnote_text(summary: Mapping[str, Any], worlds: int | None = None) -> str:
     return " · ".join(parts)
 
 
+def figure_of(ax: Axes) -> Figure:
+    """The figure ``ax`` is drawn in (the top one when the axes sit in a subfigure)."""
+    fig = ax.get_figure(root=True)
+    if fig is None:
+        raise ValueError("these axes belong to no figure")
+    return fig
+
+
 def new_figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes, bool]:
+    """The caller's axes and their figure, or a new figure of ``size`` inches with one axes.
+
+    The flag says whether the figure is new (then the chart adds its footnote and layout).
+    """
     if ax is not None:
-        return ax.figure, ax, False  # type: ignore[return-value]
+        return figure_of(ax), ax, False
     fig = Figure(figsize=size, layout="constrained")
     return fig, fig.add_subplot(), True
 
@@ -131,14 +151,14 @@ def footnote(fig: Figure, lines: Sequence[str]) -> None:
     fig.text(0.008, 0.008, text, ha="left", va="bottom", fontsize=7.5, color=NOTE_COLOUR)
     height = (0.06 + 0.15 * len(lines)) / fig.get_figheight()
     engine = fig.get_layout_engine()
-    if engine is not None and hasattr(engine, "set"):
+    if isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine):
         engine.set(rect=(0, height, 1, 1 - height))
 
 
 def title(ax: Axes, what: str, summary: Mapping[str, Any], pad: float = 6.0) -> None:
     """What the chart shows, then the scenario's title on a second line."""
     scenario = summary.get("title") or summary.get("scenario") or ""
-    fig = ax.figure
+    fig = figure_of(ax)
     chars = max(40, int(ax.get_position().width * fig.get_figwidth() * 72 / (10.5 * 0.55)))
     lines = [*textwrap.wrap(what, chars), *textwrap.wrap(str(scenario), chars)]
     ax.set_title("\n".join(lines), loc="left", fontsize=10.5, pad=pad)
@@ -255,11 +275,17 @@ def mark_events(
         (start, end, short(" / ".join(n[:1].upper() + n[1:] for n in names), 40))
         for (start, end), names in sorted(merged.items())
     ]
-    fig = ax.figure
+    fig = figure_of(ax)
     width_pt = max(ax.get_position().width * fig.get_figwidth() * 72, 1.0)
     span = max((last - first).total_seconds() / 86400, 1.0)
     days_per_pt = span / width_pt
-    line = {"color": EVENT_COLOUR, "lw": 0.8, "ls": (0, (3, 2)), "alpha": 0.8, "zorder": 4}
+    line: dict[str, Any] = {
+        "color": EVENT_COLOUR,
+        "lw": 0.8,
+        "ls": (0, (3, 2)),
+        "alpha": 0.8,
+        "zorder": 4,
+    }
     top = ax.get_xaxis_transform()
     sizes = []
     for start, end, label in items:
@@ -272,7 +298,7 @@ def mark_events(
         sizes.append((x0, (len(label) * EVENT_FONT * 0.58 + 6) * days_per_pt))
     places = stagger(sizes, span)
     for (start, _end, label), (row, leftward) in zip(items, places, strict=True):
-        where = {
+        where: dict[str, Any] = {
             "xy": (mdates.date2num(start), 1.0),
             "xycoords": top,
             "xytext": (0, 3 + row * _ROW_PT),

@@ -253,8 +253,12 @@ def load_results(
     check_tables(path, m)
     name = "compare.json" if m["kind"] == "compare" else "summary.json"
     summary = read_json(path / name)
-    cls = {"batch": BatchResult, "sweep": SweepResult, "compare": CompareResult}[m["kind"]]
-    result = cls(path, m, summary)
+    kinds: dict[str, type[BatchResult | SweepResult | CompareResult]] = {
+        "batch": BatchResult,
+        "sweep": SweepResult,
+        "compare": CompareResult,
+    }
+    result = kinds[m["kind"]](path, m, summary)
     if recount and isinstance(result, BatchResult) and result.has_runs:
         result.stored_summary = result.recount()
     return result

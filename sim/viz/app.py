@@ -487,7 +487,7 @@ def _load_settings() -> tuple[ViewerSettings | None, str | None]:
 def PageWithSettings(settings: ViewerSettings) -> None:
     """Mesa's SolaraViz (app bar, sidebar) and our two panels side by side."""
     first = solara.use_memo(lambda: ViewerModel(settings=settings), [])
-    model = solara.use_reactive(first)
+    model: solara.Reactive[ViewerModel] = solara.use_reactive(first)
     params = solara.use_memo(settings.model_params, [])
     SolaraViz(
         model,

@@ -23,7 +23,7 @@ import datetime as _dt
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib import colormaps
@@ -37,6 +37,9 @@ from sim.batch.runner import simulate
 from sim.results.aggregate import PERCENTILES, Counts, percentile_from_counts
 from sim.scenario.model import Scenario
 from sim.stats import share
+
+if TYPE_CHECKING:
+    from matplotlib.typing import ColorType
 
 WORLDS = 3000
 """Worlds per ensemble: enough for intervals about ±2 points wide, fast enough to feel live."""
@@ -149,7 +152,7 @@ def _rung_labels(scenario: Scenario) -> list[str]:
     return [f"{r.name} (MID {r.mid_level})" for r in scenario.ladder]
 
 
-def _outcome_colours(scenario: Scenario) -> list[str]:
+def _outcome_colours(scenario: Scenario) -> list[ColorType]:
     """The scenario's colours, else a calm-to-severe ramp."""
     cmap = colormaps["YlOrRd"]
     n = len(scenario.outcomes)

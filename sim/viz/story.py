@@ -123,7 +123,7 @@ def plot_world_path(model: WargameModel, world: int = 0, width: float = 7.0) -> 
     labels = [f"{r.name} (MID {r.mid_level})" for r in sc.ladder]
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylim(-0.6, len(labels) - 0.4)
-    ax.set_xlim(start, end)
+    ax.set_xlim(start, end)  # type: ignore[arg-type]  # dates convert; the stubs say float
     locator = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
