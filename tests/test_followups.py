@@ -168,6 +168,51 @@ def test_an_edited_registry_is_checked_again(outside: Path, tmp_path: Path) -> N
         cache.load_cached(outside)
 
 
+# -- 3. the scenario hash keeps order ------------------------------------------------------
+def written(folder: Path, *reverse: str) -> Path:
+    """BASE written to ``folder``; the entries of the mapping at path ``reverse`` reversed.
+
+    Every rung gets one MID level, so that the ladder is valid in either order.
+    """
+    doc = yaml.safe_load(BASE.read_text(encoding="utf-8"))
+    for rung in doc["ladder"].values():
+        rung["mid_level"] = 3
+    if reverse:
+        parent = doc
+        for key in reverse[:-1]:
+            parent = parent[key]
+        parent[reverse[-1]] = dict(reversed(list(parent[reverse[-1]].items())))
+    folder.mkdir(parents=True)
+    path = folder / "s.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "reverse",
+    [
+        ("ladder",),
+        ("outcomes",),
+        ("actors", "attacker", "actions"),
+        ("actors", "defender", "rules"),
+    ],
+    ids=".".join,
+)
+def test_scenarios_differing_only_in_order_differ_in_hash(
+    reverse: tuple[str, ...], tmp_path: Path
+) -> None:
+    # Before: the hash was of JSON with sorted keys, so both had one hash, and a worker that
+    # finds compiled scenarios by hash could run one for the other.
+    from sim.registry import load_registry
+    from sim.scenario import load_scenario
+
+    registry = load_registry(SEEDS_DIR)
+    one, again = (load_scenario(written(tmp_path / n), registry=registry) for n in "ab")
+    assert one.sha256 == again.sha256
+    other = load_scenario(written(tmp_path / "c", *reverse), registry=registry)
+    assert other.sha256 != one.sha256
+
+
 # -- 4. whole-number floats for whole-number paths ----------------------------------------
 def wargame(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     """A ``wargame`` command in-process: its exit code and stderr."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 from typing import Any
 
 from sim.errors import ValidationError
@@ -19,6 +18,7 @@ from sim.registry import Registry
 from sim.scenario import actors, names, sections
 from sim.scenario.context import CompileContext
 from sim.scenario.model import Scenario
+from sim.scenario.resolved import resolved_text
 from sim.spec import MISSING, did_you_mean
 from sim.yamlio import Located
 
@@ -100,9 +100,9 @@ def _compile(c: CompileContext) -> Scenario:
     if any(x.severity == "error" for x in c.ctx.diags):
         raise ValidationError(c.ctx.diags)
     resolved = _jsonable(d)
-    digest = hashlib.sha256(
-        json.dumps(resolved, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+    # Of the text workers get, in the file's order: the order of the ladder,
+    # actions, rules and outcomes is meaning, so a reordered scenario is another one.
+    digest = hashlib.sha256(resolved_text(resolved).encode()).hexdigest()
     return Scenario(
         name=meta["name"],
         title=meta["title"],
