@@ -16,17 +16,20 @@ from sim.scenario import load_scenario
 from sim.scenario.model import Scenario
 
 
-def _value(sc: Scenario, pid: str, x: object) -> str:
+def _value(sc: Scenario, pid: str, x: float) -> str:
+    """A parameter's value as the story prints it: the word of an enum code, else the number."""
     p = sc.parameter(pid)
     if p.enum_values:
-        return p.enum_values[int(x)]  # type: ignore[call-overload]
+        return p.enum_values[int(x)]
     if p.integer:
-        return f"{int(x):,}"  # type: ignore[call-overload]
-    return f"{float(x):.3g}"  # type: ignore[arg-type]
+        return f"{int(x):,}"
+    return f"{float(x):.3g}"
 
 
 def tell(model: WargameModel, world: int = 0) -> str:
     """The story of one world of a finished, narrated model."""
+    if model.outcome is None or model.flags is None:
+        raise RuntimeError("the model has not reached its horizon yet")
     sc = model.spec
     st = model.world
     lines = [f"{sc.title} ({sc.name})", f"{sc.start} to {sc.date_of(sc.horizon_days - 1)}"]
@@ -41,12 +44,11 @@ def tell(model: WargameModel, world: int = 0) -> str:
         last_day = e.day
         lines.append(f"{head} {_line(sc, e, names)}")
     lines.append("")
-    o = sc.outcomes[int(model.outcome[world])]  # type: ignore[index]
+    o = sc.outcomes[int(model.outcome[world])]
     peak = sc.ladder[int(st.peak[world])]
     lines.append(f"Outcome: {o.name} [{o.id}]; highest rung: {peak.name} (MID {peak.mid_level})")
     flags = [
-        f"{f.name}: {'yes' if model.flags[i, world] else 'no'}"  # type: ignore[index]
-        for i, f in enumerate(sc.flags)
+        f"{f.name}: {'yes' if model.flags[i, world] else 'no'}" for i, f in enumerate(sc.flags)
     ]
     if flags:
         lines.append("Flags: " + "; ".join(flags))

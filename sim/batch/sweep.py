@@ -57,6 +57,7 @@ class Vary:
 
     @property
     def is_range(self) -> bool:
+        """Whether the axis is a ``lo:hi[:n]`` range (``lo`` and ``hi`` set), not a list."""
         return self.lo is not None
 
     @property
@@ -101,7 +102,8 @@ class Vary:
     def text_values(self) -> str:
         """The VALUES part of ``--vary PATH=VALUES`` that gives this object."""
         if self.is_range:
-            parts = [format_value(self._number(self.lo)), format_value(self._number(self.hi))]  # type: ignore[arg-type]
+            assert self.lo is not None and self.hi is not None
+            parts = [format_value(self._number(self.lo)), format_value(self._number(self.hi))]
             if self.n is not None:
                 parts.append(str(self.n))
             return ":".join(parts)

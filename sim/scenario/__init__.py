@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from sim.errors import Diagnostic, ValidationError
 from sim.registry import Registry, find_claims, load_registry, registry_for_scenario
@@ -29,7 +30,7 @@ def load_scenario(
     path: Path | str,
     overrides: Sequence[str] = (),
     *,
-    registry: Registry | str | None = "auto",
+    registry: Registry | Literal["auto"] | None = "auto",
 ) -> Scenario:
     """Load, merge, override, validate and compile a scenario file.
 
@@ -53,14 +54,15 @@ def load_scenario(
     if any(d.severity == "error" for d in ctx.diags) or not isinstance(data, dict):
         raise ValidationError(ctx.diags)
     unchecked: list[Diagnostic] = []
+    checked = registry if isinstance(registry, Registry) else None
     if registry == "auto":
         try:
-            registry = registry_for_scenario(path)
+            checked = registry_for_scenario(path)
         except ValidationError as exc:
             # Reported with the scenario's own problems, which are still checked.
-            unchecked, registry = exc.diagnostics, None
+            unchecked = exc.diagnostics
     try:
-        scenario = compile_scenario(doc, data, registry)  # type: ignore[arg-type]
+        scenario = compile_scenario(doc, data, checked)
     except ValidationError as exc:
         raise ValidationError(ctx.diags + unchecked + exc.diagnostics + exc.warnings) from None
     if unchecked:
