@@ -36,6 +36,7 @@ test: $(STAMP) chromium  ## lint, then the whole test suite
 	$(BIN)/ruff check sim tests
 	$(BIN)/ruff format --check sim tests
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The viewer's browser test drives Debian's Chromium (no browser download).
