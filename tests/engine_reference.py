@@ -193,9 +193,12 @@ def reference_foresight(actor: Actor, rule, state: WorldState, env: dict) -> np.
         for b in sc.actors:
             if b.id == actor.id:
                 continue
-            words = [p for p in sc.parameters if p.owner == b.id and p.enum_values]
-            numbers = [p for p in sc.parameters if p.owner == b.id and not p.enum_values]
-            for combo in itertools.product(*(range(len(p.enum_values)) for p in words)):
+            own = [p for p in sc.parameters if p.owner == b.id]
+            words = [p for p in own if p.enum_values]
+            words += [p for p in own if p.types and (actor.id, p.id) in state.posterior]
+            numbers = [p for p in own if p not in words]
+            sizes = [len(p.enum_values) or len(p.types) for p in words]
+            for combo in itertools.product(*(range(n) for n in sizes)):
                 weight = np.ones(R)
                 view = with_beliefs(b, sx, sx.env(state.day + 1))
                 for p, k in zip(words, combo, strict=True):
@@ -205,7 +208,10 @@ def reference_foresight(actor: Actor, rule, state: WorldState, env: dict) -> np.
                         weight = weight * w[k] / w.sum()
                     else:
                         weight = weight * belief[k]
-                    view[p.id] = np.full(R, k, dtype=np.int64)
+                    if p.enum_values:
+                        view[p.id] = np.full(R, k, dtype=np.int64)
+                    else:
+                        view[p.id] = np.full(R, p.types[k][1])
                 for p in numbers:
                     view[p.id] = np.full(R, foresight.prior_mean(p))
                 for act in b.actions:

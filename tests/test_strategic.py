@@ -384,7 +384,14 @@ parameters:
     options: {calm: 1, angry: 1}
     owner: defender
     cites: [lithuania-direct-threat]
-  anger: {dist: uniform, low: 0.2, high: 0.8, owner: defender, cites: [us-swift-response-25-jan]}
+  anger:
+    dist: uniform
+    low: 0.2
+    high: 0.8
+    owner: defender
+    types: {mild: 0.3, fierce: 0.7}
+    cites: [us-swift-response-25-jan]
+  patience: {dist: uniform, low: 0, high: 2, owner: ally, cites: [grey-zone-preferred]}
   greed: {dist: uniform, low: 0, high: 1, owner: challenger, cites: [kremlin-appetite-decides]}
 ladder:
   calm: {name: Calm, mid_level: 1}
@@ -404,6 +411,7 @@ actors:
       cost: {of: punished, weight: -8, cites: [us-swift-response-25-jan]}
       sanctions: {of: sanctions, weight: -0.5, cites: [us-sanctions-if-belarus-joins]}
     beliefs:
+      anger: {prior: {mild: 2, fierce: 1}}
       resolve:
         evidence:
           warned:
@@ -475,7 +483,7 @@ actors:
       sanctions_if_probed:
         kind: preference
         action: sanction
-        utility: probed - 2
+        utility: probed - 1 - patience
         cites: [us-sanctions-if-belarus-joins]
 outcomes:
   quiet: {name: Quiet}
@@ -509,3 +517,97 @@ def test_trace_lists_values_and_beliefs_with_their_claims(write_scenario) -> Non
     assert "    value      cost: -10 * punished" in text
     assert "    belief     about resolve (defender's): resolute, irresolute" in text
     assert "resolve (choice, defender's private trait)" in text
+
+
+# -- numeric traits with named types -------------------------------------------------------
+LEVELS = """
+scenario: {name: levels, title: Levels, start: 2022-01-01, horizon_days: 10, seed: 1}
+state:
+  attacked: {type: bool, initial: false}
+  punished: {type: bool, initial: false}
+parameters:
+  level:
+    dist: uniform
+    low: 0
+    high: 1
+    owner: defender
+    types: {weak: 0.1, strong: 0.9}
+    cites: [us-swift-response-25-jan]
+ladder:
+  calm: {name: Calm, mid_level: 1}
+  war: {name: War, mid_level: 5}
+actors:
+  challenger:
+    name: Challenger
+    actions:
+      wait: {default: true}
+      attack: {once: true, effects: {attacked: true}}
+    values:
+      gain: {of: attacked, weight: 3, cites: [kremlin-appetite-decides]}
+      cost: {of: punished, weight: -10, cites: [us-sanctions-if-belarus-joins]}
+    BELIEFS
+    rules:
+      not_yet: {kind: constraint, action: attack, allowed_if: day >= 20, cites: [drills-10-20-feb]}
+      weigh: {kind: foresight, action: attack, horizon: 1, cites: [us-swift-response-25-jan]}
+  defender:
+    name: Defender
+    actions:
+      wait: {default: true}
+      drill: {}
+      punish: {once: true, effects: {punished: true}}
+    rules:
+      drills: {kind: trigger, action: drill, prob: level, cites: [drills-as-pressure-on-ukraine]}
+      carry_out:
+        kind: trigger
+        action: punish
+        when: attacked
+        prob: level
+        cites: [us-swift-response-25-jan]
+outcomes:
+  quiet: {name: Quiet}
+"""
+
+LEVEL_BELIEF = """beliefs:
+      level:
+        prior: PRIOR
+        evidence:
+          drilling:
+            seen: defender.drill.days_since == 1
+            likelihood: {weak: '0.1 if day >= 1 else 0', strong: '0.9 if day >= 1 else 0'}
+            once: false
+            cites: [drills-as-pressure-on-ukraine]"""
+
+
+def test_numeric_trait_with_types_is_believed_and_foreseen(write_scenario) -> None:
+    """A numeric trait's named values are the types of a belief (equal prior weights
+    by default); foresight weighs each value by the belief, and falls back on the prior
+    mean for a decider that holds none."""
+    text = LEVELS.replace("BELIEFS", LEVEL_BELIEF.replace("prior: PRIOR\n        ", ""))
+    sc = _scenario(write_scenario, text)
+    m = WargameModel(sc, replicates=2000, rng=3, collect=False)
+    for _ in range(sc.horizon_days - 1):
+        m.step()
+    st = m.world
+    H = m.day  # days observed: 0 .. H - 1
+    drilled_last = st.action_last["defender"][1] == H - 1
+    k = st.action_count["defender"][1] - drilled_last
+    weak = 0.1**k * 0.9 ** (H - 1 - k)
+    strong = 0.9**k * 0.1 ** (H - 1 - k)
+    post = st.posterior[("challenger", "level")]
+    np.testing.assert_allclose(post[1], strong / (weak + strong), rtol=1e-12)
+    st.day = m.day
+    challenger = sc.actor("challenger")
+    rule = challenger.rules_of("foresight")
+    got = foresight.utilities(challenger, rule, st, actor_env(st, challenger, st.env()))
+    want = 3 - 10 * (0.1 * post[0] + 0.9 * post[1])
+    np.testing.assert_allclose(got[rule[0].index], want, rtol=0, atol=1e-12)
+
+    blind = _scenario(write_scenario, LEVELS.replace("BELIEFS", ""), "blind.yaml")
+    m = WargameModel(blind, replicates=10, rng=3, collect=False)
+    m.step()
+    st = m.world
+    st.day = m.day
+    challenger = blind.actor("challenger")
+    rule = challenger.rules_of("foresight")
+    got = foresight.utilities(challenger, rule, st, st.env())
+    np.testing.assert_allclose(got[rule[0].index], 3 - 10 * 0.5, rtol=0, atol=1e-12)

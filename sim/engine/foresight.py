@@ -13,7 +13,8 @@ are every non-default action of every other actor that a trigger or a
 preference can pick. ``P_H = 1 - (1 - p)^H`` with ``p`` the response's daily
 probability under the responder's doctrine on ``s+x``, averaged over the
 types of the responder's private traits with ``i``'s belief as weights
-(or the trait's prior when ``i`` holds no belief about it). One level of
+(a word trait's prior where ``i`` holds no belief about it; a numeric trait
+without one is its prior mean). One level of
 reasoning, first order in the responses; nothing here draws a random number
 or writes the real state.
 """
@@ -49,20 +50,26 @@ class Response:
 
 @dataclass(frozen=True)
 class Trait:
-    """A private trait of a responder: its id and its words (types)."""
+    """A private trait of a responder whose types the decider weighs.
+
+    ``values`` are what each type stands for: the word's code for a word
+    choice, the named value for a numeric trait with ``types``.
+    """
 
     id: str
     types: tuple[str, ...]
     prior: np.ndarray  # normalised option weights, (types,)
+    values: tuple[np.generic, ...]
 
 
 @dataclass(frozen=True)
 class Responder:
     """Another actor, its responses and its private traits.
 
-    ``traits`` are its word-valued traits (the decider weighs their types);
-    ``means`` its numeric ones, which the decider, holding no belief about
-    them, replaces by their prior means.
+    ``traits`` are the traits whose types the decider weighs: word choices,
+    and numeric traits with named ``types`` that the decider holds a belief
+    about; ``means`` its other numeric traits, which the decider replaces by
+    their prior means.
     """
 
     actor: Actor
@@ -111,7 +118,12 @@ def responders(state: WorldState, decider: Actor) -> tuple[Responder, ...]:
                 continue
             if p.enum_values:
                 w = np.array([wt for _, wt in p.options], dtype=float)
-                traits.append(Trait(p.id, p.enum_values, w / w.sum()))
+                codes = tuple(np.int64(k) for k in range(len(w)))
+                traits.append(Trait(p.id, p.enum_values, w / w.sum(), codes))
+            elif p.types and (decider.id, p.id) in state.posterior:
+                named = tuple(np.float64(v) for _, v in p.types)
+                equal = np.full(len(named), 1 / len(named))
+                traits.append(Trait(p.id, tuple(t for t, _ in p.types), equal, named))
             else:
                 means[p.id] = prior_mean(p)
         trait_ids = {t.id for t in traits} | set(means)
@@ -220,8 +232,9 @@ def daily_probability(resp: Response, state: WorldState, env: dict[str, Any]) ->
 
 def _type_weights(
     state: WorldState, decider: Actor, responder: Responder
-) -> list[tuple[dict[str, int], np.ndarray]]:
-    """Every joint type of the responder's traits, as codes, with its weight per world.
+) -> list[tuple[dict[str, np.generic], np.ndarray]]:
+    """Every joint type of the responder's traits, as the values its expressions read
+    (scalars, which expressions broadcast), with its weight per world.
 
     The weight is the product of the decider's beliefs about each trait (its
     prior where it holds none): beliefs about different traits are held apart.
@@ -236,8 +249,8 @@ def _type_weights(
         w = np.ones(R)
         for k, row in zip(combo, rows, strict=True):
             w = w * row[k]
-        codes = {t.id: k for t, k in zip(responder.traits, combo, strict=True)}
-        out.append((codes, w))
+        values = {t.id: t.values[k] for t, k in zip(responder.traits, combo, strict=True)}
+        out.append((values, w))
     return out
 
 
@@ -257,10 +270,8 @@ def expected_value(
         # Substituted values are scalars, which expressions broadcast like arrays.
         seen_by_b.update({t: np.float64(m) for t, m in responder.means.items()})
         typed_envs = []
-        for codes, weight in _type_weights(state, decider, responder):
-            typed = dict(seen_by_b)
-            typed.update({t: np.int64(k) for t, k in codes.items()})
-            typed_envs.append((typed, weight))
+        for values, weight in _type_weights(state, decider, responder):
+            typed_envs.append(({**seen_by_b, **values}, weight))
         for resp in responder.responses:
             gain = None  # V(s+x+r) - V(s+x), when it does not depend on the type
             for typed, weight in typed_envs:

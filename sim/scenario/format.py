@@ -117,6 +117,14 @@ PARAMETER = Obj(
             ),
             default=None,
         ),
+        "types": F(
+            MapOf(
+                Num(doc="The trait's value under this type."),
+                doc="A numeric private trait's types: named values the other actors hold "
+                "beliefs over (a word choice's types are its options).",
+            ),
+            default=None,
+        ),
         "description": F(Text, default=""),
         "cites": F(Cites, required=True),
     },

@@ -49,6 +49,7 @@ class Parameter:
     description: str = ""
     cites: tuple[str, ...] = ()
     owner: str | None = None  # the actor whose private trait this is
+    types: tuple[tuple[str, float], ...] = ()  # a numeric trait's named values
 
     @property
     def type(self) -> str:

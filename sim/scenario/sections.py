@@ -145,6 +145,7 @@ def parameters(c: CompileContext) -> list[Parameter]:
                 p["description"],
                 c.cites(p["cites"], (*path, "cites")),
                 p["owner"],
+                tuple((k, float(v)) for k, v in (p["types"] or {}).items()),
             )
         )
         if not p["cites"]:

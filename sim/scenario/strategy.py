@@ -31,6 +31,12 @@ def private_traits(c: CompileContext, actor_ids: list[str]) -> dict[str, str]:
     out = {}
     for pid, p in c.data["parameters"].items():
         owner = p.get("owner")
+        if p.get("types") and (owner is None or _words(p)):
+            c.error(
+                ("parameters", pid, "types"),
+                f"parameters.{pid}.types: only a numeric private trait (with 'owner') names "
+                "types; a word choice's types are its options",
+            )
         if owner is None:
             continue
         if owner not in actor_ids:
@@ -43,14 +49,19 @@ def private_traits(c: CompileContext, actor_ids: list[str]) -> dict[str, str]:
     return out
 
 
-def _types(c: CompileContext, trait: str) -> tuple[str, ...]:
-    """The words of a ``choice`` trait's options (empty if it has none)."""
-    p = c.data["parameters"].get(trait, {})
+def _words(p: dict[str, Any]) -> tuple[str, ...]:
+    """The options of a ``choice`` parameter whose options are words (else empty)."""
     opts = p.get("options") if p.get("dist") == "choice" else None
     if not isinstance(opts, dict):
         return ()
     words = tuple(opts)
     return words if all(IDENT_RE.match(w) for w in words) else ()
+
+
+def _types(c: CompileContext, trait: str) -> tuple[str, ...]:
+    """A trait's types: a word choice's options, or a numeric trait's named ``types``."""
+    p = c.data["parameters"].get(trait, {})
+    return _words(p) or tuple(p.get("types") or ())
 
 
 def actor_symbols(
@@ -69,8 +80,9 @@ def actor_symbols(
                 f"{{reader}} reads its belief about it as belief.{pid}.<type>, "
                 f"declared under actors.{{reader}}.beliefs.{pid}"
                 if _types(c, pid)
-                else "beliefs are held about a choice trait with words as options; "
-                "this one only its owner and the world read"
+                else "beliefs are held about a trait with types (a choice with words as "
+                "options, or a numeric trait with 'types'); this one only its owner and the "
+                "world read"
             )
             private[pid] = dataclasses.replace(private[pid], visible_to=owner, hint=hint)
     out = {}
@@ -141,13 +153,18 @@ def _beliefs(
         if not types:
             c.error(
                 path,
-                f"{c.where(path)}: a belief needs a 'choice' trait whose options are words "
-                "(its types)",
+                f"{c.where(path)}: a belief needs a trait with types: a 'choice' whose "
+                "options are words, or a numeric trait with 'types'",
                 key=True,
             )
             continue
-        if b["prior"] is None:  # the trait's own option weights
-            prior_src: dict[str, Any] = dict(c.data["parameters"][trait]["options"])
+        if b["prior"] is None:  # a word choice's option weights; named values: equal
+            opts = (
+                c.data["parameters"][trait].get("options")
+                if _words(c.data["parameters"][trait])
+                else None
+            )
+            prior_src: dict[str, Any] = dict(opts) if opts else dict.fromkeys(types, 1)
         else:
             prior_src = b["prior"]
             if not _keys_match(c, (*path, "prior"), prior_src, types):
