@@ -139,6 +139,7 @@ class Registry:
     folder: str = ""
 
     def claim(self, claim_id: str) -> Claim:
+        """The claim with id ``claim_id`` (KeyError if the registry has none)."""
         return self.claims[claim_id]
 
 

@@ -72,6 +72,9 @@ class ChunkFailure:
     warnings: list[Diagnostic] = field(default_factory=list)
 
     def exception(self, task: Any) -> Exception:
+        """The exception the parent raises for this failure of ``task``, naming the task (a
+        validation failure comes back as the same ValidationError, positions and all).
+        """
         if self.kind == "validation":
             return ValidationError(self.diagnostics + self.warnings)
         where = _describe(task)
@@ -165,6 +168,7 @@ class SerialExecutor(Executor):
         super().__init__(1, chunk_timeout=None)
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        """Runs each task in turn here; a failure is raised as the pool executors raise it."""
         for task in tasks:
             yield _unwrap(task, guarded_call(fn, task))
 
@@ -282,6 +286,9 @@ class LocalExecutor(Executor):
         return self
 
     def close(self, abort: bool = False) -> None:
+        """Shuts the pool down; its workers are killed first if ``abort`` or the work was abandoned
+        (a worker that never answers must not make closing wait).
+        """
         if self._pool is None:
             return
         pool, self._pool = self._pool, None
@@ -290,6 +297,11 @@ class LocalExecutor(Executor):
         pool.shutdown(wait=True, cancel_futures=True)
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        """Submits a bounded window of tasks to the pool and yields results in task order.
+
+        Any error on the way (a stall past ``chunk_timeout`` among them) marks the work
+        abandoned, so closing kills the workers instead of waiting for them.
+        """
         if self._pool is None:
             raise RuntimeError("use LocalExecutor as a context manager (with ... as ex:)")
         pool = self._pool
@@ -388,6 +400,7 @@ class DaskExecutor(Executor):
         return self
 
     def close(self, abort: bool = False) -> None:
+        """Closes the client, and the private cluster if this executor started one."""
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -396,6 +409,7 @@ class DaskExecutor(Executor):
             self._cluster = None
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        """Submits a bounded window of tasks to the cluster and yields results in task order."""
         from dask.distributed import wait  # the optional extra, imported by __enter__
 
         if self._client is None:
@@ -422,6 +436,7 @@ class DaskExecutor(Executor):
         )
 
     def describe(self) -> dict[str, Any]:
+        """The base description, plus the scheduler address when one was given."""
         info = super().describe()
         if self.scheduler:
             info["scheduler"] = self.scheduler

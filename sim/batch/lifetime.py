@@ -89,6 +89,7 @@ class Terminated(KeyboardInterrupt):
 
     @property
     def signal_name(self) -> str:
+        """The name of the signal, e.g. ``SIGTERM``, for the message that reports it."""
         return signal.Signals(self.signum).name
 
     @property

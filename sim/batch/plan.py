@@ -58,6 +58,9 @@ class ChunkTask:
 
     @property
     def seed_sequence(self) -> np.random.SeedSequence:
+        """The seed of this chunk: fixed by the root seed, the design point and the chunk number,
+        whichever worker runs it.
+        """
         return chunk_seed(self.root_seed, self.point, self.chunk)
 
     def describe(self) -> str:

@@ -110,15 +110,18 @@ class Vary:
         return ",".join(format_value(v) for v in self.values)
 
     def text(self) -> str:
+        """The axis as ``--vary`` writes it: ``PATH=VALUES``."""
         return f"{self.path}={self.text_values()}"
 
     def as_json(self) -> dict[str, Any]:
+        """The axis as the sweep manifest records it (read back by :meth:`from_json`)."""
         if self.is_range:
             return {"path": self.path, "range": [self.lo, self.hi, self.n], "integer": self.integer}
         return {"path": self.path, "values": list(self.values)}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Vary:
+        """The axis recorded by :meth:`as_json`."""
         if "range" in d:
             lo, hi, n = d["range"]
             return cls(d["path"], (), lo, hi, n, bool(d.get("integer")))

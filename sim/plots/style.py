@@ -179,6 +179,7 @@ def wrapped(text: str, width: int = 30, lines: int = 2) -> str:
 
 # -- time axes --------------------------------------------------------------------
 def date_axis(ax: Axes, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """Date ticks from ``first`` to ``last``: days as "17 Jan", months as "Feb", the year once."""
     locator = mdates.AutoDateLocator(minticks=5, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     # Day ticks read "17 Jan", month starts "Feb"; the year goes once at the end.
@@ -321,14 +322,17 @@ def mark_events(
 
 
 def events_pad(rows: int) -> float:
+    """Title padding (points) above ``rows`` rows of event labels (see :func:`mark_events`)."""
     return 8.0 + rows * _ROW_PT
 
 
 def rung_names(summary: Mapping[str, Any]) -> dict[str, str]:
+    """Rung id -> display name (the id when the rung has no name)."""
     return {r["id"]: r.get("name") or r["id"] for r in summary.get("ladder", [])}
 
 
 def empty(ax: Axes, message: str) -> None:
+    """Shows ``message`` instead of a chart on ``ax`` (a scenario with nothing to draw)."""
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="0.4")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -51,6 +51,7 @@ class Counts:
 
     @classmethod
     def zeros(cls, sc: Scenario) -> Counts:
+        """Counts of no worlds yet, shaped for ``sc`` (what chunk counts are added into)."""
         H, K, n_out = sc.horizon_days, len(sc.ladder), len(sc.outcomes)
         F, U = len(sc.flags), len(sc.rules)
         z = np.zeros

@@ -46,6 +46,7 @@ class Results:
 
     @property
     def kind(self) -> str:
+        """``"batch"``, ``"sweep"`` or ``"compare"``, as the manifest records it."""
         return str(self.manifest["kind"])
 
     def _table(self, name: str) -> pd.DataFrame:
@@ -55,6 +56,7 @@ class Results:
 
     @property
     def has_runs(self) -> bool:
+        """Whether the folder has ``runs.csv`` (a batch run with ``--no-runs-table`` has none)."""
         return (self.folder / "runs.csv").is_file()
 
     @cached_property
@@ -75,6 +77,7 @@ class BatchResult(Results):
 
     @property
     def summary(self) -> dict[str, Any]:
+        """``summary.json`` as stored (:meth:`recount` recomputes it from ``runs.csv``)."""
         return self.stored_summary
 
     def recount(self) -> dict[str, Any]:
@@ -104,6 +107,7 @@ class SweepResult(Results):
 
     @property
     def summary(self) -> dict[str, Any]:
+        """The sweep's ``summary.json``: the scenario, the design, the axes and the settings."""
         return self.stored_summary
 
     @cached_property
@@ -123,6 +127,7 @@ class CompareResult(Results):
 
     @property
     def summary(self) -> dict[str, Any]:
+        """``compare.json``, the comparison's summary (also :attr:`compare`)."""
         return self.stored_summary
 
     @property
@@ -220,6 +225,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
+    """The folder's manifest, checked to be of this format and of a known kind."""
     try:
         m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

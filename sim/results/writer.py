@@ -125,6 +125,7 @@ class RunsWriter:
         self._file.write(line(map(text_cell, header)))
 
     def write(self, cs: ChunkSummary, seed: int) -> None:
+        """Appends one row per world of the chunk (nothing for a chunk without rows)."""
         rows = cs.rows
         if rows is None or len(rows) == 0:
             return
@@ -154,6 +155,7 @@ class RunsWriter:
         self._file.write("".join(map(line, zip(*cols, strict=True))))
 
     def close(self) -> None:
+        """Closes the file (the staging folder makes it final, or discards it)."""
         self._file.close()
 
 

@@ -86,9 +86,11 @@ class Ensemble:
 
     @property
     def worlds(self) -> int:
+        """Worlds simulated (every outcome share counts the same worlds)."""
         return self.outcomes[0].worlds if self.outcomes else 0
 
     def share(self, outcome_id: str) -> OutcomeShare:
+        """The share of the outcome with id ``outcome_id``."""
         return next(o for o in self.outcomes if o.id == outcome_id)
 
 

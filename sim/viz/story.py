@@ -46,6 +46,7 @@ class WorldStatus:
 
     @property
     def finished(self) -> bool:
+        """Whether the world has reached its horizon (then ``outcome`` is set)."""
         return self.outcome is not None
 
 
