@@ -64,7 +64,8 @@ def _split(sc: Scenario, params: Mapping[str, Any] | None) -> tuple[dict[str, An
 
     A whole-number float (``30.0``, as samplers produce) given for a scenario
     path that holds a whole number (``scenario.horizon_days``) is written as
-    that whole number, since the scenario format takes no ``30.0`` there.
+    that whole number, so the override text reads as the user would write it
+    (the format would also take ``30.0`` there).
     """
     pins: dict[str, Any] = {}
     overrides: list[str] = []
