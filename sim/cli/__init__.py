@@ -62,10 +62,34 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     """Show which claims each rule cites, unused claims and uncited rules."""
+    if args.effects:
+        return _trace_effects(args)
     sc = load_scenario(args.file, args.set or ())
     text, uncited = format_trace(sc, registry_for_scenario(args.file), verbose=args.verbose)
     out(text)
     return EXIT_FAIL if (uncited and args.strict) else EXIT_OK
+
+
+def _trace_effects(args: argparse.Namespace) -> int:
+    """``trace --effects``: screen every input for an effect on the outcomes and flags."""
+    from tqdm import tqdm  # start-up time: the engine only to screen
+
+    from sim.effects import DEFAULT_RUNS, format_effects, screen
+
+    runs = DEFAULT_RUNS if args.runs is None else args.runs
+    with tqdm(
+        unit="variant", delay=1.0, file=sys.stderr, leave=False, bar_format="{desc} {n} {unit}s"
+    ) as bar:
+
+        def step(label: str) -> None:
+            bar.set_description_str(label, refresh=False)
+            bar.update(1)
+
+        effects = screen(
+            args.file, runs=runs, seed=args.seed, overrides=args.set or (), on_step=step
+        )
+    out(format_effects(effects, runs))
+    return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -115,6 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="SCENARIO")
     p.add_argument("-v", "--verbose", action="store_true", help="print claim summaries too")
     p.add_argument("--strict", action="store_true", help="exit 1 if a rule cites nothing")
+    p.add_argument(
+        "--effects",
+        action="store_true",
+        help="screen every parameter, rule and state variable for an effect; list the inert",
+    )
+    p.add_argument(
+        "--runs", type=int, default=None, help="--effects: worlds per variant (default 2000)"
+    )
+    p.add_argument(
+        "--seed", type=seed_value, default=None, help="--effects: seed (default: the scenario's)"
+    )
     _add_set(p)
     add_claims_options(p)
     p.set_defaults(func=cmd_trace)
