@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.batch.runner import simulate
-from sim.batch.sweep import format_value, lookup_path
+from sim.batch.sweep import format_value
 from sim.engine.model import scenario_for
 from sim.scenario.model import Parameter, Scenario
 from sim.scenario.pins import finite_range, parameter_of, support
@@ -59,13 +59,12 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
 
 
-def _split(sc: Scenario, params: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+def _split(params: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
     """Parameter ids (or ``param.<id>``) are pinned; dotted paths become overrides.
 
-    A whole-number float (``30.0``, as samplers produce) given for a scenario
-    path that holds a whole number (``scenario.horizon_days``) is written as
-    that whole number, so the override text reads as the user would write it
-    (the format would also take ``30.0`` there).
+    A whole-number float (``30.0``, as samplers produce) for a path that holds
+    a whole number (``scenario.horizon_days``) needs nothing here: the
+    scenario format reads it as that whole number, as it does for ``--set``.
     """
     pins: dict[str, Any] = {}
     overrides: list[str] = []
@@ -74,10 +73,6 @@ def _split(sc: Scenario, params: Mapping[str, Any] | None) -> tuple[dict[str, An
         if key.startswith(PIN_PREFIX):
             pins[key[len(PIN_PREFIX) :]] = value
         elif "." in key:
-            current = lookup_path(sc.resolved, key)
-            whole = isinstance(current, int) and not isinstance(current, bool)
-            if whole and isinstance(value, float) and value.is_integer():
-                value = int(value)
             overrides.append(f"{key}={format_value(value)}")
         else:
             pins[key] = value
@@ -114,7 +109,7 @@ def evaluate(
             outside the parameter's support.
     """
     base = _load(scenario, overrides)
-    pins, extra = _split(base, params)
+    pins, extra = _split(params)
     all_overrides = (*tuple(overrides), *extra)
     sc = _load(scenario, all_overrides) if extra else base
     total = simulate(sc, runs=int(runs), seed=int(seed), pinned=pins)
