@@ -12,26 +12,32 @@ from sim.scenario.model import Scenario
 
 
 def cited_claims(sc: Scenario) -> dict[str, list[str]]:
-    """Claim id -> the scenario elements citing it (``rule:x``, ``parameter:y`` ...)."""
+    """Claim id -> the scenario elements citing it (``rule:x``, ``parameter:y`` ...).
+
+    A claim cited as background (``context``) counts as cited; its element is
+    marked ``(context)``, as in ``parameter:y (context)``.
+    """
     used: dict[str, list[str]] = {}
 
-    def add(cites: tuple[str, ...], what: str) -> None:
+    def add(cites: tuple[str, ...], what: str, context: tuple[str, ...] = ()) -> None:
         for c in cites:
             used.setdefault(c, []).append(what)
+        for c in context:
+            used.setdefault(c, []).append(f"{what} (context)")
 
     for r in sc.rules:
-        add(r.cites, f"rule:{r.id}")
+        add(r.cites, f"rule:{r.id}", r.context)
     for p in sc.parameters:
-        add(p.cites, f"parameter:{p.id}")
+        add(p.cites, f"parameter:{p.id}", p.context)
     for e in sc.events:
-        add(e.cites, f"event:{e.id}")
+        add(e.cites, f"event:{e.id}", e.context)
     for i in sc.intel:
-        add(i.cites, f"intel:{i.id}")
+        add(i.cites, f"intel:{i.id}", i.context)
     for v in sc.state:
-        add(v.cites, f"state:{v.id}")
+        add(v.cites, f"state:{v.id}", v.context)
     for a in sc.actors:
         for x in a.actions:
-            add(x.cites, f"action:{a.id}.{x.id}")
+            add(x.cites, f"action:{a.id}.{x.id}", x.context)
         for t in a.values:
             add(t.cites, f"value:{a.id}.{t.id}")
         for b in a.beliefs:
@@ -39,6 +45,11 @@ def cited_claims(sc: Scenario) -> dict[str, list[str]]:
             for ev in b.evidence:
                 add(ev.cites, f"evidence:{a.id}.{b.trait}.{ev.id}")
     return used
+
+
+def _context(claims: tuple[str, ...]) -> str:
+    """``"; context a, b"``: the claims cited as background, or nothing."""
+    return f"; context {', '.join(claims)}" if claims else ""
 
 
 def format_trace(
@@ -62,6 +73,7 @@ def format_trace(
             mark = "" if r.cites else "   <-- WARNING: cites no claim"
             lines.append(f"    {r.kind:<10} {r.id} -> {r.action}{mark}")
             lines.extend(claim_line(c) for c in r.cites)
+            lines.extend(f"{claim_line(c)}  (context)" for c in r.context)
         for t in a.values:
             lines.append(f"    value      {t.id}: {t.weight} * {t.of}")
             lines.extend(claim_line(c) for c in t.cites)
@@ -75,11 +87,20 @@ def format_trace(
     lines.append("Parameters, events and intel:")
     for p in sc.parameters:
         private = f", {p.owner}'s private trait" if p.owner else ""
-        lines.append(f"    parameter  {p.id} ({p.dist}{private}) cites {', '.join(p.cites)}")
+        lines.append(
+            f"    parameter  {p.id} ({p.dist}{private}) cites {', '.join(p.cites)}"
+            + _context(p.context)
+        )
     for e in sc.events:
-        lines.append(f"    event      {e.id} ({e.kind}) cites {', '.join(e.cites) or '-'}")
+        lines.append(
+            f"    event      {e.id} ({e.kind}) cites {', '.join(e.cites) or '-'}"
+            + _context(e.context)
+        )
     for i in sc.intel:
-        lines.append(f"    intel      {i.id} (seen by {i.observer}) cites {', '.join(i.cites)}")
+        lines.append(
+            f"    intel      {i.id} (seen by {i.observer}) cites {', '.join(i.cites)}"
+            + _context(i.context)
+        )
     used = cited_claims(sc)
     if registry is not None:
         unused = [c for c in registry.claims if c not in used]

@@ -43,6 +43,7 @@ def actors(c: CompileContext, world: dict[str, Symbol], state: list[StateVar]) -
                     c.rung_ref(x["deescalate_to"], (*xp, "deescalate_to")),
                     x["description"],
                     c.cites(x["cites"], (*xp, "cites")),
+                    **c.notes(x, xp),
                 )
             )
         defaults = [x.id for x in actions if x.default]
@@ -147,6 +148,7 @@ def actors(c: CompileContext, world: dict[str, Symbol], state: list[StateVar]) -
                     r["description"],
                     c.cites(r["cites"], (*rp, "cites")),
                     r["horizon"] if kind == "foresight" else None,
+                    **c.notes(r, rp),
                 )
             )
             rule_index += 1

@@ -112,6 +112,15 @@ class CompileContext:
                     )
         return tuple(values)
 
+    def notes(self, entry: dict[str, Any], path: PathKey) -> dict[str, Any]:
+        """An element's ``context`` claims (checked as ``cites`` are) and its ``inert`` reason
+        (where its kind takes one), as keyword arguments of the compiled element.
+        """
+        out: dict[str, Any] = {"context": self.cites(entry["context"], (*path, "context"))}
+        if "inert" in entry:
+            out["inert"] = entry["inert"]
+        return out
+
     def rung_ref(self, rid: str | None, path: PathKey) -> int | None:
         """The ladder index of rung ``rid``; None when absent or unknown (then reported)."""
         if rid is None:

@@ -36,6 +36,19 @@ Cites = ListOf(
     doc="Claim ids from seeds/claims.yaml that this element is derived from.",
 )
 Text = Str(max_len=4000, multiline=True)
+Context = ListOf(
+    Cites.item,
+    doc="Claim ids from seeds/claims.yaml cited as background only: the claim is context "
+    "for this element and is not claimed to drive behaviour.",
+)
+Inert = Str(
+    max_len=2000,
+    multiline=True,
+    pattern=r"^[\s\S]*\S[\s\S]*$",
+    pattern_help="a reason (non-empty text)",
+    doc="This element is expected to have no effect on any outcome or flag, and why "
+    "(the effect screen lists it as documented instead of inert).",
+)
 EARLIEST_START = _dt.date(1800, 1, 1)
 LATEST_START = _dt.date(2200, 12, 31)
 """Start dates supported: the horizon (up to 3650 days) stays inside the dates that
@@ -86,6 +99,8 @@ STATE_VAR = Obj(
         "values": F(ListOf(Ident(), min_items=2, unique=True), default=None),
         "description": F(Text, default=""),
         "cites": F(Cites, default=[]),
+        "context": F(Context, default=[]),
+        "inert": F(Inert, default=None),
     },
 )
 
@@ -127,6 +142,8 @@ PARAMETER = Obj(
         ),
         "description": F(Text, default=""),
         "cites": F(Cites, required=True),
+        "context": F(Context, default=[]),
+        "inert": F(Inert, default=None),
     },
 )
 
@@ -171,6 +188,8 @@ INTEL = Obj(
         ),
         "description": F(Text, default=""),
         "cites": F(Cites, required=True),
+        "context": F(Context, default=[]),
+        "inert": F(Inert, default=None),
     },
 )
 
@@ -193,6 +212,8 @@ EVENT = Obj(
         "end_effects": F(Effects, default={}),
         **_LADDER_MOVES,
         "cites": F(Cites, required=True),
+        "context": F(Context, default=[]),
+        "inert": F(Inert, default=None),
     },
 )
 
@@ -209,6 +230,7 @@ ACTION = Obj(
         "effects": F(Effects, default={}),
         **_LADDER_MOVES,
         "cites": F(Cites, default=[]),
+        "context": F(Context, default=[]),
     },
 )
 
@@ -232,6 +254,8 @@ RULE = Obj(
             )
         ),
         "cites": F(Cites, required=True),
+        "context": F(Context, default=[]),
+        "inert": F(Inert, default=None),
     },
 )
 

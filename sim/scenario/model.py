@@ -29,6 +29,8 @@ class StateVar:
     values: tuple[str, ...] = ()
     description: str = ""
     cites: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()  # claims cited as background only
+    inert: str | None = None  # why the modeller expects no effect on outcomes or flags
 
     @property
     def dtype(self) -> builtins.type[np.generic]:
@@ -50,6 +52,8 @@ class Parameter:
     cites: tuple[str, ...] = ()
     owner: str | None = None  # the actor whose private trait this is
     types: tuple[tuple[str, float], ...] = ()  # a numeric trait's named values
+    context: tuple[str, ...] = ()  # claims cited as background only
+    inert: str | None = None  # why the modeller expects no effect on outcomes or flags
 
     @property
     def type(self) -> str:
@@ -135,6 +139,8 @@ class Intel:
     detect_prob: Expr
     description: str = ""
     cites: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()  # claims cited as background only
+    inert: str | None = None  # why the modeller expects no effect on outcomes or flags
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,8 @@ class Event:
     deescalate_to: int | None = None
     description: str = ""
     cites: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()  # claims cited as background only
+    inert: str | None = None  # why the modeller expects no effect on outcomes or flags
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,7 @@ class Action:
     deescalate_to: int | None = None
     description: str = ""
     cites: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()  # claims cited as background only
 
 
 @dataclass(frozen=True)
@@ -193,6 +202,8 @@ class Rule:
     description: str = ""
     cites: tuple[str, ...] = ()
     horizon: int | None = None  # foresight: days ahead the responses are predicted over
+    context: tuple[str, ...] = ()  # claims cited as background only
+    inert: str | None = None  # why the modeller expects no effect on outcomes or flags
 
 
 @dataclass(frozen=True)

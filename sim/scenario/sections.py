@@ -146,6 +146,7 @@ def parameters(c: CompileContext) -> list[Parameter]:
                 c.cites(p["cites"], (*path, "cites")),
                 p["owner"],
                 tuple((k, float(v)) for k, v in (p["types"] or {}).items()),
+                **c.notes(p, path),
             )
         )
         if not p["cites"]:
@@ -194,6 +195,7 @@ def state(c: CompileContext, base: dict[str, Symbol]) -> list[StateVar]:
                 values,
                 v["description"],
                 c.cites(v["cites"], (*path, "cites")),
+                **c.notes(v, path),
             )
         )
     return out
@@ -229,6 +231,7 @@ def intel(
                 prob,
                 it["description"],
                 c.cites(it["cites"], (*path, "cites")),
+                **c.notes(it, path),
             )
         )
     return out
@@ -296,6 +299,7 @@ def events(c: CompileContext, daily: dict[str, Symbol], state: list[StateVar]) -
             description=ev["description"],
             narrate=ev["narrate"],
             cites=c.cites(ev["cites"], (*path, "cites")),
+            **c.notes(ev, path),
         )
         if scheduled:
             for k in ("max_times",):
