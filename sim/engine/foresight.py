@@ -32,6 +32,7 @@ import numpy as np
 from sim.engine.adjudication import Decision, adjudicate
 from sim.engine.beliefs import actor_env
 from sim.engine.state import WorldState
+from sim.scenario import names
 from sim.scenario.model import Action, Actor, Parameter, Rule
 
 
@@ -107,6 +108,7 @@ def responders(state: WorldState, decider: Actor) -> tuple[Responder, ...]:
     if cached is not None:
         return cached
     sc = state.scenario
+    valued = _valued_names(decider)
     out = []
     for b in sc.actors:
         if b.id == decider.id:
@@ -133,7 +135,7 @@ def responders(state: WorldState, decider: Actor) -> tuple[Responder, ...]:
         for act in b.actions:
             rules = [r for r in b.rules if r.action_index == act.index]
             picks = [r for r in rules if r.kind in ("trigger", "preference")]
-            if act.default or not picks:
+            if act.default or not picks or not _can_change(act, b, valued):
                 continue
             responses.append(
                 Response(
@@ -153,8 +155,43 @@ def responders(state: WorldState, decider: Actor) -> tuple[Responder, ...]:
     return result
 
 
+def _valued_names(decider: Actor) -> frozenset[str]:
+    """The names the decider's values read."""
+    return frozenset(n for t in decider.values for n in t.of.names | t.weight.names)
+
+
+def _can_change(act: Action, actor: Actor, valued: frozenset[str]) -> bool:
+    """Whether ``actor`` taking ``act`` can change a name that ``valued`` holds.
+
+    Adjudicating an action writes its effects' targets, the ladder (if it
+    moves it) and the actor's history of that action, nothing else; a
+    response that touches none of the names the decider's values read adds
+    exactly ``P_H * 0`` to its expected value, so it is not predicted at all.
+    """
+    if any(e.target in valued for e in act.effects):
+        return True
+    moves = act.escalate_to is not None or act.deescalate_to is not None
+    if moves and valued & {"rung", "peak"}:
+        return True
+    for n in valued:
+        h = names.history(n)
+        if h is not None and h.kind == "action" and (h.owner, h.action) == (actor.id, act.id):
+            return True
+    return False
+
+
 def _per_world(x: Any, R: int) -> np.ndarray:
+    """``x`` as a float array of shape ``(R,)`` (a view where it already is one)."""
+    if isinstance(x, np.ndarray) and x.shape == (R,):
+        return x if x.dtype == np.float64 else x.astype(np.float64)
     return np.broadcast_to(np.asarray(x, dtype=np.float64), (R,))
+
+
+def _mask(x: Any, R: int) -> np.ndarray:
+    """A condition's value as a boolean array of shape ``(R,)``."""
+    if isinstance(x, np.ndarray) and x.shape == (R,) and x.dtype == np.bool_:
+        return x
+    return np.broadcast_to(np.asarray(x, dtype=bool), (R,))
 
 
 def after(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) -> WorldState:
@@ -205,10 +242,10 @@ def daily_probability(resp: Response, state: WorldState, env: dict[str, Any]) ->
     if act.once:
         allowed &= state.action_count[resp.actor.id][act.index] == 0
     for r in resp.constraints:
-        allowed &= _per_world(r.condition.evaluate(env, R), R).astype(bool)
+        allowed &= _mask(r.condition.evaluate(env, R), R)
     miss = np.ones(R)
     for r in resp.triggers:
-        when = _per_world(r.condition.evaluate(env, R), R).astype(bool)
+        when = _mask(r.condition.evaluate(env, R), R)
         p = 1.0 if r.prob is None else np.clip(_per_world(r.prob.evaluate(env, R), R), 0, 1)
         miss = miss * np.where(when, 1.0 - p, 1.0)
     share = np.zeros(R)
@@ -216,12 +253,12 @@ def daily_probability(resp: Response, state: WorldState, env: dict[str, Any]) ->
         active = np.zeros(R, dtype=bool)
         u = np.zeros(R)
         for r in resp.preferences:
-            on = _per_world(r.condition.evaluate(env, R), R).astype(bool)
+            on = _mask(r.condition.evaluate(env, R), R)
             assert r.utility is not None  # compiled so
             u = u + np.where(on, _per_world(r.utility.evaluate(env, R), R), 0.0)
             active |= on
         for r in resp.rival:
-            on = _per_world(r.condition.evaluate(env, R), R).astype(bool)
+            on = _mask(r.condition.evaluate(env, R), R)
             assert r.utility is not None
             u = u - np.where(on, _per_world(r.utility.evaluate(env, R), R), 0.0)
         beta = _per_world(resp.actor.rationality.evaluate(env, R), R)
@@ -291,19 +328,42 @@ def utilities(
     """Per foresight rule (global index): ``EV_H(action) - EV_H(default)``, per world.
 
     ``env`` is the decider's view of today's snapshot. Each (action, horizon)
-    and each horizon's default is worked out once.
+    and each horizon's default is worked out once, and only in the worlds
+    where some of the rules' ``when`` holds (0 elsewhere, where the decision
+    does not read it): every step is element-wise, so a world's utility is
+    the same whichever other worlds are computed with it.
     """
+    R = state.R
+    active = np.zeros(R, dtype=bool)
+    for r in rules:
+        active |= _mask(state.evaluate(r.condition, env), R)
+    if not active.any():
+        return {r.index: np.zeros(R) for r in rules}
+    where = None if active.all() else np.flatnonzero(active)
+    sub, sub_env = (state, env) if where is None else (state.take(where), _take(env, where, R))
     default = decider.default_action
     cache: dict[tuple[int, int], np.ndarray] = {}
 
     def ev(act: Action, h: int) -> np.ndarray:
         key = (act.index, h)
         if key not in cache:
-            cache[key] = expected_value(decider, act, h, state, env)
+            cache[key] = expected_value(decider, act, h, sub, sub_env)
         return cache[key]
 
     out = {}
     for r in rules:
         assert r.horizon is not None  # compiled so
-        out[r.index] = ev(decider.actions[r.action_index], r.horizon) - ev(default, r.horizon)
+        u = ev(decider.actions[r.action_index], r.horizon) - ev(default, r.horizon)
+        if where is not None:
+            full = np.zeros(R)
+            full[where] = u
+            u = full
+        out[r.index] = u
     return out
+
+
+def _take(env: dict[str, Any], where: np.ndarray, R: int) -> dict[str, Any]:
+    """``env`` restricted to the worlds ``where`` (scalars stay as they are)."""
+    return {
+        k: v[where] if isinstance(v, np.ndarray) and v.shape == (R,) else v for k, v in env.items()
+    }

@@ -127,6 +127,42 @@ class WorldState:
             evidence_used=evidence_used,
         )
 
+    def take(self, where: np.ndarray) -> WorldState:
+        """A copy of the worlds ``where`` (indices), every per-world array sliced.
+
+        What is worked out once per scenario (:attr:`plans`) is shared; the
+        cache of fixed expression values is not, since it holds arrays of
+        ``R`` worlds.
+        """
+
+        def rows(a: np.ndarray) -> np.ndarray:
+            return a[..., where]
+
+        sub = WorldState(
+            scenario=self.scenario,
+            R=len(where),
+            values={k: rows(v) for k, v in self.values.items()},
+            params={k: rows(v) for k, v in self.params.items()},
+            rung=rows(self.rung),
+            peak=rows(self.peak),
+            first_day=rows(self.first_day),
+            action_count={k: rows(v) for k, v in self.action_count.items()},
+            action_last={k: rows(v) for k, v in self.action_last.items()},
+            event_active=rows(self.event_active),
+            event_count=rows(self.event_count),
+            belief=rows(self.belief),
+            held=rows(self.held),
+            intel_delay=rows(self.intel_delay),
+            rule_fired=rows(self.rule_fired),
+            flag_any=rows(self.flag_any),
+            history_names=self.history_names,
+            posterior={k: rows(v) for k, v in self.posterior.items()},
+            evidence_used={k: rows(v) for k, v in self.evidence_used.items()},
+            day=self.day,
+        )
+        sub.__dict__["plans"] = self.plans
+        return sub
+
     def evaluate(self, expr: Expr, env: Mapping[str, Any]) -> np.ndarray:
         """``expr.evaluate(env, R)``, computed only once if ``expr`` reads no state.
 
