@@ -119,8 +119,6 @@ def decide(
     if plan is None:
         plan = state.plans[actor.id] = ActorPlan.of(actor)
     env = actor_env(state, actor, env)  # with the actor's own beliefs, if it holds any
-    foreseen = [p.rule for p in plan.preferences if p.utility is None]
-    ahead = foresight.utilities(actor, foreseen, state, env) if foreseen else {}
     n = len(actor.actions)
     allowed = np.ones((n, R), dtype=bool)
     counts = state.action_count[actor.id]
@@ -131,6 +129,10 @@ def decide(
         ok = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
         allowed[rule.action_index] &= ok
         constraint_ok.append((rule, ok))
+    # A foresight utility is read only where its action is allowed: it is worked
+    # out there alone (what a rule wanted, for binding constraints, is its `when`).
+    foreseen = [p.rule for p in plan.preferences if p.utility is None]
+    ahead = foresight.utilities(actor, foreseen, state, env, allowed) if foreseen else {}
 
     T = len(plan.triggers)
     u = LazyUniforms(rng, T + 1, R)  # row k for trigger k, row T for the softmax

@@ -323,20 +323,27 @@ def expected_value(
 
 
 def utilities(
-    decider: Actor, rules: Sequence[Rule], state: WorldState, env: dict[str, Any]
+    decider: Actor,
+    rules: Sequence[Rule],
+    state: WorldState,
+    env: dict[str, Any],
+    allowed: np.ndarray | None = None,
 ) -> dict[int, np.ndarray]:
     """Per foresight rule (global index): ``EV_H(action) - EV_H(default)``, per world.
 
-    ``env`` is the decider's view of today's snapshot. Each (action, horizon)
-    and each horizon's default is worked out once, and only in the worlds
-    where some of the rules' ``when`` holds (0 elsewhere, where the decision
-    does not read it): every step is element-wise, so a world's utility is
-    the same whichever other worlds are computed with it.
+    ``env`` is the decider's view of today's snapshot; ``allowed`` (actions x
+    worlds), where given, says where each action is allowed. Each (action,
+    horizon) and each horizon's default is worked out once, and only in the
+    worlds where some rule's ``when`` holds and its action is allowed (0
+    elsewhere, where the decision does not read it): every step is
+    element-wise, so a world's utility is the same whichever other worlds are
+    computed with it.
     """
     R = state.R
     active = np.zeros(R, dtype=bool)
     for r in rules:
-        active |= _mask(state.evaluate(r.condition, env), R)
+        on = _mask(state.evaluate(r.condition, env), R)
+        active |= on if allowed is None else on & allowed[r.action_index]
     if not active.any():
         return {r.index: np.zeros(R) for r in rules}
     where = None if active.all() else np.flatnonzero(active)
