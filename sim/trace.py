@@ -18,32 +18,8 @@ def cited_claims(sc: Scenario) -> dict[str, list[str]]:
     marked ``(context)``, as in ``parameter:y (context)``.
     """
     used: dict[str, list[str]] = {}
-
-    def add(cites: tuple[str, ...], what: str, context: tuple[str, ...] = ()) -> None:
-        for c in cites:
-            used.setdefault(c, []).append(what)
-        for c in context:
-            used.setdefault(c, []).append(f"{what} (context)")
-
-    for r in sc.rules:
-        add(r.cites, f"rule:{r.id}", r.context)
-    for p in sc.parameters:
-        add(p.cites, f"parameter:{p.id}", p.context)
-    for e in sc.events:
-        add(e.cites, f"event:{e.id}", e.context)
-    for i in sc.intel:
-        add(i.cites, f"intel:{i.id}", i.context)
-    for v in sc.state:
-        add(v.cites, f"state:{v.id}", v.context)
-    for a in sc.actors:
-        for x in a.actions:
-            add(x.cites, f"action:{a.id}.{x.id}", x.context)
-        for t in a.values:
-            add(t.cites, f"value:{a.id}.{t.id}")
-        for b in a.beliefs:
-            add(b.cites, f"belief:{a.id}.{b.trait}")
-            for ev in b.evidence:
-                add(ev.cites, f"evidence:{a.id}.{b.trait}.{ev.id}")
+    for claim, element, context in sc.citations():
+        used.setdefault(claim, []).append(f"{element} (context)" if context else element)
     return used
 
 

@@ -347,3 +347,38 @@ class Scenario:
     def parameter(self, pid: str) -> Parameter:
         """The parameter with id ``pid`` (StopIteration if there is none)."""
         return next(p for p in self.parameters if p.id == pid)
+
+    def citations(self) -> list[tuple[str, str, bool]]:
+        """Every claim an element cites: ``(claim id, element, as context)``, in file order.
+
+        Elements are named ``rule:x``, ``parameter:y``, ``event:e``, ``intel:i``,
+        ``state:v``, ``action:actor.x``, ``value:actor.t``, ``belief:actor.trait`` and
+        ``evidence:actor.trait.e``; ``as context`` is True for a claim cited as
+        background (``context``) rather than as what the element is derived from.
+        """
+        out: list[tuple[str, str, bool]] = []
+
+        def add(element: str, cites: tuple[str, ...], context: tuple[str, ...] = ()) -> None:
+            out.extend((c, element, False) for c in cites)
+            out.extend((c, element, True) for c in context)
+
+        for r in self.rules:
+            add(f"rule:{r.id}", r.cites, r.context)
+        for p in self.parameters:
+            add(f"parameter:{p.id}", p.cites, p.context)
+        for e in self.events:
+            add(f"event:{e.id}", e.cites, e.context)
+        for i in self.intel:
+            add(f"intel:{i.id}", i.cites, i.context)
+        for v in self.state:
+            add(f"state:{v.id}", v.cites, v.context)
+        for a in self.actors:
+            for x in a.actions:
+                add(f"action:{a.id}.{x.id}", x.cites, x.context)
+            for t in a.values:
+                add(f"value:{a.id}.{t.id}", t.cites)
+            for b in a.beliefs:
+                add(f"belief:{a.id}.{b.trait}", b.cites)
+                for ev in b.evidence:
+                    add(f"evidence:{a.id}.{b.trait}.{ev.id}", ev.cites)
+        return out
