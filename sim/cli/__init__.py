@@ -25,7 +25,7 @@ from sim import __version__
 from sim.arguments import add_claims_options, seed_value
 from sim.cli.batch import register as register_results_commands
 from sim.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err, out
-from sim.errors import ValidationError, WargameError
+from sim.errors import UsageError, ValidationError, WargameError
 from sim.registry import claims_policy, load_registry, registry_for_scenario
 from sim.scenario import load_scenario
 from sim.schema import schema_text
@@ -64,6 +64,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     """Show which claims each rule cites, unused claims and uncited rules."""
     if args.effects:
         return _trace_effects(args)
+    if args.check:
+        raise UsageError("--check goes with --effects (for uncited rules, see --strict)")
     sc = load_scenario(args.file, args.set or ())
     text, uncited = format_trace(sc, registry_for_scenario(args.file), verbose=args.verbose)
     out(text)
@@ -85,11 +87,9 @@ def _trace_effects(args: argparse.Namespace) -> int:
             bar.set_description_str(label, refresh=False)
             bar.update(1)
 
-        effects = screen(
-            args.file, runs=runs, seed=args.seed, overrides=args.set or (), on_step=step
-        )
-    out(format_effects(effects, runs))
-    return EXIT_OK
+        found = screen(args.file, runs=runs, seed=args.seed, overrides=args.set or (), on_step=step)
+    out(format_effects(found))
+    return EXIT_FAIL if (args.check and found.inert) else EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -146,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--runs", type=int, default=None, help="--effects: worlds per variant (default 2000)"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="--effects: exit 1 if an input is inert and the scenario does not say why (inert:)",
     )
     p.add_argument(
         "--seed", type=seed_value, default=None, help="--effects: seed (default: the scenario's)"
