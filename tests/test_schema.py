@@ -237,7 +237,7 @@ def too_large(doc: dict[str, Any], where: str) -> dict[str, Any]:
     if where == "number":  # Num
         doc["parameters"]["kremlin_appetite"]["a"] = 1e16
     elif where == "expression":  # a plain number where an expression may stand
-        doc["actors"]["kremlin"]["rules"]["appetite_for_war"]["utility"] = -1e16
+        doc["actors"]["lukashenka"]["rules"]["grey_zone"]["utility"] = -1e16
     else:  # any scalar
         doc["events"]["drills"]["start"] = 10**16
     return doc

@@ -2,7 +2,7 @@
 
 A design point is a set of values for the varied paths. A path is either a
 scenario path (``parameters.kremlin_appetite.a``,
-``actors.kremlin.rules.appetite_for_war.utility``), applied as an override
+``actors.kremlin.values.cost_of_war.weight``), applied as an override
 and recompiled per point, or ``param.<id>``, which pins that parameter to
 the value in every world of the point instead of drawing it.
 
