@@ -116,7 +116,8 @@ class CompileContext:
         """An element's ``context`` claims (checked as ``cites`` are) and its ``inert`` reason
         (where its kind takes one), as keyword arguments of the compiled element.
         """
-        out: dict[str, Any] = {"context": self.cites(entry["context"], (*path, "context"))}
+        claims = entry["context"] or []  # absent: None, so the resolved text leaves it out
+        out: dict[str, Any] = {"context": self.cites(claims, (*path, "context"))}
         if "inert" in entry:
             out["inert"] = entry["inert"]
         return out

@@ -99,7 +99,7 @@ STATE_VAR = Obj(
         "values": F(ListOf(Ident(), min_items=2, unique=True), default=None),
         "description": F(Text, default=""),
         "cites": F(Cites, default=[]),
-        "context": F(Context, default=[]),
+        "context": F(Context, default=None),
         "inert": F(Inert, default=None),
     },
 )
@@ -142,7 +142,7 @@ PARAMETER = Obj(
         ),
         "description": F(Text, default=""),
         "cites": F(Cites, required=True),
-        "context": F(Context, default=[]),
+        "context": F(Context, default=None),
         "inert": F(Inert, default=None),
     },
 )
@@ -188,7 +188,7 @@ INTEL = Obj(
         ),
         "description": F(Text, default=""),
         "cites": F(Cites, required=True),
-        "context": F(Context, default=[]),
+        "context": F(Context, default=None),
         "inert": F(Inert, default=None),
     },
 )
@@ -212,7 +212,7 @@ EVENT = Obj(
         "end_effects": F(Effects, default={}),
         **_LADDER_MOVES,
         "cites": F(Cites, required=True),
-        "context": F(Context, default=[]),
+        "context": F(Context, default=None),
         "inert": F(Inert, default=None),
     },
 )
@@ -230,7 +230,7 @@ ACTION = Obj(
         "effects": F(Effects, default={}),
         **_LADDER_MOVES,
         "cites": F(Cites, default=[]),
-        "context": F(Context, default=[]),
+        "context": F(Context, default=None),
     },
 )
 
@@ -254,7 +254,7 @@ RULE = Obj(
             )
         ),
         "cites": F(Cites, required=True),
-        "context": F(Context, default=[]),
+        "context": F(Context, default=None),
         "inert": F(Inert, default=None),
     },
 )
