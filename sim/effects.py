@@ -9,7 +9,8 @@ uniforms) and differs from the others in one input only:
   one value in every world, is checked statically (is it read?);
 * a rule is switched off: a trigger, preference or foresight rule with
   ``when: false`` (it never applies), a constraint with ``allowed_if: true``
-  (it never blocks), set through the ``--set`` override mechanism;
+  (it never blocks), set through the ``--set`` override mechanism on the
+  scenario's resolved text (read once, so every variant is of the same files);
 * a state variable is checked statically first: is it read by any
   expression of the scenario (rules, effects, events, intel, outcomes,
   flags ...)? One that is read and written is then **frozen**: every write
@@ -62,6 +63,7 @@ from sim.batch.runner import simulate
 from sim.errors import UsageError
 from sim.expr import Expr
 from sim.results.aggregate import Counts
+from sim.scenario import cache as scenario_cache
 from sim.scenario import load_scenario
 from sim.scenario.model import Parameter, Scenario
 from sim.scenario.pins import support
@@ -347,9 +349,12 @@ def screen(
         out.append(found("parameter", p.id, measure(counts, sc), f"pinned at {shown}", p.inert, ""))
 
     base = run(sc, "unchanged scenario")
+    # Every variant is made from this one reading of the files (their resolved
+    # text), so an edit while the screen runs cannot mix two versions.
+    text = resolved_text(sc.resolved)
     for r in sc.rules:
         off = f"actors.{r.actor}.rules.{r.id}.{_off(r.kind)}"
-        without = load_scenario(path, (*overrides, off))
+        without = scenario_cache.scenario_from_text(sc.name, text, (off,))
         m = measure([base, run(without, f"rule {r.actor}.{r.id} off")], sc)
         out.append(found("rule", f"{r.actor}.{r.id}", m, _off(r.kind), r.inert, f"rule:{r.id}"))
 
