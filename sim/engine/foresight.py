@@ -21,9 +21,8 @@ or writes the real state.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +30,10 @@ import numpy as np
 
 from sim.engine.adjudication import Decision, adjudicate
 from sim.engine.beliefs import actor_env
-from sim.engine.state import WorldState
+from sim.engine.state import WorldState, frozen
+from sim.expr import Expr
 from sim.scenario import names
-from sim.scenario.model import Action, Actor, Parameter, Rule
+from sim.scenario.model import Action, Actor, Parameter, Rule, ValueTerm
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class Response:
     preferences: tuple[Rule, ...]
     rival: tuple[Rule, ...]  # the responder's preferences for its default action
     reads_traits: bool  # its effects read a private trait of the responder
+    reads: frozenset[str]  # every name its daily probability reads
+    typed: bool  # its daily probability reads a trait whose types the decider weighs
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Responder:
     responses: tuple[Response, ...]
     traits: tuple[Trait, ...]
     means: dict[str, float]
+    typed: frozenset[str]  # the ids of ``traits``
 
 
 def prior_mean(p: Parameter) -> float:
@@ -132,27 +135,42 @@ def responders(state: WorldState, decider: Actor) -> tuple[Responder, ...]:
         default = b.default_action
         rival = tuple(r for r in b.rules_of("preference") if r.action_index == default.index)
         responses = []
+        typed = frozenset(t.id for t in traits)
         for act in b.actions:
             rules = [r for r in b.rules if r.action_index == act.index]
             picks = [r for r in rules if r.kind in ("trigger", "preference")]
             if act.default or not picks or not _can_change(act, b, valued):
                 continue
+            constraints = tuple(r for r in rules if r.kind == "constraint")
+            triggers = tuple(r for r in rules if r.kind == "trigger")
+            preferences = tuple(r for r in rules if r.kind == "preference")
+            reads = _names_read(b, (*constraints, *triggers, *preferences, *rival))
             responses.append(
                 Response(
                     b,
                     act,
-                    tuple(r for r in rules if r.kind == "constraint"),
-                    tuple(r for r in rules if r.kind == "trigger"),
-                    tuple(r for r in rules if r.kind == "preference"),
+                    constraints,
+                    triggers,
+                    preferences,
                     rival,
                     any(n in trait_ids for e in act.effects for n in e.expr.names),
+                    reads,
+                    not reads.isdisjoint(typed),
                 )
             )
         if responses:
-            out.append(Responder(b, tuple(responses), tuple(traits), means))
+            out.append(Responder(b, tuple(responses), tuple(traits), means, typed))
     result = tuple(out)
     state.plans[key] = result
     return result
+
+
+def _names_read(actor: Actor, rules: Sequence[Rule]) -> frozenset[str]:
+    """The names :func:`daily_probability` reads for a response with these rules."""
+    exprs = [actor.rationality]
+    for r in rules:
+        exprs += [x for x in (r.condition, r.prob, r.utility) if x is not None]
+    return frozenset(n for e in exprs for n in e.names)
 
 
 def _valued_names(decider: Actor) -> frozenset[str]:
@@ -198,16 +216,10 @@ def after(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) 
     """A copy of ``state`` in which ``actor`` took ``action`` in every world today.
 
     Only what adjudication writes is copied (state variables, ladder, the
-    actor's history); everything else is shared, read only. ``env`` is the
-    view the action's effects are evaluated on.
+    actor's history: :meth:`WorldState.hypothetical`); everything else is
+    shared, read only. ``env`` is the view the action's effects are evaluated on.
     """
-    copy = dataclasses.replace(
-        state,
-        values=dict(state.values),
-        first_day=state.first_day.copy(),
-        action_count={**state.action_count, actor.id: state.action_count[actor.id].copy()},
-        action_last={**state.action_last, actor.id: state.action_last[actor.id].copy()},
-    )
+    copy = state.hypothetical(actor.id)
     R = state.R
     adjudicate(
         copy,
@@ -221,13 +233,21 @@ def value(actor: Actor, env: dict[str, Any], R: int) -> np.ndarray:
     """``V = sum of weight * of`` over ``actor``'s value terms, per world."""
     total = np.zeros(R)
     for term in actor.values:
-        total = total + _per_world(term.weight.evaluate(env, R), R) * _per_world(
-            term.of.evaluate(env, R), R
-        )
+        total = total + _term(term, env, R)
     return total
 
 
-def daily_probability(resp: Response, state: WorldState, env: dict[str, Any]) -> np.ndarray:
+def _term(term: ValueTerm, env: dict[str, Any], R: int) -> np.ndarray:
+    """One value term, ``weight * of``, per world."""
+    return _per_world(term.weight.evaluate(env, R), R) * _per_world(term.of.evaluate(env, R), R)
+
+
+def daily_probability(
+    resp: Response,
+    state: WorldState,
+    env: dict[str, Any] | None,
+    evaluate: Callable[[Expr], Any] | None = None,
+) -> np.ndarray:
     """The chance, per world, that the responder takes ``resp.action`` on a day like ``env``.
 
     Zero where a constraint forbids it (or a ``once`` action was taken);
@@ -235,33 +255,47 @@ def daily_probability(resp: Response, state: WorldState, env: dict[str, Any]) ->
     triggers whose ``when`` holds, ``s`` the softmax share of its summed
     active preferences against the default's (with the responder's
     rationality), 0 where none is active.
+
+    ``evaluate(expr)`` gives an expression's value on ``env`` (by default
+    ``expr.evaluate(env, R)``); :class:`Outlook` passes one that reuses
+    values it already has. Where the constraints forbid the move in every
+    world the result is 0 without the triggers and preferences being read:
+    they could only be multiplied by 0.
     """
     R = state.R
+    if evaluate is None:
+        assert env is not None
+
+        def evaluate(expr: Expr) -> Any:
+            return expr.evaluate(env, R)
+
     act = resp.action
     allowed = np.ones(R, dtype=bool)
     if act.once:
         allowed &= state.action_count[resp.actor.id][act.index] == 0
     for r in resp.constraints:
-        allowed &= _mask(r.condition.evaluate(env, R), R)
+        allowed &= _mask(evaluate(r.condition), R)
+    if not allowed.any():
+        return np.zeros(R)
     miss = np.ones(R)
     for r in resp.triggers:
-        when = _mask(r.condition.evaluate(env, R), R)
-        p = 1.0 if r.prob is None else np.clip(_per_world(r.prob.evaluate(env, R), R), 0, 1)
+        when = _mask(evaluate(r.condition), R)
+        p = 1.0 if r.prob is None else np.clip(_per_world(evaluate(r.prob), R), 0, 1)
         miss = miss * np.where(when, 1.0 - p, 1.0)
     share = np.zeros(R)
     if resp.preferences:
         active = np.zeros(R, dtype=bool)
         u = np.zeros(R)
         for r in resp.preferences:
-            on = _mask(r.condition.evaluate(env, R), R)
+            on = _mask(evaluate(r.condition), R)
             assert r.utility is not None  # compiled so
-            u = u + np.where(on, _per_world(r.utility.evaluate(env, R), R), 0.0)
+            u = u + np.where(on, _per_world(evaluate(r.utility), R), 0.0)
             active |= on
         for r in resp.rival:
-            on = _mask(r.condition.evaluate(env, R), R)
+            on = _mask(evaluate(r.condition), R)
             assert r.utility is not None
-            u = u - np.where(on, _per_world(r.utility.evaluate(env, R), R), 0.0)
-        beta = _per_world(resp.actor.rationality.evaluate(env, R), R)
+            u = u - np.where(on, _per_world(evaluate(r.utility), R), 0.0)
+        beta = _per_world(evaluate(resp.actor.rationality), R)
         with np.errstate(over="ignore"):
             share = np.where(active, 1.0 / (1.0 + np.exp(-beta * u)), 0.0)
     return np.where(allowed, 1.0 - miss * (1.0 - share), 0.0)
@@ -291,35 +325,255 @@ def _type_weights(
     return out
 
 
+class Hypothesis:
+    """A hypothetical state of an :class:`Outlook`, and what it shows unlike the base.
+
+    ``changed`` maps each name of the environment whose array adjudication
+    replaced or rewrote (state variables, ``rung``, ``peak``, the movers'
+    history names) to its value here; every other name reads as in the base.
+    ``memo`` keeps what was worked out on this state alone.
+    """
+
+    __slots__ = ("changed", "memo", "state", "views")
+
+    def __init__(self, state: WorldState, changed: dict[str, Any]) -> None:
+        self.state = state
+        self.changed = changed
+        self.memo: dict[Any, Any] = {}
+        self.views: dict[Any, dict[str, Any]] = {}
+
+
+class Outlook:
+    """One decider's foresight on one day, over the worlds of ``state``.
+
+    Every hypothetical state the decider weighs (``s+x`` for each of its
+    moves ``x``, ``s+x+r`` for each response ``r``) is today's snapshot read
+    as the next day (the *base*) with only the names adjudication wrote
+    replaced. So each state's view is the base's with those names put in
+    (no environment is rebuilt), and whatever reads none of them (a value
+    term, a response's daily probability, one of its rules' expressions) is
+    worked out once on the base and reused by every state; what reads no
+    weighed trait of a responder is worked out once for all of its types.
+    Each number is still computed by the same operations on the same arrays
+    as in the formulation of the module docstring, so the utilities are
+    bit-identical to it; only repeated work is saved.
+
+    ``env`` is the decider's view of today's snapshot (its moves' effects
+    are evaluated on it).
+    """
+
+    def __init__(self, decider: Actor, state: WorldState, env: dict[str, Any]) -> None:
+        self.decider = decider
+        self.state = state
+        self.env = env
+        self.R = state.R
+        self.day = state.day + 1
+        self.base = state.env(self.day)
+        for v in self.base.values():
+            if isinstance(v, np.ndarray):
+                v.flags.writeable = False  # shared by every state's view
+        self.responders = responders(state, decider)
+        self._history = _history_by_mover(state)
+        self._memo: dict[Any, Any] = {}  # what was worked out on the base
+        self._seen: dict[str, dict[str, Any]] = {}
+        self._types: dict[str, list[tuple[dict[str, np.generic], np.ndarray]]] = {}
+        self._moves: dict[int, Hypothesis] = {}
+
+    # -- states and views ----------------------------------------------------------
+    def move(self, action: Action) -> Hypothesis:
+        """``s+x``: the decider takes ``action`` in every world (worked out once)."""
+        h = self._moves.get(action.index)
+        if h is None:
+            h = self._moves[action.index] = self._after(self.state, self.env, self.decider, action)
+        return h
+
+    def _after(
+        self, state: WorldState, env: dict[str, Any], actor: Actor, action: Action
+    ) -> Hypothesis:
+        """:func:`after` as a hypothesis: the new state and the names it changed."""
+        st = after(state, env, actor, action)
+        base = self.state
+        changed: dict[str, Any] = {}
+        for k, v in st.values.items():
+            if v is not base.values[k]:
+                changed[k] = frozen(v)
+        for name, new, old in (("rung", st.rung, base.rung), ("peak", st.peak, base.peak)):
+            if new is not old:
+                changed[name] = frozen(new)
+        for mover, hist in self._history.items():
+            if (
+                st.action_count[mover] is not base.action_count[mover]
+                or st.action_last[mover] is not base.action_last[mover]
+            ):
+                for name, h in hist:
+                    changed[name] = frozen(st.history_value(h, self.day))
+        return Hypothesis(st, changed)
+
+    def seen(self, actor: Actor) -> dict[str, Any]:
+        """The base as ``actor`` sees it: with its beliefs, and, for a responder, its
+        numeric traits without types replaced by their prior means (scalars, which
+        expressions broadcast like arrays)."""
+        view = self._seen.get(actor.id)
+        if view is None:
+            view = actor_env(self.state, actor, self.base)
+            means = next((b.means for b in self.responders if b.actor.id == actor.id), {})
+            if means:
+                view = {**view, **{t: np.float64(m) for t, m in means.items()}}
+            self._seen[actor.id] = view
+        return view
+
+    def view(self, h: Hypothesis, actor: Actor, values: dict[str, np.generic]) -> dict[str, Any]:
+        """State ``h`` as ``actor`` sees it, its traits set to ``values`` (made once)."""
+        key = (actor.id, *values.values())
+        view = h.views.get(key)
+        if view is None:
+            view = h.views[key] = {**self.seen(actor), **h.changed, **values}
+        return view
+
+    def types(self, responder: Responder) -> list[tuple[dict[str, np.generic], np.ndarray]]:
+        """:func:`_type_weights` of ``responder`` (the decider's beliefs are the day's)."""
+        out = self._types.get(responder.actor.id)
+        if out is None:
+            out = self._types[responder.actor.id] = _type_weights(
+                self.state, self.decider, responder
+            )
+        return out
+
+    def _memo_for(self, h: Hypothesis, reads: frozenset[str]) -> dict[Any, Any]:
+        """Where to keep what reads ``reads`` on ``h``: the base's memo if ``h`` changed
+        none of those names (it is then the same on every state), else ``h``'s own."""
+        return self._memo if h.changed.keys().isdisjoint(reads) else h.memo
+
+    # -- what the decider expects ----------------------------------------------------
+    def value(self, h: Hypothesis) -> np.ndarray:
+        """:func:`value` of the decider on ``h``: the same sum, each term reused from
+        the base where ``h`` changed none of its names."""
+        total = h.memo.get("value")
+        if total is None:
+            total = np.zeros(self.R)
+            for i, (term, reads) in enumerate(_value_terms(self.state, self.decider)):
+                memo = self._memo_for(h, reads)
+                part = memo.get(("term", i))
+                if part is None:
+                    part = memo[("term", i)] = _term(term, self.view(h, self.decider, {}), self.R)
+                total = total + part
+            h.memo["value"] = total
+        return total
+
+    def chance(
+        self, h: Hypothesis, responder: Responder, resp: Response, t: int, horizon: int
+    ) -> tuple[np.ndarray, bool]:
+        """``P_H`` of ``resp`` on ``h`` for the responder's joint type ``t``, and whether
+        it is positive in any world (worked out once per state, or once for all
+        states and types, as far as what it reads allows)."""
+        b = responder.actor
+        memo = self._memo_for(h, resp.reads)
+        if h.state.action_count[b.id] is not self.state.action_count[b.id]:
+            memo = h.memo  # never so (only the decider moved), but the once check reads it
+        key = ("chance", b.id, resp.action.index, t if resp.typed else None, horizon)
+        got = memo.get(key)
+        if got is None:
+            values = self.types(responder)[t][0]
+
+            def evaluate(expr: Expr) -> Any:
+                return self.evaluate(expr, h, responder, t, values)
+
+            p = daily_probability(resp, h.state, None, evaluate)
+            p_h = 1.0 - (1.0 - p) ** horizon
+            got = memo[key] = (p_h, bool((p_h > 0).any()))
+        return got
+
+    def evaluate(
+        self, expr: Expr, h: Hypothesis, responder: Responder, t: int, values: dict[str, Any]
+    ) -> Any:
+        """``expr`` of ``responder`` on ``h`` with its joint type ``t`` (whose trait values
+        are ``values``), kept for every state that changed none of its names and
+        for every type when it reads no weighed trait."""
+        b = responder.actor
+        memo = self._memo_for(h, expr.names)
+        typed = not expr.names.isdisjoint(responder.typed)
+        key = (b.id, expr, t if typed else None)
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = expr.evaluate(self.view(h, b, values), self.R)
+        return got
+
+    def gain(
+        self, h: Hypothesis, responder: Responder, resp: Response, t: int, v_x: np.ndarray
+    ) -> np.ndarray:
+        """``V(s+x+r) - V(s+x)`` on ``h = s+x`` (once for all types unless the response's
+        effects read the responder's traits)."""
+        b = responder.actor
+        key = ("gain", b.id, resp.action.index, t if resp.reads_traits else None)
+        got = h.memo.get(key)
+        if got is None:
+            values = self.types(responder)[t][0]
+            sxr = self._after(h.state, self.view(h, b, values), b, resp.action)
+            got = h.memo[key] = self.value(sxr) - v_x
+        return got
+
+    def expected_value(self, action: Action, horizon: int) -> np.ndarray:
+        """``EV_H(action)`` for the decider, per world (see the module docstring).
+
+        The sum runs over the responders, their responses and their types in
+        the order of the plain formulation, so it rounds the same way.
+        """
+        h = self.move(action)
+        v_x = self.value(h)
+        ev = v_x.copy()
+        for responder in self.responders:
+            weighted = self.types(responder)
+            for resp in responder.responses:
+                if not self._open(resp):
+                    continue
+                for t, (_, weight) in enumerate(weighted):
+                    p_h, anywhere = self.chance(h, responder, resp, t, horizon)
+                    if not anywhere:
+                        continue
+                    ev = ev + weight * p_h * self.gain(h, responder, resp, t, v_x)
+        return ev
+
+    def _open(self, resp: Response) -> bool:
+        """Whether ``resp`` can be taken in some world: a ``once`` action taken in every
+        world has chance 0 everywhere, on every state (only the decider moves)."""
+        act = resp.action
+        if not act.once:
+            return True
+        key = ("open", resp.actor.id, act.index)
+        got = self._memo.get(key)
+        if got is None:
+            taken = self.state.action_count[resp.actor.id][act.index]
+            got = self._memo[key] = bool((taken == 0).any())
+        return got
+
+
 def expected_value(
     decider: Actor, action: Action, horizon: int, state: WorldState, env: dict[str, Any]
 ) -> np.ndarray:
     """``EV_H(action)`` for ``decider``, per world (see the module docstring)."""
-    R = state.R
-    day = state.day + 1
-    sx = after(state, env, decider, action)
-    ex = sx.env(day)
-    v_x = value(decider, actor_env(sx, decider, ex), R)
-    ev = v_x.copy()
-    for responder in responders(state, decider):
-        b = responder.actor
-        seen_by_b = actor_env(sx, b, ex)
-        # Substituted values are scalars, which expressions broadcast like arrays.
-        seen_by_b.update({t: np.float64(m) for t, m in responder.means.items()})
-        typed_envs = []
-        for values, weight in _type_weights(state, decider, responder):
-            typed_envs.append(({**seen_by_b, **values}, weight))
-        for resp in responder.responses:
-            gain = None  # V(s+x+r) - V(s+x), when it does not depend on the type
-            for typed, weight in typed_envs:
-                p_h = 1.0 - (1.0 - daily_probability(resp, sx, typed)) ** horizon
-                if not (p_h > 0).any():
-                    continue
-                if gain is None or resp.reads_traits:
-                    sxr = after(sx, typed, b, resp.action)
-                    gain = value(decider, actor_env(sxr, decider, sxr.env(day)), R) - v_x
-                ev = ev + weight * p_h * gain
-    return ev
+    return Outlook(decider, state, env).expected_value(action, horizon)
+
+
+def _history_by_mover(state: WorldState) -> dict[str, tuple[tuple[str, names.History], ...]]:
+    """Per actor: the action history names some expression reads (worked out once)."""
+    key = "foresight:history"
+    cached = state.plans.get(key)
+    if cached is None:
+        by: dict[str, list[tuple[str, names.History]]] = {}
+        for name, h in state.history_parts:
+            if h.kind == "action":
+                by.setdefault(h.owner, []).append((name, h))
+        cached = state.plans[key] = {k: tuple(v) for k, v in by.items()}
+    return cached
+
+
+def _value_terms(state: WorldState, decider: Actor) -> tuple[tuple[ValueTerm, frozenset[str]], ...]:
+    """The decider's value terms, each with the names it reads (worked out once)."""
+    key = f"foresight:values:{decider.id}"
+    cached = state.plans.get(key)
+    if cached is None:
+        cached = state.plans[key] = tuple((t, t.of.names | t.weight.names) for t in decider.values)
+    return cached
 
 
 def utilities(
@@ -337,7 +591,8 @@ def utilities(
     worlds where some rule's ``when`` holds and its action is allowed (0
     elsewhere, where the decision does not read it): every step is
     element-wise, so a world's utility is the same whichever other worlds are
-    computed with it.
+    computed with it. One :class:`Outlook` serves all of them, so what the
+    action's and the default's states share is worked out once.
     """
     R = state.R
     active = np.zeros(R, dtype=bool)
@@ -348,13 +603,14 @@ def utilities(
         return {r.index: np.zeros(R) for r in rules}
     where = None if active.all() else np.flatnonzero(active)
     sub, sub_env = (state, env) if where is None else (state.take(where), _take(env, where, R))
+    outlook = Outlook(decider, sub, sub_env)
     default = decider.default_action
     cache: dict[tuple[int, int], np.ndarray] = {}
 
     def ev(act: Action, h: int) -> np.ndarray:
         key = (act.index, h)
         if key not in cache:
-            cache[key] = expected_value(decider, act, h, sub, sub_env)
+            cache[key] = outlook.expected_value(act, h)
         return cache[key]
 
     out = {}

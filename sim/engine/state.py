@@ -160,8 +160,36 @@ class WorldState:
             evidence_used={k: rows(v) for k, v in self.evidence_used.items()},
             day=self.day,
         )
-        sub.__dict__["plans"] = self.plans
+        sub.__dict__.update(self._shared())
         return sub
+
+    def hypothetical(self, actor_id: str) -> WorldState:
+        """A copy to adjudicate ``actor_id``'s move on without touching this state.
+
+        :func:`~sim.engine.adjudication.adjudicate` replaces the state
+        variables and the ladder arrays it changes (never writing into them)
+        but writes into ``first_day`` and the mover's history rows, so those
+        are copied; everything else is shared, and so are the caches that
+        depend on the scenario alone. The cache of fixed expression values is
+        not: foresight evaluates a move's effects on views in which a
+        responder's private trait stands for one of its types, so a value
+        kept there would be wrong for the real state and for the other types.
+        Built without ``dataclasses.replace``, which costs more than the
+        copies when foresight makes many of these a day.
+        """
+        copy = object.__new__(WorldState)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.pop("_static", None)
+        copy.values = dict(self.values)
+        copy.first_day = self.first_day.copy()
+        copy.action_count = {**self.action_count, actor_id: self.action_count[actor_id].copy()}
+        copy.action_last = {**self.action_last, actor_id: self.action_last[actor_id].copy()}
+        return copy
+
+    def _shared(self) -> dict[str, Any]:
+        """The cached properties that depend on the scenario alone, not on the worlds."""
+        keep = ("plans", "var_types", "actors", "_dynamic_names", "_history", "_action_index")
+        return {k: getattr(self, k) for k in (*keep, "_event_index")}
 
     def evaluate(self, expr: Expr, env: Mapping[str, Any]) -> np.ndarray:
         """``expr.evaluate(env, R)``, computed only once if ``expr`` reads no state.
@@ -226,26 +254,54 @@ class WorldState:
         # Read-only views: an expression may return the very array it reads,
         # and any in-place change of such a result must fail loudly rather
         # than silently rewrite the world state.
-        env: dict[str, Any] = {"day": d, "rung": _frozen(self.rung), "peak": _frozen(self.peak)}
-        env.update({k: _frozen(v) for k, v in self.params.items()})
-        env.update({k: _frozen(v) for k, v in self.values.items()})
-        sc = self.scenario
+        view = self._view
+        env: dict[str, Any] = {"day": d, "rung": view("rung", self.rung)}
+        env["peak"] = view("peak", self.peak)
+        for k, v in self.params.items():
+            env[k] = view(k, v)
+        for k, v in self.values.items():
+            env[k] = view(k, v)
         for name, h in self._history:
-            if h.kind == "event":
-                i = self._event_index[h.owner]
-                src = self.event_active if h.field == "active" else self.event_count
-                env[name] = src[i].copy()
-                continue
-            k = self._action_index[(h.owner, h.action)]
-            if h.field == "count":
-                env[name] = self.action_count[h.owner][k].copy()
-            elif h.field == "taken":
-                env[name] = self.action_count[h.owner][k] > 0
-            else:
-                env[name] = np.minimum(d - self.action_last[h.owner][k], names.NEVER)
-        for i, it in enumerate(sc.intel):
+            env[name] = self.history_value(h, d)
+        for i, it in enumerate(self.scenario.intel):
             env[it.id] = self.belief[i].copy()
         return env
+
+    def history_value(self, h: names.History, day: int) -> np.ndarray:
+        """What the history name ``h`` reads on ``day``: a new array (a copy, never a view
+        of the rows that adjudication and the events phase write in place)."""
+        if h.kind == "event":
+            i = self._event_index[h.owner]
+            src = self.event_active if h.field == "active" else self.event_count
+            return src[i].copy()
+        k = self._action_index[(h.owner, h.action)]
+        if h.field == "count":
+            return self.action_count[h.owner][k].copy()
+        if h.field == "taken":
+            return self.action_count[h.owner][k] > 0
+        return np.minimum(day - self.action_last[h.owner][k], names.NEVER)
+
+    def _view(self, name: str, a: np.ndarray) -> np.ndarray:
+        """A read-only view of ``a``, the array now held under ``name``, made once per array.
+
+        A view shows the array's current content, so it stays right however
+        the array is written in place; it is made again only when ``name``
+        holds another array (adjudication replaces the arrays it changes).
+        """
+        held = self._views.get(name)
+        if held is None or held[0] is not a:
+            held = self._views[name] = (a, frozen(a))
+        return held[1]
+
+    @cached_property
+    def _views(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per name: the array last seen under it and a read-only view of it."""
+        return {}
+
+    @property
+    def history_parts(self) -> tuple[tuple[str, names.History], ...]:
+        """The history names some expression reads, each with its parts."""
+        return self._history
 
     @cached_property
     def _history(self) -> tuple[tuple[str, names.History], ...]:
@@ -262,7 +318,7 @@ class WorldState:
         return {(a.id, x.id): x.index for a in self.scenario.actors for x in a.actions}
 
 
-def _frozen(a: np.ndarray) -> np.ndarray:
+def frozen(a: np.ndarray) -> np.ndarray:
     """A read-only view of ``a`` (no copy)."""
     v = a.view()
     v.flags.writeable = False
