@@ -89,7 +89,7 @@ def test_load_results_accepts_group_folder(batch):
     again = load_results(batch.folder.parent)
     assert isinstance(again, BatchResult)
     assert again.folder.resolve() == batch.folder.resolve()
-    assert len(again.daily) == 70 and len(again.rules) == 17
+    assert len(again.daily) == 70 and len(again.rules) == 21
 
 
 def test_second_batch_never_overwrites(batch):

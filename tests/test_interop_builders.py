@@ -78,7 +78,7 @@ def test_salib_problem_has_the_bounds_of_the_ema_model(scenario) -> None:
             assert (lo, hi) == (u.lower_bound, u.upper_bound + 1)  # a unit cell per value
         else:
             assert (lo, hi) == (u.lower_bound, u.upper_bound)
-    assert problem["integers"] == ["russian_troops"]
+    assert problem["integers"] == ["russian_troops", "force_needed"]
 
 
 def test_salib_inputs_give_every_discrete_value_a_unit_cell(scenario) -> None:

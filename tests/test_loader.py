@@ -16,6 +16,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sim.engine.beliefs import belief_names
 from sim.errors import Location, ValidationError
 from sim.expr import Expr
 from sim.registry import Registry, load_registry
@@ -436,6 +437,7 @@ def _declared_names(sc: Any) -> set[str]:
     names |= {f"events.{e.id}.{f}" for e in sc.events for f in ("active", "count")}
     names |= {f"flags.{f.id}" for f in sc.flags}
     names |= {f"{a.id}.{x.id}.{f}" for a in sc.actors for x in a.actions for f in HISTORY_FIELDS}
+    names |= {n for a in sc.actors for n in belief_names(a)}  # each holder reads its own
     return names
 
 
