@@ -36,6 +36,7 @@ from sim.batch.settings import RunSettings
 from sim.batch.worker import run_chunk
 from sim.errors import UsageError
 from sim.results.aggregate import ChunkSummary, Counts, daily_table, rules_table, summary_dict
+from sim.results.drivers import add_chunk, batch_counts
 from sim.results.reader import BatchResult, Results
 from sim.results.staging import Staging
 from sim.results.writer import (
@@ -222,9 +223,15 @@ def run_batch(
     pins = check_pinned(sc, settings.pinned)
     ex = settings.make_executor()
     source = scenario_source(sc, scenario, settings.overrides, ship_text=not ex.in_process)
-    tasks = plan_point(source, 0, runs, seed, 0, pins, runs_table, settings.chunk_size)
+    # Every chunk sends its per-world rows, runs.csv or not: the drivers count them.
+    tasks = plan_point(source, 0, runs, seed, 0, pins, True, settings.chunk_size)
     started = _dt.datetime.now()
     totals = Counts.zeros(sc)
+    drivers = batch_counts(sc, pins)
+
+    def add(cs: ChunkSummary) -> None:
+        totals.add(cs.counts)
+        add_chunk(drivers, sc, cs)
 
     with Staging(group_folder(results_root, sc.name), out, started) as stage:
         stream(
@@ -232,13 +239,14 @@ def run_batch(
             ex,
             sc,
             stage.path,
-            lambda cs: totals.add(cs.counts),
+            add,
             seed=seed,
             runs_table=runs_table,
             progress=progress,
         )
         write_table(stage.path / "daily.csv", daily_table(sc, totals))
         write_table(stage.path / "rules.csv", rules_table(sc, totals))
+        write_table(stage.path / "drivers.csv", drivers.table())
         write_json(stage.path / "summary.json", summary_dict(sc, totals, seed))
         write_manifest(
             stage.path,

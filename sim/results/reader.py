@@ -94,6 +94,16 @@ class BatchResult(Results):
         """Per rule: how often it fired, and with which outcomes (``rules.csv``)."""
         return self._table("rules.csv")
 
+    @property
+    def has_drivers(self) -> bool:
+        """Whether the folder has ``drivers.csv`` (batches written before it existed have none)."""
+        return (self.folder / "drivers.csv").is_file()
+
+    @cached_property
+    def drivers(self) -> pd.DataFrame:
+        """Each outcome and key flag by bin of each parameter, with swings (``drivers.csv``)."""
+        return self._table("drivers.csv")
+
     def outcome_table(self) -> pd.DataFrame:
         """Outcome shares with Wilson 95% intervals, one row per outcome."""
         import pandas as pd  # start-up time: opening a folder reads JSON only

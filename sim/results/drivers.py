@@ -1,0 +1,517 @@
+"""Drivers: how each outcome and key flag moves with each drawn parameter.
+
+For every outcome and key flag (the *outputs*) and every parameter, the
+worlds are split into bins of that parameter's draws and the output's share
+is counted in each bin, with Wilson's 95% interval (:func:`sim.stats.share`):
+
+* a numeric parameter with more than :data:`MAX_VALUE_BINS` distinct values
+  is cut into quantile bins (quintiles by default) whose edges are the
+  quantiles of its draws;
+* one with fewer (a whole number with few values, a numeric choice) is
+  binned by value, a choice of words by option;
+* a parameter that takes one value in every world (pinned, or fixed by the
+  scenario) is *not drawn*: it cannot move anything in this batch, and is
+  listed so, never given a swing of 0.
+
+The **swing** of a parameter on an output is the share in its top bin minus
+the share in its bottom bin (for a choice of words, whose options have no
+order: the largest option share minus the smallest), with Newcombe's hybrid
+score interval for a difference of two independent shares
+(:func:`sim.stats.newcombe_diff`). Parameters are ranked by ``|swing|``.
+A swing is what the stored worlds show, not an effect: a parameter that
+shares its bins with another that matters, or that acts only with others,
+shows what the worlds in its bins have in common, not what changing it
+alone would do (``wargame trace --effects`` and knock-outs answer that).
+
+Bin edges are taken from the draws of the first :data:`EDGE_WORLDS` worlds
+(all of them in smaller batches), so a batch can count its worlds chunk by
+chunk as they arrive, in bounded memory, with or without ``runs.csv``
+(:class:`DriverCounts`), and :func:`drivers` rebuilds the same table from
+``runs.csv`` alone (rows are in world order there).
+
+``drivers.csv`` has one row per output × parameter × bin; see
+docs/drivers.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.errors import ResultsError, WargameError
+from sim.results.aggregate import ChunkSummary
+from sim.results.reader import BatchResult
+from sim.stats import newcombe_diff, share
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.scenario.model import Scenario
+
+QUANTILE_BINS = 5
+"""Quantile bins of a numeric parameter (quintiles)."""
+
+MAX_VALUE_BINS = 10
+"""A numeric parameter with at most this many distinct values is binned by value."""
+
+EDGE_WORLDS = 100_000
+"""Bin edges (and the values binned by value) come from the first this many worlds."""
+
+COLUMNS = (
+    "output",
+    "output_name",
+    "kind",
+    "parameter",
+    "parameter_name",
+    "binning",
+    "bin",
+    "bin_label",
+    "lo",
+    "hi",
+    "worlds",
+    "count",
+    "share",
+    "share_lo",
+    "share_hi",
+    "swing",
+    "swing_lo",
+    "swing_hi",
+    "rank",
+)
+"""The columns of ``drivers.csv``, in order."""
+
+NOT_DRAWN = "not drawn"
+
+
+@dataclass(frozen=True)
+class Output:
+    """An outcome or a flag whose share is explained: ``kind`` is ``"outcome"`` or ``"flag"``."""
+
+    id: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter as the drivers see it: its id, a readable name, and its options if words."""
+
+    id: str
+    name: str
+    options: tuple[str, ...] = ()
+    pinned: bool = False
+
+
+def parameter_name(pid: str, description: str = "") -> str:
+    """A short readable name: the description's first clause, else the id in words.
+
+    Parameters have ids and descriptions, no names; the first clause of the
+    description ("How keen the Kremlin is on war") reads better on a chart
+    than ``kremlin_appetite``, and is cut at a word near 60 characters.
+    """
+    text = " ".join(description.split())
+    head = re.split(r"[.:;]\s|\s\(|[.:;]$", text, maxsplit=1)[0].strip() if text else ""
+    if not head:
+        words = pid.replace("_", " ").strip()
+        return words[:1].upper() + words[1:]
+    if len(head) > 60:
+        cut = head[:60]
+        comma = cut.rfind(",")
+        head = cut[:comma] if comma > 30 else cut.rsplit(" ", 1)[0] + "…"
+    return head
+
+
+def scenario_outputs(sc: Scenario) -> list[Output]:
+    """The outcomes, then the key flags (``reporting.key_flags``, default every flag)."""
+    names = {f.id: f.name for f in sc.flags}
+    return [Output(o.id, o.name, "outcome") for o in sc.outcomes] + [
+        Output(f, names.get(f, f), "flag") for f in (sc.key_flags or names)
+    ]
+
+
+def scenario_params(sc: Scenario, pinned: Iterable[str] = ()) -> list[Param]:
+    """Every parameter of ``sc``, named by :func:`parameter_name`."""
+    pins = set(pinned)
+    return [
+        Param(p.id, parameter_name(p.id, p.description), tuple(p.enum_values), p.id in pins)
+        for p in sc.parameters
+    ]
+
+
+# -- counting -----------------------------------------------------------------------
+@dataclass
+class _Bins:
+    """How one parameter's draws are binned, and the counts so far."""
+
+    binning: str  # "quantile", "value", "option" or "not drawn"
+    edges: np.ndarray = field(default_factory=lambda: np.zeros(0))  # interior quantile edges
+    keys: list[Any] = field(default_factory=list)  # values or options (value/option bins)
+    worlds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    low: float = math.inf
+    high: float = -math.inf
+    value: Any = None  # the one value of a parameter not drawn
+
+
+class DriverCounts:
+    """Counts of each output by bin of each parameter, added up chunk by chunk.
+
+    Chunks must come in world order. The first :data:`EDGE_WORLDS` worlds are
+    held until the bins are fixed from them, then counted; later chunks are
+    counted as they arrive and dropped.
+    """
+
+    def __init__(
+        self,
+        outputs: Sequence[Output],
+        params: Sequence[Param],
+        quantiles: int = QUANTILE_BINS,
+        edge_worlds: int = EDGE_WORLDS,
+    ):
+        if quantiles < 2:
+            raise ValueError(f"quantiles={quantiles}: expected at least 2 bins")
+        self.outputs = list(outputs)
+        self.params = list(params)
+        self.quantiles = quantiles
+        self.edge_worlds = edge_worlds
+        self.n = 0
+        self.totals = np.zeros(len(self.outputs), dtype=np.int64)
+        self._counted = 0  # worlds already in the bins
+        self._counted_totals = np.zeros(len(self.outputs), dtype=np.int64)
+        self._held: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+        self._held_n = 0
+        self._bins: dict[str, _Bins] | None = None
+
+    def add(self, hits: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
+        """Add worlds: ``hits`` (outputs × worlds) booleans, ``values`` each parameter's draws."""
+        hits = np.asarray(hits, dtype=bool)
+        if hits.shape[1] == 0:
+            return
+        self.n += hits.shape[1]
+        self.totals += hits.sum(axis=1)
+        if self._bins is None:
+            self._held.append((hits, {p.id: np.asarray(values[p.id]) for p in self.params}))
+            self._held_n += hits.shape[1]
+            if self._held_n >= self.edge_worlds:
+                self._fix()
+            return
+        self._count(hits, values)
+
+    def _fix(self) -> None:
+        held, self._held = self._held, []
+        self._held_n = 0
+        sample = {
+            p.id: np.concatenate([v[p.id] for _, v in held])[: self.edge_worlds]
+            for p in self.params
+        }
+        self._bins = {p.id: self._binning(p, sample[p.id]) for p in self.params}
+        for hits, values in held:
+            self._count(hits, values)
+
+    def _binning(self, p: Param, sample: np.ndarray) -> _Bins:
+        n_out = len(self.outputs)
+        distinct = list(dict.fromkeys(sample.tolist())) if len(sample) else []
+        if p.options or sample.dtype.kind in "OUS":
+            keys = [o for o in p.options] + sorted(str(x) for x in distinct if x not in p.options)
+            binning = "option"
+        elif len(distinct) > MAX_VALUE_BINS:
+            qs = np.quantile(sample, np.arange(1, self.quantiles) / self.quantiles)
+            edges = np.unique(qs)
+            b = _Bins("quantile", edges=edges)
+            b.worlds = np.zeros(len(edges) + 1, dtype=np.int64)
+            b.counts = np.zeros((n_out, len(edges) + 1), dtype=np.int64)
+            return b
+        else:
+            keys, binning = sorted(distinct), "value"
+        if len(distinct) <= 1:
+            return _Bins(NOT_DRAWN, value=distinct[0] if distinct else None)
+        return _Bins(
+            binning,
+            keys=keys,
+            worlds=np.zeros(len(keys), dtype=np.int64),
+            counts=np.zeros((n_out, len(keys)), dtype=np.int64),
+        )
+
+    def _count(self, hits: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
+        assert self._bins is not None
+        n_out, n = hits.shape
+        for p in self.params:
+            b, x = self._bins[p.id], np.asarray(values[p.id])
+            if b.binning == NOT_DRAWN:
+                if not (x != b.value).any():
+                    continue
+                # A value first seen after the first worlds: bin them all by value.
+                b.binning = "option" if x.dtype.kind in "OUS" else "value"
+                b.keys = [b.value]
+                b.worlds = np.array([self._counted], dtype=np.int64)
+                b.counts = self._counted_totals[:, None].copy()
+            if b.binning == "quantile":
+                index = np.searchsorted(b.edges, x, side="right")
+                b.low, b.high = min(b.low, float(x.min())), max(b.high, float(x.max()))
+            else:
+                index = self._key_index(b, x)
+            size = len(b.worlds)
+            b.worlds += np.bincount(index, minlength=size)
+            # One bincount over every (output, bin) a world counts in.
+            cells = (index[None, :] + size * np.arange(n_out)[:, None])[hits]
+            b.counts += np.bincount(cells, minlength=n_out * size).reshape(n_out, size)
+        self._counted += n
+        self._counted_totals += hits.sum(axis=1)
+
+    @staticmethod
+    def _key_index(b: _Bins, x: np.ndarray) -> np.ndarray:
+        """Each world's bin among ``b.keys``; values not yet seen get bins of their own."""
+        uniques, inverse = np.unique(x, return_inverse=True)
+        lookup = {k: i for i, k in enumerate(b.keys)}
+        for u in uniques.tolist():
+            if u not in lookup:
+                lookup[u] = len(b.keys)
+                b.keys.append(u)
+        grow = len(b.keys) - len(b.worlds)
+        if grow:
+            b.worlds = np.concatenate([b.worlds, np.zeros(grow, dtype=np.int64)])
+            b.counts = np.concatenate([b.counts, np.zeros((len(b.counts), grow), np.int64)], 1)
+        return np.array([lookup[u] for u in uniques.tolist()], dtype=np.int64)[inverse]
+
+    def table(self) -> pd.DataFrame:
+        """``drivers.csv`` as a DataFrame (columns :data:`COLUMNS`), outputs in order, ranked."""
+        import pandas as pd  # start-up time: pandas only when a table is built
+
+        if self._bins is None:
+            self._fix()
+        assert self._bins is not None
+        rows: list[dict[str, Any]] = []
+        for j, out in enumerate(self.outputs):
+            drawn, flat = [], []
+            for p in self.params:
+                b = self._bins[p.id]
+                if b.binning == NOT_DRAWN:
+                    flat.append(self._not_drawn_row(out, j, p, b))
+                else:
+                    drawn.append(self._bin_rows(out, j, p, b))
+            drawn.sort(key=lambda r: -abs(r[0]["swing"]) if not math.isnan(r[0]["swing"]) else 1)
+            for rank, group in enumerate(drawn, start=1):
+                rows += [r | {"rank": rank} for r in group]
+            rows += flat
+        # ``bin`` and ``rank`` are empty for a parameter not drawn: floats, written
+        # as whole numbers (``%.10g``) and read back as numbers.
+        df = pd.DataFrame(rows, columns=list(COLUMNS))
+        return df.astype({"bin": float, "rank": float})
+
+    def _base(self, out: Output, p: Param) -> dict[str, Any]:
+        return {
+            "output": out.id,
+            "output_name": out.name,
+            "kind": out.kind,
+            "parameter": p.id,
+            "parameter_name": p.name,
+        }
+
+    def _not_drawn_row(self, out: Output, j: int, p: Param, b: _Bins) -> dict[str, Any]:
+        s = share(int(self.totals[j]), self.n)
+        number = isinstance(b.value, int | float) and not isinstance(b.value, bool)
+        how = "pinned" if p.pinned else "fixed"
+        value = _number(b.value) if number else str(b.value)
+        return self._base(out, p) | {
+            "binning": NOT_DRAWN,
+            "bin": None,
+            "bin_label": f"{NOT_DRAWN} ({how} at {value})" if b.value is not None else NOT_DRAWN,
+            "lo": float(b.value) if number else math.nan,
+            "hi": float(b.value) if number else math.nan,
+            "worlds": self.n,
+            "count": int(self.totals[j]),
+            "share": s.p,
+            "share_lo": s.lo,
+            "share_hi": s.hi,
+            "swing": math.nan,
+            "swing_lo": math.nan,
+            "swing_hi": math.nan,
+            "rank": None,
+        }
+
+    def _bin_rows(self, out: Output, j: int, p: Param, b: _Bins) -> list[dict[str, Any]]:
+        order = list(range(len(b.worlds)))
+        if b.binning == "value":
+            order.sort(key=lambda i: b.keys[i])
+        worlds, counts = b.worlds[order], b.counts[j][order]
+        labels, los, his = _labels(b, order)
+        full = [i for i in range(len(order)) if worlds[i] > 0]
+        swing = (math.nan, math.nan, math.nan)
+        if len(full) >= 2:
+            if b.binning == "option":
+                shares = [counts[i] / worlds[i] for i in full]
+                low, top = full[int(np.argmin(shares))], full[int(np.argmax(shares))]
+            else:
+                low, top = full[0], full[-1]
+            swing = newcombe_diff(
+                int(counts[low]), int(worlds[low]), int(counts[top]), int(worlds[top])
+            )
+        rows = []
+        for i in range(len(order)):
+            s = share(int(counts[i]), int(worlds[i]))
+            rows.append(
+                self._base(out, p)
+                | {
+                    "binning": b.binning,
+                    "bin": i,
+                    "bin_label": labels[i],
+                    "lo": los[i],
+                    "hi": his[i],
+                    "worlds": int(worlds[i]),
+                    "count": int(counts[i]),
+                    "share": s.p,
+                    "share_lo": s.lo,
+                    "share_hi": s.hi,
+                    "swing": swing[0],
+                    "swing_lo": swing[1],
+                    "swing_hi": swing[2],
+                }
+            )
+        return rows
+
+
+def _labels(b: _Bins, order: list[int]) -> tuple[list[str], list[float], list[float]]:
+    """Each bin's label in words ("0.62–0.80", "3", "firm") and its edges."""
+    if b.binning == "quantile":
+        edges = [b.low, *b.edges.tolist(), b.high]
+        text = _edge_texts(edges)
+        labels = [f"{text[i]}–{text[i + 1]}" for i in range(len(edges) - 1)]
+        return labels, edges[:-1], edges[1:]
+    keys = [b.keys[i] for i in order]
+    if b.binning == "value":
+        return [_number(k) for k in keys], [float(k) for k in keys], [float(k) for k in keys]
+    return [str(k) for k in keys], [math.nan] * len(keys), [math.nan] * len(keys)
+
+
+def _edge_texts(edges: Sequence[float]) -> list[str]:
+    """Edges rounded to the fewest decimals (two at least) that keep them distinct."""
+    span = max(edges) - min(edges)
+    decimals = max(0, 2 - math.floor(math.log10(span))) if span > 0 else 2
+    if all(float(e).is_integer() for e in edges) and span >= 100:
+        decimals = 0
+    for d in range(decimals, decimals + 6):
+        texts = [f"{e:,.{d}f}" for e in edges]
+        if len(set(texts)) == len(texts):
+            return texts
+    return texts
+
+
+def _number(x: Any) -> str:
+    """A value as a short number: whole numbers with thousands separators."""
+    v = float(x)
+    return f"{v:,.0f}" if v.is_integer() else f"{v:.4g}"
+
+
+# -- from a batch -------------------------------------------------------------------
+def batch_counts(
+    sc: Scenario, pinned: Iterable[str] = (), quantiles: int = QUANTILE_BINS
+) -> DriverCounts:
+    """A :class:`DriverCounts` for the worlds of ``sc`` (add chunks with :func:`add_chunk`)."""
+    return DriverCounts(scenario_outputs(sc), scenario_params(sc, pinned), quantiles)
+
+
+def add_chunk(dc: DriverCounts, sc: Scenario, cs: ChunkSummary) -> None:
+    """Count one chunk's per-world rows (a chunk run with rows; see ``summarise_chunk``)."""
+    rows = cs.rows
+    if rows is None:
+        raise ValueError("drivers need the per-world rows of every chunk")
+    outcome = rows["outcome"]
+    index = {o.id: i for i, o in enumerate(sc.outcomes)}
+    hits = (
+        np.stack(
+            [
+                outcome == index[o.id] if o.kind == "outcome" else rows[f"flag_{o.id}"]
+                for o in dc.outputs
+            ]
+        )
+        if dc.outputs
+        else np.zeros((0, len(rows)), dtype=bool)
+    )
+    values: dict[str, np.ndarray] = {}
+    for p in sc.parameters:
+        v = rows[f"param_{p.id}"]
+        values[p.id] = np.asarray(p.enum_values, dtype=object)[v] if p.enum_values else v
+    dc.add(hits, values)
+
+
+# -- from a results folder ----------------------------------------------------------
+def drivers(
+    results: BatchResult, *, quantiles: int = QUANTILE_BINS, names: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The drivers table of a batch folder, rebuilt from its ``runs.csv`` (no rerun).
+
+    Outputs come from ``summary.json`` (outcomes, then ``key_flags``);
+    parameters are the ``param_*`` columns of ``runs.csv``, named from the
+    scenario file the manifest names when it still loads (else by their
+    ids in words, or by ``names``). The same table the batch wrote, when
+    the folder has one.
+
+    Raises:
+        ResultsError: the folder has no ``runs.csv`` (a batch run with
+            ``--no-runs-table``), or it lacks a column the summary names.
+    """
+    runs = results.runs
+    summary = results.summary
+    flag_names = {f["id"]: f.get("name", f["id"]) for f in summary.get("flags", ())}
+    outputs = [Output(o["id"], o.get("name", o["id"]), "outcome") for o in summary["outcomes"]]
+    outputs += [
+        Output(f, flag_names.get(f, f), "flag") for f in (summary.get("key_flags") or flag_names)
+    ]
+    known = _scenario_params(results)
+    pins = set((results.manifest.get("pinned") or {}).keys())
+    params = []
+    for c in runs.columns:
+        if c.startswith("param_"):
+            pid = c[len("param_") :]
+            name, options = known.get(pid, (parameter_name(pid), ()))
+            params.append(Param(pid, (names or {}).get(pid, name), options, pid in pins))
+    missing = [f"flag_{o.id}" for o in outputs if o.kind == "flag"]
+    missing = [c for c in [*missing, "outcome"] if c not in runs.columns]
+    if missing:
+        raise ResultsError(f"{results.folder / 'runs.csv'}: no column {missing[0]!r}")
+    outcome = runs["outcome"].astype(str).to_numpy()
+    hits = np.stack(
+        [
+            outcome == o.id if o.kind == "outcome" else runs[f"flag_{o.id}"].to_numpy() == 1
+            for o in outputs
+        ]
+    )
+    dc = DriverCounts(outputs, params, quantiles)
+    values = {p.id: _column(runs[f"param_{p.id}"]) for p in params}
+    dc.add(hits, values)
+    return dc.table()
+
+
+def _column(column: pd.Series) -> np.ndarray:
+    """A parameter's column as the batch holds it: words as objects, numbers as numbers."""
+    if column.dtype.kind in "OUS":
+        return column.astype(str).to_numpy(dtype=object)
+    return column.to_numpy()
+
+
+def _scenario_params(results: BatchResult) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each parameter's name and options (if words) from the scenario file the manifest
+    names, if it is found and loads; else nothing (names from ids, options as found)."""
+    from sim.scenario import load_scenario  # start-up time: only when names are wanted
+
+    given = results.manifest.get("scenario_file")
+    if not given:
+        return {}
+    candidates = [Path(given)] + [base / given for base in (Path.cwd(), *results.folder.parents)]
+    for path in candidates:
+        if path.is_file():
+            try:
+                sc = load_scenario(path, results.manifest.get("overrides") or (), registry=None)
+            except WargameError:
+                return {}
+            return {
+                p.id: (parameter_name(p.id, p.description), tuple(p.enum_values))
+                for p in sc.parameters
+            }
+    return {}

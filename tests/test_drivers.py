@@ -1,0 +1,216 @@
+"""Drivers: each outcome and key flag by bin of each parameter, against known answers.
+
+The toy scenario's outcome ``high`` is ``p > 0.5`` on a uniform ``p``, and
+its flag ``big_n`` is ``n >= 2`` on a whole number drawn from 0 to 3: so
+``p`` (``n``) moves its output from 0 in the bottom bin to 1 in the top
+one, and every other parameter moves nothing, its swing's interval holding
+0 (seed 2; each such interval misses 0 one time in twenty by chance, so a
+different seed may flag one of the six).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.errors import ResultsError
+from sim.results.drivers import (
+    COLUMNS,
+    DriverCounts,
+    Output,
+    Param,
+    drivers,
+    parameter_name,
+)
+from sim.results.reader import load_results
+from sim.tables import write_table
+
+RUNS = 4000
+SEED = 2
+
+TOY = """
+scenario: {name: toy, title: Toy, start: 2022-01-01, horizon_days: 5, seed: 1}
+ladder:
+  calm: {name: Calm, mid_level: 1}
+  war: {name: War, mid_level: 5}
+outcomes:
+  quiet: {name: Quiet}
+  high: {name: High draw, when: p > 0.5}
+flags:
+  big_n: {name: Big n, when: n >= 2}
+parameters:
+  p: {dist: uniform, low: 0.0, high: 1.0, description: "The one that matters.",
+      cites: [kremlin-appetite-decides]}
+  q: {dist: uniform, low: 0.0, high: 1.0, cites: [kremlin-appetite-decides]}
+  k: {dist: choice, options: {left: 0.5, right: 0.5}, cites: [kremlin-appetite-decides]}
+  n: {dist: uniform, low: 0, high: 3, integer: true, cites: [kremlin-appetite-decides]}
+  f: {dist: fixed, value: 2, cites: [kremlin-appetite-decides]}
+actors:
+  a: {name: A, actions: {wait: {default: true}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("drivers")
+    path = folder / "toy.yaml"
+    path.write_text(TOY, encoding="utf-8")
+    result = sim.run_batch(path, runs=RUNS, seed=SEED, out=folder / "batch", progress=False)
+    return result, path
+
+
+def _of(table: pd.DataFrame, output: str, parameter: str) -> pd.DataFrame:
+    return table[(table["output"] == output) & (table["parameter"] == parameter)]
+
+
+def test_the_parameter_that_decides_swings_from_0_to_1(toy):
+    result, _ = toy
+    table = result.drivers
+    assert list(table.columns) == list(COLUMNS)
+    p = _of(table, "high", "p")
+    assert list(p["binning"]) == ["quantile"] * 5 and list(p["worlds"]) == [RUNS // 5] * 5
+    assert p["share"].iloc[0] == 0 and p["share"].iloc[-1] == 1
+    assert p["swing"].iloc[0] == 1 and p["swing_lo"].iloc[0] > 0.99
+    assert set(p["rank"]) == {1}
+    assert p["parameter_name"].iloc[0] == "The one that matters"
+    n = _of(table, "big_n", "n")
+    assert list(n["binning"]) == ["value"] * 4 and list(n["bin_label"]) == ["0", "1", "2", "3"]
+    assert list(n["share"]) == [0, 0, 1, 1] and set(n["rank"]) == {1}
+
+
+@pytest.mark.parametrize(("output", "others"), [("high", "qkn"), ("big_n", "qkp")])
+def test_parameters_that_do_not_matter_have_swings_around_0(toy, output, others):
+    table = toy[0].drivers
+    for pid in others:
+        rows = _of(table, output, pid)
+        lo, hi = rows["swing_lo"].iloc[0], rows["swing_hi"].iloc[0]
+        assert lo < 0 < hi, (output, pid, lo, hi)
+        assert abs(rows["swing"].iloc[0]) < 0.1
+        assert set(rows["rank"]) <= {2, 3, 4}
+
+
+def test_a_fixed_parameter_is_not_drawn(toy):
+    f = _of(toy[0].drivers, "high", "f")
+    assert len(f) == 1
+    row = f.iloc[0]
+    assert row["binning"] == "not drawn" and row["bin_label"] == "not drawn (fixed at 2)"
+    assert math.isnan(row["swing"]) and pd.isna(row["rank"]) and pd.isna(row["bin"])
+    assert row["worlds"] == RUNS
+
+
+def test_bin_shares_are_direct_counts_of_runs(toy):
+    result, _ = toy
+    runs, table = result.runs, result.drivers
+    for pid in ("p", "q"):
+        rows = _of(table, "high", pid)
+        x = runs[f"param_{pid}"].to_numpy()
+        # Quintiles of the draws (the table writes them to 10 digits).
+        edges = np.quantile(x, [0.2, 0.4, 0.6, 0.8])
+        assert list(rows["lo"])[1:] == pytest.approx(edges, rel=1e-9)
+        index = np.searchsorted(edges, x, side="right")
+        for b, row in enumerate(rows.itertuples()):
+            inside = index == b
+            assert row.lo == pytest.approx(x[inside].min() if b == 0 else edges[b - 1])
+            assert row.hi == pytest.approx(x[inside].max() if b == 4 else edges[b])
+            assert row.worlds == inside.sum()
+            assert row.count == (runs["outcome"][inside] == "high").sum()
+            assert row.share == pytest.approx(row.count / row.worlds)
+            assert row.share_lo <= row.share <= row.share_hi
+    k = _of(table, "big_n", "k").set_index("bin_label")
+    for option in ("left", "right"):
+        chosen = runs["param_k"] == option
+        assert k.loc[option, "worlds"] == chosen.sum()
+        assert k.loc[option, "count"] == runs["flag_big_n"][chosen].sum()
+    # A choice's swing is its largest option share minus its smallest.
+    assert k["swing"].iloc[0] == pytest.approx(k["share"].max() - k["share"].min())
+
+
+def test_rebuilt_from_runs_equals_the_written_table(toy, tmp_path):
+    result, _ = toy
+    write_table(tmp_path / "again.csv", drivers(result))
+    assert (tmp_path / "again.csv").read_bytes() == (result.folder / "drivers.csv").read_bytes()
+
+
+def test_recorded_in_the_manifest_and_checked(toy, tmp_path):
+    result, _ = toy
+    record = result.manifest["tables"]["drivers.csv"]
+    assert record["rows"] == len(result.drivers)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in result.folder.iterdir():
+        if f.is_file():
+            (copy / f.name).write_bytes(f.read_bytes())
+    text = (copy / "drivers.csv").read_text(encoding="utf-8")
+    (copy / "drivers.csv").write_text(text.replace(",800,0,", ",800,1,", 1), encoding="utf-8")
+    with pytest.raises(ResultsError, match=r"drivers\.csv: altered"):
+        load_results(copy)
+
+
+def test_without_runs_table_the_same_drivers(toy, tmp_path):
+    result, path = toy
+    other = sim.run_batch(
+        path, runs=RUNS, seed=SEED, out=tmp_path / "b", runs_table=False, progress=False
+    )
+    assert not other.has_runs
+    assert (other.folder / "drivers.csv").read_bytes() == (
+        result.folder / "drivers.csv"
+    ).read_bytes()
+
+
+def test_pinned_parameter_is_not_drawn(toy, tmp_path):
+    _, path = toy
+    pinned = sim.run_batch(
+        path, runs=500, seed=1, out=tmp_path / "b", pinned={"p": 0.75}, progress=False
+    )
+    p = _of(pinned.drivers, "high", "p")
+    assert list(p["bin_label"]) == ["not drawn (pinned at 0.75)"]
+    assert p["share"].iloc[0] == 1
+
+
+def test_counting_chunk_by_chunk_equals_counting_at_once():
+    rng = np.random.default_rng(5)
+    n = 3000
+    x = rng.uniform(size=n)
+    m = rng.integers(0, 3, size=n)
+    m[2500] = 7  # a value first seen after the worlds the bins are fixed from
+    w = np.asarray(rng.choice(["a", "b"], size=n), dtype=object)
+    hits = np.stack([x > 0.3, m == 1])
+    outputs = [Output("o", "O", "outcome"), Output("f", "F", "flag")]
+    params = [Param("x", "X"), Param("m", "M"), Param("w", "W", ("b", "a"))]
+    at_once = DriverCounts(outputs, params, edge_worlds=1000)
+    at_once.add(hits, {"x": x, "m": m, "w": w})
+    chunked = DriverCounts(outputs, params, edge_worlds=1000)
+    for s in range(0, n, 700):
+        part = slice(s, s + 700)
+        chunked.add(hits[:, part], {"x": x[part], "m": m[part], "w": w[part]})
+    pd.testing.assert_frame_equal(at_once.table(), chunked.table())
+    table = at_once.table()
+    mrows = table[(table["output"] == "f") & (table["parameter"] == "m")]
+    assert list(mrows["bin_label"]) == ["0", "1", "2", "7"] and mrows["worlds"].sum() == n
+    # Edges from the first 1,000 worlds only; every world is counted.
+    xrows = table[(table["output"] == "o") & (table["parameter"] == "x")]
+    assert xrows["worlds"].sum() == n
+    assert list(xrows["lo"])[1:] == pytest.approx(np.quantile(x[:1000], [0.2, 0.4, 0.6, 0.8]))
+    # Options in the order given, not alphabetical.
+    assert list(table[table["parameter"] == "w"]["bin_label"])[:2] == ["b", "a"]
+
+
+@pytest.mark.parametrize(
+    ("pid", "description", "name"),
+    [
+        (
+            "kremlin_appetite",
+            "How keen the Kremlin is on war: the weight of its aims.",
+            "How keen the Kremlin is on war",
+        ),
+        ("russian_troops", "Russian troops brought in. Experts put it near 10,000.", None),
+        ("us_resolve", "", "Us resolve"),
+        ("x", "Minsk's prior (modellers' assumption, mean 0.57).", "Minsk's prior"),
+    ],
+)
+def test_parameter_name(pid, description, name):
+    assert parameter_name(pid, description) == (name or "Russian troops brought in")
