@@ -162,6 +162,12 @@ def decide(
     for pref in plan.preferences:
         rule, j = pref.rule, pref.row
         active = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
+        if not active.any():
+            # Writes nothing below: every update is masked by ``active``. Skipping
+            # even the first preference of an action is safe, because until one is
+            # applied the action's utility is the same in every world (-inf, or 0
+            # for the default), which is what ``first`` relies on.
+            continue
         if wanted is not None and rule.action_index in plan.constrained:
             wanted[rule.action_index] |= active
         if pref.utility is None:

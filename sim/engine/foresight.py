@@ -331,14 +331,25 @@ class Hypothesis:
     ``changed`` maps each name of the environment whose array adjudication
     replaced or rewrote (state variables, ``rung``, ``peak``, the movers'
     history names) to its value here; every other name reads as in the base.
-    ``memo`` keeps what was worked out on this state alone.
+    ``delta`` holds those of them that this state's own move wrote, the
+    others being as in ``parent`` (the state the move was made on; None for
+    the decider's move, made on the base). ``memo`` keeps what was worked
+    out on this state alone.
     """
 
-    __slots__ = ("changed", "memo", "state", "views")
+    __slots__ = ("changed", "delta", "memo", "parent", "state", "views")
 
-    def __init__(self, state: WorldState, changed: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        state: WorldState,
+        changed: dict[str, Any],
+        delta: dict[str, Any],
+        parent: Hypothesis | None,
+    ) -> None:
         self.state = state
         self.changed = changed
+        self.delta = delta
+        self.parent = parent
         self.memo: dict[Any, Any] = {}
         self.views: dict[Any, dict[str, Any]] = {}
 
@@ -384,30 +395,33 @@ class Outlook:
         """``s+x``: the decider takes ``action`` in every world (worked out once)."""
         h = self._moves.get(action.index)
         if h is None:
-            h = self._moves[action.index] = self._after(self.state, self.env, self.decider, action)
+            h = self._moves[action.index] = self._after(None, self.env, self.decider, action)
         return h
 
     def _after(
-        self, state: WorldState, env: dict[str, Any], actor: Actor, action: Action
+        self, parent: Hypothesis | None, env: dict[str, Any], actor: Actor, action: Action
     ) -> Hypothesis:
-        """:func:`after` as a hypothesis: the new state and the names it changed."""
-        st = after(state, env, actor, action)
-        base = self.state
-        changed: dict[str, Any] = {}
+        """:func:`after` on ``parent`` (the base if None) as a hypothesis: the new state,
+        and the names its move changed (found by identity: adjudication puts a new
+        array in place of each one it changes, and copies the history it writes)."""
+        prev = self.state if parent is None else parent.state
+        st = after(prev, env, actor, action)
+        delta: dict[str, Any] = {}
         for k, v in st.values.items():
-            if v is not base.values[k]:
-                changed[k] = frozen(v)
-        for name, new, old in (("rung", st.rung, base.rung), ("peak", st.peak, base.peak)):
+            if v is not prev.values[k]:
+                delta[k] = frozen(v)
+        for name, new, old in (("rung", st.rung, prev.rung), ("peak", st.peak, prev.peak)):
             if new is not old:
-                changed[name] = frozen(new)
+                delta[name] = frozen(new)
         for mover, hist in self._history.items():
             if (
-                st.action_count[mover] is not base.action_count[mover]
-                or st.action_last[mover] is not base.action_last[mover]
+                st.action_count[mover] is not prev.action_count[mover]
+                or st.action_last[mover] is not prev.action_last[mover]
             ):
                 for name, h in hist:
-                    changed[name] = frozen(st.history_value(h, self.day))
-        return Hypothesis(st, changed)
+                    delta[name] = frozen(st.history_value(h, self.day))
+        changed = delta if parent is None else {**parent.changed, **delta}
+        return Hypothesis(st, changed, delta, parent)
 
     def seen(self, actor: Actor) -> dict[str, Any]:
         """The base as ``actor`` sees it: with its beliefs, and, for a responder, its
@@ -446,19 +460,29 @@ class Outlook:
 
     # -- what the decider expects ----------------------------------------------------
     def value(self, h: Hypothesis) -> np.ndarray:
-        """:func:`value` of the decider on ``h``: the same sum, each term reused from
-        the base where ``h`` changed none of its names."""
+        """:func:`value` of the decider on ``h``: the same sum of the same terms."""
         total = h.memo.get("value")
         if total is None:
             total = np.zeros(self.R)
             for i, (term, reads) in enumerate(_value_terms(self.state, self.decider)):
-                memo = self._memo_for(h, reads)
-                part = memo.get(("term", i))
-                if part is None:
-                    part = memo[("term", i)] = _term(term, self.view(h, self.decider, {}), self.R)
-                total = total + part
+                total = total + self._term(h, i, term, reads)
             h.memo["value"] = total
         return total
+
+    def _term(self, h: Hypothesis, i: int, term: ValueTerm, reads: frozenset[str]) -> np.ndarray:
+        """Value term ``i`` on ``h``: the base's where ``h`` changed none of its names,
+        the parent state's where ``h``'s own move wrote none of them."""
+        if h.changed.keys().isdisjoint(reads):
+            memo = self._memo
+        elif h.parent is not None and h.delta.keys().isdisjoint(reads):
+            return self._term(h.parent, i, term, reads)
+        else:
+            memo = h.memo
+        key = ("term", i)
+        part = memo.get(key)
+        if part is None:
+            part = memo[key] = _term(term, self.view(h, self.decider, {}), self.R)
+        return part
 
     def chance(
         self, h: Hypothesis, responder: Responder, resp: Response, t: int, horizon: int
@@ -508,7 +532,7 @@ class Outlook:
         got = h.memo.get(key)
         if got is None:
             values = self.types(responder)[t][0]
-            sxr = self._after(h.state, self.view(h, b, values), b, resp.action)
+            sxr = self._after(h, self.view(h, b, values), b, resp.action)
             got = h.memo[key] = self.value(sxr) - v_x
         return got
 
@@ -628,5 +652,6 @@ def utilities(
 def _take(env: dict[str, Any], where: np.ndarray, R: int) -> dict[str, Any]:
     """``env`` restricted to the worlds ``where`` (scalars stay as they are)."""
     return {
-        k: v[where] if isinstance(v, np.ndarray) and v.shape == (R,) else v for k, v in env.items()
+        k: v.take(where) if isinstance(v, np.ndarray) and v.shape == (R,) else v
+        for k, v in env.items()
     }

@@ -136,7 +136,8 @@ class WorldState:
         """
 
         def rows(a: np.ndarray) -> np.ndarray:
-            return a[..., where]
+            # ndarray.take gives a[..., where], a few times faster for 2-D arrays
+            return a.take(where, axis=-1)
 
         sub = WorldState(
             scenario=self.scenario,

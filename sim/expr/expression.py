@@ -19,6 +19,20 @@ from sim.expr.symbol import Symbol
 _EXPECT_KINDS = ("any", "bool", "number", "enum")
 
 
+@np.errstate(all="ignore")
+def _quietly(fn: Any, env: Mapping[str, Any]) -> Any:
+    """``fn(env)`` with numpy's floating-point errors ignored, as every evaluation is
+    (the helpers of :mod:`sim.expr.functions` keep results finite where numpy would
+    warn).
+
+    The decorator form sets and resets numpy's error state in one call instead of
+    the three a ``with np.errstate(...)`` block makes; expressions are evaluated
+    often enough for that to count. It keeps no state between calls, so it is
+    safe to re-enter and to call from several threads.
+    """
+    return fn(env)
+
+
 class Expr:
     """A compiled expression, ready to be evaluated many times.
 
@@ -79,8 +93,7 @@ class Expr:
             ExpressionError: If ``env`` lacks a value the expression needs.
         """
         try:
-            with np.errstate(all="ignore"):
-                result = self._fn(env)
+            result = _quietly(self._fn, env)
         except KeyError as exc:
             missing = exc.args[0] if exc.args else "?"
             raise ExpressionError(
@@ -93,7 +106,10 @@ class Expr:
         result = _to_scalar(result)
         if size is None:
             return result
-        return np.full(size, result)
+        # np.full(size, result) for a numpy scalar, without its Python-level steps
+        out = np.empty(size, dtype=result.dtype)
+        out.fill(result)
+        return out
 
     def __str__(self) -> str:
         return self._text
