@@ -25,6 +25,7 @@ from sim import __version__
 from sim.arguments import add_claims_options, seed_value
 from sim.cli.batch import register as register_results_commands
 from sim.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err, out
+from sim.cli.discover import register as register_discover
 from sim.errors import UsageError, ValidationError, WargameError
 from sim.registry import claims_policy, load_registry, registry_for_scenario
 from sim.scenario import load_scenario
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_schema)
 
     register_results_commands(sub)
+    register_discover(sub)
     register_view(sub)
     return parser
 
