@@ -39,7 +39,7 @@ from typing import Any
 # The benchmark folder is not a package: its modules are found beside this
 # script, which Python puts first on sys.path.
 import cases
-from synthetic import DEFENDER_TYPES, RESPONDERS, RESPONSES, foresight_scenario
+from synthetic import DEFENDER_TYPES, PREDICTED, RESPONDERS, RESPONSES, foresight_scenario
 
 ROOT = cases.ROOT
 GIB = 1024**3
@@ -456,13 +456,13 @@ def foresight_section(src: Source, quick: bool, say: Any) -> list[Row]:
 
     days = plain[KS[0]]["days"]
     setting = (
-        f"{runs:,} worlds × {days} days, engine only, chunks of {cases.CHUNK:,}, {reps_text(reps)}"
+        f"{runs:,} worlds × {days} days, engine only, chunks of {cases.CHUNK:,}, "
+        f"CPU time, {reps_text(reps)}"
     )
 
     def per_day(s: float) -> str:
-        return (
-            f"{s * 10_000 / runs:.2f} s per 10k worlds ({s / (runs * days) * 1e6:.2f} µs/world-day)"
-        )
+        per_world_day = s / (runs * days) * 1e6
+        return f"CPU {s * 10_000 / runs:.2f} s per 10k worlds ({per_world_day:.2f} µs/world-day)"
 
     for k in KS:
         p = plain[k]
@@ -548,12 +548,12 @@ def foresight_section(src: Source, quick: bool, say: Any) -> list[Row]:
             row(
                 f"4. foresight alone, K={k}",
                 f"one decider-day on one snapshot (day {snap['day']}, {snap['worlds']:,} worlds), "
-                f"fastest of {reps_snap} calls",
+                f"CPU time, fastest of {reps_snap} calls",
                 "; ".join(cells),
                 f"{s.get('adjudicate', '?')} hypothetical adjudications, "
                 f"{s.get('daily_probability', '?')} response probabilities per decider-day "
-                f"({RESPONDERS} responders, {RESPONSES} responses, "
-                f"{DEFENDER_TYPES} types of one trait)",
+                f"({RESPONDERS} responders, {PREDICTED} of their {RESPONSES} responses "
+                f"predicted, {DEFENDER_TYPES} types of one trait)",
                 k=k,
                 by_h={h: by[(k, h)] for h in HS},
             )

@@ -11,8 +11,10 @@ decider weighs its moves. Three other actors can respond, two moves each:
   response is adjudicated once per type),
 * a neighbour and an ally (no private traits).
 
-Each response is picked by a trigger or a preference, so every one of the
-six is predicted. The moves raise ``pressure``, which the responders' rules
+Each response is picked by a trigger or a preference; five of the six can
+change what the decider values and are predicted (the ally's mediation
+moves only ``pressure``, which the decider does not value, so foresight
+leaves it out). The moves raise ``pressure``, which the responders' rules
 read, so their chances change from day to day. Citations are real claim ids
 of the registry (the scenario is loaded with citation checks on), chosen
 only so that it loads: the scenario models nothing.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 RESPONDERS = 3
 RESPONSES = 6  # over all responders
+PREDICTED = 5  # of them, those that can change the decider's values
 DEFENDER_TYPES = 2
 
 
