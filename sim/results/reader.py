@@ -30,7 +30,7 @@ from sim.tables import check_format, check_table, check_tables, read_table
 if TYPE_CHECKING:
     import pandas as pd
 
-KINDS = ("batch", "sweep", "compare")
+KINDS = ("batch", "sweep", "compare", "sensitivity")
 
 
 @dataclass
@@ -152,6 +152,26 @@ class CompareResult(Results):
         return pd.DataFrame(side_by_side(self.stored_summary, what))
 
 
+@dataclass
+class SensitivityResult(Results):
+    """Global sensitivity indices of a scenario's outputs (``wargame sensitivity``)."""
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """``summary.json``: method, factors, outputs with their notes, and the settings."""
+        return self.stored_summary
+
+    @cached_property
+    def indices(self) -> pd.DataFrame:
+        """Per output and factor: S1, ST and their intervals (Sobol) or mu*, sigma (Morris)."""
+        return self._table("indices.csv")
+
+    @cached_property
+    def points(self) -> pd.DataFrame:
+        """Per design point: the factors' values and the output shares."""
+        return self._table("points.csv")
+
+
 def side_by_side(doc: dict[str, Any], what: str = "outcomes") -> list[dict[str, Any]]:
     """Rows of ``compare.json`` joined for display, A's ids first then B's own.
 
@@ -248,7 +268,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 def load_results(
     folder: Path | str, recount: bool = False
-) -> BatchResult | SweepResult | CompareResult:
+) -> BatchResult | SweepResult | CompareResult | SensitivityResult:
     """Open a results folder (or ``results/<scenario>``, meaning its latest folder).
 
     Every table is checked against the manifest's record on opening (one
@@ -269,10 +289,11 @@ def load_results(
     check_tables(path, m)
     name = "compare.json" if m["kind"] == "compare" else "summary.json"
     summary = read_json(path / name)
-    kinds: dict[str, type[BatchResult | SweepResult | CompareResult]] = {
+    kinds: dict[str, type[BatchResult | SweepResult | CompareResult | SensitivityResult]] = {
         "batch": BatchResult,
         "sweep": SweepResult,
         "compare": CompareResult,
+        "sensitivity": SensitivityResult,
     }
     result = kinds[m["kind"]](path, m, summary)
     if recount and isinstance(result, BatchResult) and result.has_runs:
