@@ -274,3 +274,27 @@ def test_both_charts_are_drawn_from_the_folder(toy_batch, tmp_path) -> None:
     fig = plot_box(written.folder)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert [label.split("\n")[0] for label in labels] == ["p1", "p2"]
+
+
+def test_the_box_without_its_insignificant_restrictions() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from sim.discovery.search import significant_box
+
+    grid = np.linspace(0.0, 1.0, 101)
+    x = pd.DataFrame({"p1": np.repeat(grid, 2), "p2": np.tile([0.2, 0.95], 101)})
+    y = (x["p1"] >= 0.5).to_numpy()
+    box = pd.DataFrame(
+        [
+            {"parameter": "p1", "kind": "real", "lower": 0.5, "upper": 1.0, "kept": "",
+             "significant": 1},
+            {"parameter": "p2", "kind": "real", "lower": 0.0, "upper": 0.9, "kept": "",
+             "significant": 0},
+        ]
+    )  # fmt: skip
+    reduced = significant_box(x, y, box)
+    assert reduced is not None and reduced["restricted"] == ["p1"]
+    assert (reduced["coverage"], reduced["density"], reduced["worlds"]) == (1.0, 1.0, 102)
+    assert significant_box(x, y, box.assign(significant=1)) is None
+    assert significant_box(x, y, box.assign(significant=0)) is None

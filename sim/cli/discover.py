@@ -58,6 +58,8 @@ def format_discovery(summary: dict[str, Any]) -> str:
     lines.append(box["sentence"])
     if box["significance"]:
         lines.append(box["significance"])
+    if box.get("significant_only"):
+        lines.append(box["significant_only"]["sentence"])
     lines += summary["notes"]
     return "\n".join(lines)
 

@@ -174,7 +174,10 @@ def discover(
     chosen, met = choose(trajectory, threshold)
     trajectory["chosen"] = (trajectory["box"] == chosen).astype(int)
     box = _box_table(found, chosen, dims)
-    summary = summarise(res, target, options, trajectory, box, chosen, met, cases, worlds, left_out)
+    reduced = significant_box(x, y, box)
+    summary = summarise(
+        res, target, options, trajectory, box, chosen, met, cases, worlds, left_out, reduced
+    )
     return Discovery(res, target, options, trajectory, box, summary)
 
 
@@ -282,6 +285,38 @@ def _box_table(found: Any, i: int, dims: Mapping[str, Dimension]) -> pd.DataFram
         "kept", "options", "qp_lower", "qp_upper", "quasi_p", "significant", "words",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
+
+
+def significant_box(x: pd.DataFrame, y: Any, box: pd.DataFrame) -> dict[str, Any] | None:
+    """The chosen box with its significant restrictions only: coverage, density (Wilson 95%), mass.
+
+    ``None`` when every restriction is significant, or none is (nothing to drop,
+    or nothing left).
+    """
+    import numpy as np  # start-up time
+
+    keep = box[box["significant"] == 1]
+    if len(keep) == 0 or len(keep) == len(box):
+        return None
+    inside = np.ones(len(x), dtype=bool)
+    for r in keep.to_dict("records"):
+        col = x[r["parameter"]]
+        if r["kind"] == "choice":
+            inside &= col.isin(str(r["kept"]).split(";")).to_numpy()
+        else:
+            inside &= ((col >= r["lower"]) & (col <= r["upper"])).to_numpy()
+    n, k, total = int(inside.sum()), int(np.sum(y[inside])), int(np.sum(y))
+    lo, hi = wilson(k, n)
+    return {
+        "restricted": [str(p) for p in keep["parameter"]],
+        "coverage": k / total,
+        "density": k / n if n else 0.0,
+        "density_lo": lo,
+        "density_hi": hi,
+        "mass": n / len(x),
+        "worlds": n,
+        "cases": k,
+    }
 
 
 def _qp(v: Any) -> float:

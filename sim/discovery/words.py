@@ -103,6 +103,7 @@ def summarise(
     cases: int,
     worlds: int,
     left_out: list[str],
+    reduced: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``summary.json``: see docs/discovery.md for each field."""
     row = trajectory[trajectory["box"] == chosen].iloc[0]
@@ -140,6 +141,15 @@ def summarise(
     }
     chosen_box["sentence"] = box_sentence(target, chosen_box, base)
     chosen_box["significance"] = significance_sentence(restricted)
+    chosen_box["significant_only"] = None
+    if reduced is not None:
+        names = [r["name"] for r in restricted if r["id"] in set(reduced["restricted"])]
+        chosen_box["significant_only"] = dict(reduced) | {
+            "sentence": f"Keeping only the significant restrictions ({_and(names)}), "
+            f"{_percent(reduced['density'])} of the box's worlds have it, covering "
+            f"{_percent(reduced['coverage'])} of all the worlds where it happens (the box "
+            f"holds {_percent(reduced['mass'])} of all worlds)."
+        }
     s = res.summary
     notes = []
     if not met:

@@ -99,17 +99,22 @@ def plot_trajectory(result: Any, ax: Axes | None = None) -> Figure:
         f"coverage {pct(box['coverage'], 0)}, density {pct(box['density'], 0)}, "
         f"mass {pct(box['mass'], 0)}"
     )
-    # Above the trajectory is empty (no box has both more coverage and more density).
-    right, high = box["coverage"] > 0.7, box["density"] > 0.8
-    where = (-18 if right else 18, -34 if high else 34)
+    # Up and to the right of a box is empty: the boxes peeled after it have less
+    # coverage, those before it less density. Near the top, straight to the right.
+    if box["coverage"] > 0.75:
+        where, ha, va = (-8, 40), "right", "bottom"
+    elif box["density"] > 0.85:
+        where, ha, va = (40, 0), "left", "center"
+    else:
+        where, ha, va = (24, 30), "left", "bottom"
     ax.annotate(
         label,
         (box["coverage"], box["density"]),
         xytext=where,
         textcoords="offset points",
         fontsize=8,
-        ha="right" if right else "left",
-        va="top" if high else "bottom",
+        ha=ha,
+        va=va,
         arrowprops={"arrowstyle": "-", "color": "0.3", "lw": 0.7},
         bbox={"boxstyle": "square,pad=0.2", "fc": "white", "ec": "none"},
         zorder=5,
