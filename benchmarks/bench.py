@@ -1,11 +1,12 @@
 """Performance benchmark of the engine and the batch subsystem: one table.
 
 Run with ``make bench`` (``python benchmarks/bench.py``). ``--quick`` runs a
-smaller variant in a few minutes, ``--no-million`` leaves out the
-1,000,000-world batches, ``--only SECTION`` runs some sections only,
-``--out FILE`` also writes the table as markdown and ``--json FILE`` every
-row and raw measurement as JSON. docs/performance.md explains every row and
-holds the figures as measured.
+smaller variant in a few minutes; ``--million no`` leaves out the
+1,000,000-world batch and ``--million all`` runs it serially too; ``--only
+SECTION`` runs some sections only; ``--at REV`` measures a commit rather than
+the working tree; ``--out FILE`` also writes the table as markdown and
+``--json FILE`` every row and raw measurement as JSON. docs/performance.md
+explains every row and holds the figures as measured.
 
 Every timed case runs in a fresh Python process (:mod:`cases`), so no case
 profits from modules imported or memory touched by another. Inside that
@@ -279,17 +280,23 @@ def command_section(src: Source, quick: bool, say: Any) -> list[Row]:
 
 
 def batch_section(
-    src: Source, quick: bool, million: bool, say: Any, got: dict[str, Any]
+    src: Source, quick: bool, million: str, say: Any, got: dict[str, Any]
 ) -> list[Row]:
-    """``run_batch`` from 1,000 to 1,000,000 worlds, serially and on every core."""
+    """``run_batch`` from 1,000 to 1,000,000 worlds, serially and on every core.
+
+    ``million`` is ``"no"``, ``"workers"`` (1,000,000 worlds on every core
+    only) or ``"all"`` (serially too).
+    """
     cores = os.cpu_count() or 1
     reps = 1 if quick else 3
     sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
-    if million:
+    if million != "no":
         sizes.append(1_000_000)
     rows, m_by = [], {}
     for n in sizes:
         for executor, workers in (("serial", 1), ("local", cores)):
+            if n == 1_000_000 and executor == "serial" and million != "all":
+                continue
             r = 1 if n >= 1_000_000 else reps
             say(f"batch {n:,} worlds, {executor} x{workers} ({r} rep.)")
             spec = {
@@ -332,9 +339,9 @@ def batch_section(
                 )
             )
     got["batch"] = m_by
-    big = 1_000_000 if million else None
-    if big and (100_000, "serial") in m_by:
-        for executor in ("serial", "local"):
+    big = 1_000_000
+    for executor in ("serial", "local"):
+        if (big, executor) in m_by and (100_000, executor) in m_by:
             # Time = start-up + worlds x cost per world: 10 x the worlds may take
             # at most 10 x the time (less when start-up matters).
             small, large = m_by[(100_000, executor)], m_by[(big, executor)]
@@ -711,9 +718,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
     parser.add_argument(
         "--million",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="run the 1,000,000-world batches (default: yes, except with --quick)",
+        choices=("no", "workers", "all"),
+        help="1,000,000-world batches: none, on every core only (the default, except "
+        "with --quick: none), or serially too",
     )
     parser.add_argument("--only", action="append", choices=SECTIONS, help="run only SECTION")
     parser.add_argument(
@@ -764,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
 def measure(args: argparse.Namespace, src: Source) -> tuple[str, list[Row]]:
     """Run the chosen sections; returns the line about the machine and the rows."""
     quick = args.quick
-    million = (not quick) if args.million is None else args.million
+    million = args.million or ("no" if quick else "workers")
     chosen = args.only or SECTIONS
     load_before = _load()
     started = time.perf_counter()
