@@ -104,18 +104,25 @@ actors:
         when: HIT_WHEN
         utility: anger - 0.5
         cites: [us-swift-response-25-jan]
+      hits_only:
+        kind: constraint
+        action: hit
+        allowed_if: HIT_ALLOWED
+        cites: [us-swift-response-25-jan]
       rests: {kind: preference, action: wait, utility: 0.2, cites: [grey-zone-preferred]}
 outcomes:
   quiet: {name: Quiet}
   war: {name: War, when: challenger.attack.taken}
 """
 
-# Each shortcut applies: rules that read neither ``attacked`` nor the resolve.
+# Each shortcut applies: rules that read neither ``attacked`` nor the resolve, a
+# constant probability, a constraint that forbids ``hit`` everywhere on day 1.
 SHORTCUTS = {
     "PUNISH_WHEN": "day >= 2",
     "ALERT_WHEN": "day >= 0",
     "ALERT_PROB": "0.3",
     "HIT_WHEN": "day >= 1",
+    "HIT_ALLOWED": "day >= 3",
 }
 # None does: every rule reads what the attack writes and the resolve.
 NONE_APPLIES = {
@@ -123,6 +130,7 @@ NONE_APPLIES = {
     "ALERT_WHEN": "attacked or harm > 0",
     "ALERT_PROB": '0.6 if resolve == "resolute" else 0.3',
     "HIT_WHEN": 'attacked and resolve == "resolute"',
+    "HIT_ALLOWED": 'attacked or resolve == "resolute"',
 }
 
 

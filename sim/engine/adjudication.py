@@ -106,11 +106,10 @@ class Changes:
         rung = st.rung
         if self.escalate is not None:
             rung = np.maximum(rung, self.escalate)
-            raised = self.escalate >= 0  # any escalatory move blocks de-escalation
-        else:
-            raised = np.zeros(st.R, dtype=bool)
         if self.deescalate is not None:
-            lower = (self.deescalate >= 0) & ~raised & (self.deescalate < rung)
+            lower = (self.deescalate >= 0) & (self.deescalate < rung)
+            if self.escalate is not None:
+                lower &= self.escalate < 0  # any escalatory move blocks de-escalation
             rung = np.where(lower, self.deescalate, rung)
         if rung is not st.rung:
             st.rung = rung.astype(np.int64, copy=False)
@@ -157,10 +156,14 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     taken: list[tuple[str, int, np.ndarray]] = []  # (actor, action, worlds) of today's moves
     for dec in decisions:
         actor = state.actors[dec.actor]
+        # One count of the worlds per action, instead of a mask per action to
+        # find the actions nobody took (foresight adjudicates one action taken
+        # in every world many times a day).
+        taken_in = np.bincount(dec.action, minlength=len(actor.actions))
         for act in actor.actions:
-            mask = dec.action == act.index
-            if not mask.any():
+            if not taken_in[act.index]:
                 continue
+            mask = dec.action == act.index
             taken.append((actor.id, act.index, mask))
             if not act.default:
                 ch.add(mask, act.effects, env, act.escalate_to, act.deescalate_to)

@@ -238,8 +238,14 @@ def value(actor: Actor, env: dict[str, Any], R: int) -> np.ndarray:
 
 
 def _term(term: ValueTerm, env: dict[str, Any], R: int) -> np.ndarray:
-    """One value term, ``weight * of``, per world."""
-    return _per_world(term.weight.evaluate(env, R), R) * _per_world(term.of.evaluate(env, R), R)
+    """One value term, ``weight * of``, per world.
+
+    A constant weight multiplies as a scalar: the same product, world by world,
+    as with an array filled with it, without making that array.
+    """
+    w = term.weight
+    weight = np.float64(w.value) if w.is_constant else _per_world(w.evaluate(env, R), R)
+    return weight * _per_world(term.of.evaluate(env, R), R)
 
 
 def daily_probability(
@@ -269,36 +275,50 @@ def daily_probability(
         def evaluate(expr: Expr) -> Any:
             return expr.evaluate(env, R)
 
+    # Written for as few array operations as give the same numbers: the factors
+    # that are 1 (all-true masks, a first product, a share of 0) are left out,
+    # and a constant trigger probability is taken as a scalar.
     act = resp.action
-    allowed = np.ones(R, dtype=bool)
+    allowed = None  # every world
     if act.once:
-        allowed &= state.action_count[resp.actor.id][act.index] == 0
+        allowed = state.action_count[resp.actor.id][act.index] == 0
     for r in resp.constraints:
-        allowed &= _mask(evaluate(r.condition), R)
-    if not allowed.any():
+        ok = _mask(evaluate(r.condition), R)
+        allowed = ok if allowed is None else allowed & ok
+    if allowed is not None and not allowed.any():
         return np.zeros(R)
-    miss = np.ones(R)
+    miss = None  # 1 in every world
     for r in resp.triggers:
         when = _mask(evaluate(r.condition), R)
-        p = 1.0 if r.prob is None else np.clip(_per_world(evaluate(r.prob), R), 0, 1)
-        miss = miss * np.where(when, 1.0 - p, 1.0)
-    share = np.zeros(R)
-    if resp.preferences:
-        active = np.zeros(R, dtype=bool)
-        u = np.zeros(R)
-        for r in resp.preferences:
-            on = _mask(evaluate(r.condition), R)
-            assert r.utility is not None  # compiled so
-            u = u + np.where(on, _per_world(evaluate(r.utility), R), 0.0)
-            active |= on
-        for r in resp.rival:
-            on = _mask(evaluate(r.condition), R)
-            assert r.utility is not None
-            u = u - np.where(on, _per_world(evaluate(r.utility), R), 0.0)
-        beta = _per_world(evaluate(resp.actor.rationality), R)
-        with np.errstate(over="ignore"):
-            share = np.where(active, 1.0 / (1.0 + np.exp(-beta * u)), 0.0)
-    return np.where(allowed, 1.0 - miss * (1.0 - share), 0.0)
+        if r.prob is None:
+            p: Any = 1.0
+        elif r.prob.is_constant:
+            p = np.clip(np.float64(r.prob.value), 0, 1)
+        else:
+            p = np.clip(_per_world(evaluate(r.prob), R), 0, 1)
+        factor = np.where(when, 1.0 - p, 1.0)
+        miss = factor if miss is None else miss * factor
+    if miss is None:
+        miss = np.ones(R)
+    if not resp.preferences:
+        chance = 1.0 - miss
+        return chance if allowed is None else np.where(allowed, chance, 0.0)
+    active = np.zeros(R, dtype=bool)
+    u = np.zeros(R)
+    for r in resp.preferences:
+        on = _mask(evaluate(r.condition), R)
+        assert r.utility is not None  # compiled so
+        u = u + np.where(on, _per_world(evaluate(r.utility), R), 0.0)
+        active |= on
+    for r in resp.rival:
+        on = _mask(evaluate(r.condition), R)
+        assert r.utility is not None
+        u = u - np.where(on, _per_world(evaluate(r.utility), R), 0.0)
+    beta = _per_world(evaluate(resp.actor.rationality), R)
+    with np.errstate(over="ignore"):
+        share = np.where(active, 1.0 / (1.0 + np.exp(-beta * u)), 0.0)
+    chance = 1.0 - miss * (1.0 - share)
+    return chance if allowed is None else np.where(allowed, chance, 0.0)
 
 
 def _type_weights(
