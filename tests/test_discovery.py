@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 
 import pytest
 
@@ -299,15 +298,3 @@ def test_the_box_without_its_insignificant_restrictions() -> None:
     assert (reduced["coverage"], reduced["density"], reduced["worlds"]) == (1.0, 1.0, 102)
     assert significant_box(x, y, box.assign(significant=1)) is None
     assert significant_box(x, y, box.assign(significant=0)) is None
-
-
-def test_progress_counts_every_box_and_a_missing_workbench_names_the_extra(
-    toy_batch, monkeypatch
-) -> None:
-    seen: list[int] = []
-    found = discover(toy_batch, outcome="war", on_step=seen.append)
-    assert seen == list(range(1, len(found.trajectory) + 1))  # box 0 (all worlds) first
-    monkeypatch.setitem(sys.modules, "ema_workbench", None)
-    monkeypatch.setitem(sys.modules, "ema_workbench.analysis", None)
-    with pytest.raises(UsageError, match=r"interop extra: pip install 'wargame-sim\[interop\]'"):
-        discover(toy_batch, outcome="war")

@@ -192,13 +192,18 @@ def test_chart_data_and_figure(toy, tmp_path) -> None:
     war = bars["war"]
     assert war["name"].iloc[0] == "The deciding share"
     assert list(war["ST"]) == sorted(war["ST"], reverse=True)
-    files = draw_sensitivity_plots(res.folder)
-    assert {f.name for f in files} == {
+    names = {
         "sensitivity_outcomes.png",
         "sensitivity_outcomes.svg",
         "sensitivity_flags.png",
         "sensitivity_flags.svg",
     }
+    assert {f.name for f in draw_sensitivity_plots(res.folder)} == names
+    # wargame plot redraws them, as for any other folder
+    for f in (res.folder / "plots").iterdir():
+        f.unlink()
+    assert main(["plot", str(res.folder)]) == 0
+    assert {f.name for f in (res.folder / "plots").iterdir()} == names
 
 
 def test_ranking_notes_suggest_the_n_that_separates_the_top_two() -> None:

@@ -125,7 +125,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threshold",
         type=float,
-        metavar="D",
         default=0.8,
         help="density the chosen box must reach: the box of highest coverage that does "
         "(the densest if none does); default 0.8",
@@ -133,14 +132,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--peel-alpha",
         type=float,
-        metavar="A",
         default=0.05,
         help="share of the box's worlds peeled off per step; default 0.05",
     )
     p.add_argument(
         "--min-mass",
         type=float,
-        metavar="M",
         default=0.05,
         help="peeling stops before a box holds fewer than this share of all worlds; default 0.05",
     )

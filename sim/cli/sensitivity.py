@@ -2,20 +2,21 @@
 
 One library call (:func:`sim.sensitivity.run_sensitivity`), then the top
 factors of each output and the notes on intervals too wide to rank. The
-chart (:mod:`sim.plots.sensitivity`) is drawn into the folder before it is
-renamed into place, unless ``--no-plots``.
+charts (:mod:`sim.plots.sensitivity`) are drawn into the folder before it is
+renamed into place, unless ``--no-plots``, by the same hook as a batch's
+(:func:`sim.report.drawing.present`); ``wargame plot`` redraws them.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 from typing import Any
 
 from sim.cli.batch import _output_options, _progress, _stoppable, _where, run_settings
 from sim.cli.batch import settings_parser as _settings_parser
 from sim.cli.common import EXIT_OK, out
+from sim.report.drawing import present
 
 TOP = 5
 """Factors printed per output (the folder has them all)."""
@@ -23,14 +24,6 @@ TOP = 5
 SOBOL_N, MORRIS_N, RUNS = 64, 20, 300
 """The defaults of :mod:`sim.sensitivity`, for the help text (importing it loads the
 engine; a test checks they agree)."""
-
-
-def draw(folder: Path) -> str:
-    """The ``on_complete`` hook: the sensitivity chart; returns where it is."""
-    from sim.plots.sensitivity import draw_sensitivity_plots  # start-up time: matplotlib
-
-    files = draw_sensitivity_plots(folder)
-    return f"{len(files)} plots in {folder / 'plots'}"
 
 
 def _num(x: Any, digits: int = 2) -> str:
@@ -86,7 +79,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         n=args.n,
         out=args.out,
         progress=_progress(args),
-        on_complete=None if args.no_plots else draw,
+        on_complete=None if args.no_plots else present,
     )
     out(format_sensitivity(result.summary, result.indices, result.manifest["wall_seconds"]))
     _where(result)

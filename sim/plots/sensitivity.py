@@ -214,7 +214,9 @@ def _index_text(x: float, method: str) -> str:
 
 
 def draw_sensitivity_plots(
-    folder: str | Path, formats: Sequence[str] = style.FORMATS, dpi: int = style.DPI
+    folder: SensitivityResult | str | Path,
+    formats: Sequence[str] = style.FORMATS,
+    dpi: int = style.DPI,
 ) -> list[Path]:
     """Save the charts of a sensitivity folder: ``plots/sensitivity_outcomes.<fmt>`` and
     ``plots/sensitivity_flags.<fmt>`` (for the outputs of each kind analysed)."""
