@@ -12,6 +12,7 @@ import math
 import sys
 from typing import Any
 
+from sim.cli.batch import _stoppable as stoppable
 from sim.cli.common import EXIT_OK, out
 from sim.discovery import MIN_CASES, discover, expected_steps, write_discovery
 
@@ -64,6 +65,7 @@ def format_discovery(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@stoppable  # SIGTERM and SIGHUP remove the unfinished folder, as for a batch
 def cmd_discover(args: argparse.Namespace) -> int:
     """Find the box, write the folder with its charts, print the box and where it is."""
     from tqdm import tqdm  # start-up time: only to discover
@@ -125,6 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threshold",
         type=float,
+        metavar="D",
         default=0.8,
         help="density the chosen box must reach: the box of highest coverage that does "
         "(the densest if none does); default 0.8",
@@ -132,12 +135,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--peel-alpha",
         type=float,
+        metavar="A",
         default=0.05,
         help="share of the box's worlds peeled off per step; default 0.05",
     )
     p.add_argument(
         "--min-mass",
         type=float,
+        metavar="M",
         default=0.05,
         help="peeling stops before a box holds fewer than this share of all worlds; default 0.05",
     )
