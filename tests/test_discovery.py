@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 
 import pytest
 
@@ -298,3 +299,27 @@ def test_the_box_without_its_insignificant_restrictions() -> None:
     assert (reduced["coverage"], reduced["density"], reduced["worlds"]) == (1.0, 1.0, 102)
     assert significant_box(x, y, box.assign(significant=1)) is None
     assert significant_box(x, y, box.assign(significant=0)) is None
+
+
+def test_progress_counts_every_box_and_a_missing_workbench_names_the_extra(
+    toy_batch, monkeypatch
+) -> None:
+    seen: list[int] = []
+    found = discover(toy_batch, outcome="war", on_step=seen.append)
+    assert seen == list(range(1, len(found.trajectory) + 1))  # box 0 (all worlds) first
+    monkeypatch.setitem(sys.modules, "ema_workbench", None)
+    monkeypatch.setitem(sys.modules, "ema_workbench.analysis", None)
+    with pytest.raises(UsageError, match=r"interop extra: pip install 'wargame-sim\[interop\]'"):
+        discover(toy_batch, outcome="war")
+
+
+def test_a_pinned_parameter_is_left_out_and_listed(tmp_path) -> None:
+    path = tmp_path / "toy.yaml"
+    path.write_text(TOY, encoding="utf-8")
+    batch = run_batch(
+        path, runs=1000, seed=1, pinned={"p3": 0.5}, out=tmp_path / "b", progress=False
+    )
+    found = discover(batch, outcome="war")
+    assert found.summary["left_out"] == ["p3"]
+    assert any("pinned" in note and "p3" in note for note in found.summary["notes"])
+    assert set(_limits(found)) == {"p1", "p2"}
