@@ -50,7 +50,11 @@ parameters:
   n: {dist: uniform, low: 0, high: 3, integer: true, cites: [kremlin-appetite-decides]}
   f: {dist: fixed, value: 2, cites: [kremlin-appetite-decides]}
 actors:
-  a: {name: A, actions: {wait: {default: true}}}
+  a:
+    name: A
+    actions: {wait: {default: true}, parade: {once: true}}
+    rules:
+      never: {kind: trigger, action: parade, when: day < 0, cites: [kremlin-appetite-decides]}
 """
 
 
@@ -214,3 +218,64 @@ def test_counting_chunk_by_chunk_equals_counting_at_once():
 )
 def test_parameter_name(pid, description, name):
     assert parameter_name(pid, description) == (name or "Russian troops brought in")
+
+
+# -- charts ---------------------------------------------------------------------------
+def _old_folder(result, tmp_path, runs: bool = True):
+    """A copy of the batch folder as written before batches had drivers.csv."""
+    import json
+
+    copy = tmp_path / "old"
+    copy.mkdir(parents=True)
+    for f in result.folder.iterdir():
+        if f.is_file() and f.name != "drivers.csv" and (runs or f.name != "runs.csv"):
+            (copy / f.name).write_bytes(f.read_bytes())
+    m = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    del m["tables"]["drivers.csv"]
+    if not runs:
+        del m["tables"]["runs.csv"]
+    (copy / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    return copy
+
+
+def test_tornado_table_shows_bottom_and_top_bins(toy):
+    from sim.plots.drivers import dependence_table, tornado_table
+
+    table = toy[0].drivers
+    t = tornado_table(table, top=2)
+    assert list(dict.fromkeys(t["key"])) == ["outcome:quiet", "outcome:high", "flag:big_n"]
+    high = t[t["key"] == "outcome:high"].set_index("parameter")
+    assert list(high.index) == ["p", high.index[1]] and high.loc["p", "rank"] == 1
+    assert high.loc["p", ["low", "high", "swing"]].tolist() == [0, 1, 1]
+    assert high.loc["p", "overall"] == pytest.approx((toy[0].runs["outcome"] == "high").mean())
+    d = dependence_table(table, ["big_n"], top=1)
+    assert list(d["bin_label"]) == ["0", "1", "2", "3"] and set(d["parameter"]) == {"n"}
+    with pytest.raises(ResultsError, match="no output 'nope'"):
+        tornado_table(table, ["nope"])
+
+
+def test_rare_outputs_are_left_out_of_the_charts():
+    from sim.plots.drivers import main_outputs
+
+    rows = []
+    for out, count in (("often", 300), ("rare", 5), ("always", 998)):
+        rows.append(
+            {"kind": "outcome", "output": out, "parameter": "x", "count": count, "worlds": 1000}
+        )
+    assert main_outputs(pd.DataFrame(rows)) == ["outcome:often"]
+
+
+def test_charts_drawn_for_a_batch_and_for_an_older_folder(toy, tmp_path):
+    from sim.plots import draw_plots
+    from sim.plots.drivers import STEMS, draw_drivers_plots
+
+    result, _ = toy
+    written = {p.name for p in draw_plots(result.folder)}
+    for stem in STEMS:
+        assert {f"{stem}.png", f"{stem}.svg"} <= written
+    old = _old_folder(result, tmp_path)
+    assert not load_results(old).has_drivers
+    paths = draw_drivers_plots(old, old / "plots", ("png",), 40)
+    assert [p.name for p in paths] == [f"{s}.png" for s in STEMS]
+    bare = _old_folder(result, tmp_path / "bare", runs=False)
+    assert draw_drivers_plots(bare, bare / "plots", ("png",), 40) == []

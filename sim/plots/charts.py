@@ -33,6 +33,7 @@ from matplotlib.patches import Patch, Rectangle
 from sim.errors import ResultsError
 from sim.plots import data
 from sim.plots.charts_sweep import plot_compare, plot_sweep
+from sim.plots.drivers import draw_drivers_plots
 from sim.plots.sensitivity import draw_sensitivity_plots
 from sim.plots.style import (
     BAND_COLOUR,
@@ -357,7 +358,9 @@ def draw_batch_plots(
     """Draw every chart of a batch folder into ``<folder>/plots/``.
 
     Writes ``outcomes``, ``flags`` (if the scenario has flags), ``fan``,
-    ``occupancy``, ``time_to_event`` and ``attribution``, each as PNG and SVG.
+    ``occupancy``, ``time_to_event``, ``attribution``, ``drivers_tornado`` and
+    ``drivers_dependence`` (from ``drivers.csv``, else ``runs.csv``; neither
+    if the folder has neither), each as PNG and SVG.
 
     Returns:
         The paths written, in that order.
@@ -379,7 +382,7 @@ def _batch_plots(tables: data.Tables, formats: Sequence[str], dpi: int) -> list[
     paths: list[Path] = []
     for stem, draw in charts:
         paths += save_figure(draw(tables), out, stem, formats, dpi)
-    return paths
+    return paths + draw_drivers_plots(tables, out, formats, dpi)
 
 
 def draw_sweep_plots(

@@ -113,15 +113,15 @@ def parameter_name(pid: str, description: str = "") -> str:
 
     Parameters have ids and descriptions, no names; the first clause of the
     description ("How keen the Kremlin is on war") reads better on a chart
-    than ``kremlin_appetite``, and is cut at a word near 60 characters.
+    than ``kremlin_appetite``, and is cut at a word near 72 characters.
     """
     text = " ".join(description.split())
     head = re.split(r"[.:;]\s|\s\(|[.:;]$", text, maxsplit=1)[0].strip() if text else ""
     if not head:
         words = pid.replace("_", " ").strip()
         return words[:1].upper() + words[1:]
-    if len(head) > 60:
-        cut = head[:60]
+    if len(head) > 72:
+        cut = head[:72]
         comma = cut.rfind(",")
         head = cut[:comma] if comma > 30 else cut.rsplit(" ", 1)[0] + "…"
     return head
