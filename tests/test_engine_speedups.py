@@ -330,3 +330,19 @@ def test_a_hypothetical_copy_shares_no_fixed_values_with_the_state(write_scenari
         np.testing.assert_array_equal(copy.values["harm"], np.full(st.R, want))
     np.testing.assert_array_equal(st.values["harm"], harm)
     np.testing.assert_array_equal(st.action_count[defender.id], count)
+
+
+def test_todays_view_restricted_to_some_worlds_slices_what_is_read() -> None:
+    """Foresight's view of today on the active worlds: each name read gives the
+    per-world array at those worlds (a scalar as it is), and a name the view
+    lacks is a KeyError, as for a plain dict."""
+    R = 6
+    env = {"a": np.arange(R) * 1.5, "day": 3, "b": np.arange(R) > 2, "m": np.float64(0.5)}
+    where = np.array([1, 4, 5])
+    view = foresight._take(env, where, R)
+    np.testing.assert_array_equal(view["a"], env["a"][where])
+    np.testing.assert_array_equal(view["b"], env["b"][where])
+    assert view["day"] == 3 and view["m"] == 0.5
+    assert view["a"] is view["a"]  # sliced once
+    with pytest.raises(KeyError):
+        view["nothing"]

@@ -30,7 +30,7 @@ import numpy as np
 
 from sim.engine.adjudication import Decision, adjudicate
 from sim.engine.beliefs import actor_env
-from sim.engine.state import WorldState, frozen
+from sim.engine.state import WorldState
 from sim.expr import Expr
 from sim.scenario import names
 from sim.scenario.model import Action, Actor, Parameter, Rule, ValueTerm
@@ -429,17 +429,21 @@ class Outlook:
         delta: dict[str, Any] = {}
         for k, v in st.values.items():
             if v is not prev.values[k]:
-                delta[k] = frozen(v)
+                delta[k] = v
         for name, new, old in (("rung", st.rung, prev.rung), ("peak", st.peak, prev.peak)):
             if new is not old:
-                delta[name] = frozen(new)
+                delta[name] = new
         for mover, hist in self._history.items():
             if (
                 st.action_count[mover] is not prev.action_count[mover]
                 or st.action_last[mover] is not prev.action_last[mover]
             ):
                 for name, h in hist:
-                    delta[name] = frozen(st.history_value(h, self.day))
+                    delta[name] = st.history_value(h, self.day)
+        for v in delta.values():
+            # The new state's own new arrays, never written again (a state made
+            # on this one copies what its adjudication writes into).
+            v.flags.writeable = False
         changed = delta if parent is None else {**parent.changed, **delta}
         return Hypothesis(st, changed, delta, parent)
 
@@ -646,7 +650,10 @@ def utilities(
     if not active.any():
         return {r.index: np.zeros(R) for r in rules}
     where = None if active.all() else np.flatnonzero(active)
-    sub, sub_env = (state, env) if where is None else (state.take(where), _take(env, where, R))
+    if where is None:
+        sub, sub_env = state, env
+    else:
+        sub, sub_env = state.take(where, read_only=True), _take(env, where, R)
     outlook = Outlook(decider, sub, sub_env)
     default = decider.default_action
     cache: dict[tuple[int, int], np.ndarray] = {}
@@ -671,7 +678,24 @@ def utilities(
 
 def _take(env: dict[str, Any], where: np.ndarray, R: int) -> dict[str, Any]:
     """``env`` restricted to the worlds ``where`` (scalars stay as they are)."""
-    return {
-        k: v.take(where) if isinstance(v, np.ndarray) and v.shape == (R,) else v
-        for k, v in env.items()
-    }
+    return _Restricted(env, where, R)
+
+
+class _Restricted(dict[str, Any]):
+    """``env`` restricted to the worlds ``where``, each entry sliced when first read.
+
+    Foresight evaluates only its moves' effects on today's view, which read a
+    few of its names; slicing the others would be work thrown away. A name
+    ``env`` lacks is a ``KeyError`` as with a plain dict.
+    """
+
+    def __init__(self, env: dict[str, Any], where: np.ndarray, R: int) -> None:
+        super().__init__()
+        self._env, self._where, self._R = env, where, R
+
+    def __missing__(self, key: str) -> Any:
+        v = self._env[key]
+        if isinstance(v, np.ndarray) and v.shape == (self._R,):
+            v = v.take(self._where)
+        self[key] = v
+        return v

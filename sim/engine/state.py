@@ -127,17 +127,23 @@ class WorldState:
             evidence_used=evidence_used,
         )
 
-    def take(self, where: np.ndarray) -> WorldState:
+    def take(self, where: np.ndarray, read_only: bool = False) -> WorldState:
         """A copy of the worlds ``where`` (indices), every per-world array sliced.
 
         What is worked out once per scenario (:attr:`plans`) is shared; the
         cache of fixed expression values is not, since it holds arrays of
-        ``R`` worlds.
+        ``R`` worlds. With ``read_only`` every array of the copy is made
+        read-only (for a copy that is only read, or copied before a write, as
+        foresight's is): :meth:`env` then hands the arrays out as they are,
+        with no view to make, and a stray write fails loudly.
         """
 
         def rows(a: np.ndarray) -> np.ndarray:
             # ndarray.take gives a[..., where], a few times faster for 2-D arrays
-            return a.take(where, axis=-1)
+            out = a.take(where, axis=-1)
+            if read_only:
+                out.flags.writeable = False
+            return out
 
         sub = WorldState(
             scenario=self.scenario,
@@ -287,8 +293,11 @@ class WorldState:
 
         A view shows the array's current content, so it stays right however
         the array is written in place; it is made again only when ``name``
-        holds another array (adjudication replaces the arrays it changes).
+        holds another array (adjudication replaces the arrays it changes). An
+        array that is read-only already is its own view.
         """
+        if not a.flags.writeable:
+            return a  # nothing can be written through it
         held = self._views.get(name)
         if held is None or held[0] is not a:
             held = self._views[name] = (a, frozen(a))
