@@ -254,15 +254,35 @@ def test_tornado_table_shows_bottom_and_top_bins(toy):
         tornado_table(table, ["nope"])
 
 
-def test_rare_outputs_are_left_out_of_the_charts():
-    from sim.plots.drivers import main_outputs
+def test_rare_and_twin_outputs_are_left_out_of_the_charts():
+    from sim.plots.drivers import _left_out, main_outputs, same_counts
 
     rows = []
-    for out, count in (("often", 300), ("rare", 5), ("always", 998)):
-        rows.append(
-            {"kind": "outcome", "output": out, "parameter": "x", "count": count, "worlds": 1000}
-        )
-    assert main_outputs(pd.DataFrame(rows)) == ["outcome:often"]
+    for kind, out, counts in (
+        ("outcome", "often", (100, 200)),
+        ("outcome", "rare", (2, 3)),
+        ("outcome", "always", (499, 499)),
+        ("flag", "often", (100, 200)),  # raised in the worlds of the outcome "often"
+        ("flag", "other", (200, 100)),
+    ):
+        for b, count in enumerate(counts):
+            rows.append(
+                {
+                    "kind": kind,
+                    "output": out,
+                    "output_name": out.title(),
+                    "parameter": "x",
+                    "bin": b,
+                    "count": count,
+                    "worlds": 500,
+                }
+            )
+    table = pd.DataFrame(rows)
+    assert same_counts(table) == {"flag:often": "outcome:often"}
+    assert main_outputs(table) == ["outcome:often", "flag:other"]
+    assert main_outputs(table, ["often"]) == ["outcome:often", "flag:often"]
+    note = _left_out(table, main_outputs(table))
+    assert "Often: the same worlds as Often" in note and "Rare (0.5%)" in note
 
 
 def test_charts_drawn_for_a_batch_and_for_an_older_folder(toy, tmp_path):

@@ -11,6 +11,9 @@ output:
 * :func:`plot_dependence`: for each output, the share by bin of each of its
   top parameters, with Wilson 95% bands: the shape behind each swing.
 
+An output with the same count in every bin as an earlier one (a flag raised
+in exactly the worlds of an outcome) is drawn once, and named in the
+footnote.
 Outputs that almost never or almost always happen (under
 :data:`MIN_SHARE` or over ``1 - MIN_SHARE`` of the worlds) are left out:
 a bin of them holds too few worlds to say anything. :func:`tornado_table`
@@ -121,7 +124,31 @@ def main_outputs(table: pd.DataFrame, outputs: Sequence[str] | None = None) -> l
             )
         return [f"{k}:{o}" for k, o in keys if o in outputs]
     overall = _overall(table)
-    return [f"{k}:{o}" for k, o in keys if MIN_SHARE <= overall[f"{k}:{o}"] <= 1 - MIN_SHARE]
+    twins = same_counts(table)
+    return [
+        f"{k}:{o}"
+        for k, o in keys
+        if MIN_SHARE <= overall[f"{k}:{o}"] <= 1 - MIN_SHARE and f"{k}:{o}" not in twins
+    ]
+
+
+def same_counts(table: pd.DataFrame) -> dict[str, str]:
+    """Outputs with the same count in every bin of every parameter as an earlier one.
+
+    Such an output (a flag raised exactly in the worlds of an outcome, say)
+    would draw the same panel twice; it maps to the first output with its
+    counts (``kind:output`` keys).
+    """
+    t = table.assign(key=_key(table))
+    seen: dict[tuple[int, ...], str] = {}
+    twins: dict[str, str] = {}
+    for key, part in t.groupby("key", sort=False):
+        counts = tuple(int(c) for c in part["count"])
+        if counts in seen:
+            twins[str(key)] = seen[counts]
+        else:
+            seen[counts] = str(key)
+    return twins
 
 
 def _key(table: pd.DataFrame) -> pd.Series:
@@ -244,13 +271,19 @@ def _panel_title(ax: Axes, name: str, kind: str, overall: float) -> None:
 def _left_out(table: pd.DataFrame, keys: Sequence[str]) -> str:
     overall = _overall(table)
     names = table.assign(key=_key(table)).drop_duplicates("key").set_index("key")["output_name"]
-    gone = [f"{names[k]} ({pct(v)})" for k, v in overall.items() if k not in keys]
-    if not gone:
-        return ""
-    return (
-        f"Not shown (in under {pct(MIN_SHARE, 0)} or over {pct(1 - MIN_SHARE, 0)} of worlds, "
-        "too few in a bin to tell): " + ", ".join(gone) + "."
-    )
+    twins = {k: v for k, v in same_counts(table).items() if k not in keys and v in keys}
+    same = "; ".join(f"{names[k]}: the same worlds as {names[v]}" for k, v in twins.items())
+    gone = [
+        f"{names[k]} ({pct(v)})" for k, v in overall.items() if k not in keys and k not in twins
+    ]
+    if same:
+        same = f"Not drawn again, with the same count in every bin: {same}. "
+    if gone:
+        same += (
+            f"Not shown (in under {pct(MIN_SHARE, 0)} or over {pct(1 - MIN_SHARE, 0)} of worlds, "
+            "too few in a bin to tell): " + ", ".join(gone) + "."
+        )
+    return same
 
 
 def plot_tornado(
