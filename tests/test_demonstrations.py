@@ -74,7 +74,7 @@ def test_the_size_of_the_force_changes_the_kremlins_choice(tmp_path: Path) -> No
 def test_kyiv_rarely_strikes_belarus_after_an_offensive_because_it_foresees_belarus_entering() -> (
     None
 ):
-    """P(Ukraine strikes Belarus | offensive) stays far below the 35% of the model
+    """P(Ukraine strikes Belarus | offensive) stays far below the third (33%) of the model
     without foresight, and switching Kyiv's foresight off (a strike then has no
     pull at all) or its fear of a second front off moves it as the reasoning says."""
     sc = load_scenario(BASE)
@@ -88,18 +88,20 @@ def test_kyiv_rarely_strikes_belarus_after_an_offensive_because_it_foresees_bela
     _, hi = wilson(k, n)
     assert hi < 0.25, (k, n)
     # Kyiv strikes only after an offensive, and mostly where Belarus's entry was
-    # coming anyway, so a strike costs little more: where Lukashenka acts like the
-    # Russian army (a quarter of the worlds with an offensive, half of those with
-    # a strike) or NATO and Russia have clashed (he then defends Russia).
+    # coming anyway, so a strike costs little more: where NATO and Russia have
+    # clashed (Lukashenka then defends Russia) or where he acts like the Russian
+    # army. Such worlds are under a third of those with an offensive but most of
+    # those with a strike.
     assert not (struck & ~offensive).any()
     like = m.world.params["lukashenka_doctrine"] == sc.parameter(
         "lukashenka_doctrine"
     ).enum_values.index("like_russian_army")
-    _, like_among_offensive_hi = wilson(int(like[offensive].sum()), n)
-    like_among_struck_lo, _ = wilson(int(like[struck].sum()), k)
-    assert like_among_struck_lo > like_among_offensive_hi, (
-        like[struck].mean(),
-        like[offensive].mean(),
+    anyway = like | m.world.values["russia_attacked_by_west"]
+    _, anyway_among_offensive_hi = wilson(int(anyway[offensive].sum()), n)
+    anyway_among_struck_lo, _ = wilson(int(anyway[struck].sum()), k)
+    assert anyway_among_struck_lo > max(0.5, anyway_among_offensive_hi + 0.2), (
+        anyway[struck].mean(),
+        anyway[offensive].mean(),
     )
 
 
