@@ -18,6 +18,7 @@ import dataclasses
 import numpy as np
 import pytest
 from conftest import SEEDS_DIR
+from engine_reference import CheckedDecide
 
 from sim.engine import foresight
 from sim.engine.adjudication import Decision, adjudicate
@@ -65,6 +66,12 @@ actors:
     beliefs:
       resolve: {prior: {resolute: greed, irresolute: 1 - greed}}
     rules:
+      rush:
+        kind: trigger
+        action: attack
+        when: greed > 0.6 and day >= 1
+        prob: 0.4
+        cites: [kremlin-appetite-decides]
       weigh:
         kind: foresight
         action: attack
@@ -346,3 +353,19 @@ def test_todays_view_restricted_to_some_worlds_slices_what_is_read() -> None:
     assert view["a"] is view["a"]  # sliced once
     with pytest.raises(KeyError):
         view["nothing"]
+
+
+@pytest.mark.parametrize("subs", [SHORTCUTS, NONE_APPLIES], ids=["shortcuts", "none-applies"])
+def test_decisions_match_the_plain_reference_when_a_trigger_decides_first(
+    write_scenario, monkeypatch, subs
+) -> None:
+    """Foresight is worked out only where no trigger has decided (the softmax's
+    utilities are read nowhere else): every decision still equals the plain
+    formulation's, which works it out in every world."""
+    sc = _toy(write_scenario, subs)
+    checked = CheckedDecide().install(monkeypatch)
+    m = WargameModel(sc, replicates=300, rng=5, collect=False).run()
+    assert checked.calls["challenger"] == sc.horizon_days
+    rules = {r.id: r.index for r in sc.rules}
+    assert m.world.rule_fired[rules["rush"]].any()
+    assert m.world.rule_fired[rules["weigh"]].any()

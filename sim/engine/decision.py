@@ -129,11 +129,6 @@ def decide(
         ok = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
         allowed[rule.action_index] &= ok
         constraint_ok.append((rule, ok))
-    # A foresight utility is read only where its action is allowed: it is worked
-    # out there alone (what a rule wanted, for binding constraints, is its `when`).
-    foreseen = [p.rule for p in plan.preferences if p.utility is None]
-    ahead = foresight.utilities(actor, foreseen, state, env, allowed) if foreseen else {}
-
     T = len(plan.triggers)
     u = LazyUniforms(rng, T + 1, R)  # row k for trigger k, row T for the softmax
     # What a trigger or preference wanted, kept only for constrained actions.
@@ -152,6 +147,17 @@ def decide(
         if fire.any():
             chosen[fire] = a
             rule_of[fire] = rule.index
+
+    # A foresight utility is read only where its action is allowed and no trigger
+    # has decided: it is worked out there alone (what a rule wanted, for binding
+    # constraints, is its `when`; the softmax's pick is used only where
+    # ``chosen < 0``). Foresight draws no random number, so working it out
+    # after the triggers moves no stream.
+    foreseen = [p.rule for p in plan.preferences if p.utility is None]
+    ahead = {}
+    if foreseen:
+        undecided = allowed & (chosen < 0) if (chosen >= 0).any() else allowed
+        ahead = foresight.utilities(actor, foreseen, state, env, undecided)
 
     # Per candidate action: summed utility, best preference and its utility.
     m = len(plan.candidates)
