@@ -23,7 +23,8 @@ from sim.sensitivity import (
 
 # War (and the flag) depend on p1 alone: the Kremlin attacks, with a daily
 # chance, only in worlds where p1 > 0.5. p2, p3 (a choice) and p4 (whole
-# numbers) are drawn and read by nothing.
+# numbers) are drawn and read by nothing. p2's bounds are ones that SALib's
+# scaling overshoots by a rounding error (0.002 + 1 * 0.018 > 0.02).
 TOY = """
 scenario: {name: toy, title: Toy, start: 2022-01-01, horizon_days: 10, seed: 1}
 ladder:
@@ -43,7 +44,7 @@ parameters:
     high: 1.0
     description: "The deciding share: above one half, war may come."
     cites: [kremlin-appetite-decides]
-  p2: {dist: uniform, low: 0.0, high: 1.0, cites: [kremlin-appetite-decides]}
+  p2: {dist: uniform, low: 0.002, high: 0.02, cites: [kremlin-appetite-decides]}
   p3: {dist: choice, options: {a: 0.5, b: 0.5}, cites: [kremlin-appetite-decides]}
   p4: {dist: uniform, low: 1, high: 5, integer: true, cites: [kremlin-appetite-decides]}
 actors:
@@ -156,7 +157,7 @@ def test_outputs_chosen_and_unknown(toy) -> None:
         (["--n", "20"], "power of 2 (e.g. 16 or 32)"),
         (["--n", "8"], "sobol needs at least 16"),
         (["--method", "morris", "--n", "2"], "morris needs at least 4"),
-        (["--pin", "p2=0.5", "--pin", "p3=a", "--pin", "p4=2"], "at least 2 drawn parameters"),
+        (["--pin", "p2=0.01", "--pin", "p3=a", "--pin", "p4=2"], "at least 2 drawn parameters"),
     ],
 )
 def test_bad_input_is_one_message_and_exit_2(toy, tmp_path, capsys, args, message) -> None:

@@ -133,6 +133,18 @@ def plot_sensitivity(
         if method == "sobol":
             ax.errorbar(frame[second], y - 0.19, xerr=frame[f"{second}_conf"], fmt="none", **err)
         ax.set_yticks(y, [style.wrapped(n, 32) for n in frame["name"]], fontsize=7.5)
+        for value, at in ((frame[main], y + 0.19), (frame[second], y - 0.19)):
+            for v, yy in zip(value, at, strict=True):
+                if v > x1:  # a bar past the axis's end: its value at the edge
+                    ax.text(
+                        x1,
+                        yy,
+                        f"{_index_text(float(v), method)} ▸",
+                        ha="right",
+                        va="center",
+                        fontsize=7,
+                        color="white",
+                    )
         ax.set_xlim(x0, x1)
         ax.axvline(0, color="0.3", lw=0.7)
         ax.tick_params(axis="x", labelsize=8)
