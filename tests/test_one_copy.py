@@ -51,25 +51,36 @@ def scenario():
     return load_scenario(DEFAULT_SCENARIO)
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    """A real batch whose rules include two that tie up to float noise (seed 10, 100 worlds)."""
-    root = tmp_path_factory.mktemp("results")
-    return sim.run_batch(DEFAULT_SCENARIO, runs=100, seed=10, results_root=root, **QUIET)
-
-
-# -- one ranking of rules ------------------------------------------------------------
-def test_the_chart_and_the_report_order_the_rules_alike(batch) -> None:
+def _near_ties(batch) -> list[tuple[int, int]]:
+    """Pairs of rules whose ranking keys differ by float noise only."""
     outcomes = batch.summary["outcomes"]
     fired_in = batch.rules[[f"fired_in_{o['id']}" for o in outcomes if o["count"]]]
     raw = (fired_in.max(axis=1) - fired_in.min(axis=1)).to_numpy()
-    noisy = [
+    return [
         (i, j)
         for i in range(len(raw))
         for j in range(i)
         if raw[i] != raw[j] and abs(raw[i] - raw[j]) < 1e-12
     ]
-    assert noisy, "this batch no longer holds a tie up to float noise; pick another seed"
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """A real batch of 100 worlds whose rules include two that tie up to float noise:
+    the first seed from 1 on that gives one (so an edit of the scenario cannot
+    quietly take the tie away)."""
+    for seed in range(1, 60):
+        root = tmp_path_factory.mktemp(f"results{seed}")
+        found = sim.run_batch(DEFAULT_SCENARIO, runs=100, seed=seed, results_root=root, **QUIET)
+        if _near_ties(found):
+            return found
+    pytest.fail("no seed up to 59 gives rules that tie up to float noise")
+
+
+# -- one ranking of rules ------------------------------------------------------------
+def test_the_chart_and_the_report_order_the_rules_alike(batch) -> None:
+    outcomes = batch.summary["outcomes"]
+    assert _near_ties(batch)
 
     fig = plot_attribution(batch)
     chart = [t.get_text().rsplit(" (", 1)[0] for t in fig.axes[0].get_yticklabels()]
