@@ -283,6 +283,8 @@ def test_rare_and_twin_outputs_are_left_out_of_the_charts():
     assert main_outputs(table, ["often"]) == ["outcome:often", "flag:often"]
     note = _left_out(table, main_outputs(table))
     assert "Often: the same worlds as Often" in note and "Rare (0.5%)" in note
+    # Outputs left out because they were not asked for are not called rare.
+    assert "Other" not in _left_out(table, ["outcome:often"])
 
 
 def test_charts_drawn_for_a_batch_and_for_an_older_folder(toy, tmp_path):

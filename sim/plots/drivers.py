@@ -229,7 +229,9 @@ def dependence_table(
 
 
 # -- drawing ---------------------------------------------------------------------------
-def _frame(rows: int, width: float, row_height: float) -> tuple[Figure, Any, Any, Any]:
+def _frame(
+    rows: int, width: float, row_height: float, strip: float = 0.35
+) -> tuple[Figure, Any, Any, Any]:
     """A figure in three subfigures: a strip for the legend, the panels, the notes.
 
     Notes written as a footnote would not push subfigures up, and a legend
@@ -237,11 +239,9 @@ def _frame(rows: int, width: float, row_height: float) -> tuple[Figure, Any, Any
     of its own instead.
     """
     body = row_height * rows
-    fig = Figure(figsize=(width, 1.1 + body + 0.9), layout="constrained")
-    strip, panels, notes = fig.subfigures(3, 1, squeeze=False, height_ratios=[0.35, body, 0.6])[
-        :, 0
-    ]
-    return fig, strip, panels, notes
+    fig = Figure(figsize=(width, 0.75 + strip + body + 0.9), layout="constrained")
+    top, panels, notes = fig.subfigures(3, 1, squeeze=False, height_ratios=[strip, body, 0.6])[:, 0]
+    return fig, top, panels, notes
 
 
 def _nothing_to_explain() -> Figure:
@@ -274,7 +274,9 @@ def _left_out(table: pd.DataFrame, keys: Sequence[str]) -> str:
     twins = {k: v for k, v in same_counts(table).items() if k not in keys and v in keys}
     same = "; ".join(f"{names[k]}: the same worlds as {names[v]}" for k, v in twins.items())
     gone = [
-        f"{names[k]} ({pct(v)})" for k, v in overall.items() if k not in keys and k not in twins
+        f"{names[k]} ({pct(v)})"
+        for k, v in overall.items()
+        if k not in keys and k not in twins and not MIN_SHARE <= v <= 1 - MIN_SHARE
     ]
     if same:
         same = f"Not drawn again, with the same count in every bin: {same}. "
@@ -415,18 +417,23 @@ def plot_dependence(
     if not keys:
         return _nothing_to_explain()
     overall = _overall(table)
-    fig, _, panels, foot = _frame(len(keys), 4.0 * top, 2.3)
-    rows = panels.subfigures(len(keys), 1, squeeze=False).ravel()
-    for sub, key in zip(rows, keys, strict=True):
+    fig, _, panels, foot = _frame(len(keys), 4.0 * top, 2.3, strip=0.01)
+    grid = panels.subplots(len(keys), top, squeeze=False)
+    for row, key in zip(grid, keys, strict=True):
         part = data[data["key"] == key]
         params = list(dict.fromkeys(part["parameter"]))
         ceiling = min(1.0, max(0.05, float(part["share_hi"].max()) * 1.08))
         name, kind = str(part["output_name"].iloc[0]), key.split(":", 1)[0]
         what = "outcome" if kind == "outcome" else "flag"
-        sub.suptitle(
-            f"{name}  ({what}, {pct(overall[key])} of worlds)", x=0.01, ha="left", fontsize=9.5
+        # The row's title spans its panels: kept out of the layout, which
+        # would otherwise widen the first column to fit it.
+        heading = row[0].set_title(
+            f"{name}  ({what}, {pct(overall[key])} of worlds)", loc="left", fontsize=9.5
         )
-        for j, ax in enumerate(sub.subplots(1, top, squeeze=False).ravel()):
+        heading.set_in_layout(False)
+        for ax in row:
+            ax.set_title(" ", fontsize=9.5)  # room above every panel of the row
+        for j, ax in enumerate(row):
             if j >= len(params):
                 ax.set_visible(False)
                 continue
