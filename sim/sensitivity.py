@@ -34,7 +34,6 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import math
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,9 +53,11 @@ from sim.batch.worker import run_chunk
 from sim.errors import UsageError
 from sim.interop import salib_inputs, salib_problem
 from sim.results.aggregate import ChunkSummary, Counts
+from sim.results.drivers import parameter_name
 from sim.results.reader import SensitivityResult
 from sim.results.staging import Staging
 from sim.results.writer import manifest, write_json, write_manifest, write_table
+from sim.scenario import load_scenario
 from sim.scenario.model import Parameter, Scenario
 from sim.scenario.pins import check_pinned
 
@@ -68,7 +69,6 @@ __all__ = [
     "analyse",
     "choose_outputs",
     "design",
-    "parameter_name",
     "ranking_notes",
     "run_sensitivity",
 ]
@@ -139,22 +139,6 @@ def choose_outputs(sc: Scenario, ids: Sequence[str] | None = None) -> list[Outpu
     if not chosen:
         raise UsageError("--outputs: no output given; e.g. --outputs " + ",".join(known[:2]))
     return chosen
-
-
-_CLAUSE = re.compile(r"[.:;,(]|\s[-–—]\s")
-
-
-def parameter_name(p: Parameter, width: int = 60) -> str:
-    """A reader's name for a parameter: the first clause of its description, else its id.
-
-    ``"How keen the Kremlin is on war: the weight of its war aims."`` gives
-    ``"How keen the Kremlin is on war"``.
-    """
-    text = " ".join(p.description.split())
-    first = _CLAUSE.split(text, maxsplit=1)[0].strip() if text else ""
-    if not first:
-        return p.id
-    return first if len(first) <= width else first[: width - 1].rstrip() + "…"
 
 
 def _factors(sc: Scenario, pinned: Mapping[str, Any]) -> dict[str, Any]:
@@ -321,7 +305,7 @@ def _run_points(
     """Run ``runs`` worlds at every design point, the same worlds at each; counts per point."""
     runs, seed = settings.worlds
     ex = settings.make_executor()
-    source = scenario_source(sc, scenario, sc.overrides, ship_text=not ex.in_process)
+    source = scenario_source(sc, scenario, settings.overrides, ship_text=not ex.in_process)
     tasks: list[ChunkTask] = []
     owner: list[int] = []
     for i, pins in enumerate(inputs):
@@ -370,7 +354,11 @@ def _shares(sc: Scenario, outputs: Sequence[Output], counts: Sequence[Counts]) -
 
 def _factor_doc(p: Parameter, problem: Mapping[str, Any], j: int) -> dict[str, Any]:
     lo, hi = problem["bounds"][j]
-    doc: dict[str, Any] = {"id": p.id, "name": parameter_name(p), "description": p.description}
+    doc: dict[str, Any] = {
+        "id": p.id,
+        "name": parameter_name(p.id, p.description),  # as the drivers name it
+        "description": p.description,
+    }
     if p.id in problem["categories"]:
         doc |= {"kind": "choice", "options": list(problem["categories"][p.id])}
     elif p.id in problem["integers"]:
@@ -419,8 +407,7 @@ def run_sensitivity(
     n = DEFAULT_N.get(method, 0) if n is None else n
     check_n(method, n)
     with settings.claims_in_force():
-        loaded = settings.load(scenario)  # --set, and the rules of --without removed
-        sc = loaded.scenario
+        sc = load_scenario(scenario, settings.overrides)
     if settings.runs is None:
         settings = RunSettings.of(settings, runs=DEFAULT_RUNS)
     settings = settings.for_scenario(sc)
@@ -531,7 +518,7 @@ def run_sensitivity(
                 "sensitivity",
                 sc,
                 scenario_file=str(scenario),
-                overrides=loaded.overrides,
+                overrides=settings.overrides,
                 seed=seed,
                 runs=runs,
                 chunk_size=settings.chunk_size,
@@ -549,7 +536,6 @@ def run_sensitivity(
                 factors=list(problem["names"]),
                 outputs=[o.id for o in chosen],
                 salib=version("SALib"),
-                **({"without": list(loaded.without)} if loaded.without else {}),
             ),
         )
         note = present(on_complete, stage.path)

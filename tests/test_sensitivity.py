@@ -16,7 +16,6 @@ from sim.sensitivity import (
     DEFAULT_N,
     DEFAULT_RUNS,
     choose_outputs,
-    parameter_name,
     ranking_notes,
     run_sensitivity,
 )
@@ -230,11 +229,11 @@ def test_ranking_notes_suggest_the_n_that_separates_the_top_two() -> None:
     assert n is None and "may be tied" in note
 
 
-def test_parameter_names_from_descriptions(toy) -> None:
-    sc = load_scenario(toy)
-    by_id = {p.id: p for p in sc.parameters}
-    assert parameter_name(by_id["p1"]) == "The deciding share"
-    assert parameter_name(by_id["p2"]) == "p2"
+def test_factors_are_named_as_the_drivers_name_them(toy, tmp_path) -> None:
+    res = run_sensitivity(toy, "morris", n=4, runs=20, seed=3, out=tmp_path / "m", progress=False)
+    names = {f["id"]: f["name"] for f in res.summary["factors"]}
+    assert names == {"p1": "The deciding share", "p2": "P2", "p3": "P3", "p4": "P4"}
+    assert set(res.indices["parameter_name"]) == set(names.values())
 
 
 def test_help_quotes_the_defaults() -> None:
