@@ -269,6 +269,7 @@ def ranking_notes(
     separate them: more than 64 times ``n``).
     """
     key, conf = INDEX[method]
+    shown = "mu*" if key == "mu_star" else key
     ranked = sorted(rows, key=lambda r: -r[key])
     if len(ranked) < 2:
         return None, None
@@ -279,11 +280,12 @@ def ranking_notes(
         gap = top[key] - second[key]
         shrink = max(shrink, (top[conf] + second[conf]) / gap if gap > 0 else math.inf)
         problems.append(
-            f"the {key} intervals of {top['parameter_name']} and {second['parameter_name']} overlap"
+            f"the {shown} intervals of {top['parameter_name']} and "
+            f"{second['parameter_name']} overlap"
         )
     if top[conf] > 0.5 * top[key]:
         shrink = max(shrink, top[conf] / (0.5 * top[key]) if top[key] > 0 else math.inf)
-        problems.append(f"the top {key} is less than twice its interval's half-width")
+        problems.append(f"the top {shown} is less than twice its interval's half-width")
     if not problems:
         return None, None
     text = "; ".join(problems)

@@ -157,7 +157,8 @@ def plot_sensitivity(
         notes = []
         if len(rest):
             notes.append(
-                f"{len(rest)} more factors, {main} ≤ {_index_text(float(rest[main].max()), method)}"
+                f"{len(rest)} more factors, {'mu*' if main == 'mu_star' else main} ≤ "
+                f"{_index_text(float(rest[main].max()), method)}"
             )
         if o.get("note"):
             notes.append(
