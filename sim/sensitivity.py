@@ -57,7 +57,6 @@ from sim.results.drivers import parameter_name
 from sim.results.reader import SensitivityResult
 from sim.results.staging import Staging
 from sim.results.writer import manifest, write_json, write_manifest, write_table
-from sim.scenario import load_scenario
 from sim.scenario.model import Parameter, Scenario
 from sim.scenario.pins import check_pinned
 
@@ -307,7 +306,7 @@ def _run_points(
     """Run ``runs`` worlds at every design point, the same worlds at each; counts per point."""
     runs, seed = settings.worlds
     ex = settings.make_executor()
-    source = scenario_source(sc, scenario, settings.overrides, ship_text=not ex.in_process)
+    source = scenario_source(sc, scenario, sc.overrides, ship_text=not ex.in_process)
     tasks: list[ChunkTask] = []
     owner: list[int] = []
     for i, pins in enumerate(inputs):
@@ -409,7 +408,8 @@ def run_sensitivity(
     n = DEFAULT_N.get(method, 0) if n is None else n
     check_n(method, n)
     with settings.claims_in_force():
-        sc = load_scenario(scenario, settings.overrides)
+        loaded = settings.load(scenario)  # --set, and the rules of --without removed
+        sc = loaded.scenario
     if settings.runs is None:
         settings = RunSettings.of(settings, runs=DEFAULT_RUNS)
     settings = settings.for_scenario(sc)
@@ -520,7 +520,7 @@ def run_sensitivity(
                 "sensitivity",
                 sc,
                 scenario_file=str(scenario),
-                overrides=settings.overrides,
+                overrides=loaded.overrides,
                 seed=seed,
                 runs=runs,
                 chunk_size=settings.chunk_size,
@@ -538,6 +538,7 @@ def run_sensitivity(
                 factors=list(problem["names"]),
                 outputs=[o.id for o in chosen],
                 salib=version("SALib"),
+                **({"without": list(loaded.without)} if loaded.without else {}),
             ),
         )
         note = present(on_complete, stage.path)
