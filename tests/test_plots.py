@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
 from sim.errors import ResultsError
@@ -45,7 +46,15 @@ from sim.plots import (
     sweep_heatmap,
     time_to_event,
 )
-from sim.plots.style import ladder_colours, outcome_colours, pct, save_figure, stagger
+from sim.plots.data import at_or_above, rare_rungs, sweep_axes, sweep_cells
+from sim.plots.style import (
+    date_ticks,
+    ladder_colours,
+    outcome_colours,
+    pct,
+    save_figure,
+    stagger,
+)
 from sim.stats import newcombe_diff, wilson
 from sim.tables import FORMAT_VERSION, record_tables
 
@@ -339,6 +348,65 @@ def test_occupancy_rows_sum_to_one_and_follow_the_ladder() -> None:
     assert occ.index[3] == pd.Timestamp("2022-01-20")
 
 
+def test_at_or_above_counts_the_worlds_on_each_rung_or_higher() -> None:
+    # Rungs of 500 worlds on 6 days (0 = calm): the daily table holds only the share on each
+    # rung; the chart's counts must be those of the worlds themselves.
+    rng = np.random.default_rng(3)
+    rungs = rng.integers(0, 4, size=(6, 500))
+    daily = pd.DataFrame({"day": range(6), "date": pd.date_range("2022-01-17", periods=6)})
+    daily["worlds"] = 500
+    for k, r in enumerate(RUNGS):
+        daily[f"share_{r}"] = (rungs == k).mean(axis=1)
+    curves = at_or_above(daily, LADDER)
+    assert curves["rung"].unique().tolist() == RUNGS[1:]  # every world is calm or above
+    for k, r in enumerate(RUNGS[1:], start=1):
+        part = curves[curves["rung"] == r]
+        assert part["count"].tolist() == (rungs >= k).sum(axis=1).tolist()
+        for row in part.itertuples():
+            assert (row.lo, row.hi) == pytest.approx(wilson(row.count, 500))
+    assert (curves["lo"] <= curves["p"]).all() and (curves["p"] <= curves["hi"]).all()
+
+
+def test_at_or_above_needs_the_number_of_worlds() -> None:
+    daily = _daily().drop(columns=["worlds"])
+    assert at_or_above(daily, LADDER, worlds=RUNS)["worlds"].eq(RUNS).all()
+    with pytest.raises(ResultsError, match="worlds"):
+        at_or_above(daily, LADDER)
+
+
+def test_rare_rungs_are_the_severe_rungs_that_stay_below_the_threshold() -> None:
+    shares = occupancy(_daily(), LADDER)  # peaks: war 15%, clash 20%, tension 30%
+    assert rare_rungs(shares, 0.10) == []  # war peaks above: nothing below it counts
+    assert rare_rungs(shares, 0.15) == ["war"]
+    assert rare_rungs(shares, 0.25) == ["clash", "war"]
+    assert rare_rungs(shares, 0.30) == ["tension", "clash", "war"]
+    assert "calm" not in rare_rungs(shares, 1.0)
+
+
+def test_occupancy_zooms_on_rare_rungs_on_a_zero_based_scale(batch: Path) -> None:
+    daily = _daily()
+    daily["share_clash"] = [0.0, 0.0, 0.01, 0.02, 0.02, 0.03, 0.03, 0.04, 0.03, 0.04]
+    daily["share_war"] = [0.0, 0.0, 0.0, 0.0, 0.01, 0.02, 0.05, 0.06, 0.05, 0.06]
+    daily["share_calm"] = 1 - daily[["share_tension", "share_clash", "share_war"]].sum(axis=1)
+    result = SimpleNamespace(summary=_summary(), daily=daily)
+    fig = plot_occupancy(result)
+    main, zoom = fig.axes
+    assert main.get_ylim() == (0, 1)
+    assert zoom.get_ylim()[0] == 0 and zoom.get_ylim()[1] == pytest.approx(0.10 * 1.15)
+    assert [t.get_text() for t in zoom.get_legend().get_texts()] == ["War", "Clash"]
+    assert "Calm" in [t.get_text() for t in main.texts]  # bands carry their names
+
+
+def test_date_ticks_mark_both_ends_and_each_year() -> None:
+    ticks = date_ticks(pd.Timestamp("2022-10-10"), pd.Timestamp("2023-02-07"))
+    labels = [text for _, text in ticks]
+    assert labels[0] == "10 Oct\n2022" and labels[-1] == "6 Feb\n2023"
+    assert "Jan\n2023" in labels  # the new year is named where it starts
+    assert sum("2023" in t for t in labels) == 2 and sum("2022" in t for t in labels) == 1
+    short = date_ticks(pd.Timestamp("2022-01-17"), pd.Timestamp("2022-01-27"))
+    assert short[0][1] == "17 Jan\n2022" and short[-1][1] == "26 Jan\n2022"
+
+
 def test_time_to_event_equals_the_reached_columns() -> None:
     daily = _daily()
     reached = time_to_event(daily, ["clash", "war"])
@@ -418,6 +486,37 @@ def test_sweep_heatmap_is_a_grid_of_one_outcome() -> None:
     assert grid.loc[0.0, 3] == pytest.approx(0.3)
 
 
+def test_sweep_cells_hold_counts_and_intervals_of_every_outcome() -> None:
+    points = _points({"parameters.appetite.a": [1, 2], "param.restraint": [0.0, 1.0]})
+    cells = sweep_cells(points, "appetite.a", "param.restraint", ["war", "settled"])
+    war = cells[cells["outcome"] == "war"]
+    assert war[["x", "y"]].values.tolist() == [[1, 0.0], [2, 0.0], [1, 1.0], [2, 1.0]]
+    assert war["count"].tolist() == [20, 40, 30, 50]
+    assert (war["lo"].tolist(), war["hi"].tolist()) == tuple(
+        map(list, zip(*(wilson(k, 200) for k in (20, 40, 30, 50)), strict=True))
+    )
+    assert cells[cells["outcome"] == "settled"]["count"].tolist() == [180, 160, 170, 150]
+
+
+def test_sweep_axes_name_the_parameter_and_draw_its_prior() -> None:
+    from sim.scenario import load_scenario
+
+    file = Path(__file__).parents[1] / "scenarios" / "allied_resolve_2022.yaml"
+    sc = load_scenario(file, registry=None)
+    manifest = {"scenario_file": str(file), "overrides": [], "sha256": sc.sha256}
+    axes = sweep_axes(manifest, ["param.kremlin_appetite", "parameters.x.a"])
+    appetite = axes["param.kremlin_appetite"]
+    assert appetite.name == "How keen the Kremlin is on war" and appetite.pinned
+    param = next(q for q in sc.parameters if q.id == "kremlin_appetite")
+    assert appetite.prior is not None and len(appetite.prior) == 20_000
+    assert appetite.prior.tolist() == param.sample(np.random.default_rng(0), 20_000).tolist()
+    assert axes["parameters.x.a"].name == "parameters.x.a" and axes["parameters.x.a"].prior is None
+    # Another scenario file than the one the sweep ran: no names, no prior.
+    stale = sweep_axes(manifest | {"sha256": "0" * 64}, ["param.kremlin_appetite"])
+    assert stale["param.kremlin_appetite"].prior is None
+    assert stale["param.kremlin_appetite"].name == "param.kremlin_appetite"
+
+
 def test_compare_table_diff_signs() -> None:
     t = compare_table(_compare()).set_index("id")
     assert t.loc["settled", "diff"] == pytest.approx(-0.1)
@@ -474,7 +573,7 @@ def _title(ax) -> str:
 CHARTS = [
     (plot_outcomes, "outcome probabilities", "share of worlds (%)", "outcome"),
     (plot_flags, "flags raised", "share of worlds (%)", "flag"),
-    (plot_fan, "median world", "date (end of day)", "escalation rung"),
+    (plot_fan, "at or above each rung", "date (end of day)", "or a higher one"),
     (plot_occupancy, "each escalation rung", "date (end of day)", "share of worlds on the rung"),
     (plot_time_to_event, "reached each key rung", "date (end of day)", "reached the rung"),
     (plot_attribution, "Which rules fired", "outcome at the horizon", "rule (actor)"),
@@ -504,9 +603,16 @@ def test_charts_accept_a_result_object_and_an_axes(batch: Path) -> None:
     assert not fig.texts  # the caller's figure gets no footnote
 
 
-def test_fan_labels_rungs_and_marks_events(batch: Path) -> None:
+def test_fan_draws_one_curve_per_rung_above_the_calmest_and_marks_events(batch: Path) -> None:
     ax = plot_fan(batch).axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["Calm", "Tension", "Clash", "War"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [
+        "War: 15.0% on 26 Jan",
+        "Clash or higher: 35.0% on 26 Jan",
+        "Tension or higher: 60.0% on 26 Jan",
+        "95% Wilson interval",
+    ]
+    assert ax.get_ylim() == (0, 1)
     labels = [t.get_text() for t in ax.texts]
     assert "Drills / Ally drills" in labels and "Vote" in labels
     assert "After the horizon" not in labels  # outside the time axis
@@ -529,8 +635,8 @@ def test_attribution_annotates_percentages(batch: Path) -> None:
 def test_sweep_chart_with_one_path(sweep1: Path) -> None:
     fig = plot_sweep(sweep1)
     ax = fig.axes[0]
-    assert "Outcome probabilities as parameters.appetite.a varies" in _title(ax)
-    assert ax.get_xlabel().startswith("parameters.appetite.a")
+    assert "Outcome probabilities as “parameters.appetite.a” varies" in _title(ax)
+    assert ax.get_xlabel().startswith("parameters.appetite.a")  # no scenario file: the path
     assert ax.get_ylabel() == "share of worlds (%)"
     assert len(ax.get_lines()) == 3
     assert "3 design points × 200 worlds each · seed 7 · grid design" in _texts(fig)
@@ -538,12 +644,22 @@ def test_sweep_chart_with_one_path(sweep1: Path) -> None:
 
 def test_sweep_chart_with_two_paths(sweep2: Path) -> None:
     fig = plot_sweep(sweep2)
-    ax = fig.axes[0]
-    assert "Probability of “War”" in _title(ax)
-    assert ax.get_xlabel() == "parameters.appetite.a" and ax.get_ylabel() == "param.restraint"
-    assert [t.get_text() for t in ax.texts] == ["10%", "20%", "30%", "15%", "25%", "35%"]
-    other = plot_sweep(sweep2, outcome="settled").axes[0]
-    assert "“Settled”" in _title(other)
+    panels = [a for a in fig.axes if a.images]
+    assert [a.get_title(loc="left") for a in panels] == ["Settled", "Standoff", "War"]
+    # One colour scale for every panel, 0 to 100%, and not the severity palette.
+    assert {im.get_clim() for a in panels for im in a.images} == {(0.0, 1.0)}
+    assert {im.get_cmap().name for a in panels for im in a.images} == {"Blues"}
+    assert len(fig.axes) == len(panels) + 1  # a single colour bar
+    war = panels[2]
+    assert war.get_xlabel() == "parameters.appetite.a" and war.get_ylabel() == ""
+    assert panels[0].get_ylabel() == "param.restraint"
+    cells = [t.get_text() for t in war.texts]
+    lo, hi = wilson(20, 200)
+    assert cells[0] == f"10%\n{pct(lo, 0)}–{pct(hi, 0)}"  # share, then its Wilson interval
+    assert [c.split("\n")[0] for c in cells] == ["10%", "20%", "30%", "15%", "25%", "35%"]
+    assert "x: parameters.appetite.a, y: param.restraint." in _texts(fig)
+    alone = plot_sweep(sweep2, outcome="settled")
+    assert [a.get_title(loc="left") for a in alone.axes if a.images] == ["Settled"]
     with pytest.raises(ResultsError, match="unknown outcome"):
         plot_sweep(sweep2, outcome="peace")
 
@@ -551,12 +667,54 @@ def test_sweep_chart_with_two_paths(sweep2: Path) -> None:
 def test_compare_chart(compare: Path) -> None:
     fig = plot_compare(compare)
     bars, diffs = fig.axes[1], fig.axes[2]
-    assert "B = hawks against A = baseline" in fig.get_suptitle()
+    assert "B against A" in fig.get_suptitle()
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[:2] == [f"A: {TITLE} (as written)", f"B: {TITLE} (as written)"]
     assert bars.get_xlabel() == "share of worlds (%)"
     assert diffs.get_xlabel() == "difference B − A (percentage points)"
     assert any(line.get_xdata()[0] == 0 for line in diffs.get_lines())  # zero line
     assert "−10.0 pp" in "\n".join(t.get_text() for t in diffs.texts)
     assert "A = baseline: test_crisis" in _texts(fig)
+
+
+def _one_sided_compare() -> dict:
+    """A comparison where A has no "standoff" outcome and B has an extra, severe "nuclear"."""
+    cmp = _compare()
+    cmp["a"]["outcomes"] = [o for o in cmp["a"]["outcomes"] if o["id"] != "standoff"]
+    lo, hi = wilson(5, RUNS)
+    nuclear = {"id": "nuclear", "name": "Nuclear", "count": 5, "p": 0.005, "lo": lo, "hi": hi}
+    cmp["b"]["outcomes"].append(nuclear)
+    cmp["diffs"] = [d for d in cmp["diffs"] if d["id"] != "standoff"]
+    return cmp
+
+
+def test_compare_table_marks_outcomes_of_one_side_and_keeps_severity_order() -> None:
+    table = compare_table(_one_sided_compare()).set_index("id")
+    assert table.index.tolist() == ["settled", "standoff", "war", "nuclear"]
+    assert table["only"].tolist() == ["", "b", "", "b"]
+    assert math.isnan(table.loc["standoff", "p_a"]) and table.loc["standoff", "p_b"] == 0.305
+    assert math.isnan(table.loc["nuclear", "diff"]) and not table.loc["nuclear", "clear"]
+
+
+def test_compare_chart_never_draws_a_missing_side_as_zero() -> None:
+    fig = plot_compare(_one_sided_compare())
+    bars, diffs = fig.axes[1], fig.axes[2]
+    widths = sorted(round(b.get_width(), 3) for b in bars.patches)
+    assert len(bars.patches) == 2 + 4  # A's two outcomes, B's four: no bar for the missing ones
+    assert 0.0 not in widths
+    assert [t.get_text() for t in bars.texts].count("not in A") == 2
+    marks = [t.get_text() for t in diffs.texts]
+    assert marks.count("only in B") == 2 and marks.count("not compared") == 2
+    dots = [c.get_offsets() for c in diffs.collections if isinstance(c, PathCollection)]
+    shown = np.concatenate(dots)[:, 0]
+    assert np.isfinite(shown).sum() == 2  # differences only where both sides have the outcome
+
+
+def test_svg_keeps_text_as_text(batch: Path, tmp_path: Path) -> None:
+    (svg,) = save_figure(plot_outcomes(batch), tmp_path, "outcomes", formats=("svg",))
+    text = svg.read_text(encoding="utf-8")
+    assert "<text" in text and "De-escalation" not in text
+    assert "Settled" in text and TITLE.split(":")[0] in text
 
 
 # -- drivers ------------------------------------------------------------------------
@@ -576,8 +734,7 @@ def test_draw_batch_plots_writes_png_and_svg(batch: Path) -> None:
 
 def test_draw_sweep_plots_one_and_two_paths(sweep1: Path, sweep2: Path) -> None:
     _assert_images(draw_sweep_plots(sweep1), sweep1, ["sweep"])
-    stems = [f"sweep_{o}" for o in COUNTS]
-    _assert_images(draw_sweep_plots(sweep2), sweep2, stems)
+    _assert_images(draw_sweep_plots(sweep2), sweep2, ["sweep"])  # every outcome, one figure
 
 
 def test_draw_compare_plots(compare: Path) -> None:

@@ -27,7 +27,6 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from sim.errors import ResultsError
@@ -47,6 +46,7 @@ from sim.plots.style import (
     date_axis,
     empty,
     events_pad,
+    figure_of,
     footnote,
     footnote_text,
     ink,
@@ -155,86 +155,196 @@ def _time_frame(result: Any) -> tuple[Mapping[str, Any], pd.DataFrame]:
     return summary, daily
 
 
+_LINESTYLES = ("-", (0, (5, 2)), (0, (5, 2, 1, 2)), (0, (1, 1.5)), (0, (8, 2, 1, 2, 1, 2)))
+
+
 def plot_fan(result: Any, ax: Axes | None = None) -> Figure:
-    """Fan chart: median rung over time, with the middle 50% and 90% of worlds shaded."""
+    """Lines: share of worlds on each rung or a higher one, day by day, with Wilson bands.
+
+    One line per rung above the calmest, in the rung's severity colour; the
+    legend gives each line's share on the last day. (Saved as ``fan``: it
+    replaces the fan chart of rung percentiles, which moved in whole rungs.)
+    """
     summary, daily = _time_frame(result)
-    bands = data.fan_bands(daily).set_index("date")
     ladder = summary.get("ladder", [])
+    curves = data.at_or_above(daily, ladder, summary.get("runs"))
     fig, ax, own = new_figure(ax, (10.5, 5.4))
     colours = ladder_colours(ladder)
-    for k, rung in enumerate(ladder):
-        ax.axhspan(k - 0.5, k + 0.5, color=colours[rung["id"]], alpha=0.13, lw=0, zorder=0)
-    x, v = steps(bands[["median", "lo50", "hi50", "lo90", "hi90", "mean"]])
-    med, lo50, hi50, lo90, hi90, mean = v.T
-    kw: dict[str, Any] = {"step": "post", "lw": 0, "color": BAND_COLOUR}
-    ax.fill_between(x, lo90, hi90, alpha=0.22, zorder=1, **kw)
-    ax.fill_between(x, lo50, hi50, alpha=0.45, zorder=2, **kw)
-    ax.plot(x, mean, color=BAND_COLOUR, lw=1, ls=":", drawstyle="steps-post", zorder=3)
-    ax.plot(x, med, color=BAND_COLOUR, lw=2.2, drawstyle="steps-post", zorder=3)
+    names = rung_names(summary)
+    if curves.empty:
+        empty(ax, "a ladder of one rung: every world is on it")
+        title(ax, "Escalation over time", summary)
+        return fig
+    last_date = curves["date"].max()
+    for k, (rid, part) in enumerate(curves.groupby("rung", sort=False)):
+        frame = part.set_index("date")[["p", "lo", "hi"]]
+        x, v = steps(frame)
+        colour = colours.get(str(rid), BAND_COLOUR)
+        ax.fill_between(x, v[:, 1], v[:, 2], step="post", color=colour, alpha=0.25, lw=0, zorder=1)
+        higher = "" if rid == ladder[-1]["id"] else " or higher"
+        label = (
+            f"{names.get(str(rid), rid)}{higher}: {pct(v[-1, 0])} on {last_date.day} {last_date:%b}"
+        )
+        ls = _LINESTYLES[k % len(_LINESTYLES)]
+        ax.plot(
+            x, v[:, 0], drawstyle="steps-post", color=colour, lw=2, ls=ls, label=label, zorder=3
+        )
     first, last = pd.Timestamp(x[0]), pd.Timestamp(x[-1])
     date_axis(ax, first, last)
     rows = mark_events(ax, summary.get("events", []), first, last)
-    names = [r.get("name") or r["id"] for r in ladder]
-    ax.set_yticks(range(len(names)), [short(n, 30) for n in names])
-    ax.set_ylim(-0.5, max(len(names), 1) - 0.5)
-    ax.set_ylabel("escalation rung (calm → severe)")
+    ax.set_ylim(0, 1)
+    percent_axis(ax.yaxis)
+    ax.set_ylabel("share of worlds on the rung or a higher one (%)")
+    ax.grid(axis="y", color="0.92", zorder=0)
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Patch(color="0.5", alpha=0.25))
+    labels.append("95% Wilson interval")
     ax.legend(
-        handles=[
-            Line2D([], [], color=BAND_COLOUR, lw=2.2, label="median world"),
-            Patch(color=BAND_COLOUR, alpha=0.45 + 0.22 * 0.55, label="middle 50% of worlds"),
-            Patch(color=BAND_COLOUR, alpha=0.22, label="middle 90% of worlds"),
-            Line2D([], [], color=BAND_COLOUR, lw=1, ls=":", label="mean rung index"),
-            Line2D([], [], color=EVENT_COLOUR, lw=0.8, ls=(0, (3, 2)), label="scheduled event"),
-        ],
+        handles[::-1][1:] + handles[-1:],
+        labels[::-1][1:] + labels[-1:],
+        title="on this rung or higher (severe at top)",
+        title_fontsize=8,
         **LEGEND,
     )
     title(
         ax,
-        "Escalation over time: rung of the median world, with 50% and 90% bands",
+        "Escalation over time: share of worlds at or above each rung, day by day",
         summary,
         events_pad(rows),
     )
     if own:
-        footnote(fig, [footnote_text(summary)])
+        footnote(
+            fig,
+            [
+                "Each line counts the worlds on that rung or a more severe one at the end of "
+                "each day; worlds can step back down, so a line can fall.",
+                footnote_text(summary),
+            ],
+        )
     return fig
 
 
-def plot_occupancy(result: Any, ax: Axes | None = None) -> Figure:
-    """Stacked areas: share of worlds on each rung of the ladder, day by day."""
-    summary, daily = _time_frame(result)
-    ladder = summary.get("ladder", [])
-    shares = data.occupancy(daily, ladder)
-    fig, ax, own = new_figure(ax, (10.5, 5.4))
-    colours = ladder_colours(ladder)
-    names = rung_names(summary)
+RARE = 0.10
+"""A rung never holding more than this share of worlds is drawn again in the zoomed panel."""
+
+
+def _stacked(
+    ax: Axes, shares: pd.DataFrame, colours: Mapping[str, str], names: Mapping[str, str]
+) -> None:
+    """Stacked step areas of ``shares`` (columns calm to severe), each band named inside it."""
     x, v = steps(shares)
     tops = np.cumsum(v, axis=1)
     bottoms = tops - v
-    handles = []
+    top = float(tops[:, -1].max()) if v.size else 1.0
     for k, rid in enumerate(shares.columns):
-        ax.fill_between(
-            x, bottoms[:, k], tops[:, k], step="post", color=colours[rid], lw=0, zorder=1
-        )
-        handles.append(Patch(facecolor=colours[rid], edgecolor="0.5", lw=0.4, label=names[rid]))
+        colour = colours[rid]
+        ax.fill_between(x, bottoms[:, k], tops[:, k], step="post", color=colour, lw=0, zorder=1)
+        # The label goes where the band is thickest, away from the ends (where it would be cut).
+        days = len(v) - 1
+        lo_day, hi_day = int(days * 0.12), max(int(days * 0.88), int(days * 0.12) + 1)
+        thick = v[lo_day:hi_day, k]
+        i = lo_day + int(np.argmax(thick)) if thick.size else 0
+        if thick.size and v[i, k] >= 0.07 * top:  # room for a label inside the band
+            mid = (bottoms[i, k] + tops[i, k]) / 2
+            when = x[i] + (x[i + 1] - x[i]) / 2
+            ax.text(
+                when,
+                mid,
+                short(names[rid], 34),
+                ha="center",
+                va="center",
+                fontsize=7.5,
+                color=ink(colour),
+                zorder=4,
+                clip_on=True,
+            )
+
+
+def plot_occupancy(result: Any, ax: Axes | None = None) -> Figure:
+    """Stacked areas: share of worlds on each rung, day by day; rare rungs zoomed below.
+
+    The rungs that never hold more than :data:`RARE` of the worlds (the
+    severe ones, as a rule) are a sliver on a 0-100% scale; a second panel
+    draws them alone on a zero-based axis stretched to their peak. Given an
+    ``ax``, only the main panel is drawn there.
+    """
+    summary, daily = _time_frame(result)
+    ladder = summary.get("ladder", [])
+    shares = data.occupancy(daily, ladder)
+    colours = ladder_colours(ladder)
+    names = rung_names(summary)
+    rare = data.rare_rungs(shares, RARE)
+    own = ax is None
+    zoom: Axes | None = None
+    if ax is None:
+        fig = Figure(figsize=(10.5, 7.6 if rare else 5.4), layout="constrained")
+        if rare:
+            grid = fig.add_gridspec(2, 1, height_ratios=[3, 1.7])
+            ax, zoom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+        else:
+            ax = fig.add_subplot()
+    else:
+        fig = figure_of(ax)
+    _stacked(ax, shares, colours, names)
+    x = steps(shares)[0]
     first, last = pd.Timestamp(x[0]), pd.Timestamp(x[-1])
     date_axis(ax, first, last)
     rows = mark_events(ax, summary.get("events", []), first, last)
     ax.set_ylim(0, 1)
     percent_axis(ax.yaxis)
     ax.set_ylabel("share of worlds on the rung (%)")
-    ax.legend(handles=handles[::-1], title="rung (severe at top)", title_fontsize=8, **LEGEND)
+    handles = {
+        rid: Patch(facecolor=colours[rid], edgecolor="0.5", lw=0.4, label=names[rid])
+        for rid in shares.columns
+    }
+    ax.legend(
+        handles=list(handles.values())[::-1],
+        title="rung (severe at top)",
+        title_fontsize=8,
+        **LEGEND,
+    )
     title(
         ax,
         "Where the worlds are: share of worlds on each escalation rung, day by day",
         summary,
         events_pad(rows),
     )
+    if zoom is not None:
+        part = shares[rare]
+        _stacked(zoom, part, colours, names)
+        date_axis(zoom, first, last)
+        peak = float(part.sum(axis=1).max())
+        zoom.set_ylim(0, max(peak * 1.15, 0.005))
+        percent_axis(zoom.yaxis)
+        zoom.set_ylabel("share of worlds (%)")
+        zoom.grid(axis="y", color="0.92", zorder=0)
+        zoom.set_axisbelow(True)
+        for ev in summary.get("events", []):
+            when = ev.get("start_date")
+            if when and first <= pd.Timestamp(when) <= last:
+                zoom.axvline(
+                    pd.Timestamp(when),
+                    color=EVENT_COLOUR,
+                    lw=0.8,
+                    ls=(0, (3, 2)),
+                    alpha=0.8,
+                    zorder=4,
+                )
+        zoom.legend(
+            handles=[handles[r] for r in rare][::-1],
+            title="zoomed rungs",
+            title_fontsize=8,
+            **LEGEND,
+        )
+        zoom.set_title(
+            f"Zoom: the rungs that never hold more than {pct(RARE, 0)} of the worlds, "
+            "stacked as above on a stretched scale",
+            loc="left",
+            fontsize=9.5,
+        )
     if own:
         footnote(fig, [footnote_text(summary)])
     return fig
-
-
-_LINESTYLES = ("-", (0, (5, 2)), (0, (5, 2, 1, 2)), (0, (1, 1.5)), (0, (8, 2, 1, 2, 1, 2)))
 
 
 def plot_time_to_event(
@@ -390,24 +500,15 @@ def draw_sweep_plots(
 ) -> list[Path]:
     """Draw the charts of a sweep folder into ``<folder>/plots/``.
 
-    One varied path gives ``sweep`` (every outcome against the path); two or
-    more give one heatmap per outcome, ``sweep_<outcome>``, over the first
-    two paths (pooled over the others).
+    Writes ``sweep``: with one varied path, every outcome against the path;
+    with two or more, one heatmap per outcome over the first two paths
+    (pooled over the others), all in one figure on one colour scale.
     """
     return _sweep_plots(data.load_tables(folder), formats, dpi)
 
 
 def _sweep_plots(tables: data.Tables, formats: Sequence[str], dpi: int) -> list[Path]:
-    out = _plots_dir(tables)
-    points = need(tables, "points", "points.csv")
-    paths_varied = (tables.manifest or {}).get("vary") or data.sweep_paths(points)
-    if len(paths_varied) < 2:
-        return save_figure(plot_sweep(tables), out, "sweep", formats, dpi)
-    written: list[Path] = []
-    for o in need(tables, "summary", "summary.json")["outcomes"]:
-        fig = plot_sweep(tables, outcome=o["id"])
-        written += save_figure(fig, out, f"sweep_{o['id']}", formats, dpi)
-    return written
+    return save_figure(plot_sweep(tables), _plots_dir(tables), "sweep", formats, dpi)
 
 
 def draw_compare_plots(

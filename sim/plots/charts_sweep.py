@@ -25,6 +25,7 @@ from sim.errors import ResultsError
 from sim.plots import data
 from sim.plots.style import (
     LEGEND,
+    NOTE_COLOUR,
     PERCENT,
     POINTS_FORMATTER,
     as_tables,
@@ -36,7 +37,6 @@ from sim.plots.style import (
     outcome_colours,
     pct,
     percent_axis,
-    short,
     signed_points,
     title,
     wrapped,
@@ -77,6 +77,10 @@ def _sweep_footnote(
     return " · ".join(parts)
 
 
+SHARE_MAP = "Blues"
+"""Colour map of the sweep heatmaps: a share from 0 to 100%, not a severity."""
+
+
 def plot_sweep(
     result: Any,
     ax: Axes | None = None,
@@ -88,10 +92,14 @@ def plot_sweep(
     """Outcome probabilities across a parameter sweep.
 
     With one varied path: probability of each outcome (or of ``outcomes``)
-    against the path's value, with 95% interval bands. With two or more: a
-    heatmap of one outcome (``outcome``, default the most severe) over the
-    first two paths, pooled over any others; a Latin-hypercube design, whose
-    points do not form a grid, is drawn as coloured dots instead.
+    against the path's value, with 95% interval bands, over the prior the
+    batch draws the parameter from. With two or more: one heatmap per
+    outcome (``outcomes``, or ``outcome`` alone, default all) over the first
+    two paths, pooled over any others, every panel on one 0-100% colour
+    scale, each cell with its share and Wilson interval; a Latin-hypercube
+    design, whose points do not form a grid, is drawn as coloured dots.
+    Given an ``ax``, the one outcome ``outcome`` (default the most severe)
+    is drawn there.
     """
     result = as_tables(result)
     summary = need(result, "summary", "summary.json")
@@ -104,33 +112,60 @@ def plot_sweep(
     for oid in [outcome, *(outcomes or ())]:
         if oid is not None and oid not in known:
             raise ResultsError(f"unknown outcome {oid!r} (outcomes: {', '.join(known)})")
+    columns = [data.resolve_path(points, v) for v in varied[:2]]
+    axes = data.sweep_axes(manifest, columns)
     if len(varied) == 1:
-        fig, ax, own = _sweep_curve(ax, summary, points, varied[0], outcomes or list(known))
+        fig, ax, own = _sweep_curve(ax, summary, points, axes[columns[0]], outcomes or list(known))
     else:
-        oid = outcome or summary["outcomes"][-1]["id"]
-        fig, ax, own = _sweep_grid(ax, summary, points, varied[0], varied[1], known[oid])
+        if ax is not None:
+            wanted = [outcome or summary["outcomes"][-1]["id"]]
+        else:
+            wanted = [outcome] if outcome else list(outcomes or known)
+        fig, own = _sweep_grids(
+            ax, summary, points, axes[columns[0]], axes[columns[1]], [known[o] for o in wanted]
+        )
     if own:
         note = [_sweep_footnote(summary, manifest, points)]
+        if len(varied) > 1:
+            pinned = all(axes[c].pinned for c in columns)
+            how = ", each pinned in every world at its design point" if pinned else ""
+            note.insert(0, f"x: {columns[0]}, y: {columns[1]}{how}.")
         if len(varied) > 2:
             note.insert(0, f"Pooled over the other varied paths: {', '.join(varied[2:])}.")
         footnote(fig, note)
     return fig
 
 
+def _axis_label(axis: data.SweepAxis) -> str:
+    how = "pinned in every world" if axis.pinned else "scenario value"
+    return f"{wrapped(axis.name, 60)}\n({axis.path}, {how} at each design point)"
+
+
 def _sweep_curve(
     ax: Axes | None,
     summary: Mapping[str, Any],
     points: pd.DataFrame,
-    path: str,
+    axis: data.SweepAxis,
     outcome_ids: Sequence[str],
 ) -> tuple[Figure, Axes, bool]:
-    curve = data.sweep_curve(points, path, outcome_ids)
-    fig, ax, own = new_figure(ax, (10.0, 5.4))
+    curve = data.sweep_curve(points, axis.path, outcome_ids)
+    fig, ax, own = new_figure(ax, (10.0, 5.6))
     colours = outcome_colours(summary["outcomes"])
     names = {o["id"]: o.get("name") or o["id"] for o in summary["outcomes"]}
     xs = curve["x"].drop_duplicates()
     categorical = not _numeric(xs)
     position = {v: i for i, v in enumerate(xs)} if categorical else None
+    extra: list[tuple[Any, str]] = []
+    if axis.prior is not None and not categorical:
+        # The prior under the curves: where the batch's worlds draw this parameter.
+        under = ax.twinx()
+        under.hist(axis.prior, bins=40, density=True, color="0.88", edgecolor="none", zorder=0)
+        under.set_yticks([])
+        under.set_ylim(0, under.get_ylim()[1] * 3.0)  # the lowest third of the panel
+        under.spines[["top", "right"]].set_visible(False)
+        ax.set_zorder(under.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        extra.append((Patch(color="0.88"), "how a batch draws the parameter\n(its prior, density)"))
     for oid in outcome_ids:
         part = curve[curve["outcome"] == oid]
         x = part["x"].map(position).to_numpy(float) if position else part["x"].to_numpy(float)
@@ -141,94 +176,131 @@ def _sweep_curve(
         ax.set_xticks(range(len(position)), [_value(v) for v in position])
     elif len(xs) <= 12:
         ax.set_xticks(xs.to_numpy(float), [_value(v) for v in xs])
-    resolved = data.resolve_path(points, path)
-    how = "pinned in every world" if resolved.startswith("param.") else "scenario value"
-    ax.set_xlabel(f"{resolved} ({how} at each design point)")
+    ax.set_xlabel(_axis_label(axis))
     percent_axis(ax.yaxis)
     top = float(curve["hi"].max()) if len(curve) else 1.0
     ax.set_ylim(0, min(1.0, max(0.05, top * 1.05)))
     ax.set_ylabel("share of worlds (%)")
     ax.grid(color="0.92", zorder=0)
     handles, labels = ax.get_legend_handles_labels()
+    handles, labels = handles[::-1], labels[::-1]
     handles.append(Patch(color="0.5", alpha=0.16))
     labels.append("95% interval")
-    ax.legend(
-        handles[::-1], labels[::-1], title="outcome (severe at top)", title_fontsize=8, **LEGEND
-    )
-    title(ax, f"Outcome probabilities as {resolved} varies", summary)
+    for h, lab in extra:
+        handles.append(h)
+        labels.append(lab)
+    ax.legend(handles, labels, title="outcome (severe at top)", title_fontsize=8, **LEGEND)
+    title(ax, f"Outcome probabilities as “{axis.name}” varies", summary)
     return fig, ax, own
 
 
-def _sweep_grid(
+def _sweep_grids(
     ax: Axes | None,
     summary: Mapping[str, Any],
     points: pd.DataFrame,
-    path_x: str,
-    path_y: str,
-    outcome: Mapping[str, Any],
-) -> tuple[Figure, Axes, bool]:
-    grid = data.sweep_heatmap(points, path_x, path_y, outcome["id"])
-    fig, ax, own = new_figure(ax, (9.0, 6.6))
-    cmap = colormaps["YlOrRd"].with_extremes(bad="0.9")
+    axis_x: data.SweepAxis,
+    axis_y: data.SweepAxis,
+    outcomes: Sequence[Mapping[str, Any]],
+) -> tuple[Figure, bool]:
+    """One heatmap per outcome, all on one 0-100% colour scale; ``ax`` takes one outcome."""
+    cells = data.sweep_cells(points, axis_x.path, axis_y.path, [o["id"] for o in outcomes])
+    own = ax is None
+    if ax is None:
+        ncols = min(3, len(outcomes))
+        nrows = -(-len(outcomes) // ncols)
+        fig = Figure(figsize=(4.1 * ncols + 1.4, 3.5 * nrows + 2.0), layout="constrained")
+        panels = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
+        for extra in panels[len(outcomes) :]:
+            extra.set_visible(False)
+    else:
+        fig, panels = figure_of(ax), [ax]
+    cmap = colormaps[SHARE_MAP].with_extremes(bad="0.9")
+    art: ScalarMappable | None = None
+    for panel, o in zip(panels, outcomes, strict=False):
+        part = cells[cells["outcome"] == o["id"]]
+        art = _heatmap(panel, part, cmap)
+        panel.set_title(wrapped(str(o.get("name") or o["id"]), 40), loc="left", fontsize=9.5)
+    used = panels[: len(outcomes)]
+    if own:  # names on the outer panels; the paths go in the footnote
+        columns = min(3, len(outcomes))
+        for k, panel in enumerate(used):
+            if k >= len(used) - columns:
+                panel.set_xlabel(wrapped(axis_x.name, 45), fontsize=8.5)
+            if k % columns == 0:
+                panel.set_ylabel(wrapped(axis_y.name, 40), fontsize=8.5)
+    else:
+        used[0].set_xlabel(_axis_label(axis_x), fontsize=8.5)
+        used[0].set_ylabel(_axis_label(axis_y), fontsize=8.5)
+    assert art is not None
+    fig.colorbar(
+        art,
+        ax=used,
+        shrink=0.8,
+        format=PERCENT,
+        label="share of worlds ending in the outcome (%), one scale for every panel",
+    )
+    what = (
+        f"Outcome probabilities across “{axis_x.name}” and “{axis_y.name}”; "
+        "each cell: share and 95% Wilson interval"
+    )
+    if own:
+        scenario = summary.get("title") or summary.get("scenario") or ""
+        fig.suptitle(f"{what}\n{scenario}", x=0.01, ha="left", fontsize=10.5)
+    return fig, own
+
+
+def _heatmap(ax: Axes, cells: pd.DataFrame, cmap: Any) -> ScalarMappable:
+    """One outcome's cells (x, y, p, lo, hi) as a heatmap on 0-100%, or dots off a grid."""
+    grid = cells.pivot(index="y", columns="x", values="p").sort_index().sort_index(axis=1)
     values = grid.to_numpy(float)
-    vmax = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
-    scale = "(colour scale: 0 to the highest value)"
-    if not vmax > 0:
-        vmax, scale = 1.0, "(no world ended so at any design point)"
     scattered = (
         np.isnan(values).any()
         and _numeric(grid.index.to_series())
         and _numeric(grid.columns.to_series())
     )
-    art: ScalarMappable
     if scattered:
-        cells = grid.stack().rename("p").reset_index()
-        art = ax.scatter(
-            cells[grid.columns.name],
-            cells[grid.index.name],
+        art: ScalarMappable = ax.scatter(
+            cells["x"],
+            cells["y"],
             c=cells["p"],
             cmap=cmap,
             vmin=0,
-            vmax=vmax,
-            s=60,
+            vmax=1,
+            s=50,
             edgecolors="0.3",
             linewidths=0.4,
         )
         ax.grid(color="0.92", zorder=0)
         ax.set_axisbelow(True)
-    else:
-        art = ax.imshow(
-            np.ma.masked_invalid(values),
-            cmap=cmap,
-            vmin=0,
-            vmax=vmax,
-            origin="lower",
-            aspect="auto",
-        )
-        ny, nx = values.shape
-        ax.set_xticks(*_thinned([_value(v) for v in grid.columns]))
-        ax.set_yticks(*_thinned([_value(v) for v in grid.index]))
-        digits = 1 if vmax < 0.1 else 0
-        if nx <= 14 and ny <= 14:
-            for i in range(ny):
-                for j in range(nx):
-                    v = values[i, j]
-                    colour = "0.4" if np.isnan(v) else ink(to_hex(cmap(v / vmax)))
-                    text = pct(v, digits)
-                    ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=colour)
-        ax.spines[:].set_visible(False)
-    ax.set_xlabel(str(grid.columns.name))
-    ax.set_ylabel(str(grid.index.name))
-    name = outcome.get("name") or outcome["id"]
-    fig.colorbar(
-        art,
-        ax=ax,
-        shrink=0.8,
-        format=PERCENT,
-        label=f"share of worlds ending in “{short(str(name), 40)}” (%)\n{scale}",
+        return art
+    art = ax.imshow(
+        np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, origin="lower", aspect="auto"
     )
-    title(ax, f"Probability of “{name}” across {grid.columns.name} and {grid.index.name}", summary)
-    return fig, ax, own
+    ny, nx = values.shape
+    ax.set_xticks(*_thinned([_value(v) for v in grid.columns]))
+    ax.set_yticks(*_thinned([_value(v) for v in grid.index]))
+    if nx <= 8 and ny <= 8:
+        lo = cells.pivot(index="y", columns="x", values="lo").sort_index().sort_index(axis=1)
+        hi = cells.pivot(index="y", columns="x", values="hi").sort_index().sort_index(axis=1)
+        for i in range(ny):
+            for j in range(nx):
+                v = values[i, j]
+                if np.isnan(v):
+                    continue
+                text = f"{pct(v, 0)}\n{pct(lo.iat[i, j], 0)}–{pct(hi.iat[i, j], 0)}"
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=6.5,
+                    color=ink(to_hex(cmap(v))),
+                    linespacing=1.1,
+                )
+    ax.spines[:].set_visible(False)
+    ax.tick_params(length=0, labelsize=8)
+    return art
 
 
 def _thinned(labels: list[str], most: int = 12) -> tuple[list[int], list[str]]:
@@ -252,6 +324,21 @@ def _label(run: Mapping[str, Any], tag: str) -> str:
         parts = [p for p in label.replace("\\", "/").split("/") if p]
         label = "/".join(parts[-2:]) if parts else label
     return label
+
+
+def _names(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, str]:
+    """What a reader calls A and B: their scenario titles, with their settings if titles tie."""
+    names = [
+        str(r.get("title") or r.get("scenario") or _label(r, t)) for r, t in ((a, "A"), (b, "B"))
+    ]
+    if names[0] == names[1]:
+        for k, run in enumerate((a, b)):
+            changes = [
+                *map(str, run.get("overrides", ())),
+                *(f"{key}={v}" for key, v in (run.get("pinned") or {}).items()),
+            ]
+            names[k] += f" ({', '.join(changes)})" if changes else " (as written)"
+    return names[0], names[1]
 
 
 def _run_note(tag: str, run: Mapping[str, Any]) -> str:
@@ -292,7 +379,7 @@ def plot_compare(
     table = data.compare_table(cmp, what)
     noun = {"outcomes": "outcome", "flags": "flag"}[what]
     a, b = cmp["a"], cmp["b"]
-    la, lb = _label(a, "A"), _label(b, "B")
+    la, lb = _names(a, b)
     n = len(table)
     key_ax = None
     diffs: Axes | None
@@ -314,11 +401,19 @@ def plot_compare(
     h = 0.36
     for tag, col, colour, dy in (("a", la, A_COLOUR, h / 2), ("b", lb, B_COLOUR, -h / 2)):
         p, lo, hi = (table[f"{k}_{tag}"].to_numpy(float) for k in ("p", "lo", "hi"))
-        bars.barh(y + dy, p, height=h, color=colour, label=f"{tag.upper()}: {col}", zorder=2)
+        has = np.isfinite(p)  # an item this side does not have gets no bar, never a 0% one
+        bars.barh(
+            y[has] + dy,
+            p[has],
+            height=h,
+            color=colour,
+            label=f"{tag.upper()}: {wrapped(col, 70)}",
+            zorder=2,
+        )
         bars.errorbar(
-            p,
-            y + dy,
-            xerr=[p - lo, hi - p],
+            p[has],
+            y[has] + dy,
+            xerr=[p[has] - lo[has], hi[has] - p[has]],
             fmt="none",
             ecolor="black",
             elinewidth=0.9,
@@ -326,13 +421,16 @@ def plot_compare(
             zorder=3,
         )
         for yi, pi, hii in zip(y + dy, p, hi, strict=True):
+            missing = not np.isfinite(pi)
             bars.annotate(
-                pct(pi),
-                (hii, yi),
+                f"not in {tag.upper()}" if missing else pct(pi),
+                (0 if missing else hii, yi),
                 xytext=(4, 0),
                 textcoords="offset points",
                 va="center",
                 fontsize=7.5,
+                style="italic" if missing else "normal",
+                color=NOTE_COLOUR if missing else "black",
             )
     top = float(np.nanmax(table[["hi_a", "hi_b"]].to_numpy())) if n else 1.0
     bars.set_xlim(0, max(0.05, top) * 1.28)
@@ -347,8 +445,13 @@ def plot_compare(
     heading = "Outcome probability" if noun == "outcome" else "Share of worlds with the flag"
     bars.set_title(f"{heading} (95% Wilson interval)", loc="left", fontsize=9.5)
     if diffs is not None:
-        d, dlo, dhi = (table[k].to_numpy(float) for k in ("diff", "diff_lo", "diff_hi"))
-        clear = table["clear"].to_numpy(bool)
+        only = table["only"].to_numpy(str)
+        # No difference for an item one side lacks: it is marked, not drawn as a change from 0.
+        d, dlo, dhi = (
+            np.where(only == "", table[k].to_numpy(float), np.nan)
+            for k in ("diff", "diff_lo", "diff_hi")
+        )
+        clear = table["clear"].to_numpy(bool) & (only == "")
         diffs.axvline(0, color="black", lw=1.2, zorder=1)
         diffs.set_axisbelow(True)
         diffs.errorbar(
@@ -363,15 +466,31 @@ def plot_compare(
         )
         diffs.scatter(d[clear], y[clear], s=40, color=B_COLOUR, zorder=3)
         diffs.scatter(d[~clear], y[~clear], s=40, facecolor="white", edgecolor=B_COLOUR, zorder=3)
-        reach = float(np.nanmax(np.abs(np.concatenate([dlo, dhi])))) if n else 0.01
+        ends = np.abs(np.concatenate([dlo, dhi]))
+        reach = float(np.nanmax(ends)) if np.isfinite(ends).any() else 0.01
         diffs.set_xlim(-max(reach, 0.01) * 1.15, max(reach, 0.01) * 1.15)
         diffs.xaxis.set_major_formatter(POINTS_FORMATTER)
         diffs.set_xlabel("difference B − A (percentage points)")
         diffs.grid(axis="x", color="0.92", zorder=0)
         diffs.tick_params(axis="y", length=0)
         trans = diffs.get_yaxis_transform()
-        for yi, di, li, hi_ in zip(y, d, dlo, dhi, strict=True):
-            text = f"{_pp(di)} pp  ({_pp(li)} to {_pp(hi_)})"
+        for yi, di, li, hi_, side in zip(y, d, dlo, dhi, only, strict=True):
+            if side:
+                text = "not compared"
+                diffs.text(
+                    0.5,
+                    yi,
+                    f"only in {side.upper()}",
+                    transform=trans,
+                    ha="center",
+                    va="center",
+                    fontsize=8.5,
+                    style="italic",
+                    color=NOTE_COLOUR,
+                    bbox={"fc": "white", "ec": "0.7", "lw": 0.6},
+                )
+            else:
+                text = f"{_pp(di)} pp  ({_pp(li)} to {_pp(hi_)})"
             diffs.text(1.03, yi, text, transform=trans, va="center", fontsize=8, clip_on=False)
         diffs.set_title("Difference B − A (95% Newcombe interval)", loc="left", fontsize=9.5)
         key = [
@@ -385,16 +504,11 @@ def plot_compare(
     handles, labels = bars.get_legend_handles_labels()
     handles += key
     labels += [k.get_label() for k in key]
-    scenario_titles = {str(r.get("title") or r.get("scenario") or "") for r in (a, b)}
-    name_a, name_b = a.get("scenario") or la, b.get("scenario") or lb
-    if name_a == name_b:  # the same scenario with other settings: the labels tell them apart
-        name_a, name_b = la, lb
-    headline = f"How the {noun} probabilities differ: B = {name_b} against A = {name_a}"
+    headline = f"How the {noun} probabilities differ between two batches: B against A"
     if key_ax is not None:
         # Two columns: the A/B labels can be long paths and must not run off the page.
         key_ax.legend(handles, labels, loc="center left", ncols=2, frameon=False, fontsize=8.5)
-        heading = "\n".join([headline, " | ".join(sorted(s for s in scenario_titles if s))])
-        fig.suptitle(heading, x=0.01, ha="left", fontsize=10.5)
+        fig.suptitle(headline, x=0.01, ha="left", fontsize=10.5)
         footnote(fig, [_run_note("A", a), _run_note("B", b)])
     else:
         bars.legend(handles, labels, fontsize=7.5, loc="lower right")

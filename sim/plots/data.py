@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import ResultsError
+from sim.errors import ResultsError, WargameError
 from sim.results.aggregate import rank_rules_table, reached_outcomes
+from sim.results.drivers import parameter_name
 from sim.results.reader import load_results
+from sim.scenario import load_scenario
 from sim.stats import share
 
 PERCENTILES = ("p05", "p25", "p50", "p75", "p95")
@@ -238,6 +240,59 @@ def fan_bands(daily: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def at_or_above(
+    daily: pd.DataFrame, ladder: Sequence[Any], worlds: int | None = None
+) -> pd.DataFrame:
+    """Share of worlds on each rung or a higher one at the end of each day (Wilson 95%).
+
+    The ladder is ordinal: "at or above *Incident*" is a yes/no question of
+    every world on every day, so its share has an honest interval, where a
+    percentile of rung indices has none and moves in whole rungs. The
+    calmest rung is left out (every world is on it or above).
+
+    Args:
+        daily: ``daily.csv`` (its ``share_<rung>`` columns and ``worlds``).
+        ladder: the rungs, calm to severe (records with ``id`` or plain ids).
+        worlds: the number of worlds, when ``daily`` has no ``worlds`` column.
+
+    Returns:
+        Long table, rung by rung (calm to severe, from the second rung), then
+        date by date: ``date``, ``day``, ``rung``, ``worlds``, ``count``
+        (worlds on that rung or above, from ``round(share × worlds)``), ``p``,
+        ``lo``, ``hi``.
+    """
+    rungs = _ids(ladder)
+    _require(daily, [f"share_{r}" for r in rungs], "daily.csv")
+    if "worlds" in daily.columns:
+        n = daily["worlds"].to_numpy(np.int64)
+    elif worlds is not None:
+        n = np.full(len(daily), int(worlds), dtype=np.int64)
+    else:
+        raise ResultsError("daily.csv: missing column worlds (and no number of worlds given)")
+    on = np.column_stack([daily[f"share_{r}"].to_numpy(float) for r in rungs]) * n[:, None]
+    above = np.rint(np.cumsum(on[:, ::-1], axis=1)[:, ::-1]).astype(np.int64)
+    dates, days = _dates(daily), _day_column(daily)
+    parts = []
+    for k, rid in enumerate(rungs[1:], start=1):
+        shares = [share(int(c), int(m)) for c, m in zip(above[:, k], n, strict=True)]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "date": dates,
+                    "day": days,
+                    "rung": rid,
+                    "worlds": n,
+                    "count": above[:, k],
+                    "p": [s.p for s in shares],
+                    "lo": [s.lo for s in shares],
+                    "hi": [s.hi for s in shares],
+                }
+            )
+        )
+    cols = ["date", "day", "rung", "worlds", "count", "p", "lo", "hi"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
 def _day_column(daily: pd.DataFrame) -> np.ndarray:
     if "day" in daily.columns:
         return daily["day"].to_numpy(int)
@@ -264,6 +319,20 @@ def occupancy(daily: pd.DataFrame, ladder: Sequence[Any]) -> pd.DataFrame:
     )
     out.columns.name = "rung"
     return out
+
+
+def rare_rungs(shares: pd.DataFrame, rare: float = 0.10) -> list[str]:
+    """The most severe rungs of :func:`occupancy` that never hold more than ``rare`` of the worlds.
+
+    Counted down from the most severe rung, stopping at the first that
+    holds more on some day; never the calmest rung. These are the rungs the
+    occupancy chart draws again on a stretched scale.
+    """
+    peaks = shares.max()
+    cut = len(shares.columns)
+    while cut > 1 and float(peaks.iloc[cut - 1]) <= rare:
+        cut -= 1
+    return [str(c) for c in shares.columns[cut:]]
 
 
 def time_to_event(daily: pd.DataFrame, key_rungs: Sequence[Any]) -> pd.DataFrame:
@@ -457,6 +526,98 @@ def sweep_heatmap(points: pd.DataFrame, path_x: str, path_y: str, outcome_id: st
     return grid.sort_index().sort_index(axis=1)
 
 
+def sweep_cells(
+    points: pd.DataFrame, path_x: str, path_y: str, outcome_ids: Sequence[str]
+) -> pd.DataFrame:
+    """Every outcome's share at each (x, y) of two varied paths, with counts and intervals.
+
+    Points sharing the same (x, y) are pooled over any other varied paths
+    (see :func:`_pooled`).
+
+    Returns:
+        Long table, outcome by outcome (in the given order), then y, then
+        x: ``x``, ``y``, ``outcome``, ``worlds``, ``count``
+        (``round(p × worlds)``), ``p``, ``lo``, ``hi``.
+    """
+    cx, cy = resolve_path(points, path_x), resolve_path(points, path_y)
+    if cx == cy:
+        raise ResultsError(f"sweep heatmap needs two different paths (got {cx!r} twice)")
+    pooled = _pooled(points, [cy, cx], list(outcome_ids)).sort_values([cy, cx])
+    parts = [
+        pd.DataFrame(
+            {
+                "x": pooled[cx].to_numpy(),
+                "y": pooled[cy].to_numpy(),
+                "outcome": o,
+                "worlds": pooled["worlds"].to_numpy(int),
+                "count": np.rint(pooled[f"p_{o}"] * pooled["worlds"]).to_numpy(int),
+                "p": pooled[f"p_{o}"].to_numpy(float),
+                "lo": pooled[f"lo_{o}"].to_numpy(float),
+                "hi": pooled[f"hi_{o}"].to_numpy(float),
+            }
+        )
+        for o in outcome_ids
+    ]
+    cols = ["x", "y", "outcome", "worlds", "count", "p", "lo", "hi"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+@dataclass(frozen=True)
+class SweepAxis:
+    """What a varied path means to a reader.
+
+    Attributes:
+        path: the ``points.csv`` column (``param.kremlin_appetite``).
+        name: the parameter's name (the first clause of its description),
+            else the path.
+        pinned: the path pins a parameter in every world of a point.
+        prior: draws of the parameter from its distribution in the scenario
+            (its prior, over which a batch integrates), or ``None`` when the
+            path is not a drawn parameter or the scenario file is not the
+            one the sweep ran.
+    """
+
+    path: str
+    name: str
+    pinned: bool
+    prior: np.ndarray | None = None
+
+
+PRIOR_DRAWS = 20_000
+
+
+def sweep_axes(manifest: Mapping[str, Any], paths: Sequence[str]) -> dict[str, SweepAxis]:
+    """Names and priors of the varied paths, read from the scenario the sweep ran.
+
+    The scenario is loaded from the manifest's ``scenario_file`` with its
+    overrides (without checking citations); when it cannot be loaded or its
+    ``sha256`` is no longer the manifest's, the paths keep their own names
+    and no prior is drawn. Prior draws use a fixed seed, so charts redraw
+    identically.
+    """
+    params: dict[str, Any] = {}
+    file = manifest.get("scenario_file")
+    if file:
+        try:
+            sc = load_scenario(file, manifest.get("overrides") or (), registry=None)
+        except (OSError, WargameError):
+            sc = None
+        if sc is not None and sc.sha256 == manifest.get("sha256"):
+            params = {q.id: q for q in sc.parameters}
+    out = {}
+    for path in paths:
+        pid = path.split(".", 1)[1] if path.startswith("param.") else None
+        q = params.get(pid) if pid else None
+        if q is None:
+            out[path] = SweepAxis(path, path, pid is not None)
+            continue
+        prior = None
+        if not q.enum_values and q.dist != "fixed":
+            prior = q.sample(np.random.default_rng(0), PRIOR_DRAWS).astype(float)
+        out[path] = SweepAxis(path, parameter_name(q.id, q.description), True, prior)
+    return out
+
+
 # -- comparisons ------------------------------------------------------------------
 def compare_table(compare: Mapping[str, Any], what: str = "outcomes") -> pd.DataFrame:
     """Probabilities of runs A and B side by side, with their difference.
@@ -470,8 +631,11 @@ def compare_table(compare: Mapping[str, Any], what: str = "outcomes") -> pd.Data
         One row per outcome (in A's order, least to most severe) or flag,
         columns ``id``, ``name``, ``p_a``, ``lo_a``, ``hi_a``, ``p_b``,
         ``lo_b``, ``hi_b``, ``diff`` (``p_b - p_a``), ``diff_lo``,
-        ``diff_hi`` (Newcombe 95%) and ``clear`` (the interval of the
-        difference excludes zero).
+        ``diff_hi`` (Newcombe 95%), ``clear`` (the interval of the
+        difference excludes zero) and ``only`` (``"a"`` or ``"b"`` for an
+        item one side does not have, whose share there is NaN, never 0;
+        else ``""``). Items of B alone are placed after the item that
+        precedes them in B, so a ladder of outcomes keeps its severity order.
     """
     keys = {"outcomes": ("outcomes", "diffs"), "flags": ("flags", "flag_diffs")}
     if what not in keys:
@@ -481,7 +645,7 @@ def compare_table(compare: Mapping[str, Any], what: str = "outcomes") -> pd.Data
     a = {o["id"]: o for o in compare["a"].get(items, [])}
     b = {o["id"]: o for o in compare["b"].get(items, [])}
     d = {x["id"]: x for x in compare[diffs]}
-    order = list(a) + [o for o in b if o not in a]
+    order = _merged_order(list(a), list(b))
     rows = []
     for oid in order:
         oa, ob, od = a.get(oid, {}), b.get(oid, {}), d.get(oid, {})
@@ -501,12 +665,26 @@ def compare_table(compare: Mapping[str, Any], what: str = "outcomes") -> pd.Data
                 "diff_lo": lo,
                 "diff_hi": hi,
                 "clear": bool(lo > 0 or hi < 0),
+                "only": "" if oid in a and oid in b else ("a" if oid in a else "b"),
             }
         )
     return pd.DataFrame(
         rows,
         columns=[
             "id", "name", "p_a", "lo_a", "hi_a", "p_b", "lo_b", "hi_b",
-            "diff", "diff_lo", "diff_hi", "clear",
+            "diff", "diff_lo", "diff_hi", "clear", "only",
         ],
     )  # fmt: skip
+
+
+def _merged_order(a: list[str], b: list[str]) -> list[str]:
+    """A's ids, with B's own ids slotted in after the id that precedes them in B."""
+    order = list(a)
+    at = -1  # where the last id of B shared with A stands in ``order``
+    for oid in b:
+        if oid in order:
+            at = order.index(oid)
+        else:
+            at += 1
+            order.insert(at, oid)
+    return order

@@ -178,18 +178,42 @@ def wrapped(text: str, width: int = 30, lines: int = 2) -> str:
 
 
 # -- time axes --------------------------------------------------------------------
+def date_ticks(first: pd.Timestamp, last: pd.Timestamp) -> list[tuple[pd.Timestamp, str]]:
+    """Ticks for a time axis from ``first`` to ``last``, with their labels.
+
+    ``last`` is the end of the drawn range, one day after the last day (as
+    :func:`steps` draws it). The first and the last day always get a tick
+    labelled with day, month and year ("17 Jan\n2022"); between them,
+    matplotlib's choice of days or month starts ("Feb"), each month start
+    in a new year labelled with its year ("Jan\n2023"), so a run across a
+    new year shows both years. Inner ticks too close to the ends are dropped.
+    """
+    final = last - pd.Timedelta(days=1) if last - first >= pd.Timedelta(days=2) else last
+    span = max((final - first).total_seconds(), 1.0)
+    locator = mdates.AutoDateLocator(minticks=5, maxticks=9)
+    inner = [
+        pd.Timestamp(mdates.num2date(t)).tz_localize(None)
+        for t in locator.tick_values(first.to_pydatetime(), final.to_pydatetime())
+    ]
+    gap = 0.06 * span
+    inner = [
+        t for t in inner if (t - first).total_seconds() > gap and (final - t).total_seconds() > gap
+    ]
+    out = [(first, f"{first.day} {first:%b}\n{first:%Y}")]
+    year = first.year
+    for t in inner:
+        text = f"{t:%b}" if t.day == 1 else f"{t.day} {t:%b}"
+        if t.year != year:
+            text, year = f"{text}\n{t:%Y}", t.year
+        out.append((t, text))
+    out.append((final, f"{final.day} {final:%b}\n{final:%Y}"))
+    return out
+
+
 def date_axis(ax: Axes, first: pd.Timestamp, last: pd.Timestamp) -> None:
-    """Date ticks from ``first`` to ``last``: days as "17 Jan", months as "Feb", the year once."""
-    locator = mdates.AutoDateLocator(minticks=5, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    # Day ticks read "17 Jan", month starts "Feb"; the year goes once at the end.
-    formatter = mdates.ConciseDateFormatter(
-        locator,
-        formats=["%Y", "%b", "%d %b", "%H:%M", "%H:%M", "%S.%f"],
-        zero_formats=["", "%Y", "%b", "%d %b", "%H:%M", "%H:%M"],
-        offset_formats=["", "%Y", "%Y", "%Y", "%Y", "%Y"],
-    )
-    ax.xaxis.set_major_formatter(formatter)
+    """Date ticks from ``first`` to ``last`` (see :func:`date_ticks`): both ends and each year."""
+    ticks = date_ticks(first, last)
+    ax.set_xticks([mdates.date2num(t) for t, _ in ticks], [text for _, text in ticks])
     ax.set_xlim(first, last)
     ax.set_xlabel("date (end of day)")
 
@@ -368,7 +392,7 @@ def save_figure(
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     try:
-        with rc_context({"svg.hashsalt": "wargame-sim"}):
+        with rc_context({"svg.hashsalt": "wargame-sim", "svg.fonttype": "none"}):
             for fmt in formats:
                 path = folder / f"{stem}.{fmt}"
                 metadata = {"Date": None} if fmt == "svg" else None
