@@ -10,7 +10,8 @@ uniforms) and differs from the others in one input only:
 * a rule is switched off: a trigger, preference or foresight rule with
   ``when: false`` (it never applies), a constraint with ``allowed_if: true``
   (it never blocks), set through the ``--set`` override mechanism on the
-  scenario's resolved text (read once, so every variant is of the same files);
+  scenario's resolved text (read once, so every variant is of the same files),
+  by the same override as ``wargame batch --without`` (:mod:`sim.scenario.removal`);
 * a state variable is checked statically first: is it read by any
   expression of the scenario (rules, effects, events, intel, outcomes,
   flags ...)? One that is read and written is then **frozen**: every write
@@ -67,6 +68,7 @@ from sim.scenario import cache as scenario_cache
 from sim.scenario import load_scenario
 from sim.scenario.model import Parameter, Scenario
 from sim.scenario.pins import support
+from sim.scenario.removal import off_override, off_setting
 from sim.scenario.resolved import resolved_text
 
 __all__ = [
@@ -289,10 +291,6 @@ def _shown(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def _off(rule_kind: str) -> str:
-    return "allowed_if=true" if rule_kind == "constraint" else "when=false"
-
-
 def screen(
     path: str | Path,
     *,
@@ -353,10 +351,11 @@ def screen(
     # text), so an edit while the screen runs cannot mix two versions.
     text = resolved_text(sc.resolved)
     for r in sc.rules:
-        off = f"actors.{r.actor}.rules.{r.id}.{_off(r.kind)}"
-        without = scenario_cache.scenario_from_text(sc.name, text, (off,))
+        # Removed as wargame batch --without removes it (sim.scenario.removal).
+        without = scenario_cache.scenario_from_text(sc.name, text, (off_override(r),))
         m = measure([base, run(without, f"rule {r.actor}.{r.id} off")], sc)
-        out.append(found("rule", f"{r.actor}.{r.id}", m, _off(r.kind), r.inert, f"rule:{r.id}"))
+        how = off_setting(r.kind)
+        out.append(found("rule", f"{r.actor}.{r.id}", m, how, r.inert, f"rule:{r.id}"))
 
     for v in sc.state:
         if v.id not in names and f"state.{v.id}" not in names:

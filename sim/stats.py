@@ -7,6 +7,9 @@
   ensemble all take their shares from here.
 * :func:`newcombe_diff`: the difference of two independent shares with
   Newcombe's hybrid score interval (method 10), used by ``wargame compare``.
+* :func:`paired_diff`: the difference of two shares of the *same* worlds
+  (paired: common random numbers) with Newcombe's score interval for paired
+  proportions (his 1998 method 10), used by ``wargame knockouts``.
 * :func:`quantile_from_counts`: the rung (or any small whole-number value)
   below which a given share of the worlds lie, for ``daily.csv``'s
   percentile columns, the viewer's fan chart and the model's reporters.
@@ -73,6 +76,45 @@ def newcombe_diff(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[f
     lo = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
     hi = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
     return (d, max(-1.0, lo), min(1.0, hi))
+
+
+def paired_diff(
+    both: int, only_b: int, only_a: int, neither: int, z: float = Z95
+) -> tuple[float, float, float]:
+    """Difference ``p_B - p_A`` of two shares of the same ``n`` worlds, with a 95% interval.
+
+    The worlds are pairs (each world run under A and under B): ``both`` are
+    in the outcome under A and B, ``only_b`` under B alone, ``only_a`` under
+    A alone, ``neither`` under neither. The difference is
+    ``(only_b - only_a) / n``: only the discordant pairs move it. The
+    interval is Newcombe's hybrid score interval for paired proportions
+    (Newcombe 1998, Statistics in Medicine 17:2635, method 10): the Wilson
+    intervals of both shares, combined with the correlation ``phi`` of the
+    pairs, so that worlds which agree narrow it. Where ``phi`` is undefined
+    (a margin of zero) it is taken as 0, the independent case.
+
+    Returns ``(diff, lo, hi)``; ``(nan, nan, nan)`` when there are no worlds.
+    """
+    cells = (both, only_b, only_a, neither)
+    if any(int(c) != c or c < 0 for c in cells):
+        raise ValueError(f"paired counts must be non-negative whole numbers (got {cells})")
+    a, b, c, d = (int(x) for x in cells)
+    n = a + b + c + d
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    pb, pa = (a + b) / n, (a + c) / n
+    lb, ub = wilson(a + b, n, z)
+    la, ua = wilson(a + c, n, z)
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    phi = (a * d - b * c) / math.sqrt(margins) if margins > 0 else 0.0
+    diff = pb - pa
+    lo = diff - math.sqrt(
+        max(0.0, (pb - lb) ** 2 - 2 * phi * (pb - lb) * (ua - pa) + (ua - pa) ** 2)
+    )
+    hi = diff + math.sqrt(
+        max(0.0, (ub - pb) ** 2 - 2 * phi * (ub - pb) * (pa - la) + (pa - la) ** 2)
+    )
+    return (diff, max(-1.0, lo), min(1.0, hi))
 
 
 @dataclass(frozen=True)

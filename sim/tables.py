@@ -48,7 +48,15 @@ FORMAT_VERSION = 2
 1 (refused): tables unrecorded, so a cut or edited table could not be told.
 """
 
-TABLES = ("runs.csv", "daily.csv", "rules.csv", "drivers.csv", "points.csv", "indices.csv")
+TABLES = (
+    "runs.csv",
+    "daily.csv",
+    "rules.csv",
+    "drivers.csv",
+    "points.csv",
+    "indices.csv",
+    "knockouts.csv",
+)
 """The CSV tables a results folder may hold, all recorded in its manifest."""
 
 GUARD = "'"

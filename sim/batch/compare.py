@@ -61,7 +61,15 @@ def _side(
                 f"{label} = {path} holds {res.summary['runs']} worlds, not --runs {check_runs}; "
                 "leave out --runs when comparing results folders"
             )
-        given = [o for o, v in (("--set", settings.overrides), ("--pin", settings.pinned)) if v]
+        given = [
+            o
+            for o, v in (
+                ("--set", settings.overrides),
+                ("--pin", settings.pinned),
+                ("--without", settings.without),
+            )
+            if v
+        ]
         if given:
             raise UsageError(
                 f"{label} = {path} is a results folder, whose worlds are already run: "

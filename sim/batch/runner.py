@@ -47,7 +47,6 @@ from sim.results.writer import (
     write_manifest,
     write_table,
 )
-from sim.scenario import load_scenario
 from sim.scenario.model import Scenario
 from sim.scenario.pins import check_pinned
 
@@ -215,14 +214,15 @@ def run_batch(
     """
     settings = RunSettings.of(settings, **changes)
     with settings.claims_in_force():
-        sc = load_scenario(scenario, settings.overrides)
+        loaded = settings.load(scenario)
+    sc, overrides = loaded.scenario, loaded.overrides
     settings = settings.for_scenario(sc)
     runs, seed = settings.worlds
     check_work(runs, settings.chunk_size)
     check_chunk_memory(sc, min(runs, settings.chunk_size))
     pins = check_pinned(sc, settings.pinned)
     ex = settings.make_executor()
-    source = scenario_source(sc, scenario, settings.overrides, ship_text=not ex.in_process)
+    source = scenario_source(sc, scenario, overrides, ship_text=not ex.in_process)
     # Every chunk sends its per-world rows, runs.csv or not: the drivers count them.
     tasks = plan_point(source, 0, runs, seed, 0, pins, True, settings.chunk_size)
     started = _dt.datetime.now()
@@ -247,14 +247,16 @@ def run_batch(
         write_table(stage.path / "daily.csv", daily_table(sc, totals))
         write_table(stage.path / "rules.csv", rules_table(sc, totals))
         write_table(stage.path / "drivers.csv", drivers.table())
-        write_json(stage.path / "summary.json", summary_dict(sc, totals, seed))
+        summary = summary_dict(sc, totals, seed)
+        removed = {"without": list(loaded.without)} if loaded.without else {}
+        write_json(stage.path / "summary.json", summary | removed)
         write_manifest(
             stage.path,
             manifest(
                 "batch",
                 sc,
                 scenario_file=str(scenario),
-                overrides=settings.overrides,
+                overrides=overrides,
                 seed=seed,
                 runs=runs,
                 chunk_size=settings.chunk_size,
@@ -264,6 +266,7 @@ def run_batch(
                 command=settings.command("batch", scenario, runs_table=runs_table, pinned=pins),
                 runs_table=runs_table,
                 pinned=pins,
+                **removed,
             ),
         )
         note = present(on_complete, stage.path)

@@ -28,6 +28,8 @@ from sim.batch.executors import (
 from sim.batch.seeding import CHUNK
 from sim.errors import UsageError
 from sim.registry import ClaimsPolicy, claims_policy
+from sim.scenario import load_scenario
+from sim.scenario.removal import removal_overrides, removals
 
 if TYPE_CHECKING:
     from sim.scenario.model import Scenario
@@ -56,6 +58,10 @@ class RunSettings:
             waits forever (0 and infinity are read as ``None``).
         pinned: parameter values used in every world instead of drawing them.
         overrides: ``path=value`` changes to the scenario (``--set``).
+        without: rules removed from the scenario (``--without``), each as
+            ``actor.rule`` or a rule id only one actor has: switched off as
+            :mod:`sim.scenario.removal` says, keeping every world's random
+            draws (:meth:`load` turns them into overrides).
         claims: how citations are checked while the scenarios load;
             ``None`` follows the policy in force (:func:`sim.registry.claims_policy`,
             which ``wargame`` sets from ``--claims`` and ``--no-claims``).
@@ -76,6 +82,7 @@ class RunSettings:
     chunk_timeout: float | None = CHUNK_TIMEOUT
     pinned: Mapping[str, Any] = field(default_factory=dict, hash=False)
     overrides: tuple[str, ...] = ()
+    without: tuple[str, ...] = ()
     claims: ClaimsPolicy | None = None
     executor_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
@@ -94,6 +101,9 @@ class RunSettings:
                 f"overrides must be a list of PATH=VALUE strings, not the string {self.overrides!r}"
             )
         put("overrides", tuple(self.overrides))
+        if isinstance(self.without, str):
+            raise UsageError(f"without must be a list of rule ids, not the string {self.without!r}")
+        put("without", tuple(self.without))
         if not isinstance(self.pinned, Mapping):
             raise UsageError(f"pinned must map parameter ids to values (got {self.pinned!r})")
         put("pinned", dict(self.pinned))
@@ -123,6 +133,22 @@ class RunSettings:
             runs=sc.default_runs if self.runs is None else self.runs,
             seed=sc.seed if self.seed is None else self.seed,
         )
+
+    def load(self, scenario: str | Path) -> Loaded:
+        """The scenario these settings run: ``scenario`` with :attr:`overrides`, less
+        the rules of :attr:`without` (see :class:`Loaded`).
+
+        Raises:
+            ValidationError: the scenario or an override is invalid.
+            UsageError: a rule of :attr:`without` is unknown, ambiguous or named twice.
+        """
+        sc = load_scenario(scenario, self.overrides)
+        if not self.without:
+            return Loaded(sc, self.overrides, ())
+        gone = removals(sc, self.without)
+        overrides = (*self.overrides, *removal_overrides(gone))
+        sc = load_scenario(scenario, overrides)
+        return Loaded(sc, overrides, tuple(r.as_json(sc) for r in gone))
 
     @property
     def worlds(self) -> tuple[int, int]:
@@ -180,6 +206,7 @@ class RunSettings:
         runs, seed = self.worlds
         opts = ["--runs", str(runs), "--seed", str(seed)]
         opts += _repeated("--set", self.overrides)
+        opts += _repeated("--without", self.without)
         pins = self.pinned if pinned is None else pinned
         opts += _repeated("--pin", (f"{pid}={value}" for pid, value in pins.items()))
         opts += list(extra)
@@ -188,6 +215,25 @@ class RunSettings:
         if not runs_table:
             opts.append("--no-runs-table")
         return opts
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A scenario as run settings make it (:meth:`RunSettings.load`).
+
+    Attributes:
+        scenario: the compiled scenario, removed rules switched off (its
+            ``sha256`` is that of the scenario so changed).
+        overrides: every override it was compiled with: the ``--set`` ones,
+            then those that remove rules; what workers and readers of the
+            folder rebuild it from (the manifest's ``overrides``).
+        without: each removed rule as a manifest records it
+            (:meth:`sim.scenario.removal.Removal.as_json`).
+    """
+
+    scenario: Scenario
+    overrides: tuple[str, ...]
+    without: tuple[dict[str, Any], ...]
 
 
 def _repeated(option: str, values: Iterable[str]) -> list[str]:

@@ -394,7 +394,8 @@ def run_sweep(
     """
     settings = RunSettings.of(settings, **changes)
     with settings.claims_in_force():
-        base = load_scenario(scenario, settings.overrides)
+        loaded = settings.load(scenario)
+        base = loaded.scenario
         varies = with_types(as_varies(vary), base)
         settings = settings.for_scenario(base)
         runs, seed = settings.worlds
@@ -402,8 +403,10 @@ def run_sweep(
         points = design_points(varies, design, samples, seed)
         check_work(runs, settings.chunk_size, len(points))
         ex = settings.make_executor()
-        tasks, scenarios = _plan(scenario, base, points, settings, base_pins, runs_table, ex)
-    overrides, chunk_size = settings.overrides, settings.chunk_size
+        # Every point is compiled with the rules of --without removed, as the base is.
+        planned = replace(settings, overrides=loaded.overrides, without=())
+        tasks, scenarios = _plan(scenario, base, points, planned, base_pins, runs_table, ex)
+    overrides, chunk_size = loaded.overrides, settings.chunk_size
 
     started = _dt.datetime.now()
     counts = {i: Counts.zeros(sc) for i, sc in scenarios.items()}
@@ -461,6 +464,7 @@ def run_sweep(
                 ],
                 "key_rungs": list(base.key_rungs),
                 "key_flags": list(base.key_flags),
+                **({"without": list(loaded.without)} if loaded.without else {}),
                 "results": per_point,
             },
         )
@@ -485,6 +489,7 @@ def run_sweep(
                 ),
                 runs_table=runs_table,
                 pinned=base_pins,
+                **({"without": list(loaded.without)} if loaded.without else {}),
                 design=design,
                 samples=samples,
                 vary=[v.path for v in varies],

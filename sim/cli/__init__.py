@@ -26,6 +26,7 @@ from sim.arguments import add_claims_options, seed_value
 from sim.cli.batch import register as register_results_commands
 from sim.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err, out
 from sim.cli.discover import register as register_discover
+from sim.cli.knockouts import register as register_knockouts
 from sim.cli.sensitivity import register as register_sensitivity
 from sim.errors import UsageError, ValidationError, WargameError
 from sim.registry import claims_policy, load_registry, registry_for_scenario
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_results_commands(sub)
     register_discover(sub)
     register_sensitivity(sub)
+    register_knockouts(sub)
     register_view(sub)
     return parser
 

@@ -62,6 +62,10 @@ def format_summary(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
         f"{manifest['workers']} worker(s), {manifest['wall_seconds']:.1f} s",
         "",
     ]
+    removed = summary.get("without") or ()
+    if removed:
+        names = "; ".join(f"{d['rule']} ({d['actor_name']}, {d['kind']})" for d in removed)
+        lines[-1:] = [f"Without: {names}", ""]
     width = max([len(o["name"]) for o in summary["outcomes"]] + [len("Outcome")])
     lines.append(f"{'Outcome':<{width}}  {'share':>6}   95% interval")
     for o in summary["outcomes"]:
@@ -148,6 +152,7 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         "chunk_size": args.chunk_size,
         "chunk_timeout": args.chunk_timeout,
         "overrides": tuple(args.set or ()),
+        "without": tuple(args.without or ()),
         "pinned": _pins(args.pin),
     }
     return RunSettings(**{k: v for k, v in given.items() if v is not None})
@@ -274,6 +279,14 @@ def settings_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="PATH=VALUE",
         help="override a scenario value, e.g. --set parameters.kremlin_appetite.a=4",
+    )
+    p.add_argument(
+        "--without",
+        action="append",
+        metavar="RULE",
+        help="remove a rule (actor.rule, or a rule id only one actor has): a trigger, "
+        "preference or foresight rule never applies, a constraint forbids nothing; "
+        "the worlds keep their random draws (repeatable)",
     )
     p.add_argument(
         "--pin",

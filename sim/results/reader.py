@@ -30,7 +30,7 @@ from sim.tables import check_format, check_table, check_tables, read_table
 if TYPE_CHECKING:
     import pandas as pd
 
-KINDS = ("batch", "sweep", "compare", "sensitivity")
+KINDS = ("batch", "sweep", "compare", "sensitivity", "knockouts")
 
 
 @dataclass
@@ -172,6 +172,21 @@ class SensitivityResult(Results):
         return self._table("points.csv")
 
 
+@dataclass
+class KnockoutsResult(Results):
+    """Rule knock-outs of a scenario, on the same worlds as its base (``wargame knockouts``)."""
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """``summary.json``: the base shares, and the knock-outs, largest change first."""
+        return self.stored_summary
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """Per knock-out and output: base and knock-out shares, their paired difference."""
+        return self._table("knockouts.csv")
+
+
 def side_by_side(doc: dict[str, Any], what: str = "outcomes") -> list[dict[str, Any]]:
     """Rows of ``compare.json`` joined for display, A's ids first then B's own.
 
@@ -268,7 +283,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 def load_results(
     folder: Path | str, recount: bool = False
-) -> BatchResult | SweepResult | CompareResult | SensitivityResult:
+) -> BatchResult | SweepResult | CompareResult | SensitivityResult | KnockoutsResult:
     """Open a results folder (or ``results/<scenario>``, meaning its latest folder).
 
     Every table is checked against the manifest's record on opening (one
@@ -289,11 +304,15 @@ def load_results(
     check_tables(path, m)
     name = "compare.json" if m["kind"] == "compare" else "summary.json"
     summary = read_json(path / name)
-    kinds: dict[str, type[BatchResult | SweepResult | CompareResult | SensitivityResult]] = {
+    kinds: dict[
+        str,
+        type[BatchResult | SweepResult | CompareResult | SensitivityResult | KnockoutsResult],
+    ] = {
         "batch": BatchResult,
         "sweep": SweepResult,
         "compare": CompareResult,
         "sensitivity": SensitivityResult,
+        "knockouts": KnockoutsResult,
     }
     result = kinds[m["kind"]](path, m, summary)
     if recount and isinstance(result, BatchResult) and result.has_runs:

@@ -1,0 +1,179 @@
+"""Rule knock-outs: ``wargame batch --without RULE`` and ``wargame knockouts``.
+
+Toy scenario: actor ``a`` attacks only through trigger ``go`` (the one route
+to the outcome ``war``); trigger ``idle`` fires a parade no outcome or flag
+looks at; trigger ``late`` comes before ``go`` and never applies (``day <
+0``), so removing it must leave the draws of ``go`` (the next row of the
+actor's uniforms) untouched; constraint ``no_march`` forbids the march a
+preference wants, so without it the march happens. Actor ``b`` draws its own
+coin every day (``b.flip``), which no knock-out of ``a`` may shift.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sim.batch.knockouts import DEFAULT_RUNS, run_knockouts
+from sim.batch.runner import run_batch, simulate
+from sim.cli import main
+from sim.cli.knockouts import RUNS as CLI_RUNS
+from sim.errors import UsageError
+from sim.scenario import load_scenario
+from sim.scenario.removal import find_rule, removals
+from sim.stats import paired_diff
+
+TOY = """
+scenario: {name: toy, title: Toy, start: 2022-01-01, horizon_days: 20, seed: 3}
+ladder:
+  calm: {name: Calm, mid_level: 1}
+  war: {name: War, mid_level: 5}
+outcomes:
+  quiet: {name: Quiet}
+  war: {name: War, when: peak >= rungs.war}
+flags:
+  marched: {name: Marched, when: a.march.taken}
+  flipped: {name: Flipped, when: b.flip.taken}
+parameters:
+  p: {dist: uniform, low: 0.0, high: 0.1, cites: [kremlin-appetite-decides]}
+actors:
+  a:
+    name: Actor A
+    actions:
+      wait: {default: true}
+      attack: {once: true, escalate_to: war}
+      parade: {}
+      march: {once: true}
+      pose: {}
+    rules:
+      late: {kind: trigger, action: parade, when: day < 0, prob: 0.5,
+        cites: [kremlin-appetite-decides]}
+      go: {kind: trigger, action: attack, prob: p, description: Attack at a daily chance p,
+        cites: [kremlin-appetite-decides]}
+      idle: {kind: trigger, action: parade, prob: 0.3, cites: [kremlin-appetite-decides]}
+      no_march: {kind: constraint, action: march, allowed_if: day > 1000,
+        cites: [kremlin-appetite-decides]}
+      want_march: {kind: preference, action: march, utility: 2, cites: [kremlin-appetite-decides]}
+  b:
+    name: Actor B
+    actions:
+      stay: {default: true}
+      flip: {}
+    rules:
+      coin: {kind: trigger, action: flip, prob: 0.05, when: day == 5,
+        cites: [kremlin-appetite-decides]}
+"""
+
+
+@pytest.fixture
+def toy(write_scenario):
+    return write_scenario(TOY)
+
+
+def test_paired_diff_known_answer():
+    # Newcombe (1998), paired proportions, method 10: 36 + 12 + 2 + 0 pairs.
+    d, lo, hi = paired_diff(36, 12, 2, 0)
+    assert d == pytest.approx(0.2)
+    assert (lo, hi) == pytest.approx((0.0569, 0.3404), abs=5e-5)
+    # Identical worlds: no change, an interval around 0; none under B: all lost.
+    assert paired_diff(300, 0, 0, 700)[0] == 0.0
+    d, lo, hi = paired_diff(0, 0, 300, 700)
+    assert d == pytest.approx(-0.3) and hi < 0
+    with pytest.raises(ValueError):
+        paired_diff(-1, 0, 0, 1)
+
+
+def test_find_rule_and_did_you_mean(toy):
+    sc = load_scenario(toy)
+    assert find_rule(sc, "a.go").id == "go"
+    assert find_rule(sc, "coin").actor == "b"
+    with pytest.raises(UsageError, match=r"did you mean a\.go"):
+        find_rule(sc, "goo")
+    with pytest.raises(UsageError, match="once already"):
+        removals(sc, ["a.go", "go"])
+
+
+def test_removal_keeps_every_other_draw(toy):
+    """Removing a trigger that sits before another leaves the other's draws and B's alone."""
+    base = simulate(load_scenario(toy), runs=400)
+    late = simulate(load_scenario(toy, ("actors.a.rules.late.when=false",)), runs=400)
+    assert np.array_equal(base.outcomes, late.outcomes)
+    assert np.array_equal(base.flags, late.flags)
+    assert np.array_equal(base.rules, late.rules)
+
+
+def test_batch_without_records_the_removal(toy, tmp_path):
+    base = run_batch(toy, runs=300, out=tmp_path / "base", progress=False)
+    res = run_batch(toy, runs=300, without=["go"], out=tmp_path / "ko", progress=False)
+    war = next(o for o in res.summary["outcomes"] if o["id"] == "war")
+    assert war["count"] == 0
+    assert next(o for o in base.summary["outcomes"] if o["id"] == "war")["count"] > 30
+    assert res.summary["without"][0]["rule"] == "a.go"
+    assert res.manifest["without"][0]["removed_by"] == "when=false"
+    assert "actors.a.rules.go.when=false" in res.manifest["overrides"]
+    assert res.manifest["command"].endswith("--without go")
+    assert res.manifest["sha256"] == load_scenario(toy, ("actors.a.rules.go.when=false",)).sha256
+    assert res.manifest["sha256"] != base.manifest["sha256"]
+    # The coin of actor B falls the same way in every world.
+    assert (res.runs["flag_flipped"] == base.runs["flag_flipped"]).all()
+
+
+def test_without_a_constraint_lets_the_action_happen(toy, tmp_path):
+    base = run_batch(toy, runs=100, out=tmp_path / "base", progress=False)
+    res = run_batch(toy, runs=100, without=["a.no_march"], out=tmp_path / "ko", progress=False)
+    assert not base.runs["flag_marched"].any()
+    assert res.runs["flag_marched"].all()
+    assert res.manifest["without"][0]["removed_by"] == "allowed_if=true"
+
+
+def test_knockouts_known_answers(toy, tmp_path):
+    res = run_knockouts(toy, runs=400, out=tmp_path / "k", progress=False)
+    t = res.table.set_index(["rule", "output"])
+    go = t.loc[("a.go", "war")]
+    assert go["base_count"] > 40 and go["knockout_count"] == 0
+    assert go["diff"] == pytest.approx(-go["base_p"])
+    assert go["hi"] < 0
+    for rule in ("a.idle", "a.late"):  # change nothing: exactly 0, interval holds 0
+        rows = res.table[res.table["rule"] == rule]
+        assert (rows["diff"] == 0).all() and (rows["only_base"] + rows["only_knockout"] == 0).all()
+        assert ((rows["lo"] <= 0) & (rows["hi"] >= 0)).all()
+    march = t.loc[("a.no_march", "marched")]
+    assert march["base_p"] == 0 and march["knockout_p"] == 1 and march["lo"] > 0
+    first = res.summary["knockouts"][0]
+    assert first["rule"] == "a.no_march" and first["actor_name"] == "Actor A"
+    assert res.summary["knockouts"][1]["rule"] == "a.go"
+    assert res.kind == "knockouts" and res.manifest["worlds"] == 400 * 7
+    # The base of the knock-outs is the batch of the same seed.
+    batch = run_batch(toy, runs=400, out=tmp_path / "b", progress=False)
+    war = next(o for o in batch.summary["outcomes"] if o["id"] == "war")
+    assert go["base_count"] == war["count"]
+
+
+def test_knockouts_reproducible_and_rules_option(toy, tmp_path):
+    a = run_knockouts(toy, runs=200, seed=9, rules=["go", "b.coin"], out=tmp_path / "a")
+    run_knockouts(toy, runs=200, seed=9, rules=["go", "b.coin"], out=tmp_path / "b")
+    assert (tmp_path / "a/knockouts.csv").read_bytes() == (
+        tmp_path / "b/knockouts.csv"
+    ).read_bytes()
+    assert set(a.table["rule"]) == {"a.go", "b.coin"}
+    assert a.manifest["command"].endswith("--rules a.go,b.coin")
+    with pytest.raises(UsageError, match="already removed"):
+        run_knockouts(toy, runs=50, without=["go"], rules=["go"], out=tmp_path / "c")
+
+
+def test_cli(toy, tmp_path, capsys):
+    assert DEFAULT_RUNS == CLI_RUNS
+    assert main(["batch", str(toy), "--runs", "20", "--without", "gox", "-q"]) == 2
+    assert "did you mean a.go" in capsys.readouterr().err
+    assert main(["knockouts", str(toy), "--runs", "20", "--rules", "a.nope", "-q"]) == 2
+    capsys.readouterr()
+    folder = tmp_path / "k"
+    code = main(["knockouts", str(toy), "--runs", "200", "--out", str(folder), "-q", "--no-plots"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "Actor A: go (trigger)" in text and "Attack at a daily chance p" in text
+    assert "Changed no outcome or key flag in any world (3): a.idle, a.late, a.want_march" in text
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["runs"] == 200
