@@ -12,6 +12,7 @@ coin every day (``b.flip``), which no knock-out of ``a`` may shift.
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -21,6 +22,9 @@ from sim.batch.runner import run_batch, simulate
 from sim.cli import main
 from sim.cli.knockouts import RUNS as CLI_RUNS
 from sim.errors import UsageError
+from sim.plots.charts import plot_attribution
+from sim.report.contents import gather
+from sim.report.page import _attribution
 from sim.scenario import load_scenario
 from sim.scenario.removal import find_rule, removals
 from sim.stats import paired_diff
@@ -177,3 +181,101 @@ def test_cli(toy, tmp_path, capsys):
     assert "Changed no outcome or key flag in any world (3): a.idle, a.late, a.want_march" in text
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["runs"] == 200
+
+
+# -- the co-occurrence attribution: its chart and the report's table agree ---------------
+class _Rows(HTMLParser):
+    """The report's rule tables: per body row, the rule id (the first code in its first
+    cell) and its other cells by their column heading."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, str]] = []
+        self._head: list[str] = []
+        self._cells: list[str] = []
+        self._text: list[str] | None = None
+        self._rule: str | None = None
+        self._code: list[str] | None = None
+        self._in_rules = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._in_rules = "rules" in (dict(attrs).get("class") or "")
+            self._head = []
+        elif self._in_rules and tag == "tr":
+            self._cells, self._rule = [], None
+        elif self._in_rules and tag in ("td", "th"):
+            self._text = []
+        elif self._in_rules and tag == "code" and not self._cells and self._rule is None:
+            self._code = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "code" and self._code is not None:
+            self._rule, self._code = "".join(self._code).strip(), None
+        elif tag in ("td", "th") and self._text is not None:
+            text = " ".join("".join(self._text).split())
+            (self._head if tag == "th" else self._cells).append(text)
+            self._text = None
+        elif tag == "tr" and self._in_rules and self._cells and self._rule:
+            self.rows.append(
+                {"rule": self._rule} | dict(zip(self._head, self._cells, strict=False))
+            )
+        elif tag == "table":
+            self._in_rules = False
+
+    def handle_data(self, data: str) -> None:
+        if self._code is not None:
+            self._code.append(data)
+        if self._text is not None:
+            self._text.append(data)
+
+
+def _pct(text: str) -> float:
+    if text in ("–", "-", ""):  # no share (no worlds): compares unequal to anything
+        return float("nan")
+    return 0.0 if text.startswith("<") else float(text.rstrip("%")) / 100
+
+
+# ``hot`` fires at the same daily chance as the attack, on its own draws: more often in
+# the worlds that end in war than in all worlds, yet far from all its worlds end in war.
+HOT = TOY.replace(
+    "      want_march:",
+    "      hot: {kind: trigger, action: pose, prob: p, cites: [kremlin-appetite-decides]}\n"
+    "      want_march:",
+)
+
+
+def test_attribution_chart_and_report_table_show_the_same_numbers(write_scenario, tmp_path):
+    """Read from one batch: each number in the chart's cells is the one in the report's table
+    under the same rule and outcome (to the chart's rounding), and the chart's numbers are the
+    share of each outcome's worlds in which the rule fired."""
+    res = run_batch(write_scenario(HOT), runs=400, out=tmp_path / "b", progress=False)
+    fig = plot_attribution(res.folder)
+    ax = fig.axes[0]
+    rules = [t.get_text().split(" (")[0] for t in ax.get_yticklabels()]
+    outcomes = [o["id"] for o in res.summary["outcomes"]]
+    chart = {
+        (rules[round(t.get_position()[1])], (["all", *outcomes])[round(t.get_position()[0])]): t
+        for t in ax.texts
+    }
+    parser = _Rows()
+    parser.feed(_attribution(gather(res.folder, context=False)))
+    heading = {"Fired": "all"} | {o["name"]: o["id"] for o in res.summary["outcomes"]}
+    table = {}
+    for row in parser.rows:
+        for name, o in heading.items():
+            if name in row:
+                table[(row["rule"], o)] = _pct(row[name])
+    assert "hot" in rules and "go" in rules and "idle" not in rules  # idle fires everywhere
+    compared = 0
+    for (rule, o), text in chart.items():
+        if text.get_text() == "no worlds" or (rule, o) not in table:
+            continue
+        assert abs(_pct(text.get_text()) - table[(rule, o)]) <= 0.005 + 1e-9, (rule, o)
+        compared += 1
+    assert compared >= 2 * (len(outcomes) + 1)
+    # The chart shows the share of the war worlds in which hot fired, not the share of
+    # the worlds where hot fired that ended in war (the two differ here by far).
+    hot = res.rules.set_index("rule").loc["hot"]
+    assert _pct(chart[("hot", "war")].get_text()) == pytest.approx(hot["fired_in_war"], abs=0.0051)
+    assert abs(hot["share_war"] - hot["fired_in_war"]) > 0.1

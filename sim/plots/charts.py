@@ -42,7 +42,6 @@ from sim.plots.style import (
     FORMATS,
     LEGEND,
     NOTE_COLOUR,
-    PERCENT,
     as_tables,
     date_axis,
     empty,
@@ -159,100 +158,60 @@ def _time_frame(result: Any) -> tuple[Mapping[str, Any], pd.DataFrame]:
 _LINESTYLES = ("-", (0, (5, 2)), (0, (5, 2, 1, 2)), (0, (1, 1.5)), (0, (8, 2, 1, 2, 1, 2)))
 
 
-RARE = 0.10
-"""A rung never holding more than this share of worlds is drawn again in the zoomed panel."""
-
-
-def _rung_curves(
-    ax: Axes, curves: pd.DataFrame, rungs: Sequence[str], summary: Mapping[str, Any]
-) -> np.ndarray:
-    """Step lines with Wilson bands of the at-or-above ``curves`` of ``rungs``; the dates drawn."""
-    ladder = summary.get("ladder", [])
-    colours = ladder_colours(ladder)
-    names = rung_names(summary)
-    last_date = curves["date"].max()
-    x = np.array([])
-    for k, rid in enumerate(curves["rung"].unique()):
-        if rid not in rungs:
-            continue
-        frame = curves[curves["rung"] == rid].set_index("date")[["p", "lo", "hi"]]
-        x, v = steps(frame)
-        colour = colours.get(str(rid), BAND_COLOUR)
-        ax.fill_between(x, v[:, 1], v[:, 2], step="post", color=colour, alpha=0.25, lw=0, zorder=1)
-        higher = "" if rid == ladder[-1]["id"] else " or higher"
-        when = f"{last_date.day} {last_date:%b}"
-        label = f"{names.get(str(rid), rid)}{higher}: {pct(v[-1, 0])} on {when}"
-        ls = _LINESTYLES[k % len(_LINESTYLES)]
-        ax.plot(
-            x, v[:, 0], drawstyle="steps-post", color=colour, lw=2, ls=ls, label=label, zorder=3
-        )
-    handles, labels = ax.get_legend_handles_labels()
-    ax.legend(
-        [*handles[::-1], Patch(color="0.5", alpha=0.25)],
-        [*labels[::-1], "95% Wilson interval"],
-        title="on this rung or higher (severe at top)",
-        title_fontsize=8,
-        **LEGEND,
-    )
-    percent_axis(ax.yaxis)
-    ax.grid(axis="y", color="0.92", zorder=0)
-    return x
-
-
 def plot_fan(result: Any, ax: Axes | None = None) -> Figure:
     """Lines: share of worlds on each rung or a higher one, day by day, with Wilson bands.
 
     One line per rung above the calmest, in the rung's severity colour; the
-    legend gives each line's share on the last day. The rungs whose line
-    never passes :data:`RARE` are drawn again in a second panel, on a
-    zero-based scale stretched to their highest interval (only in a figure
-    of the chart's own). (Saved as ``fan``: it replaces the fan chart of
-    rung percentiles, which moved in whole rungs.)
+    legend gives each line's share on the last day. (Saved as ``fan``: it
+    replaces the fan chart of rung percentiles, which moved in whole rungs.)
     """
     summary, daily = _time_frame(result)
     ladder = summary.get("ladder", [])
     curves = data.at_or_above(daily, ladder, summary.get("runs"))
-    peaks = curves.groupby("rung", sort=False)["p"].max()
-    rare = [str(r) for r, top in peaks.items() if top <= RARE]
-    own = ax is None
-    zoom: Axes | None = None
-    if ax is None:
-        fig = Figure(figsize=(10.5, 7.6 if rare else 5.4), layout="constrained")
-        if rare:
-            grid = fig.add_gridspec(2, 1, height_ratios=[3, 1.7])
-            ax, zoom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
-        else:
-            ax = fig.add_subplot()
-    else:
-        fig = figure_of(ax)
+    fig, ax, own = new_figure(ax, (10.5, 5.4))
+    colours = ladder_colours(ladder)
+    names = rung_names(summary)
     if curves.empty:
         empty(ax, "a ladder of one rung: every world is on it")
         title(ax, "Escalation over time", summary)
         return fig
-    x = _rung_curves(ax, curves, [str(r) for r in peaks.index], summary)
+    last_date = curves["date"].max()
+    for k, (rid, part) in enumerate(curves.groupby("rung", sort=False)):
+        frame = part.set_index("date")[["p", "lo", "hi"]]
+        x, v = steps(frame)
+        colour = colours.get(str(rid), BAND_COLOUR)
+        ax.fill_between(x, v[:, 1], v[:, 2], step="post", color=colour, alpha=0.25, lw=0, zorder=1)
+        higher = "" if rid == ladder[-1]["id"] else " or higher"
+        label = (
+            f"{names.get(str(rid), rid)}{higher}: {pct(v[-1, 0])} on {last_date.day} {last_date:%b}"
+        )
+        ls = _LINESTYLES[k % len(_LINESTYLES)]
+        ax.plot(
+            x, v[:, 0], drawstyle="steps-post", color=colour, lw=2, ls=ls, label=label, zorder=3
+        )
     first, last = pd.Timestamp(x[0]), pd.Timestamp(x[-1])
     date_axis(ax, first, last)
     rows = mark_events(ax, summary.get("events", []), first, last)
     ax.set_ylim(0, 1)
+    percent_axis(ax.yaxis)
     ax.set_ylabel("share of worlds on the rung or a higher one (%)")
+    ax.grid(axis="y", color="0.92", zorder=0)
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Patch(color="0.5", alpha=0.25))
+    labels.append("95% Wilson interval")
+    ax.legend(
+        handles[::-1][1:] + handles[-1:],
+        labels[::-1][1:] + labels[-1:],
+        title="on this rung or higher (severe at top)",
+        title_fontsize=8,
+        **LEGEND,
+    )
     title(
         ax,
         "Escalation over time: share of worlds at or above each rung, day by day",
         summary,
         events_pad(rows),
     )
-    if zoom is not None:
-        _rung_curves(zoom, curves, rare, summary)
-        date_axis(zoom, first, last)
-        top = float(curves.loc[curves["rung"].isin(rare), "hi"].max())
-        zoom.set_ylim(0, max(top * 1.15, 0.005))
-        zoom.set_ylabel("share of worlds (%)")
-        _event_lines(zoom, summary, first, last)
-        zoom.set_title(
-            f"Zoom: the rungs whose line never passes {pct(RARE, 0)}, on a stretched scale",
-            loc="left",
-            fontsize=9.5,
-        )
     if own:
         footnote(
             fig,
@@ -265,14 +224,8 @@ def plot_fan(result: Any, ax: Axes | None = None) -> Figure:
     return fig
 
 
-def _event_lines(ax: Axes, summary: Mapping[str, Any], first: Any, last: Any) -> None:
-    """Dashed lines at the start of each scheduled event, without labels (a lower panel)."""
-    for ev in summary.get("events", []):
-        when = ev.get("start_date")
-        if when and first <= pd.Timestamp(when) <= last:
-            ax.axvline(
-                pd.Timestamp(when), color=EVENT_COLOUR, lw=0.8, ls=(0, (3, 2)), alpha=0.8, zorder=4
-            )
+RARE = 0.10
+"""A rung never holding more than this share of worlds is drawn again in the zoomed panel."""
 
 
 def _stacked(
@@ -366,7 +319,17 @@ def plot_occupancy(result: Any, ax: Axes | None = None) -> Figure:
         zoom.set_ylabel("share of worlds (%)")
         zoom.grid(axis="y", color="0.92", zorder=0)
         zoom.set_axisbelow(True)
-        _event_lines(zoom, summary, first, last)
+        for ev in summary.get("events", []):
+            when = ev.get("start_date")
+            if when and first <= pd.Timestamp(when) <= last:
+                zoom.axvline(
+                    pd.Timestamp(when),
+                    color=EVENT_COLOUR,
+                    lw=0.8,
+                    ls=(0, (3, 2)),
+                    alpha=0.8,
+                    zorder=4,
+                )
         zoom.legend(
             handles=[handles[r] for r in rare][::-1],
             title="zoomed rungs",
@@ -426,30 +389,65 @@ def plot_time_to_event(
 
 
 # -- attribution -----------------------------------------------------------------
+LIFT_CMAP = "BrBG"
+"""Lift over all worlds: brown where a rule fired less often in an outcome's worlds, teal
+where more often (a diverging palette, not the severity one: it colours rules, not outcomes)."""
+LIFT_SPAN = 2.0
+"""The colour scale runs from 1/4 to 4 times as often (log2 lift from -2 to +2), cut there."""
+
+
+def attribution_title(n_rows: int) -> str:
+    """What the attribution chart shows (its title, and the report's heading of its table)."""
+    return (
+        "In what share of the worlds ending in each outcome each rule fired "
+        f"(the {n_rows} rules that separate outcomes most)"
+    )
+
+
 def plot_attribution(result: Any, ax: Axes | None = None, top: int = 15) -> Figure:
-    """Heatmap rule × outcome: in how many of the worlds ending in each outcome a rule fired."""
+    """Heatmap rule x outcome: the share of the worlds of each outcome in which a rule fired.
+
+    The number in a cell is that share (the first column: over all worlds);
+    its colour is the *lift*, the share in the outcome's worlds divided by
+    the share in all worlds, so a rule that fired as often whatever the
+    outcome is white. Rules that separate no outcome (within each outcome's
+    95% Wilson interval, :func:`sim.plots.data.separates`) are left out and
+    counted in the footnote; each column says how many worlds it holds.
+    """
     result = as_tables(result)
     summary = need(result, "summary", "summary.json")
     rules = need(result, "rules", "rules.csv")
     outcomes = summary["outcomes"]
-    att = data.attribution(rules, outcomes, top=top)
+    att = data.attribution(rules, outcomes, top=top, hide_flat=True)
     n_rows, n_cols = len(att.matrix), len(outcomes) + 1
-    fig, ax, own = new_figure(ax, (4.6 + 1.05 * n_cols, 2.6 + 0.36 * max(n_rows, 2)))
-    what = f"Which rules fired in the worlds of each outcome (top {n_rows} by influence)"
+    fig, ax, own = new_figure(ax, (4.8 + 1.1 * n_cols, 2.9 + 0.36 * max(n_rows, 2)))
+    what = attribution_title(n_rows)
+    flat_note = (
+        f"{len(att.flat)} rules fired about as often whatever the outcome (within each "
+        f"outcome's 95% interval) and are not shown: {', '.join(att.flat)}."
+        if att.flat
+        else ""
+    )
     if n_rows == 0:
-        empty(ax, "no rule in rules.csv")
+        empty(ax, "no rule fired more or less often in one outcome than in all worlds")
         title(ax, what, summary)
         if own:
-            footnote(fig, [footnote_text(summary)])
+            footnote(fig, [x for x in (flat_note, footnote_text(summary)) if x])
         return fig
-    values = np.column_stack([att.rules["share_fired"].to_numpy(float), att.matrix.to_numpy(float)])
-    cmap = colormaps["Blues"].with_extremes(bad="0.93")
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    shares = np.column_stack([att.rules["share_fired"].to_numpy(float), att.matrix.to_numpy(float)])
+    lift = np.column_stack([np.ones(n_rows), att.lift.to_numpy(float)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.clip(np.log2(lift), -LIFT_SPAN, LIFT_SPAN)
+    logs[np.isnan(shares)] = np.nan
+    cmap = colormaps[LIFT_CMAP].with_extremes(bad="0.93")
+    image = ax.imshow(
+        np.ma.masked_invalid(logs), cmap=cmap, vmin=-LIFT_SPAN, vmax=LIFT_SPAN, aspect="auto"
+    )
     for i in range(n_rows):
         for j in range(n_cols):
-            v = values[i, j]
+            v, c = shares[i, j], logs[i, j]
             text = "no worlds" if np.isnan(v) else pct(v, 0)
-            colour = "0.45" if np.isnan(v) else ink(to_hex(cmap(v)))
+            colour = "0.45" if np.isnan(c) else ink(to_hex(cmap((c + LIFT_SPAN) / (2 * LIFT_SPAN))))
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
     ax.axvline(0.5, color="white", lw=5)
     labels = [
@@ -457,9 +455,13 @@ def plot_attribution(result: Any, ax: Axes | None = None, top: int = 15) -> Figu
     ]
     ax.set_yticks(range(n_rows), labels, fontsize=8.5)
     table = data.outcome_table(summary).set_index("id")
-    col_labels = ["all worlds"] + [
-        "\n".join(textwrap.wrap(str(table.loc[o, "name"]), 14))
-        + f"\n({pct(table.loc[o, 'p'], 0)} of worlds)"
+    total = int(summary.get("runs") or 0)
+
+    def worlds(n: int | None) -> str:
+        return "" if n is None else f"\n{n:,} worlds"
+
+    col_labels = [f"all worlds{worlds(total or None)}"] + [
+        "\n".join(textwrap.wrap(str(table.loc[o, "name"]), 14)) + worlds(att.worlds.get(o))
         for o in att.matrix.columns
     ]
     ax.xaxis.tick_top()
@@ -473,20 +475,19 @@ def plot_attribution(result: Any, ax: Axes | None = None, top: int = 15) -> Figu
     ax.set_xlabel("outcome at the horizon (least to most severe)", fontsize=9, labelpad=8)
     ax.set_ylabel("rule (actor)")
     ax.spines[:].set_visible(False)
-    fig.colorbar(
-        image,
-        ax=ax,
-        shrink=0.7,
-        format=PERCENT,
-        label="share of worlds in which the rule fired (%)",
-    )
+    bar = fig.colorbar(image, ax=ax, shrink=0.7, ticks=[-2, -1, 0, 1, 2])
+    bar.ax.set_yticklabels(["¼× or less", "½×", "as often", "2×", "4× or more"])
+    bar.set_label("fired how often, compared with all worlds (lift)", fontsize=8.5)
     title(ax, what, summary)
     if own:
         footnote(
             fig,
             [
-                "Cell: of the worlds that ended in this outcome, the share in which the rule fired "
-                "at least once. Influence = largest minus smallest share across outcomes.",
+                "Number: of the worlds that ended in this outcome, the share in which the rule "
+                "fired at least once (first column: of all worlds). Colour: that share divided",
+                "by the share over all worlds. Rules ordered by influence, the largest minus "
+                "smallest share across outcomes. An association within the model, not a cause.",
+                *textwrap.wrap(flat_note, 150),
                 footnote_text(summary),
             ],
         )

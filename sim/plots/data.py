@@ -28,7 +28,7 @@ from sim.results.aggregate import rank_rules_table, reached_outcomes
 from sim.results.drivers import parameter_name
 from sim.results.reader import load_results
 from sim.scenario import load_scenario
-from sim.stats import share
+from sim.stats import share, wilson
 
 PERCENTILES = ("p05", "p25", "p50", "p75", "p95")
 
@@ -358,20 +358,61 @@ class Attribution:
 
     Attributes:
         matrix: index = rule id (most influential first), one column per
-            outcome id (least to most severe): the share of worlds ending in
-            that outcome in which the rule fired (``fired_in_<outcome>``);
+            outcome id (least to most severe): the share of the worlds ending
+            in that outcome in which the rule fired (``fired_in_<outcome>``);
             NaN for an outcome no world reached.
         rules: same index; columns ``actor``, ``kind``, ``action``,
-            ``share_fired`` (share of all worlds in which the rule fired) and
-            ``influence`` (spread of ``fired_in`` across reached outcomes).
+            ``share_fired`` (share of all worlds in which the rule fired),
+            ``influence`` (spread of ``fired_in`` across reached outcomes) and
+            ``separates`` (see :func:`attribution`).
+        lift: like ``matrix``, divided by ``share_fired``: how many times more
+            (above 1) or less (below 1) often the rule fired in the worlds of
+            the outcome than in all worlds; NaN where the rule never fired.
+        worlds: worlds ending in each outcome (the matrix's columns); ``None``
+            per outcome when the outcomes were given as ids only.
+        flat: the rules left out for separating nothing, in ranked order.
     """
 
     matrix: pd.DataFrame
     rules: pd.DataFrame
+    lift: pd.DataFrame
+    worlds: dict[str, int | None]
+    flat: tuple[str, ...] = ()
 
 
-def attribution(rules: pd.DataFrame, outcomes: Sequence[Any], top: int | None = 15) -> Attribution:
-    """Rule × outcome matrix of how often each rule fired, per outcome.
+def separates(
+    fired_in: Mapping[str, float], worlds: Mapping[str, int | None], share_fired: float
+) -> bool:
+    """Whether a rule fired more or less often in some outcome's worlds than in all worlds,
+    beyond noise: the share of that outcome's worlds in which it fired has a 95% Wilson
+    interval that excludes its share over all worlds.
+
+    An outcome whose number of worlds is unknown counts as separating when
+    its share differs at all.
+    """
+    for o, p in fired_in.items():
+        if p is None or not np.isfinite(p):
+            continue
+        n = worlds.get(o)
+        if n is None:
+            if p != share_fired:
+                return True
+            continue
+        if n <= 0:
+            continue
+        lo, hi = wilson(round(p * n), int(n))
+        if share_fired < lo or share_fired > hi:
+            return True
+    return False
+
+
+def attribution(
+    rules: pd.DataFrame,
+    outcomes: Sequence[Any],
+    top: int | None = 15,
+    hide_flat: bool = False,
+) -> Attribution:
+    """Rule x outcome matrix of how often each rule fired, per outcome, with its lift.
 
     Rules come in the package's one ranking
     (:func:`sim.results.aggregate.rank_rules_table`, the report's order too):
@@ -381,19 +422,48 @@ def attribution(rules: pd.DataFrame, outcomes: Sequence[Any], top: int | None = 
     tells nothing about outcomes and sinks to the bottom. Ties are broken by
     ``share_fired`` (descending), then by rule id, so the order is stable.
 
+    A rule **separates** outcomes when, in the worlds of some reached
+    outcome, it fired more or less often than in all worlds beyond the
+    noise of that outcome's number of worlds (:func:`separates`).
+
     Args:
         rules: ``rules.csv``.
         outcomes: ``summary["outcomes"]`` (records with ``id`` and ``count``)
             or a list of outcome ids (then every outcome counts as reached).
-        top: keep the ``top`` most influential rules (``None`` keeps all).
+        top: keep the ``top`` most influential rules (``None`` keeps all),
+            after those that separate nothing are left out (``hide_flat``).
+        hide_flat: leave out the rules that separate no outcome (listed in
+            :attr:`Attribution.flat`).
     """
     ids = _ids(outcomes)
     _require(rules, ["rule", *(f"fired_in_{o}" for o in ids)], "rules.csv")
     ranked = rank_rules_table(rules, outcomes)
+    reached = set(reached_outcomes(outcomes))
+    worlds: dict[str, int | None] = {o: None for o in ids}
+    for o in outcomes:
+        if isinstance(o, Mapping) and o.get("count") is not None:
+            worlds[str(o["id"])] = int(o["count"])
+    fired = (
+        pd.to_numeric(ranked["share_fired"], errors="coerce")
+        if "share_fired" in ranked.columns
+        else pd.Series(np.nan, index=ranked.index)
+    )
+    split = [
+        separates(
+            {o: float(ranked[f"fired_in_{o}"].iat[i]) for o in ids if o in reached},
+            worlds,
+            float(fired.iat[i]),
+        )
+        for i in range(len(ranked))
+    ]
+    ranked = ranked.assign(separates=split)
+    flat: tuple[str, ...] = ()
+    if hide_flat:
+        flat = tuple(ranked.loc[~ranked["separates"], "rule"].astype(str))
+        ranked = ranked[ranked["separates"]]
     if top is not None:
         ranked = ranked.iloc[: max(0, int(top))]
     index = pd.Index(ranked["rule"], name="rule")
-    reached = set(reached_outcomes(outcomes))
     matrix = pd.DataFrame(
         {o: ranked[f"fired_in_{o}"].to_numpy(float) if o in reached else np.nan for o in ids},
         index=index,
@@ -403,10 +473,17 @@ def attribution(rules: pd.DataFrame, outcomes: Sequence[Any], top: int | None = 
     for col in ("actor", "kind", "action"):
         info[col] = ranked[col].fillna("").astype(str).to_numpy() if col in ranked.columns else ""
     info["share_fired"] = (
-        ranked["share_fired"].to_numpy(float) if "share_fired" in ranked.columns else np.nan
+        pd.to_numeric(ranked["share_fired"], errors="coerce").to_numpy(float)
+        if "share_fired" in ranked.columns
+        else np.nan
     )
     info["influence"] = ranked["influence"].to_numpy(float)
-    return Attribution(matrix=matrix, rules=info)
+    info["separates"] = ranked["separates"].to_numpy(bool)
+    base = info["share_fired"].to_numpy(float)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift_values = np.where(base > 0, matrix.to_numpy(float) / base, np.nan)
+    lift = pd.DataFrame(lift_values, index=index, columns=matrix.columns)
+    return Attribution(matrix=matrix, rules=info, lift=lift, worlds=worlds, flat=flat)
 
 
 # -- sweeps -----------------------------------------------------------------------

@@ -48,6 +48,8 @@ class RankedRule:
     worlds_fired: int | None
     share_fired: float | None
     share_in: dict[str, float | None]
+    """Per outcome: the share of the worlds ending in it in which the rule fired
+    (``fired_in_<outcome>``), the number the attribution chart shows in its cell."""
     influence: float
 
 
@@ -119,7 +121,7 @@ def rank_rules(
                 cites=tuple(c for c in _text(row.get("cites")).split(";") if c),
                 worlds_fired=None if worlds is None else int(worlds),
                 share_fired=_number(row.get("share_fired")),
-                share_in={o: _number(row.get(f"share_{o}")) for o in ids},
+                share_in={o: _number(row.get(f"fired_in_{o}")) for o in ids},
                 influence=float(row["influence"]),
             )
         )

@@ -308,7 +308,8 @@ def _attribution(d: ReportData) -> str:
     out += (
         f"<p>The {min(TOP_RULES, len(d.rules))} rules whose firing differs most between outcomes. "
         "<em>Fired</em> is the share of all worlds in which the rule fired at least once; each "
-        "outcome column is the share of those worlds that ended in that outcome. "
+        "outcome column is the share of the worlds ending in that outcome in which it fired, "
+        "the number in the attribution chart's cell. "
         "<em>Influence</em> is the largest difference, in percentage points, between outcomes in "
         "how often the rule fired. It is an association within the model, not a cause in the "
         "world.</p>\n"
