@@ -301,3 +301,34 @@ def test_charts_drawn_for_a_batch_and_for_an_older_folder(toy, tmp_path):
     assert [p.name for p in paths] == [f"{s}.png" for s in STEMS]
     bare = _old_folder(result, tmp_path / "bare", runs=False)
     assert draw_drivers_plots(bare, bare / "plots", ("png",), 40) == []
+
+
+def test_by_default_the_charts_keep_outcomes_first_then_the_flags_that_swing_most():
+    from sim.plots.drivers import MAX_OUTPUTS, _left_out, main_outputs
+
+    rows = []
+    outputs = [("outcome", f"o{i}", 0.1 * i) for i in range(3)]
+    outputs += [("flag", f"f{i}", 0.05 * (i + 1) + 0.01) for i in range(6)]  # no twins
+    for kind, out, swing in outputs:
+        for b, count in enumerate((100, 100 + round(500 * swing))):
+            rows.append(
+                {
+                    "kind": kind,
+                    "output": out,
+                    "output_name": out.upper(),
+                    "parameter": "x",
+                    "bin": b,
+                    "count": count,
+                    "worlds": 1000,
+                    "swing": swing,
+                }
+            )
+    table = pd.DataFrame(rows)
+    drawn = main_outputs(table)
+    assert len(drawn) == MAX_OUTPUTS == 6
+    # the three outcomes whatever their swing, then the flags with the largest swings,
+    # in the table's order
+    assert drawn == ["outcome:o0", "outcome:o1", "outcome:o2", "flag:f3", "flag:f4", "flag:f5"]
+    note = _left_out(table, drawn)
+    assert "F0, F1, F2" in note
+    assert "F0" not in _left_out(table, ["outcome:o0"])  # not asked for is not "left out"

@@ -395,6 +395,15 @@ def test_occupancy_zooms_on_rare_rungs_on_a_zero_based_scale(batch: Path) -> Non
     assert zoom.get_ylim()[0] == 0 and zoom.get_ylim()[1] == pytest.approx(0.10 * 1.15)
     assert [t.get_text() for t in zoom.get_legend().get_texts()] == ["War", "Clash"]
     assert "Calm" in [t.get_text() for t in main.texts]  # bands carry their names
+    main, zoom = plot_fan(result).axes  # at or above: clash+war peak at 10%, war at 6%
+    assert main.get_ylim() == (0, 1) and zoom.get_ylim()[0] == 0
+    assert [t.get_text().split(":")[0] for t in zoom.get_legend().get_texts()] == [
+        "War",
+        "Clash or higher",
+        "95% Wilson interval",
+    ]
+    worst = at_or_above(daily, LADDER).query("rung == 'clash'")["hi"].max()
+    assert zoom.get_ylim()[1] == pytest.approx(worst * 1.15)
 
 
 def test_date_ticks_mark_both_ends_and_each_year() -> None:

@@ -158,60 +158,100 @@ def _time_frame(result: Any) -> tuple[Mapping[str, Any], pd.DataFrame]:
 _LINESTYLES = ("-", (0, (5, 2)), (0, (5, 2, 1, 2)), (0, (1, 1.5)), (0, (8, 2, 1, 2, 1, 2)))
 
 
-def plot_fan(result: Any, ax: Axes | None = None) -> Figure:
-    """Lines: share of worlds on each rung or a higher one, day by day, with Wilson bands.
+RARE = 0.10
+"""A rung never holding more than this share of worlds is drawn again in the zoomed panel."""
 
-    One line per rung above the calmest, in the rung's severity colour; the
-    legend gives each line's share on the last day. (Saved as ``fan``: it
-    replaces the fan chart of rung percentiles, which moved in whole rungs.)
-    """
-    summary, daily = _time_frame(result)
+
+def _rung_curves(
+    ax: Axes, curves: pd.DataFrame, rungs: Sequence[str], summary: Mapping[str, Any]
+) -> np.ndarray:
+    """Step lines with Wilson bands of the at-or-above ``curves`` of ``rungs``; the dates drawn."""
     ladder = summary.get("ladder", [])
-    curves = data.at_or_above(daily, ladder, summary.get("runs"))
-    fig, ax, own = new_figure(ax, (10.5, 5.4))
     colours = ladder_colours(ladder)
     names = rung_names(summary)
-    if curves.empty:
-        empty(ax, "a ladder of one rung: every world is on it")
-        title(ax, "Escalation over time", summary)
-        return fig
     last_date = curves["date"].max()
-    for k, (rid, part) in enumerate(curves.groupby("rung", sort=False)):
-        frame = part.set_index("date")[["p", "lo", "hi"]]
+    x = np.array([])
+    for k, rid in enumerate(curves["rung"].unique()):
+        if rid not in rungs:
+            continue
+        frame = curves[curves["rung"] == rid].set_index("date")[["p", "lo", "hi"]]
         x, v = steps(frame)
         colour = colours.get(str(rid), BAND_COLOUR)
         ax.fill_between(x, v[:, 1], v[:, 2], step="post", color=colour, alpha=0.25, lw=0, zorder=1)
         higher = "" if rid == ladder[-1]["id"] else " or higher"
-        label = (
-            f"{names.get(str(rid), rid)}{higher}: {pct(v[-1, 0])} on {last_date.day} {last_date:%b}"
-        )
+        when = f"{last_date.day} {last_date:%b}"
+        label = f"{names.get(str(rid), rid)}{higher}: {pct(v[-1, 0])} on {when}"
         ls = _LINESTYLES[k % len(_LINESTYLES)]
         ax.plot(
             x, v[:, 0], drawstyle="steps-post", color=colour, lw=2, ls=ls, label=label, zorder=3
         )
-    first, last = pd.Timestamp(x[0]), pd.Timestamp(x[-1])
-    date_axis(ax, first, last)
-    rows = mark_events(ax, summary.get("events", []), first, last)
-    ax.set_ylim(0, 1)
-    percent_axis(ax.yaxis)
-    ax.set_ylabel("share of worlds on the rung or a higher one (%)")
-    ax.grid(axis="y", color="0.92", zorder=0)
     handles, labels = ax.get_legend_handles_labels()
-    handles.append(Patch(color="0.5", alpha=0.25))
-    labels.append("95% Wilson interval")
     ax.legend(
-        handles[::-1][1:] + handles[-1:],
-        labels[::-1][1:] + labels[-1:],
+        [*handles[::-1], Patch(color="0.5", alpha=0.25)],
+        [*labels[::-1], "95% Wilson interval"],
         title="on this rung or higher (severe at top)",
         title_fontsize=8,
         **LEGEND,
     )
+    percent_axis(ax.yaxis)
+    ax.grid(axis="y", color="0.92", zorder=0)
+    return x
+
+
+def plot_fan(result: Any, ax: Axes | None = None) -> Figure:
+    """Lines: share of worlds on each rung or a higher one, day by day, with Wilson bands.
+
+    One line per rung above the calmest, in the rung's severity colour; the
+    legend gives each line's share on the last day. The rungs whose line
+    never passes :data:`RARE` are drawn again in a second panel, on a
+    zero-based scale stretched to their highest interval (only in a figure
+    of the chart's own). (Saved as ``fan``: it replaces the fan chart of
+    rung percentiles, which moved in whole rungs.)
+    """
+    summary, daily = _time_frame(result)
+    ladder = summary.get("ladder", [])
+    curves = data.at_or_above(daily, ladder, summary.get("runs"))
+    peaks = curves.groupby("rung", sort=False)["p"].max()
+    rare = [str(r) for r, top in peaks.items() if top <= RARE]
+    own = ax is None
+    zoom: Axes | None = None
+    if ax is None:
+        fig = Figure(figsize=(10.5, 7.6 if rare else 5.4), layout="constrained")
+        if rare:
+            grid = fig.add_gridspec(2, 1, height_ratios=[3, 1.7])
+            ax, zoom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+        else:
+            ax = fig.add_subplot()
+    else:
+        fig = figure_of(ax)
+    if curves.empty:
+        empty(ax, "a ladder of one rung: every world is on it")
+        title(ax, "Escalation over time", summary)
+        return fig
+    x = _rung_curves(ax, curves, [str(r) for r in peaks.index], summary)
+    first, last = pd.Timestamp(x[0]), pd.Timestamp(x[-1])
+    date_axis(ax, first, last)
+    rows = mark_events(ax, summary.get("events", []), first, last)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of worlds on the rung or a higher one (%)")
     title(
         ax,
         "Escalation over time: share of worlds at or above each rung, day by day",
         summary,
         events_pad(rows),
     )
+    if zoom is not None:
+        _rung_curves(zoom, curves, rare, summary)
+        date_axis(zoom, first, last)
+        top = float(curves.loc[curves["rung"].isin(rare), "hi"].max())
+        zoom.set_ylim(0, max(top * 1.15, 0.005))
+        zoom.set_ylabel("share of worlds (%)")
+        _event_lines(zoom, summary, first, last)
+        zoom.set_title(
+            f"Zoom: the rungs whose line never passes {pct(RARE, 0)}, on a stretched scale",
+            loc="left",
+            fontsize=9.5,
+        )
     if own:
         footnote(
             fig,
@@ -224,8 +264,14 @@ def plot_fan(result: Any, ax: Axes | None = None) -> Figure:
     return fig
 
 
-RARE = 0.10
-"""A rung never holding more than this share of worlds is drawn again in the zoomed panel."""
+def _event_lines(ax: Axes, summary: Mapping[str, Any], first: Any, last: Any) -> None:
+    """Dashed lines at the start of each scheduled event, without labels (a lower panel)."""
+    for ev in summary.get("events", []):
+        when = ev.get("start_date")
+        if when and first <= pd.Timestamp(when) <= last:
+            ax.axvline(
+                pd.Timestamp(when), color=EVENT_COLOUR, lw=0.8, ls=(0, (3, 2)), alpha=0.8, zorder=4
+            )
 
 
 def _stacked(
@@ -319,17 +365,7 @@ def plot_occupancy(result: Any, ax: Axes | None = None) -> Figure:
         zoom.set_ylabel("share of worlds (%)")
         zoom.grid(axis="y", color="0.92", zorder=0)
         zoom.set_axisbelow(True)
-        for ev in summary.get("events", []):
-            when = ev.get("start_date")
-            if when and first <= pd.Timestamp(when) <= last:
-                zoom.axvline(
-                    pd.Timestamp(when),
-                    color=EVENT_COLOUR,
-                    lw=0.8,
-                    ls=(0, (3, 2)),
-                    alpha=0.8,
-                    zorder=4,
-                )
+        _event_lines(zoom, summary, first, last)
         zoom.legend(
             handles=[handles[r] for r in rare][::-1],
             title="zoomed rungs",

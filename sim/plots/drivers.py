@@ -59,6 +59,11 @@ TOP_DEPENDENCE = 3
 MIN_SHARE = 0.01
 """Outputs in fewer than this share of the worlds (or in all but this share) are not drawn."""
 
+MAX_OUTPUTS = 6
+"""Outputs drawn by default: the outcomes, then the flags, with the largest swing, so the chart
+stays one readable page (and quick to draw); ``outputs=`` picks others, and the footnote names
+the ones left out."""
+
 RISES, FALLS, OPTIONS = "#2f6b9a", "#b5651d", "#7a6aa8"
 """Bar colours: share higher in the top bin, lower in it, and a choice's options (no order)."""
 
@@ -123,13 +128,24 @@ def main_outputs(table: pd.DataFrame, outputs: Sequence[str] | None = None) -> l
                 f"no output {unknown[0]!r} in drivers.csv; expected one of {sorted(known)}"
             )
         return [f"{k}:{o}" for k, o in keys if o in outputs]
+    drawn = _candidates(table)
+    if len(drawn) <= MAX_OUTPUTS:
+        return drawn
+    swing = table.assign(key=_key(table)).groupby("key")["swing"].agg(lambda x: x.abs().max())
+    swing = swing.reindex(drawn).fillna(0)
+    # Outcomes first (they answer the scenario's question), then flags, each by swing.
+    ranked = sorted(drawn, key=lambda k: (not k.startswith("outcome:"), -swing[k]))
+    kept = set(ranked[:MAX_OUTPUTS])
+    return [k for k in drawn if k in kept]
+
+
+def _candidates(table: pd.DataFrame) -> list[str]:
+    """The outputs worth drawing, in the table's order: neither too rare nor another's twin."""
+    first = table.drop_duplicates(["kind", "output"])
     overall = _overall(table)
     twins = same_counts(table)
-    return [
-        f"{k}:{o}"
-        for k, o in keys
-        if MIN_SHARE <= overall[f"{k}:{o}"] <= 1 - MIN_SHARE and f"{k}:{o}" not in twins
-    ]
+    keys = (f"{k}:{o}" for k, o in zip(first["kind"], first["output"], strict=True))
+    return [k for k in keys if MIN_SHARE <= overall[k] <= 1 - MIN_SHARE and k not in twins]
 
 
 def same_counts(table: pd.DataFrame) -> dict[str, str]:
@@ -239,7 +255,7 @@ def _frame(
     of its own instead.
     """
     body = row_height * rows
-    fig = Figure(figsize=(width, 0.75 + strip + body + 0.9), layout="constrained")
+    fig = Figure(figsize=(width, 0.75 + strip + body + 1.2), layout="constrained")
     top, panels, notes = fig.subfigures(3, 1, squeeze=False, height_ratios=[strip, body, 0.6])[:, 0]
     return fig, top, panels, notes
 
@@ -273,13 +289,22 @@ def _left_out(table: pd.DataFrame, keys: Sequence[str]) -> str:
     names = table.assign(key=_key(table)).drop_duplicates("key").set_index("key")["output_name"]
     twins = {k: v for k, v in same_counts(table).items() if k not in keys and v in keys}
     same = "; ".join(f"{names[k]}: the same worlds as {names[v]}" for k, v in twins.items())
-    gone = [
-        f"{names[k]} ({pct(v)})"
+    gone_keys = [
+        k
         for k, v in overall.items()
         if k not in keys and k not in twins and not MIN_SHARE <= v <= 1 - MIN_SHARE
     ]
+    gone = [f"{names[k]} ({pct(overall[k])})" for k in gone_keys]
     if same:
         same = f"Not drawn again, with the same count in every bin: {same}. "
+    capped = list(keys) == main_outputs(table)  # the default choice, not the caller's
+    beyond = [names[k] for k in _candidates(table) if capped and k not in keys]
+    if beyond:
+        same += (
+            f"Left out to keep the chart to {MAX_OUTPUTS} outputs (outcomes first, then the "
+            "flags with the largest swing) "
+            "(drivers.csv holds them all): " + ", ".join(beyond) + ". "
+        )
     if gone:
         same += (
             f"Not shown (in under {pct(MIN_SHARE, 0)} or over {pct(1 - MIN_SHARE, 0)} of worlds, "
