@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import UsageError, WargameError
+from sim.results.drivers import parameter_name
 from sim.results.reader import BatchResult
 from sim.spec import did_you_mean
 
@@ -172,11 +172,13 @@ def inputs(res: BatchResult) -> tuple[pd.DataFrame, dict[str, Dimension], list[s
     return x, dims, left_out
 
 
-def gist(description: str) -> str:
-    """A parameter description's first clause: "How keen the Kremlin is on war"."""
-    text = " ".join(description.split())
-    cut = re.search(r"[.:;(]( |$)|\(", text)
-    return (text[: cut.start()] if cut else text).strip(" ,")
+def gist(pid: str, description: str) -> str:
+    """A parameter's description as the drivers name it (its first clause), or empty.
+
+    Shared with :func:`sim.results.drivers.parameter_name`, so a parameter
+    reads the same on every chart of a batch.
+    """
+    return parameter_name(pid, description) if description.strip() else ""
 
 
 def _word(value: Any) -> str:

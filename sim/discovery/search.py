@@ -257,7 +257,7 @@ def _box_table(found: Any, i: int, dims: Mapping[str, Dimension]) -> pd.DataFram
         row: dict[str, Any] = {
             "parameter": pid,
             "name": dim.label,
-            "description": gist(dim.description),
+            "description": gist(pid, dim.description),
             "kind": dim.kind,
             "lower": math.nan,
             "upper": math.nan,

@@ -177,10 +177,10 @@ def plot_box(result: Any, ax: Axes | None = None) -> Figure:
         ax.set_yticks([])
     for y, r in enumerate(rows):
         alpha = 1.0 if r["significant"] else 0.35
-        ax.barh(y, 1.0, left=0.0, height=0.5, color="0.9", zorder=1)
         if r["kind"] == "choice":
             _choice_row(ax, y, r, alpha)
         else:
+            ax.barh(y, 1.0, left=0.0, height=0.5, color="0.9", zorder=1)
             _range_row(ax, y, r, alpha)
     labels = []
     for r in rows:
