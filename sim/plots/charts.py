@@ -162,6 +162,21 @@ RARE = 0.10
 """A rung never holding more than this share of worlds is drawn again in the zoomed panel."""
 
 
+def _with_zoom(ax: Axes | None, zoomed: bool) -> tuple[Figure, Axes, Axes | None, bool]:
+    """The caller's axes, or a new figure with a main panel and, if ``zoomed``, a zoom below.
+
+    Returns the figure, the main axes, the zoom axes (``None`` on the caller's
+    axes or without rare rungs) and whether the figure is new.
+    """
+    if ax is not None:
+        return figure_of(ax), ax, None, False
+    fig = Figure(figsize=(10.5, 7.6 if zoomed else 5.4), layout="constrained")
+    if not zoomed:
+        return fig, fig.add_subplot(), None, True
+    grid = fig.add_gridspec(2, 1, height_ratios=[3, 1.7])
+    return fig, fig.add_subplot(grid[0]), fig.add_subplot(grid[1]), True
+
+
 def _rung_curves(
     ax: Axes, curves: pd.DataFrame, rungs: Sequence[str], summary: Mapping[str, Any]
 ) -> np.ndarray:
@@ -213,17 +228,7 @@ def plot_fan(result: Any, ax: Axes | None = None) -> Figure:
     curves = data.at_or_above(daily, ladder, summary.get("runs"))
     peaks = curves.groupby("rung", sort=False)["p"].max()
     rare = [str(r) for r, top in peaks.items() if top <= RARE]
-    own = ax is None
-    zoom: Axes | None = None
-    if ax is None:
-        fig = Figure(figsize=(10.5, 7.6 if rare else 5.4), layout="constrained")
-        if rare:
-            grid = fig.add_gridspec(2, 1, height_ratios=[3, 1.7])
-            ax, zoom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
-        else:
-            ax = fig.add_subplot()
-    else:
-        fig = figure_of(ax)
+    fig, ax, zoom, own = _with_zoom(ax, bool(rare))
     if curves.empty:
         empty(ax, "a ladder of one rung: every world is on it")
         title(ax, "Escalation over time", summary)
@@ -320,17 +325,7 @@ def plot_occupancy(result: Any, ax: Axes | None = None) -> Figure:
     colours = ladder_colours(ladder)
     names = rung_names(summary)
     rare = data.rare_rungs(shares, RARE)
-    own = ax is None
-    zoom: Axes | None = None
-    if ax is None:
-        fig = Figure(figsize=(10.5, 7.6 if rare else 5.4), layout="constrained")
-        if rare:
-            grid = fig.add_gridspec(2, 1, height_ratios=[3, 1.7])
-            ax, zoom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
-        else:
-            ax = fig.add_subplot()
-    else:
-        fig = figure_of(ax)
+    fig, ax, zoom, own = _with_zoom(ax, bool(rare))
     _stacked(ax, shares, colours, names)
     x = steps(shares)[0]
     first, last = pd.Timestamp(x[0]), pd.Timestamp(x[-1])
