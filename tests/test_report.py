@@ -314,7 +314,8 @@ def test_title_name_dates_and_description(page: str) -> None:
     ],
 )
 def test_outcome_table_row(page: str, name: str, p: str, ci: str, count: str) -> None:
-    row = re.search(rf"<tr><td>(?:<span[^>]*></span>)?{name}</td>(.*?)</tr>", page)
+    details = page[page.index('id="outcomes"') :]
+    row = re.search(rf"<tr><td>(?:<span[^>]*></span>)?{name}</td>(.*?)</tr>", details)
     assert row, f"no row for {name}"
     assert re.findall(r"<td class=num>(.*?)</td>", row.group(1)) == [p, ci, count]
 
@@ -372,10 +373,13 @@ def test_only_anchors_point_outside(page: str) -> None:
 
 
 def test_rule_attribution_table_is_ranked_by_influence(page: str) -> None:
-    rules = re.findall(r"<tr><td><code>([a-z_]+)</code>", page)
+    table = page[page.index('<table class="rules">') :]
+    table = table[: table.index("</table>")]
+    rules = re.findall(r'<code class="id">([a-z_]+)</code></td>', table)
     assert rules == ["poke_often", "push_back", "calm"]
-    words = text_of(page)
-    assert "poke_often Pokes now and then <when bored>. one trigger poke 50.0%" in words
+    words = text_of(table)
+    # The description first, then who does what by name, then the id, small.
+    assert "Pokes now and then <when bored>. One, trigger: Poke poke_often 50.0%" in words
     assert "<when bored>" not in page
 
 

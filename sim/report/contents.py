@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.errors import ResultsError, WargameError
 from sim.registry import Registry, find_claims, load_registry
+from sim.report.brief import Brief, brief
 from sim.results.aggregate import rank_rules_table
 from sim.results.reader import BatchResult, find_folder, load_results
 from sim.scenario import load_scenario
@@ -72,6 +73,10 @@ class ReportData:
     """Things the reader should know (a changed scenario, missing charts...)."""
     folder: Path | None = None
     """The results folder read (a ``latest`` already followed)."""
+    brief: Brief | None = None
+    """What page 1 says (:func:`sim.report.brief.brief`)."""
+    scenario_file: Path | None = None
+    """The scenario file found for the manifest's name, if any."""
 
 
 def _number(value: Any) -> float | None:
@@ -189,6 +194,7 @@ def _scenario_path(manifest: Mapping[str, Any], folder: Path) -> Path | None:
 def _load_context(data: ReportData, folder: Path) -> None:
     """Add the scenario and claims registry behind the folder to ``data``, if found."""
     path = _scenario_path(data.manifest, folder)
+    data.scenario_file = path
     # The registry rule of every command, searching from the results folder
     # (then the working folder) when nothing is found above the scenario.
     claims = find_claims(path, also=(folder, Path.cwd()))
@@ -262,4 +268,13 @@ def gather(folder: Path | str, *, context: bool = True) -> ReportData:
     data = ReportData(summary, result.manifest, rules, charts, notes=notes, folder=path)
     if context:
         _load_context(data, path)
+    data.brief = brief(
+        summary,
+        result.manifest,
+        scenario=data.scenario,
+        daily=result.daily,
+        drivers=result.drivers if result.has_drivers else None,
+        folder=path,
+        scenario_file=data.scenario_file,
+    )
     return data
