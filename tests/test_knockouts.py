@@ -279,3 +279,20 @@ def test_attribution_chart_and_report_table_show_the_same_numbers(write_scenario
     hot = res.rules.set_index("rule").loc["hot"]
     assert _pct(chart[("hot", "war")].get_text()) == pytest.approx(hot["fired_in_war"], abs=0.0051)
     assert abs(hot["share_war"] - hot["fired_in_war"]) > 0.1
+
+
+def test_sweep_and_compare_honour_without(toy, tmp_path):
+    """--without is a shared run option: a sweep removes the rule at every design point,
+    and a comparison of folders refuses it (their worlds are already run)."""
+    from sim.batch.compare import compare
+    from sim.batch.sweep import run_sweep
+
+    res = run_sweep(
+        toy, ["param.p=0.05,0.1"], runs=100, without=["go"], out=tmp_path / "s", progress=False
+    )
+    assert (res.points["p_war"] == 0).all()
+    assert res.manifest["without"][0]["rule"] == "a.go"
+    assert "--without go" in res.manifest["command"]
+    a = run_batch(toy, runs=50, out=tmp_path / "a", progress=False)
+    with pytest.raises(UsageError, match="--without"):
+        compare(a.folder, a.folder, without=["go"], out=tmp_path / "c", progress=False)
