@@ -398,9 +398,10 @@ def _when(b: Brief) -> str:
 def _outcomes(d: ReportData) -> str:
     s, sc = d.summary, d.scenario
     out = '<h2 id="outcomes">Outcomes and flags</h2>\n'
-    description = sc.description if sc else s.get("description", "")
-    if description:
-        out += _paragraphs(description)
+    if d.brief is None or not d.brief.question:
+        description = sc.description if sc else s.get("description", "")
+        if description:
+            out += _paragraphs(description)
     rows = [
         [
             _swatch(o.get("colour")) + _e(o.get("name", o.get("id"))),
