@@ -673,6 +673,28 @@ def test_sweep_chart_with_two_paths(sweep2: Path) -> None:
         plot_sweep(sweep2, outcome="peace")
 
 
+def test_sweep_chart_of_a_latin_hypercube_labels_each_dot_on_the_shared_scale(
+    tmp_path: Path,
+) -> None:
+    points = _points({"parameters.appetite.a": [1, 2, 3], "param.restraint": [0.0, 1.0]})
+    points = points.iloc[[0, 3, 5]].reset_index(drop=True)  # three points, not a grid
+    folder = _write(
+        tmp_path / "lhs",
+        {
+            "manifest.json": _manifest("sweep", vary=list(points.columns[1:3]), design="lhs"),
+            "summary.json": _sweep_summary() | {"runs": 200, "seed": 7},
+            "points.csv": points,
+        },
+    )
+    fig = plot_sweep(folder)
+    panels = [a for a in fig.axes if a.get_title(loc="left")]
+    assert len(panels) == 3 and not any(a.images for a in panels)
+    assert {c.get_clim() for a in panels for c in a.collections} == {(0.0, 1.0)}
+    lo, hi = wilson(20, 200)
+    war = [t.get_text() for t in panels[2].texts]
+    assert war == [f"10% ({pct(lo, 0)}–{pct(hi, 0)})", "25% (20%–31%)", "35% (29%–42%)"]
+
+
 def test_compare_chart(compare: Path) -> None:
     fig = plot_compare(compare)
     bars, diffs = fig.axes[1], fig.axes[2]

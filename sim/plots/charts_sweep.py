@@ -241,7 +241,7 @@ def _sweep_grids(
     )
     what = (
         f"Outcome probabilities across “{axis_x.name}” and “{axis_y.name}”; "
-        "each cell: share and 95% Wilson interval"
+        "each cell or dot: share and 95% Wilson interval"
     )
     if own:
         scenario = summary.get("title") or summary.get("scenario") or ""
@@ -270,6 +270,18 @@ def _heatmap(ax: Axes, cells: pd.DataFrame, cmap: Any) -> ScalarMappable:
             edgecolors="0.3",
             linewidths=0.4,
         )
+        if len(cells) <= 40:  # each dot labelled with its share and interval, as a cell is
+            for row in cells.itertuples():
+                text = f"{pct(row.p, 0)} ({pct(row.lo, 0)}–{pct(row.hi, 0)})"
+                ax.annotate(
+                    text,
+                    (row.x, row.y),
+                    xytext=(5, 4),
+                    textcoords="offset points",
+                    fontsize=6.5,
+                    color="0.2",
+                )
+        ax.margins(x=0.14, y=0.08)  # room for the labels of the outer dots
         ax.grid(color="0.92", zorder=0)
         ax.set_axisbelow(True)
         return art
