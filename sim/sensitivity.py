@@ -34,7 +34,6 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -43,13 +42,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from sim.batch.limits import MAX_POINTS, check_chunk_memory, check_work
-from sim.batch.plan import ChunkTask, plan_point, scenario_source
-from sim.batch.runner import Presenter, group_folder, opened, present
+from sim.batch.plan import plan_point, scenario_source
+from sim.batch.runner import Presenter, execute_groups, group_folder, opened, present
 from sim.batch.settings import RunSettings
-from sim.batch.worker import run_chunk
 from sim.errors import UsageError
 from sim.interop import salib_inputs, salib_problem
 from sim.results.aggregate import ChunkSummary, Counts
@@ -307,33 +304,17 @@ def _run_points(
     runs, seed = settings.worlds
     ex = settings.make_executor()
     source = scenario_source(sc, scenario, sc.overrides, ship_text=not ex.in_process)
-    tasks: list[ChunkTask] = []
-    owner: list[int] = []
-    for i, pins in enumerate(inputs):
-        # Design point 0's seeds at every point: common random numbers.
-        planned = plan_point(source, 0, runs, seed, 0, dict(pins), False, settings.chunk_size)
-        tasks += planned
-        owner += [i] * len(planned)
+    # Design point 0's seeds at every point: common random numbers.
+    groups = [
+        plan_point(source, 0, runs, seed, 0, dict(pins), False, settings.chunk_size)
+        for pins in inputs
+    ]
     counts = [Counts.zeros(sc) for _ in inputs]
-    left = [owner.count(i) for i in range(len(inputs))]
-    with (
-        ex,
-        tqdm(
-            total=len(inputs),
-            unit="point",
-            disable=not progress,
-            delay=1.0,
-            file=sys.stderr,
-            leave=False,
-        ) as bar,
-    ):
-        result: ChunkSummary
-        for k, result in enumerate(ex.map(run_chunk, tasks)):
-            i = owner[k]
-            counts[i].add(result.counts)
-            left[i] -= 1
-            if not left[i]:
-                bar.update(1)
+
+    def add(i: int, result: ChunkSummary) -> None:
+        counts[i].add(result.counts)
+
+    execute_groups(groups, ex, add, progress, unit="point")
     return counts, ex.describe()
 
 

@@ -23,7 +23,6 @@ It writes a results folder of kind ``knockouts`` (``knockouts.csv``,
 from __future__ import annotations
 
 import datetime as _dt
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +30,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from sim.batch.limits import check_chunk_memory, check_work
-from sim.batch.plan import ChunkTask, plan_point, scenario_source
-from sim.batch.runner import Presenter, group_folder, opened, present
+from sim.batch.plan import plan_point, scenario_source
+from sim.batch.runner import Presenter, execute_groups, group_folder, opened, present
 from sim.batch.settings import RunSettings
-from sim.batch.worker import run_chunk
 from sim.errors import UsageError
 from sim.results.aggregate import ChunkSummary
 from sim.results.reader import KnockoutsResult
@@ -225,36 +222,18 @@ def _run(
     """Run every variant on the same worlds (design point 0's seeds); each one's worlds."""
     runs, seed = settings.worlds
     ex = settings.make_executor()
-    tasks: list[ChunkTask] = []
-    owner: list[int] = []
-    for i, (sc, overrides) in enumerate(variants):
+    groups = []
+    for sc, overrides in variants:
         source = scenario_source(sc, scenario, overrides, ship_text=not ex.in_process)
         # Design point 0's seeds for every variant: common random numbers.
-        planned = plan_point(source, 0, runs, seed, 0, pins, True, settings.chunk_size)
-        tasks += planned
-        owner += [i] * len(planned)
+        groups.append(plan_point(source, 0, runs, seed, 0, pins, True, settings.chunk_size))
     base = variants[0][0]
     worlds = [Worlds.empty(runs, len(base.flags)) for _ in variants]
-    left = [owner.count(i) for i in range(len(variants))]
-    with (
-        ex,
-        tqdm(
-            total=len(variants),
-            unit="variant",
-            desc="knock-outs",
-            disable=not progress,
-            delay=1.0,
-            file=sys.stderr,
-            leave=False,
-        ) as bar,
-    ):
-        result: ChunkSummary
-        for k, result in enumerate(ex.map(run_chunk, tasks)):
-            i = owner[k]
-            worlds[i].put(variants[i][0], result)
-            left[i] -= 1
-            if not left[i]:
-                bar.update(1)
+
+    def put(i: int, result: ChunkSummary) -> None:
+        worlds[i].put(variants[i][0], result)
+
+    execute_groups(groups, ex, put, progress, unit="variant")
     return worlds, ex.describe()
 
 

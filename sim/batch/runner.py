@@ -82,6 +82,42 @@ def execute(
             bar.update(result.counts.n)
 
 
+def execute_groups(
+    groups: Sequence[Sequence[ChunkTask]],
+    executor: Executor,
+    on_chunk: Callable[[int, ChunkSummary], None],
+    progress: bool = True,
+    unit: str = "point",
+) -> None:
+    """Run groups of tasks (a design point's or a variant's chunks each) on ``executor``.
+
+    ``on_chunk(group, result)`` is called for every chunk in task order; the
+    progress bar counts the groups finished, not the worlds (a sensitivity
+    design or a set of knock-outs is many small batches). The executor is
+    entered and left here.
+    """
+    owner = [g for g, tasks in enumerate(groups) for _ in tasks]
+    left = [len(tasks) for tasks in groups]
+    with (
+        executor,
+        tqdm(
+            total=len(groups),
+            unit=unit,
+            disable=not progress,
+            delay=1.0,
+            file=sys.stderr,
+            leave=False,
+        ) as bar,
+    ):
+        flat = [t for tasks in groups for t in tasks]
+        for k, result in enumerate(executor.map(run_chunk, flat)):
+            g = owner[k]
+            on_chunk(g, result)
+            left[g] -= 1
+            if not left[g]:
+                bar.update(1)
+
+
 def simulate(sc: Scenario, settings: RunSettings | None = None, **changes: Any) -> Counts:
     """Run the worlds of ``sc`` in this process and add up their counts.
 
