@@ -263,10 +263,28 @@ def test_knockout_lines_name_the_rules_whose_removal_changes_an_outcome():
         ]
     }
     assert knockout_lines(summary) == [
-        "Without the rule “Strikes more often the keener it is.” (The hawk): "
+        "Without the rule “Strikes more often the keener it is” (The hawk): "
         "War on the border -21 points (-23 to -19)"
     ]
     assert knockout_lines(None) == []
+    # With knockouts.csv's rows: the rules that change the asked outcome most, clear of 0.
+    row = {"actor_name": "The hawk", "output": "war_on_border", "output_name": "War on the border"}
+    summary["rows"] = [
+        row
+        | {"rule": "a.small", "description": "Small.", "diff": 0.02, "lo": 0.01, "hi": 0.03}
+        | {"clear": True},
+        row
+        | {"rule": "a.big_one", "description": float("nan"), "diff": -0.3, "lo": -0.32}
+        | {"hi": -0.28, "clear": True},
+        row
+        | {"rule": "a.noise", "description": "Noise.", "diff": 0.5, "lo": -0.1, "hi": 1.0}
+        | {"clear": False},
+        row | {"rule": "a.other", "output": "calm_border", "diff": 0.9, "clear": True},
+    ]
+    assert knockout_lines(summary, "war_on_border") == [
+        "Without the rule “big one” (The hawk): War on the border -30 points (-32 to -28)",
+        "Without the rule “Small” (The hawk): War on the border +2 points (+1 to +3)",
+    ]
 
 
 def test_no_knockouts_folder_beside_a_batch_gives_none(toy, data):
@@ -284,7 +302,7 @@ def test_a_sound_knockouts_folder_of_the_same_scenario_is_found(tmp_path, toy):
     manifest = {"kind": "knockouts", "sha256": toy.manifest["sha256"], "tables": {}}
     manifest["format_version"] = toy.manifest["format_version"]
     (ko / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    assert knockouts_beside(batch, toy.manifest) == summary
+    assert knockouts_beside(batch, toy.manifest) == summary | {"rows": []}
     # Another scenario's (or another version's) knock-outs are not this batch's.
     manifest["sha256"] = "0" * 64
     (ko / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")

@@ -271,7 +271,9 @@ def knockouts_beside(folder: Path, manifest: Mapping[str, Any]) -> dict[str, Any
     ``wargame knockouts`` writes ``results/<scenario>/knockouts/<time>``; a
     batch in ``results/<scenario>/<time>`` finds it beside itself. It counts
     only when its manifest records the same scenario file contents (sha256)
-    and overrides as the batch's and its tables match their record.
+    and overrides as the batch's and its tables match their record. The
+    rows of its ``knockouts.csv`` (one per knock-out and output) are added
+    as ``rows`` when the folder has one.
     """
     group = folder.resolve().parent / "knockouts"
     if not group.is_dir():
@@ -287,32 +289,60 @@ def knockouts_beside(folder: Path, manifest: Mapping[str, Any]) -> dict[str, Any
                 continue
             check_tables(path, m)
             summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+            rows: list[dict[str, Any]] = []
+            if "knockouts.csv" in (m.get("tables") or {}):
+                import pandas as pd  # start-up time: only when a knock-outs folder is there
+
+                rows = pd.read_csv(path / "knockouts.csv").to_dict("records")
         except (OSError, ValueError, ResultsError):
             continue
         if isinstance(summary.get("knockouts"), list):
-            return dict(summary)
+            return dict(summary) | {"rows": rows}
     return None
 
 
-def knockout_lines(summary: Mapping[str, Any] | None, n: int = TOP_KNOCKOUTS) -> list[str]:
-    """The ``n`` knock-outs that change an outcome or key flag most (interval clear of 0)."""
+def _rule_words(description: Any, rule: Any) -> str:
+    """A rule's description cut to its first clause, else its id in words."""
+    text = "" if not isinstance(description, str) else " ".join(description.split())
+    head = re.split(r"[.:;]\s|\s\(|[.:;]$", text, maxsplit=1)[0].strip() if text else ""
+    head = re.sub(r"[\s/*+=^-]+$", "", head)
+    if not head:
+        return _words(str(rule).rsplit(".", 1)[-1])
+    return head if len(head) <= 90 else head[:90].rsplit(" ", 1)[0] + "\u2026"
+
+
+def knockout_lines(
+    summary: Mapping[str, Any] | None, output: str | None = None, n: int = TOP_KNOCKOUTS
+) -> list[str]:
+    """The ``n`` knock-outs that change ``output`` most, their interval clear of 0.
+
+    Without ``output`` (or without the folder's rows), the knock-outs that
+    change any outcome or key flag most, as ``summary.json`` ranks them.
+    """
     if not summary:
         return []
+    picked: list[Mapping[str, Any]] = []
+    rows = [r for r in summary.get("rows") or () if output and str(r.get("output")) == output]
+    if rows:
+        clear = [r for r in rows if bool(r.get("clear"))]
+        picked = sorted(clear, key=lambda r: (-abs(float(r["diff"])), str(r.get("rule"))))[:n]
+    else:
+        for k in summary.get("knockouts") or ():
+            top = k.get("largest") or {}
+            if top.get("clear") and len(picked) < n:
+                picked.append(
+                    k | {key: top.get(key) for key in ("output_name", "diff", "lo", "hi")}
+                )
     lines = []
-    for k in summary.get("knockouts") or ():
-        top = k.get("largest") or {}
-        if not top.get("clear"):
-            continue
-        what = " ".join(str(k.get("description") or "").split()) or _words(k.get("rule", ""))
-        who = k.get("actor_name") or ""
-        diff = 100 * float(top.get("diff", 0))
-        lo, hi = 100 * float(top.get("lo", 0)), 100 * float(top.get("hi", 0))
+    for k in picked:
+        what = _rule_words(k.get("description"), k.get("rule", ""))
+        who = k.get("actor_name") if isinstance(k.get("actor_name"), str) else ""
+        diff = 100 * float(k.get("diff") or 0)
+        lo, hi = 100 * float(k.get("lo") or 0), 100 * float(k.get("hi") or 0)
         lines.append(
             f"Without the rule \u201c{what}\u201d{f' ({who})' if who else ''}: "
-            f"{top.get('output_name', '')} {diff:+.0f} points ({lo:+.0f} to {hi:+.0f})"
+            f"{k.get('output_name', '')} {diff:+.0f} points ({lo:+.0f} to {hi:+.0f})"
         )
-        if len(lines) >= n:
-            break
     return lines
 
 
@@ -383,10 +413,8 @@ def caveats(
     summary: Mapping[str, Any],
     manifest: Mapping[str, Any],
     sc: Scenario | None,
-    *,
-    have_drivers: bool,
 ) -> list[str]:
-    """What the numbers on page 1 do and do not say."""
+    """What the numbers on page 1 do and do not say (the drivers' own caveat is beside them)."""
     runs = summary.get("runs")
     out = [
         "The 95% intervals (Wilson score) cover sampling error only: how far a share could "
@@ -414,12 +442,6 @@ def caveats(
     else:
         text += " (the parameter ranges and rules of the scenario; see docs/scenarios.md)."
     out.append(text)
-    if have_drivers:
-        out.append(
-            "Drivers are associations among the worlds, not effects: a parameter's swing "
-            "includes whatever else its bins have in common (rule knock-outs and "
-            "wargame trace --effects measure effects)."
-        )
     changes = list(manifest.get("overrides") or ()) + [
         f"{k}={v}" for k, v in (manifest.get("pinned") or {}).items()
     ]
@@ -484,8 +506,8 @@ def brief(
         drivers=found,
         quiet_drivers=quiet,
         milestones=when,
-        knockouts=knockout_lines(knockouts_beside(folder, manifest)) if folder else [],
+        knockouts=knockout_lines(knockouts_beside(folder, manifest), target) if folder else [],
         discoveries=discovery_lines(folder) if folder else [],
         variants=variants_of(scenario_file),
-        caveats=caveats(summary, manifest, scenario, have_drivers=bool(found)),
+        caveats=caveats(summary, manifest, scenario),
     )

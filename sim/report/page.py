@@ -350,7 +350,9 @@ def _brief(d: ReportData) -> str:
         out += (
             f'<p class="def">The share of worlds ending in {_e(b.drivers_output)} in the lowest '
             "and the highest fifth of a parameter's draws (or by option), for those that move it "
-            f"most.{quiet} Every outcome's drivers are in the chart &ldquo;What drives each "
+            f"most.{quiet} These are associations among the worlds, not effects: a swing "
+            "includes whatever else the worlds of a bin have in common (knock-outs measure "
+            "effects). Every outcome's drivers are in the chart &ldquo;What drives each "
             "outcome&rdquo;.</p>\n"
         )
     if b.knockouts or b.discoveries:
@@ -358,7 +360,7 @@ def _brief(d: ReportData) -> str:
         out += "".join(f"<li>{_e(x)}.</li>\n" for x in b.knockouts)
         out += "".join(f"<li>{_e(x)}</li>\n" for x in b.discoveries)
         out += "</ul>\n"
-    if b.variants:
+    if b.variants and not (b.knockouts or b.discoveries):  # room on page 1 for one of them
         titles = _short_titles([v.title for v in b.variants])
         out += (
             f"<p><strong>Variants.</strong> {len(b.variants)} counterfactual"
