@@ -463,3 +463,59 @@ def test_default_report_has_no_table_wider_than_the_page(tmp_path, default_page)
     m = _measured(tmp_path, default_page, 703)
     assert m["wide"] == [] and m["scroll"] <= m["page"]
     assert m["chart"]["bottom"] < A4_HEIGHT
+
+
+def test_a_discovery_is_told_by_its_significant_limits_and_parameter_descriptions():
+    from sim.report.brief import discovery_sentence
+
+    summary = {
+        "target": {"name": "War on the border"},
+        "base_rate": 0.2,
+        "box": {
+            "sentence": "the discovery's own sentence",
+            "density": 0.8,
+            "density_lo": 0.75,
+            "density_hi": 0.85,
+            "coverage": 0.5,
+            "mass": 0.125,
+            "restricted": [
+                {
+                    "id": "hawk_appetite",
+                    "name": "hawk appetite",
+                    "description": "How keen",
+                    "kind": "real",
+                    "lower": 0.6,
+                    "upper": 1.0,
+                    "full_lower": 0.0,
+                    "full_upper": 1.0,
+                    "kept": [],
+                },
+                {
+                    "id": "dove_mood",
+                    "name": "dove mood",
+                    "description": "A mood",
+                    "kind": "real",
+                    "lower": 0.0,
+                    "upper": 0.9,
+                    "full_lower": 0.0,
+                    "full_upper": 1.0,
+                    "kept": [],
+                },
+            ],
+            "significant_only": {
+                "restricted": ["hawk_appetite"],
+                "density": 0.7,
+                "density_lo": 0.65,
+                "density_hi": 0.74,
+                "coverage": 0.55,
+                "mass": 0.16,
+            },
+        },
+    }
+    assert discovery_sentence(summary) == (
+        "Scenario discovery: War on the border in 70% of worlds (65–74%) when How keen ≥ 0.6, "
+        "covering 55% of the worlds where it happens (the box holds 16% of all worlds; "
+        "base rate 20%)."
+    )
+    del summary["box"]["significant_only"]
+    assert "when How keen ≥ 0.6 and A mood ≤ 0.9," in discovery_sentence(summary)

@@ -346,8 +346,41 @@ def knockout_lines(
     return lines
 
 
+def discovery_sentence(summary: Mapping[str, Any]) -> str | None:
+    """A discovery's box in one sentence, parameters by their descriptions.
+
+    When PRIM's box keeps restrictions that are not significant, the box of
+    the significant ones alone (``significant_only``) is told instead:
+    fewer limits, about as dense.
+    """
+    from sim.discovery.words import restriction_words
+
+    box = summary.get("box") or {}
+    target = (summary.get("target") or {}).get("name") or ""
+    rows = list(box.get("restricted") or ())
+    told: Mapping[str, Any] = box
+    only = box.get("significant_only") or {}
+    if only.get("restricted") and len(only["restricted"]) < len(rows):
+        keep = set(only["restricted"])
+        rows = [r for r in rows if r.get("id") in keep]
+        told = only
+    if not rows or not target or told.get("density") is None:
+        return box.get("sentence")
+    limits = []
+    for r in rows:
+        name = str(r.get("description") or r.get("name") or r.get("id"))
+        limits.append(restriction_words(dict(r) | {"name": name, "kept": ";".join(r["kept"])}))
+    when = limits[0] if len(limits) == 1 else ", ".join(limits[:-1]) + " and " + limits[-1]
+    return (
+        f"Scenario discovery: {target} in {_pct(told['density'])} of worlds "
+        f"({_interval(told.get('density_lo'), told.get('density_hi'))}) when {when}, covering "
+        f"{_pct(told.get('coverage'))} of the worlds where it happens (the box holds "
+        f"{_pct(told.get('mass'))} of all worlds; base rate {_pct(summary.get('base_rate'))})."
+    )
+
+
 def discovery_lines(folder: Path) -> list[str]:
-    """The box sentence of each scenario discovery written beside the batch."""
+    """The box of each scenario discovery written beside the batch, in a sentence."""
     try:
         from sim.discovery import discoveries_of
     except ImportError:  # the discovery extra is optional
@@ -358,7 +391,10 @@ def discovery_lines(folder: Path) -> list[str]:
         return []
     lines = []
     for d in found:
-        sentence = ((d.summary or {}).get("box") or {}).get("sentence")
+        try:
+            sentence = discovery_sentence(d.summary or {})
+        except (KeyError, TypeError, ValueError):
+            sentence = ((d.summary or {}).get("box") or {}).get("sentence")
         if sentence and sentence not in lines:
             lines.append(str(sentence))
     return lines
@@ -428,8 +464,8 @@ def caveats(
     if drawn:
         text += (
             f": the ranges of the {len(drawn)} parameters drawn in each world are readings of "
-            "the cited claims, not measurements (the appendix lists them with their sources; "
-            "docs/scenarios.md gives the reasoning)."
+            "the cited claims, not measurements (sources in appendix B, reasoning in "
+            "docs/scenarios.md)."
         )
         if len(marked) > 2:
             text += (

@@ -357,7 +357,9 @@ def _brief(d: ReportData) -> str:
         )
     if b.knockouts or b.discoveries:
         out += '<h2 id="why">Which rules and conditions lead there</h2>\n<ul>\n'
-        out += "".join(f"<li>{_e(x)}.</li>\n" for x in b.knockouts)
+        # With a discovery too, two knock-outs keep the brief on one page.
+        shown = b.knockouts[: 2 if b.discoveries else len(b.knockouts)]
+        out += "".join(f"<li>{_e(x)}.</li>\n" for x in shown)
         out += "".join(f"<li>{_e(x)}</li>\n" for x in b.discoveries)
         out += "</ul>\n"
     if b.variants and not (b.knockouts or b.discoveries):  # room on page 1 for one of them
@@ -392,8 +394,8 @@ def _when(b: Brief) -> str:
     return (
         '<h2 id="when">When</h2>\n'
         + _table(head, rows, cls="brief-when")
-        + '<p class="def">Share of worlds reaching each key rung by the last day; median date '
-        "of the first day there among those worlds (day 0 is the first day).</p>\n"
+        + '<p class="def">Reached by the last day; the median first day among those '
+        "worlds (day 0 is the first).</p>\n"
     )
 
 
