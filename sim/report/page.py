@@ -113,14 +113,14 @@ nav a { margin-right: .9rem; white-space: nowrap; }
 .notes { border-left: 4px solid #c9a227; background: #fbf6e6; padding: .5rem 1rem; }
 table { border-collapse: collapse; margin: .4rem 0 1rem; font-size: .9rem; max-width: 100%; }
 th, td { padding: .25rem .5rem; border-bottom: 1px solid var(--line); text-align: left;
-  vertical-align: top; overflow-wrap: anywhere; }
+  vertical-align: top; overflow-wrap: break-word; }
 th { background: var(--band); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { white-space: nowrap; }
 tr.sum td { border-top: 1.5px solid var(--ink); font-weight: 600; }
 table.rules { width: 100%; table-layout: fixed; font-size: .8rem; hyphens: auto; }
 table.rules th { font-size: .75rem; }
-table.rules td, table.rules th { padding: .2rem .3rem; }
+table.rules td, table.rules th { padding: .2rem .3rem; overflow-wrap: anywhere; }
 table.rules td.num { white-space: normal; }
 table.params { width: 100%; table-layout: fixed; font-size: .85rem; }
 table.records { width: 100%; table-layout: fixed; }
