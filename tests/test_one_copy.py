@@ -85,8 +85,11 @@ def test_the_chart_and_the_report_order_the_rules_alike(batch) -> None:
     fig = plot_attribution(batch)
     chart = [t.get_text().rsplit(" (", 1)[0] for t in fig.axes[0].get_yticklabels()]
     report = [r.rule for r in gather(batch.folder, context=False).rules]
-    assert len(chart) == 15
-    assert chart == report[: len(chart)]
+    # the chart leaves out the rules that separate no outcome; the rest come in
+    # the report's order
+    assert 0 < len(chart) <= 15
+    shown = set(chart)
+    assert chart == [r for r in report if r in shown][:15]
     everything = attribution(batch.rules, outcomes, top=None)
     assert list(everything.matrix.index) == report
     assert everything.rules["influence"].tolist() == [
