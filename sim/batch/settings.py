@@ -62,6 +62,9 @@ class RunSettings:
             ``actor.rule`` or a rule id only one actor has: switched off as
             :mod:`sim.scenario.removal` says, keeping every world's random
             draws (:meth:`load` turns them into overrides).
+        observations: a separate observations file naming the scenario
+            (``--observations``, docs/evidence.md): recorded per world, drawing
+            nothing, so the worlds are those of the scenario alone.
         claims: how citations are checked while the scenarios load;
             ``None`` follows the policy in force (:func:`sim.registry.claims_policy`,
             which ``wargame`` sets from ``--claims`` and ``--no-claims``).
@@ -83,6 +86,7 @@ class RunSettings:
     pinned: Mapping[str, Any] = field(default_factory=dict, hash=False)
     overrides: tuple[str, ...] = ()
     without: tuple[str, ...] = ()
+    observations: str | None = None
     claims: ClaimsPolicy | None = None
     executor_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
@@ -142,12 +146,13 @@ class RunSettings:
             ValidationError: the scenario or an override is invalid.
             UsageError: a rule of :attr:`without` is unknown, ambiguous or named twice.
         """
-        sc = load_scenario(scenario, self.overrides)
+        seen = self.observations
+        sc = load_scenario(scenario, self.overrides, observations=seen)
         if not self.without:
             return Loaded(sc, self.overrides, ())
         gone = removals(sc, self.without)
         overrides = (*self.overrides, *removal_overrides(gone))
-        sc = load_scenario(scenario, overrides)
+        sc = load_scenario(scenario, overrides, observations=seen)
         return Loaded(sc, overrides, tuple(r.as_json(sc) for r in gone))
 
     @property
@@ -207,6 +212,8 @@ class RunSettings:
         opts = ["--runs", str(runs), "--seed", str(seed)]
         opts += _repeated("--set", self.overrides)
         opts += _repeated("--without", self.without)
+        if self.observations is not None:
+            opts += ["--observations", str(self.observations)]
         pins = self.pinned if pinned is None else pinned
         opts += _repeated("--pin", (f"{pid}={value}" for pid, value in pins.items()))
         opts += list(extra)

@@ -153,6 +153,7 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         "chunk_timeout": args.chunk_timeout,
         "overrides": tuple(args.set or ()),
         "without": tuple(args.without or ()),
+        "observations": getattr(args, "observations", None),
         "pinned": _pins(args.pin),
     }
     return RunSettings(**{k: v for k, v in given.items() if v is not None})
@@ -287,6 +288,12 @@ def settings_parser() -> argparse.ArgumentParser:
         help="remove a rule (actor.rule, or a rule id only one actor has): a trigger, "
         "preference or foresight rule never applies, a constraint forbids nothing; "
         "the worlds keep their random draws (repeatable)",
+    )
+    p.add_argument(
+        "--observations",
+        metavar="FILE",
+        help="a file of dated, cited observations naming the scenario, added to its own; "
+        "each world records whether each held (runs.csv obs_<id>; docs/evidence.md)",
     )
     p.add_argument(
         "--pin",

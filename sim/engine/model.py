@@ -45,6 +45,7 @@ from sim.engine.phases import (
     learn,
     observe,
     record_flags,
+    witness,
 )
 from sim.engine.state import WorldState
 from sim.scenario import cache as scenario_cache
@@ -270,6 +271,8 @@ class WargameModel(mesa.Model):
             always pass a seed (the scenario's own by default).
 
     Attributes:
+        observed: per observation of the scenario and world, whether it held
+            at the end of its day (``False`` before that day).
         seed: what repeats this run when passed as ``rng=``: the entropy drawn
             for ``rng=None``, the integer or ``SeedSequence`` given, or
             ``None`` when a generator was given (its state is Mesa's
@@ -329,6 +332,12 @@ class WargameModel(mesa.Model):
         self.rung_track = np.zeros((H, self.replicates), dtype=np.int8)
         self.outcome: np.ndarray | None = None
         self.flags: np.ndarray | None = None
+        # Per observation, whether it held in each world on its day: filled
+        # on those days only, from the state alone (no draws).
+        self.observed = np.zeros((len(spec.observations), self.replicates), dtype=bool)
+        self._observed_on: dict[int, list[int]] = {}
+        for k, o in enumerate(spec.observations):
+            self._observed_on.setdefault(o.day, []).append(k)
         # The snapshot the actors last decided on (read-only views of the
         # state), kept for inspection: no phase reads it from here.
         self.snapshot: dict[str, Any] = {}
@@ -376,6 +385,9 @@ class WargameModel(mesa.Model):
             self._log_decisions(decisions, before)
         self.rung_track[self.day] = st.rung
         record_flags(st, self.spec.flags)
+        if self.day in self._observed_on:
+            today = self._observed_on[self.day]
+            self.observed[today] = witness(st, [self.spec.observations[k] for k in today])
         self.day += 1
         if self.day >= self.spec.horizon_days:
             ending = conclude(st, self.spec)

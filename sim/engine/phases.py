@@ -31,7 +31,7 @@ from sim.engine.beliefs import BeliefKey, EvidenceKey, actor_env, update
 from sim.engine.draws import LazyUniforms, skip_uniforms
 from sim.engine.state import WorldState
 from sim.scenario import names
-from sim.scenario.model import Event, Flag, Scenario
+from sim.scenario.model import Event, Flag, Observation, Scenario
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,23 @@ def record_flags(state: WorldState, flags: Sequence[Flag]) -> None:
     for i, f in enumerate(flags):
         if f.at == "any_day":
             state.flag_any[i] |= np.asarray(state.evaluate(f.when, env), dtype=bool)
+
+
+def witness(state: WorldState, observations: Sequence[Observation]) -> np.ndarray:
+    """At the end of a day, whether each of ``observations`` holds in each world.
+
+    Returns a bool array ``(len(observations), R)``; reads ``state`` only and
+    draws nothing, so recording observations leaves every world as it was.
+    ``seen`` reads the day's state and the ``any_day`` flags so far.
+    """
+    env = state.env()
+    for i, f in enumerate(state.scenario.flags):
+        if f.at == "any_day":
+            env[names.flag(f.id)] = state.flag_any[i].copy()
+    out = np.zeros((len(observations), state.R), dtype=bool)
+    for k, o in enumerate(observations):
+        out[k] = np.asarray(state.evaluate(o.seen, env), dtype=bool)
+    return out
 
 
 @dataclass(frozen=True)

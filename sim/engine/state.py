@@ -375,4 +375,5 @@ def _referenced_history(sc: Scenario) -> frozenset[str]:
         exprs += strategy.expressions(a)
     exprs += [f.when for f in sc.flags]
     exprs += [o.when for o in sc.outcomes if o.when is not None]
+    exprs += [o.seen for o in sc.observations]
     return frozenset(n for e in exprs for n in e.names if names.is_history(n))

@@ -94,7 +94,8 @@ class ChunkSummary:
 
 
 def row_dtype(sc: Scenario) -> np.dtype:
-    """The per-world record: ids, outcome, peak, key first days, flags, parameters."""
+    """The per-world record: ids, outcome, peak, key first days, flags, parameters and
+    whether each observation held on its day."""
     fields: list[tuple[str, Any]] = [
         ("world", np.int64),
         ("index_in_chunk", np.int32),
@@ -105,6 +106,7 @@ def row_dtype(sc: Scenario) -> np.dtype:
     fields += [(f"flag_{f.id}", np.bool_) for f in sc.flags]
     for p in sc.parameters:
         fields.append((f"param_{p.id}", np.int64 if (p.enum_values or p.integer) else np.float64))
+    fields += [(f"obs_{o.id}", np.bool_) for o in sc.observations]
     return np.dtype(fields)
 
 
@@ -163,6 +165,8 @@ def summarise_chunk(
             table[f"flag_{f.id}"] = flags[i]
         for p in sc.parameters:
             table[f"param_{p.id}"] = st.params[p.id]
+        for k, o in enumerate(sc.observations):
+            table[f"obs_{o.id}"] = model.observed[k]
     return ChunkSummary(point, chunk, first_world, counts, table)
 
 

@@ -106,8 +106,9 @@ class RunsWriter:
 
     Columns: ``world, point, chunk, index_in_chunk, seed, outcome, peak``,
     ``first_day_<rung>`` per key rung (empty if never reached), ``flag_<id>``
-    (0/1) per flag and ``param_<id>`` per parameter (enum parameters as their
-    word; floats as their shortest exact repr). Words (outcome, rung and enum
+    (0/1) per flag, ``param_<id>`` per parameter (enum parameters as their
+    word; floats as their shortest exact repr) and ``obs_<id>`` (0/1) per
+    observation: whether it held in the world on its day. Words (outcome, rung and enum
     ids, the header) are quoted and guarded once per scenario by
     :func:`sim.tables.text_cell`; numbers are written as they are.
     """
@@ -122,6 +123,7 @@ class RunsWriter:
         header += [f"first_day_{r}" for r in sc.key_rungs]
         header += [f"flag_{f.id}" for f in sc.flags]
         header += [f"param_{p.id}" for p in sc.parameters]
+        header += [f"obs_{o.id}" for o in sc.observations]
         self._file.write(line(map(text_cell, header)))
 
     def write(self, cs: ChunkSummary, seed: int) -> None:
@@ -152,6 +154,8 @@ class RunsWriter:
                 cols.append(list(map(str, values.tolist())))
             else:
                 cols.append(list(map(repr, values.tolist())))
+        for o in self.sc.observations:
+            cols.append(["1" if x else "0" for x in rows[f"obs_{o.id}"].tolist()])
         self._file.write("".join(map(line, zip(*cols, strict=True))))
 
     def close(self) -> None:

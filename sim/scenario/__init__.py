@@ -10,7 +10,7 @@ from sim.errors import Diagnostic, ValidationError
 from sim.registry import Registry, find_claims, load_registry, registry_for_scenario
 from sim.scenario.compiler import compile_scenario
 from sim.scenario.format import SCENARIO
-from sim.scenario.loader import apply_overrides, load_chain
+from sim.scenario.loader import add_observations, apply_overrides, load_chain, load_observations
 from sim.scenario.model import Scenario
 from sim.spec import Ctx
 
@@ -31,6 +31,7 @@ def load_scenario(
     overrides: Sequence[str] = (),
     *,
     registry: Registry | Literal["auto"] | None = "auto",
+    observations: Path | str | None = None,
 ) -> Scenario:
     """Load, merge, override, validate and compile a scenario file.
 
@@ -41,6 +42,8 @@ def load_scenario(
             follows :func:`sim.registry.claims_policy` (by default the rule
             of :mod:`sim.registry`, refusing the scenario when no registry
             is found); ``None`` skips citation checks.
+        observations: a separate observations file naming this scenario
+            (docs/evidence.md), added to the scenario's own ``observations``.
 
     Raises:
         ValidationError: with every problem found, each with ``file:line:col``.
@@ -49,6 +52,8 @@ def load_scenario(
     doc = load_chain(path)
     if overrides:
         doc = apply_overrides(doc, overrides)
+    if observations is not None:
+        doc = add_observations(doc, load_observations(observations))
     ctx = Ctx(doc)
     data = SCENARIO.check(doc.data, (), ctx)
     if any(d.severity == "error" for d in ctx.diags) or not isinstance(data, dict):

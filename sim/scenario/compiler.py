@@ -96,10 +96,15 @@ def _compile(c: CompileContext) -> Scenario:
         final[names.flag(flag.id)] = Symbol(names.flag(flag.id), "bool", doc=flag.name)
     outcomes = sections.outcomes(c, final)
     key_rungs, key_flags = sections.reporting(c, flags)
+    observed = sections.observations(c, public, flags)
 
     if any(x.severity == "error" for x in c.ctx.diags):
         raise ValidationError(c.ctx.diags)
     resolved = _jsonable(d)
+    if not resolved["observations"]:
+        # Left out when empty: a scenario without observations keeps the text
+        # (and so the sha256) it had before the section existed.
+        del resolved["observations"]
     # Of the text workers get, in the file's order: the order of the ladder,
     # actions, rules and outcomes is meaning, so a reordered scenario is another one.
     digest = hashlib.sha256(resolved_text(resolved).encode()).hexdigest()
@@ -122,6 +127,7 @@ def _compile(c: CompileContext) -> Scenario:
         outcomes=tuple(outcomes),
         key_rungs=key_rungs,
         key_flags=key_flags,
+        observations=tuple(observed),
         file=c.doc.file,
         resolved=resolved,
         sha256=digest,

@@ -348,6 +348,37 @@ OUTCOME = Obj(
     },
 )
 
+OBSERVATION = Obj(
+    name="an observation",
+    doc="A dated, cited statement about the world as an analyst saw it; worlds that "
+    "disagree with it are dropped or weighted down when a batch is conditioned "
+    "(docs/evidence.md).",
+    fields={
+        "date": F(
+            Any_(doc="The date YYYY-MM-DD (or day number) the statement is about."),
+            required=True,
+        ),
+        "seen": F(
+            Expression(
+                doc="What was seen: a condition on the state of each world at the end of "
+                "that day (parameters, state, rungs, flags so far)."
+            ),
+            required=True,
+        ),
+        "noise": F(
+            Num(
+                minimum=0,
+                maximum=0.5,
+                doc="Probability that the report is wrong: a world where `seen` holds "
+                "gets weight 1 - noise, one where it does not gets noise (0: keep or drop).",
+            ),
+            default=0,
+        ),
+        "description": F(Text, default=""),
+        "cites": F(Cites, required=True),
+    },
+)
+
 REPORTING = Obj(
     name="reporting",
     doc="What the batch tables and charts single out.",
@@ -373,7 +404,20 @@ SCENARIO = Obj(
         "actors": F(MapOf(ACTOR, min_items=1), required=True),
         "flags": F(MapOf(FLAG), default={}),
         "outcomes": F(MapOf(OUTCOME, min_items=1), required=True),
+        "observations": F(MapOf(OBSERVATION), default={}),
         "reporting": F(REPORTING, default={"key_rungs": None, "key_flags": None}),
+    },
+)
+
+
+OBSERVATIONS_FILE = Obj(
+    name="an observations file",
+    doc="Observations kept apart from the scenario they are about (docs/evidence.md).",
+    fields={
+        "scenario": F(
+            Ident("The `name` of the scenario the observations are about."), required=True
+        ),
+        "observations": F(MapOf(OBSERVATION, min_items=1), required=True),
     },
 )
 

@@ -25,7 +25,8 @@ from typing import Any
 import yaml
 
 from sim.errors import Diagnostic, Location, ValidationError
-from sim.spec import did_you_mean
+from sim.scenario.format import OBSERVATIONS_FILE
+from sim.spec import Ctx, did_you_mean
 from sim.yamlio import Expect, Located, PathKey, load_file
 
 MAX_EXTENDS_DEPTH = 8
@@ -47,6 +48,8 @@ SCENARIO_FILE = Expect(
     ),
 )
 """A scenario file has at least one of the top-level keys of the format."""
+OBSERVATIONS = Expect("an observations file", ("scenario", "observations"))
+"""An observations file has a ``scenario`` (the name it is about) and ``observations``."""
 _EXPONENT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 
@@ -249,3 +252,72 @@ def apply_overrides(doc: Located, overrides: Sequence[str]) -> Located:
     if diags:
         raise ValidationError(diags)
     return doc
+
+
+def load_observations(path: Path | str) -> Located:
+    """An observations file (``scenario: NAME`` and ``observations:``), structurally checked.
+
+    The observations are checked in full (dates, expressions, citations)
+    once merged into the scenario they name (:func:`add_observations`), with
+    positions in this file.
+
+    Raises:
+        ValidationError: every problem of the file, each with ``file:line:col``.
+    """
+    path = Path(path)
+    doc = load_file(path, display=_display(path), expect=OBSERVATIONS)
+    ctx = Ctx(doc)
+    OBSERVATIONS_FILE.check(doc.data, (), ctx)
+    if any(d.severity == "error" for d in ctx.diags):
+        raise ValidationError(ctx.diags)
+    return doc
+
+
+def add_observations(doc: Located, observations: Located) -> Located:
+    """The scenario ``doc`` with the observations of a separate file added to its own.
+
+    The file must name the scenario (its ``scenario.name``) and may not
+    repeat an observation id of the scenario; positions stay those of the
+    file, so every later message points into it.
+
+    Raises:
+        ValidationError: the file names another scenario, or repeats an id.
+    """
+    meta = doc.data.get("scenario") if isinstance(doc.data, dict) else None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    about = observations.data["scenario"]
+    if about != name:
+        raise ValidationError(
+            [
+                Diagnostic(
+                    observations.where(("scenario",)),
+                    f"scenario: these observations are about {about!r}, "
+                    f"but the scenario is {name!r}",
+                )
+            ]
+        )
+    own = doc.data.get("observations") or {}
+    twice = [oid for oid in observations.data["observations"] if oid in own]
+    if twice:
+        raise ValidationError(
+            [
+                Diagnostic(
+                    observations.where(("observations", oid), key=True),
+                    f"observations.{oid}: the scenario already has an observation {oid!r}",
+                )
+                for oid in twice
+            ]
+        )
+
+    def inside(table: dict[PathKey, Location]) -> dict[PathKey, Location]:
+        return {p: loc for p, loc in table.items() if p[:1] == ("observations",)}
+
+    child = Located(
+        {"observations": observations.data["observations"]},
+        inside(observations.marks),
+        inside(observations.key_marks),
+        observations.file,
+    )
+    merged = merge(doc, child)
+    merged.file = doc.file
+    return merged

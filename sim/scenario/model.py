@@ -288,6 +288,25 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class Observation:
+    """A dated, cited statement about the world, recorded per world on its day.
+
+    The engine evaluates ``seen`` on every world's state at the end of day
+    ``day`` and keeps the answer (``runs.csv`` column ``obs_<id>``); it draws
+    nothing for it, so worlds are the same with or without observations.
+    Conditioning on it (:mod:`sim.evidence`) keeps a world where it holds
+    with weight ``1 - noise`` and one where it does not with weight ``noise``.
+    """
+
+    id: str
+    day: int
+    seen: Expr
+    noise: float = 0.0
+    description: str = ""
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Outcome:
     """An outcome class; ``when`` is None for the fallback class."""
 
@@ -321,6 +340,7 @@ class Scenario:
     outcomes: tuple[Outcome, ...]
     key_rungs: tuple[str, ...]
     key_flags: tuple[str, ...]
+    observations: tuple[Observation, ...] = ()
     file: str = ""
     overrides: tuple[str, ...] = ()
     resolved: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

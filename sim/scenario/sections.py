@@ -12,7 +12,17 @@ from typing import Any
 from sim.expr import Symbol
 from sim.scenario import names
 from sim.scenario.context import CompileContext
-from sim.scenario.model import Effect, Event, Flag, Intel, Outcome, Parameter, Rung, StateVar
+from sim.scenario.model import (
+    Effect,
+    Event,
+    Flag,
+    Intel,
+    Observation,
+    Outcome,
+    Parameter,
+    Rung,
+    StateVar,
+)
 from sim.spec import MAX_MAGNITUDE, did_you_mean, magnitude_problem
 from sim.yamlio import PathKey
 
@@ -358,6 +368,31 @@ def outcomes(c: CompileContext, symbols: dict[str, Symbol]) -> list[Outcome]:
             if e is None:
                 continue
         out.append(Outcome(oid, i, o["name"], e, o["description"], o["colour"]))
+    return out
+
+
+def observations(
+    c: CompileContext, symbols: dict[str, Symbol], flags: list[Flag]
+) -> list[Observation]:
+    """The dated statements about the world, each a condition on a day's public state.
+
+    ``seen`` reads what flags and outcomes read, and the ``any_day`` flags as
+    they stand at the end of its day (a flag evaluated at the horizon only has
+    no value on an earlier day, so it is not in scope).
+    """
+    scope = dict(symbols)
+    for f in flags:
+        if f.at == "any_day":
+            name = names.flag(f.id)
+            scope[name] = Symbol(name, "bool", doc=f"{f.name} (so far)")
+    out = []
+    for oid, o in c.data["observations"].items():
+        path = ("observations", oid)
+        day = c.day_ref(o["date"], (*path, "date"))
+        e = c.expr(o["seen"], (*path, "seen"), scope, "bool")
+        cites = c.cites(o["cites"], (*path, "cites"))
+        if day is not None and e is not None:
+            out.append(Observation(oid, day, e, float(o["noise"]), o["description"], cites))
     return out
 
 
