@@ -373,7 +373,7 @@ class Scenario:
 
         Elements are named ``rule:x``, ``parameter:y``, ``event:e``, ``intel:i``,
         ``state:v``, ``action:actor.x``, ``value:actor.t``, ``belief:actor.trait`` and
-        ``evidence:actor.trait.e``; ``as context`` is True for a claim cited as
+        ``evidence:actor.trait.e``, ``observation:o``; ``as context`` is True for a claim cited as
         background (``context``) rather than as what the element is derived from.
         """
         out: list[tuple[str, str, bool]] = []
@@ -401,4 +401,6 @@ class Scenario:
                 add(f"belief:{a.id}.{b.trait}", b.cites)
                 for ev in b.evidence:
                     add(f"evidence:{a.id}.{b.trait}.{ev.id}", ev.cites)
+        for o in self.observations:
+            add(f"observation:{o.id}", o.cites)
         return out
