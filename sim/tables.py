@@ -95,22 +95,79 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _cells(column: pd.Series) -> list[str]:
+Columns = Mapping[str, Any]
+"""A table without pandas: column name -> values (a numpy array or a list), in order.
+
+The batch writes its tables this way, so a batch never imports pandas; a
+list is written as pandas would infer its type (:func:`inferred_kind`), so a
+table written from columns and from ``pd.DataFrame(columns)`` are the same bytes.
+"""
+
+
+def inferred_kind(values: Any) -> str:
+    """The numpy kind pandas gives a column of ``values`` (``"b"``, ``"i"``, ``"f"`` or ``"O"``).
+
+    A numpy array keeps its own; for a list, as ``pd.DataFrame`` infers it:
+    all booleans ``b``, all integers ``i``, numbers with any float or missing
+    value (``None``, NaN) ``f``, anything else (words, or booleans mixed with
+    numbers or missing values) ``O``.
+    """
+    if isinstance(values, np.ndarray):
+        return str(values.dtype.kind)
+    seen = set()
+    for v in values:
+        if v is None:
+            seen.add("none")
+        elif isinstance(v, bool | np.bool_):
+            seen.add("b")
+        elif isinstance(v, int | np.integer):
+            seen.add("i")
+        elif isinstance(v, float | np.floating):
+            seen.add("f")
+        else:
+            return "O"
+    if seen in ({"b"}, {"i"}):
+        return seen.pop()
+    if seen and seen <= {"i", "f", "none"} and seen != {"none"}:
+        return "f"
+    return "O"
+
+
+def _cells_of(values: list[Any], kind: str) -> list[str]:
     """The fields of one column: floats with :data:`FLOAT_FORMAT`, missing values empty."""
-    values = column.tolist()
-    kind = column.dtype.kind
     if kind == "f":
-        return ["" if math.isnan(x) else FLOAT_FORMAT % x for x in values]
+        return ["" if x is None or math.isnan(x) else FLOAT_FORMAT % x for x in values]
     if kind in "iub":
         return [str(x) for x in values]
     return [_cell(x) for x in values]
 
 
-def write_table(path: Path, df: pd.DataFrame) -> None:
-    """Write ``df`` as a CSV table (no index; LF line ends; quoted and guarded words)."""
-    columns = [_cells(df.iloc[:, i]) for i in range(df.shape[1])]
+def _column_cells(values: Any) -> list[str]:
+    kind = inferred_kind(values)
+    return _cells_of(values.tolist() if isinstance(values, np.ndarray) else list(values), kind)
+
+
+def columns_of(records: Iterable[Mapping[str, Any]], names: Iterable[str] = ()) -> Columns:
+    """Records (dicts) as :data:`Columns`: ``names`` in order, else the keys as they come
+    (as ``pd.DataFrame.from_records``); a key a record lacks is a missing value."""
+    records = list(records)
+    order = list(names) or list(dict.fromkeys(k for r in records for k in r))
+    return {n: [r.get(n) for r in records] for n in order}
+
+
+def write_table(path: Path, table: pd.DataFrame | Columns) -> None:
+    """Write ``table`` as a CSV table (no index; LF line ends; quoted and guarded words)."""
+    if isinstance(table, Mapping):
+        names = list(table)
+        columns = [_column_cells(v) for v in table.values()]
+    else:
+        names = list(table.columns)
+        columns = [
+            _cells_of(table.iloc[:, i].tolist(), table.iloc[:, i].dtype.kind)
+            for i in range(table.shape[1])
+        ]
     with path.open("w", encoding="utf-8", newline="") as f:
-        f.write(line(text_cell(str(c)) for c in df.columns))
+        f.write(line(text_cell(str(c)) for c in names))
         f.writelines(map(line, zip(*columns, strict=True)))
 
 

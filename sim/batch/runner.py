@@ -35,7 +35,7 @@ from sim.batch.plan import ChunkTask, plan_point, scenario_source
 from sim.batch.settings import RunSettings
 from sim.batch.worker import run_chunk
 from sim.errors import UsageError
-from sim.results.aggregate import ChunkSummary, Counts, daily_table, rules_table, summary_dict
+from sim.results.aggregate import ChunkSummary, Counts, daily_columns, rules_columns, summary_dict
 from sim.results.drivers import add_chunk, batch_counts
 from sim.results.reader import BatchResult, Results
 from sim.results.staging import Staging
@@ -280,9 +280,10 @@ def run_batch(
             runs_table=runs_table,
             progress=progress,
         )
-        write_table(stage.path / "daily.csv", daily_table(sc, totals))
-        write_table(stage.path / "rules.csv", rules_table(sc, totals))
-        write_table(stage.path / "drivers.csv", drivers.table())
+        # Plain columns, not DataFrames: a batch never imports pandas.
+        write_table(stage.path / "daily.csv", daily_columns(sc, totals))
+        write_table(stage.path / "rules.csv", rules_columns(sc, totals))
+        write_table(stage.path / "drivers.csv", drivers.columns())
         summary = summary_dict(sc, totals, seed)
         removed = {"without": list(loaded.without)} if loaded.without else {}
         write_json(stage.path / "summary.json", summary | removed)

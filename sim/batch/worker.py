@@ -3,16 +3,20 @@
 :func:`run_chunk` is what every executor calls, in this process, in a local
 worker process or on a Dask worker on another machine; it needs nothing but
 the task (the scenario travels in it as text, see :mod:`sim.batch.plan`).
+It imports neither Mesa nor anything Mesa imports.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.batch.plan import ChunkTask, ScenarioSource
-from sim.engine.model import WargameModel
+from sim.engine.core import Engine
 from sim.errors import ExecutionError
 from sim.results.aggregate import ChunkSummary, summarise_chunk
 from sim.scenario import cache as scenario_cache
 from sim.scenario.model import Scenario
+from sim.scenario.pins import check_pinned
 
 
 def compiled(source: ScenarioSource) -> Scenario:
@@ -43,13 +47,13 @@ def compiled(source: ScenarioSource) -> Scenario:
 
 
 def run_chunk(task: ChunkTask) -> ChunkSummary:
-    """Run one chunk of worlds and reduce it to counts (the executor's unit of work)."""
+    """Run one chunk of worlds and reduce it to counts (the executor's unit of work).
+
+    The chunk runs on the plain engine (:class:`sim.engine.core.Engine`), not
+    the Mesa model, so a worker never imports Mesa; both spawn their streams
+    from ``default_rng(task.seed_sequence)`` and give the same worlds.
+    """
     sc = compiled(task.source)
-    model = WargameModel(
-        sc,
-        replicates=task.n,
-        pinned=dict(task.pinned) or None,
-        collect=False,
-        rng=task.seed_sequence,
-    ).run()
-    return summarise_chunk(model, task.point, task.chunk, task.first_world, task.runs_table)
+    rng = np.random.default_rng(task.seed_sequence)
+    engine = Engine(sc, task.n, rng, check_pinned(sc, dict(task.pinned) or None)).run()
+    return summarise_chunk(engine, task.point, task.chunk, task.first_world, task.runs_table)

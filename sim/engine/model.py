@@ -35,18 +35,10 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.engine.adjudication import Decision, adjudicate
+from sim.engine.adjudication import Decision
+from sim.engine.core import Day, Engine
 from sim.engine.decision import decide
-from sim.engine.phases import (
-    Happening,
-    Knowledge,
-    conclude,
-    events_phase,
-    learn,
-    observe,
-    record_flags,
-    witness,
-)
+from sim.engine.phases import Happening, Knowledge, observe
 from sim.engine.state import WorldState
 from sim.scenario import cache as scenario_cache
 from sim.scenario.model import Actor, Scenario
@@ -315,32 +307,14 @@ class WargameModel(mesa.Model):
         self.spec = spec
         self.replicates = int(replicates)
         self.pinned = check_pinned(spec, pinned)
-        # One stream per purpose. The third was meant for intel and is never
-        # drawn from (each observer draws from its own stream); it is still
-        # spawned because dropping it would shift every actor's stream and
-        # so change the worlds of every seed ever published.
-        streams = self.rng.spawn(3 + len(spec.actors))
-        self._param_rng, self._event_rng, _unused_intel_rng, *actor_rngs = streams
-        self.world = WorldState.initial(spec, self.replicates, self._param_rng, self.pinned)
-        self.day = 0
+        # The plain engine runs the worlds; it spawns its streams from the
+        # generator Mesa built from ``rng``, as the batch workers do.
+        self.core = Engine(spec, self.replicates, self.rng, self.pinned)
         self.narrate = narrate
         self.log: list[LogEntry] = []
         self.actor_agents = [
-            ActorAgent(self, a, r) for a, r in zip(spec.actors, actor_rngs, strict=True)
+            ActorAgent(self, a, r) for a, r in zip(spec.actors, self.core.actor_rngs, strict=True)
         ]
-        H = spec.horizon_days
-        self.rung_track = np.zeros((H, self.replicates), dtype=np.int8)
-        self.outcome: np.ndarray | None = None
-        self.flags: np.ndarray | None = None
-        # Per observation, whether it held in each world on its day: filled
-        # on those days only, from the state alone (no draws).
-        self.observed = np.zeros((len(spec.observations), self.replicates), dtype=bool)
-        self._observed_on: dict[int, list[int]] = {}
-        for k, o in enumerate(spec.observations):
-            self._observed_on.setdefault(o.day, []).append(k)
-        # The snapshot the actors last decided on (read-only views of the
-        # state), kept for inspection: no phase reads it from here.
-        self.snapshot: dict[str, Any] = {}
         self.collect = collect
         self.datacollector = mesa.DataCollector(
             model_reporters=_model_reporters(spec),
@@ -353,46 +327,59 @@ class WargameModel(mesa.Model):
         if collect:
             self.datacollector.collect(self)
 
+    # -- the state, held by the plain engine ------------------------------------
+    @property
+    def world(self) -> WorldState:
+        """The worlds' state (:class:`~sim.engine.state.WorldState`)."""
+        return self.core.world
+
+    @property
+    def day(self) -> int:
+        """Days simulated so far (the next day's index)."""
+        return self.core.day
+
+    @property
+    def rung_track(self) -> np.ndarray:
+        """``(horizon, replicates)``: each world's rung at the end of each day."""
+        return self.core.rung_track
+
+    @property
+    def outcome(self) -> np.ndarray | None:
+        """Each world's outcome class index, from the horizon on (``None`` before)."""
+        return self.core.outcome
+
+    @property
+    def flags(self) -> np.ndarray | None:
+        """``(flags, replicates)`` booleans, from the horizon on (``None`` before)."""
+        return self.core.flags
+
+    @property
+    def observed(self) -> np.ndarray:
+        """``(observations, replicates)``: whether each observation held on its day."""
+        return self.core.observed
+
+    @property
+    def snapshot(self) -> dict[str, Any]:
+        """The snapshot the actors last decided on (read-only views of the state)."""
+        return self.core.snapshot
+
     # -- the day ---------------------------------------------------------------
     def step(self) -> None:
         """Simulate one day in every world: events, observe, decide, adjudicate.
 
-        The phases are the plain functions of :mod:`sim.engine.phases`; the
-        agents are asked through Mesa's agent set (``AgentSet.map``, in
-        whatever order it holds them) and their results are applied only
-        once all have answered, in scenario order, so the order in which they
-        are asked cannot change anything.
+        The day is :meth:`sim.engine.core.Engine.step`; the agents are asked
+        through Mesa's agent set (``AgentSet.map``, in whatever order it
+        holds them) and their results are applied only once all have
+        answered, in scenario order, so the order in which they are asked
+        cannot change anything.
         """
         if not self.running:
             return
-        st = self.world
-        st.day = self.day
-        before = st.rung
-        happened = events_phase(st, self.day, self._event_rng)
-        if self.narrate:
-            self._log_events(happened)
-            self._log_rung(before, "events")
         agents = self.agents_by_type[ActorAgent]
-        env = st.env()
-        learn(st, agents.map("observe", env))
-        env = st.env()
-        self.snapshot = env
-        order = {a.actor.id: a.actor.index for a in self.actor_agents}
-        decisions = sorted(agents.map("decide", env), key=lambda d: order[d.actor])
-        before = st.rung
-        adjudicate(st, decisions, env)
-        if self.narrate:
-            self._log_decisions(decisions, before)
-        self.rung_track[self.day] = st.rung
-        record_flags(st, self.spec.flags)
-        if self.day in self._observed_on:
-            today = self._observed_on[self.day]
-            self.observed[today] = witness(st, [self.spec.observations[k] for k in today])
-        self.day += 1
-        if self.day >= self.spec.horizon_days:
-            ending = conclude(st, self.spec)
-            self.flags, self.outcome = ending.flags, ending.outcome
-            self.running = False
+        today = self.core.step(lambda what, env: agents.map(what, env))
+        if self.narrate and today is not None:
+            self._narrate(today)
+        self.running = self.core.running
         if self.collect:
             self.datacollector.collect(self)
 
@@ -416,23 +403,29 @@ class WargameModel(mesa.Model):
         return self
 
     # -- narrative ---------------------------------------------------------------
-    def _log_events(self, happened: list[Happening]) -> None:
+    def _narrate(self, today: Day) -> None:
+        day = today.day
+        self._log_events(day, today.happened)
+        self._log_rung(day, today.rung_before_events, today.rung_after_events, "events")
+        self._log_decisions(day, today.decisions)
+        self._log_rung(day, today.rung_before_actions, self.world.rung, "actions")
+
+    def _log_events(self, day: int, happened: list[Happening]) -> None:
         for h in happened:
             if not h.event.narrate:
                 continue
             for w in np.nonzero(h.worlds)[0]:
                 self.log.append(
-                    LogEntry(int(w), self.day, h.kind, "world", h.event.id, "", h.event.cites)
+                    LogEntry(int(w), day, h.kind, "world", h.event.id, "", h.event.cites)
                 )
 
-    def _log_rung(self, before: np.ndarray, cause: str) -> None:
-        after = self.world.rung
+    def _log_rung(self, day: int, before: np.ndarray, after: np.ndarray, cause: str) -> None:
         for w in np.nonzero(after != before)[0]:
             self.log.append(
-                LogEntry(int(w), self.day, "rung", "", cause, "", (), int(before[w]), int(after[w]))
+                LogEntry(int(w), day, "rung", "", cause, "", (), int(before[w]), int(after[w]))
             )
 
-    def _log_decisions(self, decisions: list[Decision], before: np.ndarray) -> None:
+    def _log_decisions(self, day: int, decisions: list[Decision]) -> None:
         rules = self.spec.rules
         for dec in decisions:
             actor = self.spec.actor(dec.actor)
@@ -444,7 +437,7 @@ class WargameModel(mesa.Model):
                 self.log.append(
                     LogEntry(
                         int(w),
-                        self.day,
+                        day,
                         "action",
                         actor.id,
                         act.id,
@@ -452,4 +445,3 @@ class WargameModel(mesa.Model):
                         rule.cites if rule else act.cites,
                     )
                 )
-        self._log_rung(before, "actions")

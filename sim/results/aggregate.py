@@ -17,16 +17,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from sim.stats import quantile_from_counts, share
+from sim.tables import Columns, columns_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.engine.model import WargameModel
+    from sim.engine.state import WorldState
     from sim.scenario.model import Scenario
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -93,6 +94,26 @@ class ChunkSummary:
     rows: np.ndarray | None  # structured array, one row per world
 
 
+class Finished(Protocol):
+    """What a chunk is reduced from: a finished :class:`sim.engine.core.Engine` (what the
+    workers run) or :class:`sim.engine.model.WargameModel` (its Mesa face)."""
+
+    @property
+    def spec(self) -> Scenario: ...
+    @property
+    def world(self) -> WorldState: ...
+    @property
+    def replicates(self) -> int: ...
+    @property
+    def outcome(self) -> np.ndarray | None: ...
+    @property
+    def flags(self) -> np.ndarray | None: ...
+    @property
+    def rung_track(self) -> np.ndarray: ...
+    @property
+    def observed(self) -> np.ndarray: ...
+
+
 def row_dtype(sc: Scenario) -> np.dtype:
     """The per-world record: ids, outcome, peak, key first days, flags, parameters and
     whether each observation held on its day."""
@@ -111,9 +132,9 @@ def row_dtype(sc: Scenario) -> np.dtype:
 
 
 def summarise_chunk(
-    model: WargameModel, point: int, chunk: int, first_world: int, rows: bool = True
+    model: Finished, point: int, chunk: int, first_world: int, rows: bool = True
 ) -> ChunkSummary:
-    """Reduce a finished model (one chunk of worlds) to counts and rows."""
+    """Reduce a finished engine or model (one chunk of worlds) to counts and rows."""
     sc = model.spec
     st = model.world
     R = model.replicates
@@ -197,6 +218,11 @@ def daily_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
     """Per day: share of worlds on each rung, rung-index statistics, rungs reached."""
     import pandas as pd  # start-up time: every command imports this module, few build tables
 
+    return pd.DataFrame(daily_columns(sc, counts))
+
+
+def daily_columns(sc: Scenario, counts: Counts) -> Columns:
+    """:func:`daily_table` as plain columns (what a batch writes, without pandas)."""
     n = max(counts.n, 1)
     H = sc.horizon_days
     cols: dict[str, Any] = {
@@ -212,13 +238,23 @@ def daily_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
         cols[f"p{q:02d}"] = [percentile_from_counts(row, q) for row in counts.occupancy]
     for r in sc.ladder:
         cols[f"reached_{r.id}"] = counts.reached[:, r.index] / n
-    return pd.DataFrame(cols)
+    return cols
 
 
 def rules_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
     """Per rule: how often it fired, and how that relates to the outcomes."""
     import pandas as pd  # start-up time: every command imports this module, few build tables
 
+    return pd.DataFrame.from_records(rules_records(sc, counts))
+
+
+def rules_columns(sc: Scenario, counts: Counts) -> Columns:
+    """:func:`rules_table` as plain columns (what a batch writes, without pandas)."""
+    return columns_of(rules_records(sc, counts))
+
+
+def rules_records(sc: Scenario, counts: Counts) -> list[dict[str, Any]]:
+    """:func:`rules_table`'s rows, one dict per rule."""
     n = max(counts.n, 1)
     records = []
     for rule in sc.rules:
@@ -239,7 +275,7 @@ def rules_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
             total = int(counts.outcomes[o.index])
             rec[f"fired_in_{o.id}"] = by_outcome[o.index] / total if total else math.nan
         records.append(rec)
-    return pd.DataFrame.from_records(records)
+    return records
 
 
 INFLUENCE_DECIMALS = 9

@@ -48,6 +48,7 @@ from sim.errors import ResultsError, WargameError
 from sim.results.aggregate import ChunkSummary
 from sim.results.reader import BatchResult
 from sim.stats import newcombe_diff, share
+from sim.tables import Columns, columns_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -283,6 +284,22 @@ class DriverCounts:
         """``drivers.csv`` as a DataFrame (columns :data:`COLUMNS`), outputs in order, ranked."""
         import pandas as pd  # start-up time: pandas only when a table is built
 
+        # ``bin`` and ``rank`` are empty for a parameter not drawn: floats, written
+        # as whole numbers (``%.10g``) and read back as numbers.
+        df = pd.DataFrame(self._rows(), columns=list(COLUMNS))
+        return df.astype({"bin": float, "rank": float})
+
+    def columns(self) -> Columns:
+        """:meth:`table` as plain columns (what a batch writes, without pandas)."""
+        cols = dict(columns_of(self._rows(), COLUMNS))
+        for name in ("bin", "rank"):
+            cols[name] = np.array(
+                [math.nan if v is None else float(v) for v in cols[name]], dtype=np.float64
+            )
+        return cols
+
+    def _rows(self) -> list[dict[str, Any]]:
+        """The rows of :meth:`table`, one dict each."""
         if self._bins is None:
             self._fix()
         assert self._bins is not None
@@ -299,10 +316,7 @@ class DriverCounts:
             for rank, group in enumerate(drawn, start=1):
                 rows += [r | {"rank": rank} for r in group]
             rows += flat
-        # ``bin`` and ``rank`` are empty for a parameter not drawn: floats, written
-        # as whole numbers (``%.10g``) and read back as numbers.
-        df = pd.DataFrame(rows, columns=list(COLUMNS))
-        return df.astype({"bin": float, "rank": float})
+        return rows
 
     def _base(self, out: Output, p: Param) -> dict[str, Any]:
         return {

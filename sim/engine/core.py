@@ -1,0 +1,156 @@
+"""``Engine``: the vectorised day loop as a plain class, without Mesa.
+
+One :meth:`Engine.step` is one day in every world, in fixed phases (the
+plain functions of :mod:`sim.engine.phases`, :mod:`sim.engine.decision`
+and :mod:`sim.engine.adjudication`):
+
+1. **events**: scheduled events start or end, random events strike;
+2. **observe**: each actor updates its private intel;
+3. **decide**: each actor picks an action per world on the same snapshot;
+4. **adjudicate**: all decisions are applied at once; the ladder moves;
+   history, flags and the rung track are recorded.
+
+Randomness comes only from the generator the engine is given, split with
+``Generator.spawn`` into one stream per purpose (parameters, events, an
+unused third, each actor), exactly as :class:`sim.engine.model.WargameModel`
+splits the generator Mesa builds from its ``rng=``: the same seed gives the
+same worlds through either. The batch workers run this class directly, so
+simulating needs neither Mesa nor what Mesa imports (scipy, pandas,
+networkx); ``WargameModel`` wraps it as a Mesa model, its agents being
+the actors asked through Mesa's agent set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.engine.adjudication import Decision, adjudicate
+from sim.engine.decision import decide
+from sim.engine.phases import (
+    Happening,
+    Knowledge,
+    conclude,
+    events_phase,
+    learn,
+    observe,
+    record_flags,
+    witness,
+)
+from sim.engine.state import WorldState
+from sim.scenario.model import Scenario
+
+Ask = Callable[[str, dict[str, Any]], Sequence[Any]]
+"""How a day asks every actor: ``ask("observe" | "decide", env)`` returns each actor's
+answer (:class:`Knowledge` or :class:`Decision`), in any order."""
+
+
+@dataclass(frozen=True)
+class Day:
+    """What happened on one day, for a narrator (nothing reads it to simulate)."""
+
+    day: int
+    happened: list[Happening]
+    rung_before_events: np.ndarray
+    rung_after_events: np.ndarray
+    rung_before_actions: np.ndarray
+    decisions: list[Decision]
+
+
+class Engine:
+    """The worlds of one scenario, stepped day by day (see the module's docs).
+
+    Args:
+        spec: the compiled scenario.
+        replicates: number of worlds simulated together.
+        rng: the generator every stream is spawned from (it is spawned
+            from, never drawn from).
+        pinned: parameter values to use instead of drawing them, already
+            checked (:func:`sim.scenario.pins.check_pinned`).
+    """
+
+    def __init__(
+        self,
+        spec: Scenario,
+        replicates: int,
+        rng: np.random.Generator,
+        pinned: dict[str, Any] | None = None,
+    ) -> None:
+        if replicates < 1:
+            raise ValueError("replicates must be at least 1")
+        self.spec = spec
+        self.replicates = int(replicates)
+        # One stream per purpose. The third was meant for intel and is never
+        # drawn from (each observer draws from its own stream); it is still
+        # spawned because dropping it would shift every actor's stream and
+        # so change the worlds of every seed ever published.
+        streams = rng.spawn(3 + len(spec.actors))
+        self.param_rng, self.event_rng, _unused_intel_rng, *actor_rngs = streams
+        self.actor_rngs: list[np.random.Generator] = actor_rngs
+        self.world = WorldState.initial(spec, self.replicates, self.param_rng, pinned or {})
+        self.day = 0
+        self.running = True
+        self.rung_track = np.zeros((spec.horizon_days, self.replicates), dtype=np.int8)
+        self.outcome: np.ndarray | None = None
+        self.flags: np.ndarray | None = None
+        # Per observation, whether it held in each world on its day: filled
+        # on those days only, from the state alone (no draws).
+        self.observed = np.zeros((len(spec.observations), self.replicates), dtype=bool)
+        self._observed_on: dict[int, list[int]] = {}
+        for k, o in enumerate(spec.observations):
+            self._observed_on.setdefault(o.day, []).append(k)
+        # The snapshot the actors last decided on (read-only views of the
+        # state), kept for inspection: no phase reads it from here.
+        self.snapshot: dict[str, Any] = {}
+        self._order = {a.id: a.index for a in spec.actors}
+
+    def ask_directly(self, what: str, env: dict[str, Any]) -> list[Any]:
+        """Every actor's answer, in scenario order (the default :data:`Ask`)."""
+        st = self.world
+        actors = zip(self.spec.actors, self.actor_rngs, strict=True)
+        if what == "observe":
+            return [observe(a.id, st, env, r) for a, r in actors]
+        return [decide(a, st, env, r) for a, r in actors]
+
+    def step(self, ask: Ask | None = None) -> Day | None:
+        """Simulate one day in every world; ``None`` once the horizon is reached.
+
+        ``ask`` puts the question of a phase to every actor; the answers are
+        applied only once all have answered, decisions in scenario order, so
+        the order in which actors are asked cannot change anything.
+        """
+        if not self.running:
+            return None
+        ask = ask or self.ask_directly
+        st = self.world
+        st.day = day = self.day
+        before_events = st.rung
+        happened = events_phase(st, day, self.event_rng)
+        after_events = st.rung
+        knowledge: Sequence[Knowledge] = ask("observe", st.env())
+        learn(st, knowledge)
+        env = st.env()
+        self.snapshot = env
+        decisions = sorted(ask("decide", env), key=lambda d: self._order[d.actor])
+        before_actions = st.rung
+        adjudicate(st, decisions, env)
+        self.rung_track[day] = st.rung
+        record_flags(st, self.spec.flags)
+        if day in self._observed_on:
+            seen = self._observed_on[day]
+            self.observed[seen] = witness(st, [self.spec.observations[k] for k in seen])
+        self.day += 1
+        if self.day >= self.spec.horizon_days:
+            ending = conclude(st, self.spec)
+            self.flags, self.outcome = ending.flags, ending.outcome
+            self.running = False
+        return Day(day, happened, before_events, after_events, before_actions, decisions)
+
+    def run(self) -> Engine:
+        """Step to the horizon; returns self for chaining."""
+        while self.running:
+            self.step()
+        return self
