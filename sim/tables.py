@@ -56,6 +56,7 @@ TABLES = (
     "points.csv",
     "indices.csv",
     "knockouts.csv",
+    "scores.csv",
 )
 """The CSV tables a results folder may hold, all recorded in its manifest."""
 

@@ -27,6 +27,7 @@ from sim.cli.batch import register as register_results_commands
 from sim.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err, out
 from sim.cli.discover import register as register_discover
 from sim.cli.knockouts import register as register_knockouts
+from sim.cli.score import register as register_score
 from sim.cli.sensitivity import register as register_sensitivity
 from sim.errors import UsageError, ValidationError, WargameError
 from sim.registry import claims_policy, load_registry, registry_for_scenario
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_discover(sub)
     register_sensitivity(sub)
     register_knockouts(sub)
+    register_score(sub)
     register_view(sub)
     return parser
 

@@ -34,6 +34,7 @@ from sim.plots import data
 from sim.plots.charts_sweep import plot_compare, plot_sweep
 from sim.plots.drivers import draw_drivers_plots
 from sim.plots.knockouts import draw_knockouts_plots
+from sim.plots.scoring import draw_score_plots
 from sim.plots.sensitivity import draw_sensitivity_plots
 from sim.plots.style import (
     BAND_COLOUR,
@@ -64,7 +65,7 @@ from sim.plots.style import (
     title,
     wrapped,
 )
-from sim.results.reader import KnockoutsResult, SensitivityResult, load_results
+from sim.results.reader import KnockoutsResult, ScoreResult, SensitivityResult, load_results
 
 __all__ = [
     "draw_batch_plots",
@@ -599,13 +600,15 @@ def _compare_plots(tables: data.Tables, formats: Sequence[str], dpi: int) -> lis
 
 
 def draw_plots(folder: str | Path, formats: Sequence[str] = FORMATS, dpi: int = DPI) -> list[Path]:
-    """Draw the charts that suit the folder's kind (batch, sweep, compare, sensitivity or
-    knockouts)."""
+    """Draw the charts that suit the folder's kind (batch, sweep, compare, sensitivity,
+    knockouts or score)."""
     opened = load_results(folder)
     if isinstance(opened, SensitivityResult):
         return draw_sensitivity_plots(opened, formats, dpi)
     if isinstance(opened, KnockoutsResult):
         return draw_knockouts_plots(opened, formats, dpi)
+    if isinstance(opened, ScoreResult):
+        return draw_score_plots(opened, formats, dpi)
     tables = data.tables_of(opened)
     draw = {"batch": _batch_plots, "sweep": _sweep_plots, "compare": _compare_plots}
     if tables.kind not in draw:

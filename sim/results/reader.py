@@ -30,7 +30,7 @@ from sim.tables import check_format, check_table, check_tables, read_table
 if TYPE_CHECKING:
     import pandas as pd
 
-KINDS = ("batch", "sweep", "compare", "sensitivity", "knockouts")
+KINDS = ("batch", "sweep", "compare", "sensitivity", "knockouts", "score")
 
 
 @dataclass
@@ -187,6 +187,21 @@ class KnockoutsResult(Results):
         return self._table("knockouts.csv")
 
 
+@dataclass
+class ScoreResult(Results):
+    """A forecast scored against what happened (``wargame score``)."""
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """``summary.json``: mean scores overall, per question and per date; the resolutions."""
+        return self.stored_summary
+
+    @cached_property
+    def scores(self) -> pd.DataFrame:
+        """Per scored as-of date and question: the forecast, what happened, both scores."""
+        return self._table("scores.csv")
+
+
 def side_by_side(doc: dict[str, Any], what: str = "outcomes") -> list[dict[str, Any]]:
     """Rows of ``compare.json`` joined for display, A's ids first then B's own.
 
@@ -281,9 +296,12 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return m
 
 
-def load_results(
-    folder: Path | str, recount: bool = False
-) -> BatchResult | SweepResult | CompareResult | SensitivityResult | KnockoutsResult:
+AnyResult = (
+    BatchResult | SweepResult | CompareResult | SensitivityResult | KnockoutsResult | ScoreResult
+)
+
+
+def load_results(folder: Path | str, recount: bool = False) -> AnyResult:
     """Open a results folder (or ``results/<scenario>``, meaning its latest folder).
 
     Every table is checked against the manifest's record on opening (one
@@ -304,15 +322,13 @@ def load_results(
     check_tables(path, m)
     name = "compare.json" if m["kind"] == "compare" else "summary.json"
     summary = read_json(path / name)
-    kinds: dict[
-        str,
-        type[BatchResult | SweepResult | CompareResult | SensitivityResult | KnockoutsResult],
-    ] = {
+    kinds: dict[str, type[AnyResult]] = {
         "batch": BatchResult,
         "sweep": SweepResult,
         "compare": CompareResult,
         "sensitivity": SensitivityResult,
         "knockouts": KnockoutsResult,
+        "score": ScoreResult,
     }
     result = kinds[m["kind"]](path, m, summary)
     if recount and isinstance(result, BatchResult) and result.has_runs:

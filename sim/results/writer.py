@@ -68,6 +68,17 @@ def _installed_version(package: str) -> str:
         return "not installed"
 
 
+def provenance(started: _dt.datetime, finished: _dt.datetime, argv: list[str]) -> dict[str, Any]:
+    """When a folder was made, how long it took, and the command that makes it again."""
+    return {
+        "started": started.astimezone().isoformat(timespec="seconds"),
+        "finished": finished.astimezone().isoformat(timespec="seconds"),
+        "wall_seconds": round((finished - started).total_seconds(), 3),
+        "command": shlex.join(argv),
+        "argv": argv,
+    }
+
+
 def manifest(
     kind: str,
     sc: Scenario,
@@ -97,11 +108,7 @@ def manifest(
         "chunk_size": int(chunk_size),
         **executor,
         "versions": versions(),
-        "started": started.astimezone().isoformat(timespec="seconds"),
-        "finished": finished.astimezone().isoformat(timespec="seconds"),
-        "wall_seconds": round((finished - started).total_seconds(), 3),
-        "command": shlex.join(command),
-        "argv": command,
+        **provenance(started, finished, command),
         "runs_table": bool(runs_table),
     }
     if not runs_table:
