@@ -254,6 +254,10 @@ def test_resolutions_of_another_scenario_are_refused(toy, tmp_path):
         ValidationError, match=r"of scenario 'toy', but the forecast .* 'elsewhere'"
     ):
         score(load_forecast(other), load_resolutions(toy["resolutions"]))
+    # As a reference, a forecast of another scenario asking the same questions is welcome.
+    s = score(load_forecast(toy["forecast"]), load_resolutions(toy["resolutions"]),
+              load_forecast(other))  # fmt: skip
+    assert s.summary["overall"]["brier_skill_vs_reference"] == 0
 
 
 def test_a_forecast_with_nothing_to_score_says_why(toy, tmp_path):

@@ -30,12 +30,12 @@ def format_scores(summary: dict[str, Any], scores: Any, forecast: str) -> str:
     dates = sorted({str(d) for d in scores["as_of"]})
     lines = [
         f"Scores of the {forecast}",
-        f"against {summary['resolutions']['file']} ({summary['scenario']}): "
+        f"against {summary['resolutions']['file']} ({summary['scenario']})",
         f"{o['rows']} forecasts of {len(summary['by_question'])} yes/no questions, as of "
         + (dates[0] if len(dates) == 1 else f"{len(dates)} dates, {dates[0]} to {dates[-1]}"),
-        "Brier: (p - happened)^2, lower is better; 0.5 scores 0.250. Log: log2 of the "
-        f"probability given to what happened (p clipped to [{summary['clip'][0]:g}, "
-        f"{summary['clip'][1]:g}]), in bits, higher is better; 0.5 scores -1.00.",
+        "Brier: (p - happened)^2, lower is better; 0.5 scores 0.250.",
+        "Log: log2 of the probability given to what happened, in bits (p clipped to "
+        f"[{summary['clip'][0]:g}, {summary['clip'][1]:g}]), higher is better; 0.5 scores -1.00.",
         "Skill: 1 - score / reference score; above 0 beats the reference, 1 is perfect.",
         "",
     ]

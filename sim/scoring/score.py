@@ -85,14 +85,23 @@ class Scoring:
     reference: Forecast | None = None
 
 
-def questions(resolutions: Resolutions, forecast: Forecast) -> list[Question]:
+def questions(
+    resolutions: Resolutions, forecast: Forecast, same_scenario: bool = True
+) -> list[Question]:
     """The yes/no questions of ``resolutions``, each checked to be in ``forecast``.
+
+    Args:
+        resolutions: what happened.
+        forecast: the forecast to score.
+        same_scenario: refuse a forecast of another scenario than the
+            resolutions' (a reference may be of any scenario that asks the
+            same questions: a counterfactual variant, another model).
 
     Raises:
         ValidationError: the resolutions are of another scenario, or name a
             flag or outcome the forecast lacks (at the entry's position).
     """
-    diags = _same_scenario(resolutions, forecast)
+    diags = _same_scenario(resolutions, forecast) if same_scenario else []
     names = {
         k: list(dict.fromkeys(forecast.rows.loc[forecast.rows["kind"] == k, "name"]))
         for k in ("flag", "outcome")
@@ -125,7 +134,8 @@ def _same_scenario(resolutions: Resolutions, forecast: Forecast) -> list[Diagnos
         Diagnostic(
             resolutions.scenario_where,
             f"these resolutions are of scenario {resolutions.scenario!r}, but the "
-            f"{forecast.label()} is of {forecast.scenario!r}",
+            f"{forecast.label()} is of {forecast.scenario!r} (score it against resolutions of "
+            "its own scenario, or give it as --reference)",
         )
     ]
 
@@ -144,7 +154,7 @@ def score(
 
     asked = questions(resolutions, forecast)
     if reference is not None:
-        questions(resolutions, reference)
+        questions(resolutions, reference, same_scenario=False)
     rows, late = [], []
     for q in asked:
         mine = forecast.rows[(forecast.rows["kind"] == q.kind) & (forecast.rows["name"] == q.name)]
