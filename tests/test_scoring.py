@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import DEFAULT_SCENARIO, ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.cli import main
 from sim.errors import ResultsError, ValidationError
@@ -427,3 +429,29 @@ def test_loading_a_scenario_never_opens_its_resolutions(tmp_path):
         watching = False
     assert any(p.endswith("allied_resolve_2022.yaml") for p in opened)  # the hook sees reads
     assert not [p for p in opened if p.startswith(str(forbidden))]
+
+
+@settings(max_examples=200)
+@given(q=st.floats(0.01, 0.99), p=st.floats(0.0, 1.0))
+def test_both_scores_are_proper_the_true_chance_scores_best_on_average(q, p):
+    """Whoever believes q expects the best score by saying q: neither rule rewards hedging."""
+
+    def expected(rule, forecast):
+        return q * float(rule(forecast, 1)) + (1 - q) * float(rule(forecast, 0))
+
+    assert expected(brier, q) <= expected(brier, p) + 1e-12
+    if 0.001 <= p <= 0.999:  # within the clipping, the log score is proper too
+        assert expected(log_score, q) >= expected(log_score, p) - 1e-12
+
+
+def test_wargame_score_on_a_forecast_by_date_prints_each_date(toy, tmp_path, capsys):
+    code = main(["score", str(toy["forecast"]), "--resolutions", str(toy["resolutions"]),
+                 "--reference", str(toy["reference"]), "--out", str(tmp_path / "s")])  # fmt: skip
+    text = capsys.readouterr().out
+    assert code == 0
+    lines = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
+    assert lines["2022-01-17"][:3] == ["4", "0.343", "-1.28"]  # (0.64+0.01+0.36+0.36)/4
+    assert lines["2022-02-24"][:3] == ["3", "0.167", "-0.67"]
+    assert lines["Overall"][:4] == ["7", f"{TOY_BRIER:.3f}", f"{TOY_LOG:.2f}", "-0.07"]
+    assert "not scored: flag a as of 2022-02-24 and later (1 forecast)" in text
+    assert (tmp_path / "s" / "plots" / "reliability.png").is_file()

@@ -42,9 +42,9 @@ def format_scores(summary: dict[str, Any], scores: Any, forecast: str) -> str:
     width = max(len(f"{q['kind']} {q['name']}") for q in summary["by_question"]) + 2
     single = len(dates) == 1
     head = f"{'Question':<{width}}{'happened':>9}{'p' if single else 'forecasts':>10}"
-    head += f"{'Brier':>8}{'log':>7}" + (
-        f"{'ref p' if single else '':>8}{'ref Brier':>10}{'ref log':>8}" if has_ref else ""
-    )
+    head += f"{'Brier':>8}{'log':>7}"
+    if has_ref:
+        head += (f"{'ref p':>8}" if single else "") + f"{'ref Brier':>10}{'ref log':>8}"
     lines.append(head)
     for q in summary["by_question"]:
         rows = scores[(scores["kind"] == q["kind"]) & (scores["name"] == q["name"])]
@@ -52,34 +52,35 @@ def format_scores(summary: dict[str, Any], scores: Any, forecast: str) -> str:
         text = f"{q['kind'] + ' ' + q['name']:<{width}}{'yes' if q['happened'] else 'no':>9}{p:>10}"
         text += f"{_num(q['brier']):>8}{_num(q['log_score'], 2):>7}"
         if has_ref:
-            rp = f"{100 * float(rows['reference_probability'].iloc[0]):.1f}%" if single else ""
-            text += f"{rp:>8}{_num(q['reference_brier']):>10}{_num(q['reference_log_score'], 2):>8}"
+            if single:
+                text += f"{100 * float(rows['reference_probability'].iloc[0]):>7.1f}%"
+            text += f"{_num(q['reference_brier']):>10}{_num(q['reference_log_score'], 2):>8}"
         lines.append(text)
     blocks = [("Overall", o)]
     if not single:
         blocks = [(d["as_of"], d) for d in summary["by_date"]] + blocks
     lines += [
         "",
-        f"{'':<12}{'n':>4}{'Brier':>8}{'log':>7}   vs 0.5: Brier skill, log skill"
-        + ("   vs reference: Brier, log, Brier skill, log skill" if has_ref else ""),
+        f"{'':<12}{'n':>4}{'Brier':>8}{'log':>7}   skill vs 0.5: Brier, log"
+        + ("   reference: Brier, log; skill vs it: Brier, log" if has_ref else ""),
     ]
     for name, m in blocks:
         text = (
             f"{name:<12}{m['rows']:>4}{_num(m['brier']):>8}{_num(m['log_score'], 2):>7}   "
-            f"{_num(m['brier_skill_vs_uninformed'], 2, True):>18} "
-            f"{_num(m['log_skill_vs_uninformed'], 2, True):>9}"
+            f"{_num(m['brier_skill_vs_uninformed'], 2, True):>20} "
+            f"{_num(m['log_skill_vs_uninformed'], 2, True):>5}"
         )
         if has_ref:
             text += (
-                f"   {_num(m['reference_brier']):>19} {_num(m['reference_log_score'], 2):>5} "
-                f"{_num(m['brier_skill_vs_reference'], 2, True):>11} "
-                f"{_num(m['log_skill_vs_reference'], 2, True):>9}"
+                f"{_num(m['reference_brier']):>20} {_num(m['reference_log_score'], 2):>5}"
+                f"{_num(m['brier_skill_vs_reference'], 2, True):>22} "
+                f"{_num(m['log_skill_vs_reference'], 2, True):>5}"
             )
         lines.append(text)
     for left in summary["left_out"]:
         lines.append(
             f"not scored: {left['kind']} {left['name']} as of {left['first_as_of']} and later "
-            f"({left['rows']} forecasts), {left['reason']}"
+            f"({left['rows']} forecast{'s' if left['rows'] > 1 else ''}), {left['reason']}"
         )
     return "\n".join(lines)
 
