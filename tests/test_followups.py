@@ -101,13 +101,13 @@ def test_view_takes_no_claims_and_the_page_follows_it(
 
     assert main([*prefix, str(outside), "--no-claims"]) == 0
     (env,) = served
-    from sim.viz import app
+    from sim.viz import settings
 
     monkeypatch.delenv(CLAIMS_ENV, raising=False)
     with pytest.raises(ValidationError, match="citations cannot be checked"):
-        app._scenario(str(outside), ())  # the page, told nothing, checks
+        settings.compiled(str(outside), ())  # the page, told nothing, checks
     monkeypatch.setenv(CLAIMS_ENV, env[CLAIMS_ENV])
-    assert app._scenario(str(outside), ()).name == "border_crisis"
+    assert settings.compiled(str(outside), ()).name == "border_crisis"
 
 
 @needs_viewer
@@ -119,7 +119,7 @@ def test_view_checks_against_the_claims_file_given(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     import sim.viz.cli as view_cli
-    from sim.viz import app
+    from sim.viz import settings
 
     good = tmp_path / "good"
     shutil.copytree(SEEDS_DIR, good)
@@ -133,7 +133,7 @@ def test_view_checks_against_the_claims_file_given(
         "file": str((good / "claims.yaml").resolve()),
         "check": True,
     }
-    assert app._scenario(str(outside), ()).name == "border_crisis"
+    assert settings.compiled(str(outside), ()).name == "border_crisis"
 
 
 # -- 2. the scenario cache and the claims policy -----------------------------------------

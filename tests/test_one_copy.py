@@ -216,7 +216,7 @@ def test_words_stay_words_for_every_reader(batch) -> None:
 
 # -- one scenario cache -------------------------------------------------------------------
 def test_one_scenario_cache_for_model_viewer_and_workers(tmp_path) -> None:
-    app = pytest.importorskip("sim.viz.app", reason="viewer extra not installed")
+    app = pytest.importorskip("sim.viz.settings", reason="viewer extra not installed")
     from sim.batch.plan import ScenarioSource
     from sim.batch.worker import compiled
 
@@ -224,11 +224,11 @@ def test_one_scenario_cache_for_model_viewer_and_workers(tmp_path) -> None:
         shutil.copy(ROOT / "scenarios" / f, tmp_path / f)
     child = tmp_path / "allied_resolve_troops_stay.yaml"
     first = scenario_for(child)
-    assert app._scenario(str(child), ()) is first
+    assert app.compiled(str(child), ()) is first
     assert compiled(ScenarioSource(first.name, str(child))) is first
     base = tmp_path / "allied_resolve_2022.yaml"
     base.write_text(base.read_text().replace("horizon_days: 70", "horizon_days: 71"))
-    edited = app._scenario(str(child), ())
+    edited = app.compiled(str(child), ())
     assert edited is not first and edited.horizon_days == 71
     assert scenario_for(child) is edited
     assert compiled(ScenarioSource(first.name, str(child))) is edited

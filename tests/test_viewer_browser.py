@@ -120,9 +120,8 @@ def test_rationality_and_typed_overrides_become_set_strings(scenario):
 
 
 def test_ensemble_shares_bands_and_charts(scenario):
-    from matplotlib.figure import Figure
-
-    from sim.viz.ensemble import plot_fan, plot_outcomes, run_ensemble
+    from sim.viz.charts import fan_spec, outcomes_spec
+    from sim.viz.ensemble import run_ensemble
 
     low = run_ensemble(scenario, {"kremlin_appetite": 0.0}, worlds=500)
     high = run_ensemble(scenario, {"kremlin_appetite": 1.0}, worlds=500)
@@ -132,17 +131,15 @@ def test_ensemble_shares_bands_and_charts(scenario):
     assert high.share("staging_area_war").share > low.share("staging_area_war").share + 0.2
     assert low.bands.shape == (5, scenario.horizon_days)
     assert (low.bands[:-1] <= low.bands[1:]).all()  # percentiles in order
-    assert isinstance(plot_outcomes(low), Figure) and isinstance(plot_fan(low), Figure)
+    assert outcomes_spec(low)["layer"] and fan_spec(low)["layer"]
     same = run_ensemble(scenario, {"kremlin_appetite": 0.0}, worlds=500)
     assert [o.count for o in same.outcomes] == [o.count for o in low.outcomes]
 
 
 def test_story_and_status_of_a_stepped_world(scenario):
-    from matplotlib.figure import Figure
-
     from sim.engine.model import WargameModel
     from sim.narrative import run_story
-    from sim.viz.story import plot_world_path, story_rows, world_status
+    from sim.viz.story import story_rows, world_rungs, world_status
 
     model = WargameModel(scenario, replicates=1, narrate=True, collect=False, rng=scenario.seed)
     assert world_status(model).date is None
@@ -150,7 +147,7 @@ def test_story_and_status_of_a_stepped_world(scenario):
         model.step()
     status = world_status(model)
     assert (status.days_done, status.date, status.outcome) == (10, scenario.date_of(9), None)
-    assert isinstance(plot_world_path(model), Figure)
+    assert world_rungs(model) == [int(x) for x in model.rung_track[:10, 0]]
     model.run()
     rows = story_rows(model)
     assert len(rows) == len(model.log) and rows[0].day == 0
@@ -257,6 +254,11 @@ def _settled_shares(page, previous: str | None = None) -> str:
     pytest.fail(f"the outcome panel did not update (still {previous!r})")
 
 
+def _drawn(page, testid: str) -> None:
+    """Wait until the chart ``testid`` is drawn as SVG (its libraries served locally)."""
+    page.locator(f'[data-testid="{testid}"] svg').first.wait_for(timeout=UPDATE_TIMEOUT_MS)
+
+
 @needs_browser
 def test_viewer_page_reacts_to_a_parameter(viewer, tmp_path):
     from playwright.sync_api import sync_playwright
@@ -266,12 +268,23 @@ def test_viewer_page_reacts_to_a_parameter(viewer, tmp_path):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
             page.goto(viewer)
             page.get_by_test_id("outcome-shares").wait_for(timeout=UPDATE_TIMEOUT_MS)
             baseline = _settled_shares(page)
             assert set(_shares(baseline)) >= {"de_escalation", "staging_area_war"}
-            page.screenshot(path=shots / "1-loaded.png", full_page=True)
+            _drawn(page, "outcomes-chart")
+            _drawn(page, "fan-chart")
+            # the parameters open the sidebar, by name, on the first screen
+            first = page.locator("label", has_text="Russian troops brought in")
+            box = first.bounding_box()
+            assert box is not None and box["y"] + box["height"] < 720
+            reset = page.get_by_role("button", name="Reset").bounding_box()
+            assert reset is not None and reset["y"] > box["y"]  # Mesa's controls below
+            assert page.get_by_test_id("state-kremlin_appetite").inner_text() == "uncertain"
+            assert page.get_by_text("Play Interval").count() == 0  # Mesa's unused controls
+            assert page.get_by_test_id("change-table").count() == 0  # nothing pinned yet
+            page.screenshot(path=shots / "1-loaded.png")
 
             # pin kremlin_appetite at its lowest, then at its highest value
             # Vuetify puts the test id on the slider's thumb, which takes the keys
@@ -279,14 +292,37 @@ def test_viewer_page_reacts_to_a_parameter(viewer, tmp_path):
             thumb.focus()
             thumb.press("Home")
             low = _settled_shares(page, previous=baseline)
-            assert "kremlin_appetite = 0" in page.get_by_text("Pinned:").inner_text()
-            page.screenshot(path=shots / "2-appetite-low.png", full_page=True)
+            assert "How keen the Kremlin is on war = 0" in page.get_by_test_id("pins").inner_text()
+            assert page.get_by_test_id("state-kremlin_appetite").inner_text() == "pinned: 0"
+            page.screenshot(path=shots / "2-appetite-low.png")
             thumb.press("End")
             high = _settled_shares(page, previous=low)
-            page.screenshot(path=shots / "3-appetite-high.png", full_page=True)
             p_low, p_high = _shares(low), _shares(high)
             assert p_high["staging_area_war"] > p_low["staging_area_war"] + 0.2
             assert abs(sum(p_high.values()) - 1) < 0.01
+            # pinned: the change column against the scenario as written
+            table = page.get_by_test_id("change-table")
+            table.wait_for(timeout=UPDATE_TIMEOUT_MS)
+            war = table.locator("tr", has_text="War from Belarusian territory").inner_text()
+            assert re.search(r"\+\d+\.\d points \(\+", war), war
+            page.screenshot(path=shots / "3-appetite-high.png")
+
+            # a bad override is shown under its field; the valid one beside it applies
+            field = page.get_by_label("more overrides")
+            field.fill("parameters.nope.low=1; actors.kremlin.rationality=0")
+            field.press("Enter")
+            error = page.get_by_test_id("error-overrides")
+            error.wait_for(timeout=UPDATE_TIMEOUT_MS)
+            assert "'parameters.nope' does not exist" in error.inner_text()
+            page.get_by_text("Overrides applied: actors.kremlin.rationality=0").wait_for(
+                timeout=UPDATE_TIMEOUT_MS
+            )
+            _settled_shares(page, previous=high)
+            error.scroll_into_view_if_needed()
+            page.screenshot(path=shots / "4-bad-override.png")
+            field.fill("")
+            field.press("Enter")
+            _settled_shares(page)
 
             # the single world: Reset applies the pin; Step advances one day at a time
             page.get_by_role("button", name="Reset").click()
@@ -300,9 +336,12 @@ def test_viewer_page_reacts_to_a_parameter(viewer, tmp_path):
                 timeout=UPDATE_TIMEOUT_MS,
             )
             assert "Current rung:" in page.get_by_test_id("world-rung").inner_text()
-            assert "kremlin_appetite" in page.get_by_text("This world's parameters").inner_text()
+            params = page.get_by_text("This world's parameters").inner_text()
+            assert "How keen the Kremlin is on war = 1 (pinned)" in params
+            _drawn(page, "world-path")
             assert page.locator("table").count() >= 1  # the story so far
-            page.screenshot(path=shots / "4-world-stepped.png", full_page=True)
+            day.scroll_into_view_if_needed()
+            page.screenshot(path=shots / "5-world-stepped.png")
             assert day.inner_text().startswith("Day 5 ")
         finally:
             browser.close()

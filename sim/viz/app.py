@@ -1,23 +1,24 @@
-"""The viewer page: Mesa's SolaraViz around one world, plus a live ensemble.
+"""The viewer page: parameters in the sidebar, one world and a live ensemble.
 
 Run it with ``wargame view SCENARIO`` (or ``solara run sim.viz.app`` with
 ``WARGAME_SCENARIO`` set). The page has
 
-* a sidebar: Mesa's play / step / reset controls and its model parameters
-  (the single world's seed), then our cards: a pin box and a slider per
-  uncertain number, a list per choice, each actor's rationality expression
-  and free ``--set`` style overrides;
+* a sidebar (:mod:`sim.viz.sidebar`): the scenario's uncertain parameters
+  first, by name, each *uncertain* or *pinned*; Mesa's Reset / play / Step
+  for the single world and its seed; each actor's rationality and free
+  ``--set`` style overrides, a bad one shown under its own input;
 * the single world (``replicates=1``, narrated): date, current and highest
   rung, its path so far and its story (who did what, by which rule, citing
   which claims);
 * the ensemble: a few thousand worlds with the same settings, rerun in a
   background thread whenever a setting changes, as outcome shares with 95%
-  Wilson intervals and a fan chart of the rung over time.
+  Wilson intervals and a fan chart of the rung over time; when anything is
+  pinned or overridden, the scenario as written beside it (ghost bars, a
+  dashed median) and a change column with Newcombe intervals.
 
-Every input is one ``solara.Reactive`` held by a per-session
-:class:`ViewerSettings`: the widgets are bound to them, the ensemble panel
-reads them, and the single world reads them when Mesa's *Reset* creates a
-new :class:`ViewerModel`. One source of truth for all three.
+The settings are one :class:`~sim.viz.settings.ViewerSettings` per session.
+Charts are Vega-Lite specifications (:mod:`sim.viz.charts`) drawn by the
+browser.
 """
 
 from __future__ import annotations
@@ -27,205 +28,21 @@ from typing import Any
 
 import solara
 import solara.lab
-from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from sim.engine.model import DEFAULT_SCENARIO, WargameModel
-from sim.errors import UsageError, ValidationError
-from sim.registry import claims_policy
-from sim.scenario.cache import load_cached
-from sim.scenario.model import Scenario
-from sim.scenario.pins import check_pinned
-from sim.viz.controls import (
-    UNCERTAIN,
-    Control,
-    controls_for,
-    describe_pins,
-    format_value,
-    pinned_values,
-    rationality_overrides,
-    split_overrides,
-)
-from sim.viz.ensemble import WORLDS, Ensemble, plot_fan, plot_outcomes, run_ensemble
-from sim.viz.environment import (
-    OVERRIDES_ENV,
-    SCENARIO_ENV,
-    claims_from_environment,
-    scenario_from_environment,
-)
-from sim.viz.story import (
-    StoryRow,
-    plot_world_path,
-    story_rows,
-    world_parameters,
-    world_status,
-)
+from sim.errors import ValidationError
+from sim.viz import vega
+from sim.viz.charts import fan_spec, outcomes_spec, path_spec
+from sim.viz.controls import describe_pins
+from sim.viz.ensemble import WORLDS, Change, Ensemble, changes
+from sim.viz.environment import OVERRIDES_ENV, SCENARIO_ENV
+from sim.viz.settings import ViewerModel, ViewerSettings, ensemble_of, errors_of
+from sim.viz.sidebar import OverridesCard, ParametersCard, WorldControls
+from sim.viz.story import StoryRow, story_rows, world_parameters, world_rungs, world_status
 
-
-# -- loading, cached across sessions ---------------------------------------------------
-def _scenario(path: str, overrides: tuple[str, ...]) -> Scenario:
-    """The scenario with overrides, from the package's one scenario cache.
-
-    :mod:`sim.scenario.cache` recompiles it when the file or a base it
-    extends changes, so editing the scenario while the viewer runs shows
-    the edit (on the next change of a setting, or a reload). Citations are
-    checked as the command's ``--claims``/``--no-claims`` said.
-    """
-    claims = claims_from_environment()
-    with claims_policy(claims.file, check=claims.check):
-        return load_cached(path, overrides)
-
-
-_ENSEMBLES: dict[tuple[Any, ...], Ensemble] = {}
-_MAX_ENSEMBLES = 128
-
-
-def _ensemble(
-    path: str, overrides: tuple[str, ...], pinned: tuple[tuple[str, Any], ...]
-) -> Ensemble:
-    """The ensemble of these settings, computed once per compiled scenario and pins.
-
-    Keyed by the scenario's ``sha256`` (what was compiled), not by the path:
-    an edited file gives a new scenario, hence a new ensemble.
-    """
-    sc = _scenario(path, overrides)
-    key = (sc.sha256, pinned)
-    ens = _ENSEMBLES.get(key)
-    if ens is None:
-        ens = run_ensemble(sc, dict(pinned), worlds=WORLDS)
-        if len(_ENSEMBLES) >= _MAX_ENSEMBLES:
-            _ENSEMBLES.clear()
-        _ENSEMBLES[key] = ens
-    return ens
-
-
-def _errors(exc: ValidationError) -> str:
-    return "\n".join(str(d) for d in exc.diagnostics) or str(exc)
-
-
-# -- per-session state --------------------------------------------------------------
-class ViewerSettings:
-    """Everything the user set, one reactive value per input.
-
-    Args:
-        path: the scenario file.
-        cli_overrides: ``--set`` overrides given on the command line; always
-            applied, before the ones typed in the page.
-    """
-
-    def __init__(self, path: str, cli_overrides: tuple[str, ...] = ()) -> None:
-        self.path = path
-        self.cli_overrides = cli_overrides
-        self.base = _scenario(path, cli_overrides)
-        self.controls: tuple[Control, ...] = controls_for(self.base)
-        self.shown = {c.id: solara.reactive(c.default) for c in self.controls}
-        self.pin = {c.id: solara.reactive(False) for c in self.controls if c.kind == "slider"}
-        self.rationality = {a.id: solara.reactive(a.rationality.source) for a in self.base.actors}
-        self.extra = solara.reactive("")
-        self.seed = solara.reactive(str(self.base.seed))
-
-    @classmethod
-    def from_environment(cls) -> ViewerSettings:
-        """Settings for the scenario named by ``WARGAME_SCENARIO`` (default: the bundled one)."""
-        path, overrides = scenario_from_environment()
-        return cls(path or str(DEFAULT_SCENARIO), overrides)
-
-    # -- what the settings mean ---------------------------------------------------------
-    def pinned(self) -> dict[str, Any]:
-        """Pinned parameter values (reading them subscribes a component to changes)."""
-        shown = {k: r.value for k, r in self.shown.items()}
-        pins = {k: r.value for k, r in self.pin.items()}
-        return pinned_values(self.controls, shown, pins)
-
-    def checked_pins(self, spec: Scenario) -> tuple[dict[str, Any], str | None]:
-        """The pins that ``spec`` accepts, and why any others were left out.
-
-        The controls are built from the scenario as loaded; an override can
-        move a parameter's support (``parameters.withdrawal_rate.high=0.05``)
-        so that a pinned value falls outside it. Such a pin is checked as
-        ``wargame batch`` checks it, left out, and the reason shown.
-        """
-        ok: dict[str, Any] = {}
-        errors: list[str] = []
-        for pid, value in self.pinned().items():
-            try:
-                ok |= check_pinned(spec, {pid: value})
-            except UsageError as exc:
-                errors.append(str(exc))
-        return ok, ("\n".join(errors) or None)
-
-    def overrides(self) -> tuple[str, ...]:
-        """Command-line overrides, then changed rationalities, then the typed ones."""
-        texts = {k: r.value for k, r in self.rationality.items()}
-        return (
-            self.cli_overrides
-            + rationality_overrides(self.base, texts)
-            + split_overrides(self.extra.value)
-        )
-
-    def scenario(self) -> tuple[Scenario, str | None]:
-        """The scenario with all overrides, or the base one and the errors that stopped them."""
-        overrides = self.overrides()
-        try:
-            return _scenario(self.path, overrides), None
-        except ValidationError as exc:
-            return self.base, _errors(exc)
-
-    def world_seed(self) -> tuple[int, str | None]:
-        """The single world's seed, or the scenario's and an error if the text is no integer."""
-        text = str(self.seed.value).strip()
-        try:
-            return int(text), None
-        except ValueError:
-            return self.base.seed, f"seed {text!r} is not a whole number; using {self.base.seed}"
-
-    def key(self) -> tuple[Any, ...]:
-        """Everything that determines the single world."""
-        return (self.overrides(), tuple(sorted(self.pinned().items())), self.world_seed()[0])
-
-    def unpin_all(self) -> None:
-        """Leave every parameter to its distribution again."""
-        for r in self.pin.values():
-            r.set(False)
-        for c in self.controls:
-            if c.kind == "select":
-                self.shown[c.id].set(UNCERTAIN)
-
-    # -- Mesa's inputs ----------------------------------------------------------------
-    def model_params(self) -> dict[str, Any]:
-        """``model_params`` for SolaraViz.
-
-        ``settings`` is fixed: Mesa passes it unchanged to the model on
-        *Reset*. The seed input is bound to our reactive, so the model reads
-        it from the settings like every other value; the copy Mesa also
-        passes is ignored by :class:`ViewerModel`.
-        """
-        return {
-            "settings": self,
-            "world_seed": {
-                "type": "InputText",
-                "label": "Seed of the single world (applied on Reset)",
-                "value": self.seed,
-            },
-        }
-
-
-class ViewerModel(WargameModel):
-    """The single narrated world, made from the current settings.
-
-    Mesa's *Reset* calls ``ViewerModel(**model_parameters)``: ``settings``,
-    the seed widget's value (also held by the settings, which are read) and
-    Mesa's own ``scenario`` object (an experiment description this model
-    does not use; ours is ``spec``).
-    """
-
-    def __init__(self, settings: ViewerSettings, scenario: Any = None, **_widgets: Any) -> None:
-        spec, self.override_error = settings.scenario()
-        seed, self.seed_error = settings.world_seed()
-        self.settings_key = settings.key()
-        self.pins, self.pin_error = settings.checked_pins(spec)
-        super().__init__(spec, replicates=1, narrate=True, pinned=self.pins, rng=seed)
-        self.world_seed = seed
+_NOTE = {"font-size": "0.9em", "display": "block"}
+_NOTE_CSS = "font-size: 0.9em"
+_SMALL = {"font-size": "0.85em", "color": "#555", "display": "block"}
 
 
 # -- panels ---------------------------------------------------------------------------
@@ -239,19 +56,27 @@ def _html(markup: str, style: str = "") -> solara.Element:
     return solara.HTML(tag="div", unsafe_innerHTML=markup, style=style)
 
 
+def _chart(spec: dict[str, Any], testid: str) -> None:
+    """A Vega-Lite chart, drawn by the browser, the full width of its card."""
+    with solara.v.Html(tag="div", attributes={"data-testid": testid}, style_="width: 100%"):
+        vega.chart(spec)
+
+
 _TABLE_CSS = (
-    "<style>.wg-story{border-collapse:collapse;width:100%;font-size:0.82em}"
+    "<style>.wg-story{border-collapse:collapse;width:100%;font-size:0.88em}"
     ".wg-story th,.wg-story td{text-align:left;vertical-align:top;padding:3px 6px;"
     "border-bottom:1px solid #e4e4e4}.wg-story th{position:sticky;top:0;background:#fafafa}"
     ".wg-story td.claims{color:#555;font-size:0.92em}"
-    ".wg-story td.rule{font-family:monospace;font-size:0.95em}</style>"
+    ".wg-story td.rule{font-family:monospace;font-size:0.95em}"
+    ".wg-story td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
+    ".wg-story td.up{color:#b2182b}.wg-story td.down{color:#2166ac}</style>"
 )
 
 
 def _story_table(rows: list[StoryRow], limit: int = 400) -> str:
     """The story as an HTML table, newest first (the last ``limit`` rows)."""
     if not rows:
-        return "<i>Nothing has happened yet: press <b>Step</b> or <b>▶</b> in the sidebar.</i>"
+        return "<i>Nothing has happened yet: press <b>Step</b> or <b>▶</b> above.</i>"
     head = "<tr><th>date</th><th>who</th><th>what</th><th>rule</th><th>claims cited</th></tr>"
     body = []
     for r in reversed(rows[-limit:]):
@@ -264,17 +89,37 @@ def _story_table(rows: list[StoryRow], limit: int = 400) -> str:
     return f"{_TABLE_CSS}<table class='wg-story'>{head}{''.join(body)}</table>"
 
 
+def _change_table(change: tuple[Change, ...]) -> str:
+    """Outcome, share now, share as written, and the change with its 95% interval."""
+    head = (
+        "<tr><th>outcome</th><th>now</th><th>as written</th>"
+        "<th>change, points (95% interval)</th></tr>"
+    )
+    body = []
+    for c in change:
+        tone = ("up" if c.diff > 0 else "down") if c.clear else ""
+        body.append(
+            f"<tr><td>{escape(c.now.name)}</td><td class='num'>{100 * c.now.share:.1f}%</td>"
+            f"<td class='num'>{100 * c.base.share:.1f}%</td>"
+            f"<td class='num {tone}'>{escape(c.text())}</td></tr>"
+        )
+    table = f"<table class='wg-story' data-testid='change-table'>{head}{''.join(body)}</table>"
+    return _TABLE_CSS + table
+
+
 @solara.component
-def WorldPanel(model: ViewerModel, settings: ViewerSettings) -> None:
-    """The single world: status line, rung path, parameters and story so far."""
+def WorldPanel(current: solara.Reactive[ViewerModel], settings: ViewerSettings) -> None:
+    """The single world: Mesa's controls, status line, rung path, parameters and story."""
     update_counter.get()  # re-render after each Mesa step
+    model = current.value
     status = world_status(model)
-    path_chart = solara.use_memo(lambda: plot_world_path(model), [model, model.day])
+    path = solara.use_memo(lambda: path_spec(model.spec, world_rungs(model)), [model, model.day])
     with solara.Card("One world, day by day", style={"height": "100%"}):
         if status.date is None:
             head = f"Day 0 of {status.horizon}: starts {model.spec.start:%a %d %b %Y}"
         else:
             head = f"Day {status.days_done} of {status.horizon}: {status.date:%a %d %b %Y}"
+        WorldControls(settings, current)
         _testid("world-day", head, tag="h3")
         _testid(
             "world-rung",
@@ -284,185 +129,90 @@ def WorldPanel(model: ViewerModel, settings: ViewerSettings) -> None:
         )
         if status.finished:
             solara.Success(f"Outcome: {status.outcome}", dense=True)
-        if model.override_error:
-            solara.Error(f"Overrides not applied:\n{model.override_error}", dense=True)
         if model.seed_error:
             solara.Warning(model.seed_error, dense=True)
-        if model.pin_error:
-            solara.Error(f"Pins not applied:\n{model.pin_error}", dense=True)
         if settings.key() != model.settings_key:
             solara.Info(
                 "The settings changed: press Reset to apply them to this world.", dense=True
             )
-        solara.FigureMatplotlib(path_chart, dependencies=[id(model), model.day], format="png")
+        _chart(path, "world-path")
+        names = {c.id: c.name for c in settings.controls}
         values = world_parameters(model)
         parts = [
-            f"<b>{escape(k)}</b> = {escape(v)}{' (pinned)' if k in model.pins else ''}"
+            f"<span title='{escape(k)}'><b>{escape(names.get(k, k))}</b></span> = {escape(v)}"
+            f"{' (pinned)' if k in model.pins else ''}"
             for k, v in values.items()
         ]
         _html(
             f"This world's parameters (seed {model.world_seed}): " + "; ".join(parts) + ".",
-            style="font-size: 0.85em; margin-bottom: 10px",
+            style="font-size: 0.88em; margin-bottom: 10px",
         )
         solara.HTML(tag="h4", unsafe_innerHTML="Story so far (newest first)")
         with solara.Div(style={"max-height": "560px", "overflow-y": "auto"}):
             _html(_story_table(story_rows(model)))
 
 
+def _runs(
+    key: tuple[Any, ...], base_key: tuple[Any, ...] | None
+) -> tuple[Ensemble, Ensemble | None]:
+    """The ensemble of ``key`` and, unless ``base_key`` is ``None``, the scenario as written."""
+    ens = ensemble_of(*key)
+    return ens, (ensemble_of(*base_key) if base_key is not None else None)
+
+
 @solara.component
 def EnsemblePanel(settings: ViewerSettings) -> None:
-    """Outcome shares and fan chart of a few thousand worlds with the current settings."""
-    spec, error = settings.scenario()
-    pins, pin_error = settings.checked_pins(spec)
-    overrides = settings.overrides() if error is None else settings.cli_overrides
-    key = (settings.path, overrides, tuple(sorted(pins.items())))
+    """Outcome shares and fan chart of a few thousand worlds, against the scenario as written."""
+    applied = settings.applied()
+    spec = applied.scenario
+    pins, _ = settings.checked_pins(spec)
+    key = (settings.path, applied.overrides, tuple(sorted(pins.items())))
+    base_key = (settings.path, settings.cli_overrides, ())
+    changed = key != base_key
 
-    def compute() -> Ensemble:
-        return _ensemble(*key)
+    def compute() -> tuple[Ensemble, Ensemble | None]:
+        return _runs(key, base_key if changed else None)
 
     task = solara.lab.use_task(compute, dependencies=[key], raise_error=False)
-    ens = task.latest if task.value is None else task.value
-    figures = solara.use_memo(lambda: ens and (plot_outcomes(ens), plot_fan(ens)), [ens])
+    result = task.latest if task.value is None else task.value
+    ens, base = result if result else (None, None)
+    change = solara.use_memo(lambda: changes(ens, base) if ens and base else (), [ens, base])
+    charts = solara.use_memo(
+        lambda: ens and (outcomes_spec(ens, change), fan_spec(ens, base)), [ens, change]
+    )
     with solara.Card(f"Ensemble: {WORLDS:,} worlds with these settings", style={"height": "100%"}):
         solara.ProgressLinear(task.pending)
-        solara.Text(describe_pins(settings.controls, pins), style=_NOTE)
-        if overrides:
-            solara.Text("Overrides: " + "; ".join(overrides), style=_NOTE)
-        if error:
-            solara.Error(f"Overrides not applied:\n{error}", dense=True)
-        if pin_error:
-            solara.Error(f"Pins not applied:\n{pin_error}", dense=True)
+        _testid("pins", describe_pins(settings.controls, pins), style=_NOTE_CSS)
+        typed = applied.overrides[len(settings.cli_overrides) :]
+        if typed:
+            solara.Text("Overrides applied: " + "; ".join(typed), style=_NOTE)
         if task.error:
             solara.Error(f"The ensemble failed: {task.exception}")
-        if ens is None or not figures:
+        if ens is None or not charts:
             solara.Text("Running the ensemble…")
             return
-        outcomes_chart, fan_chart = figures
-        solara.FigureMatplotlib(outcomes_chart, dependencies=[id(ens)], format="png")
-        solara.Text(
-            "The same as numbers: share of worlds [95% Wilson interval]",
-            style={"font-size": "0.8em", "color": "#666"},
-        )
+        outcomes_chart, fan_chart = charts
+        _chart(outcomes_chart, "outcomes-chart")
+        if change:
+            solara.Text(
+                "Change from the scenario as written (same seeds; Newcombe 95% interval; "
+                "coloured where the interval leaves out zero)",
+                style=_SMALL,
+            )
+            _html(_change_table(change))
+        solara.Text("The same as numbers: share of worlds [95% Wilson interval]", style=_SMALL)
         _testid(
             "outcome-shares",
             "\n".join(o.line() for o in ens.outcomes),
             tag="pre",
-            style="font-size: 0.85em; margin: 0 0 8px 0",
+            style="font-size: 0.88em; margin: 0 0 8px 0",
         )
-        solara.FigureMatplotlib(fan_chart, dependencies=[id(ens)], format="png")
+        _chart(fan_chart, "fan-chart")
         state = "updating…" if task.pending else f"computed in {ens.seconds:.2f} s"
         _testid(
             "ensemble-status",
             f"{ens.worlds:,} worlds, seed {spec.seed} (the same for every setting); {state}",
-            style="font-size: 0.8em; color: #666",
-        )
-
-
-@solara.component
-def ParameterInput(control: Control, settings: ViewerSettings) -> None:
-    """One parameter: pin box and value, slider (or list), its distribution."""
-    c = control
-    shown = settings.shown[c.id]
-    if c.kind == "select":
-        with solara.Tooltip(c.description or c.id):
-            solara.v.Select(
-                label=c.id,
-                items=[UNCERTAIN, *c.choices],
-                v_model=shown.value,
-                on_v_model=shown.set,
-                dense=True,
-                hide_details=True,
-                class_="mt-2",
-                attributes={"data-testid": f"select-{c.id}"},
-            )
-        solara.Text(f"uncertain: {c.distribution}", style=_CAPTION)
-        return
-    pin = settings.pin[c.id]
-
-    def moved(value: float) -> None:
-        # moving the slider means "use this value": pin it
-        shown.set(c.snap(value))
-        pin.set(True)
-
-    with solara.Row(style={"align-items": "center"}, gap="0px"):
-        with solara.Tooltip(c.description or c.id):
-            solara.v.Checkbox(
-                label=c.id,
-                v_model=pin.value,
-                on_v_model=pin.set,
-                dense=True,
-                hide_details=True,
-                class_="mt-0",
-                attributes={"data-testid": f"pin-{c.id}"},
-            )
-        solara.v.Spacer()
-        solara.Text(
-            format_value(c, shown.value) if pin.value else "uncertain",
-            style={"font-weight": "bold"} if pin.value else {"color": "#777"},
-        )
-    solara.v.Slider(
-        v_model=shown.value,
-        on_v_model=moved,
-        min=c.low,
-        max=c.high,
-        step=c.step,
-        dense=True,
-        hide_details=True,
-        thumb_label=True,
-        class_="mt-n1",
-        attributes={"data-testid": f"slider-{c.id}"},
-    )
-    caption = f"pinned; unticked: {c.distribution}" if pin.value else f"drawn: {c.distribution}"
-    solara.Text(caption, style=_CAPTION)
-
-
-_NOTE = {"font-size": "0.9em", "display": "block"}
-_CAPTION = {"font-size": "0.78em", "color": "#666", "margin": "-4px 0 6px 0", "display": "block"}
-
-
-@solara.component
-def SidebarCards(settings: ViewerSettings) -> None:
-    """Our cards in the sidebar, below Mesa's play controls.
-
-    Solara orders sidebar content by how deep in the page it is declared;
-    one level below Mesa's SolaraViz puts ours after its cards.
-    """
-    _SidebarCardsBelow(settings)
-
-
-@solara.component
-def _SidebarCardsBelow(settings: ViewerSettings) -> None:
-    with solara.Sidebar():
-        SettingsCard(settings)
-
-
-@solara.component
-def SettingsCard(settings: ViewerSettings) -> None:
-    """The scenario's uncertain parameters and key weights (in the sidebar)."""
-    with solara.Card("Scenario parameters"):
-        _html(
-            "Tick a box or move a slider to <b>pin</b> a parameter: every world then uses "
-            "that value. Unticked, each world draws its own value from the distribution "
-            "shown. The ensemble updates at once; the single world on <b>Reset</b>. "
-            "Hover over a name for what it means.",
-            style="font-size: 0.85em; margin-bottom: 8px",
-        )
-        for c in settings.controls:
-            ParameterInput(c, settings)
-        solara.Button("Unpin all", on_click=settings.unpin_all, outlined=True, small=True)
-    with solara.Card("Key weights and overrides"):
-        _html(
-            "Each actor's <i>rationality</i>: how strongly it prefers its best-scoring "
-            "option (0: all allowed options equally likely); a number or an expression "
-            "of the parameters. Below it, any other scenario value as "
-            "<code>path=value</code>, several separated by <code>;</code>. "
-            "Press Enter to apply.",
-            style="font-size: 0.85em; margin-bottom: 8px",
-        )
-        for a in settings.base.actors:
-            solara.InputText(f"rationality of {a.name}", value=settings.rationality[a.id])
-        solara.InputText(
-            "more overrides, e.g. parameters.withdrawal_rate.high=0.3", value=settings.extra
+            style="font-size: 0.85em; color: #666",
         )
 
 
@@ -480,26 +230,28 @@ def _load_settings() -> tuple[ViewerSettings | None, str | None]:
     try:
         return ViewerSettings.from_environment(), None
     except ValidationError as exc:
-        return None, _errors(exc)
+        return None, errors_of(exc)
 
 
 @solara.component
 def PageWithSettings(settings: ViewerSettings) -> None:
-    """Mesa's SolaraViz (app bar, sidebar) and our two panels side by side."""
+    """The app bar, the sidebar (parameters first) and the two panels side by side.
+
+    Mesa's ``SolaraViz`` is not used whole: its sidebar puts play-speed,
+    render-interval, thread and model-parameter cards above everything else,
+    none of which means anything here. Its :func:`ModelController` (Reset,
+    play, Step) drives the single world from our own card.
+    """
     first = solara.use_memo(lambda: ViewerModel(settings=settings), [])
     model: solara.Reactive[ViewerModel] = solara.use_reactive(first)
-    params = solara.use_memo(settings.model_params, [])
-    SolaraViz(
-        model,
-        components=[],
-        model_params=params,
-        name=settings.base.title,
-        play_interval=250,
-    )
-    with solara.ColumnsResponsive(default=12, large=6):
-        WorldPanel(model.value, settings)
+    with solara.AppBar():
+        solara.AppBarTitle(settings.base.title)
+    with solara.Sidebar():
+        ParametersCard(settings)
+        OverridesCard(settings)
+    with solara.ColumnsResponsive(default=12, xlarge=6):
         EnsemblePanel(settings)
-    SidebarCards(settings)
+        WorldPanel(model, settings)
 
 
 __all__ = ["OVERRIDES_ENV", "SCENARIO_ENV", "Page", "ViewerModel", "ViewerSettings"]

@@ -12,10 +12,13 @@ text the user typed.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sim.errors import ValidationError
+from sim.results.drivers import parameter_name
 from sim.scenario.model import Parameter, Scenario
 from sim.scenario.pins import finite_range, support
 
@@ -29,6 +32,8 @@ class Control:
 
     Attributes:
         id: the parameter id.
+        name: a readable name, the first clause of the description (as the
+            drivers charts name it), else the id in words.
         kind: ``"slider"`` (a number between ``low`` and ``high``) or
             ``"select"`` (one of ``choices``).
         distribution: the distribution in words, e.g. ``Beta(3, 3) on [0, 1]``.
@@ -46,6 +51,7 @@ class Control:
     kind: str
     distribution: str
     description: str = ""
+    name: str = ""
     low: float = 0.0
     high: float = 1.0
     step: float = 0.01
@@ -67,6 +73,11 @@ class Control:
             return round(x)
         decimals = max(0, -math.floor(math.log10(self.step)) + 1)
         return round(x, decimals)
+
+    @property
+    def ends(self) -> tuple[str, str]:
+        """The slider's lowest and highest values as text, for the labels at its ends."""
+        return format_value(self, self.low), format_value(self, self.high)
 
     def value_of(self, shown: Any) -> Any:
         """The value to pin, from what the input shows (``None`` if uncertain)."""
@@ -125,6 +136,7 @@ def controls_for(scenario: Scenario) -> tuple[Control, ...]:
         if p.dist == "fixed":
             continue
         dist = distribution_text(p)
+        name = parameter_name(p.id, p.description)
         if p.dist == "choice":
             values = tuple(dict.fromkeys(support(p).values))
             choices = tuple(v if isinstance(v, str) else _g(v) for v in values)
@@ -134,6 +146,7 @@ def controls_for(scenario: Scenario) -> tuple[Control, ...]:
                     "select",
                     dist,
                     p.description,
+                    name,
                     default=UNCERTAIN,
                     integer=p.integer,
                     choices=choices,
@@ -143,7 +156,7 @@ def controls_for(scenario: Scenario) -> tuple[Control, ...]:
             continue
         low, high, centre = _range(p)
         step = max(1, round(nice_step(high - low))) if p.integer else nice_step(high - low)
-        c = Control(p.id, "slider", dist, p.description, low, high, step, integer=p.integer)
+        c = Control(p.id, "slider", dist, p.description, name, low, high, step, integer=p.integer)
         out.append(replace(c, default=c.snap(centre)))
     return tuple(out)
 
@@ -194,10 +207,80 @@ def rationality_overrides(scenario: Scenario, texts: Mapping[str, str]) -> tuple
     return tuple(out)
 
 
+_SET_PREFIX = re.compile(r"^--set:\d+:\d+: error: ")
+"""Where a diagnostic of an override points (the position in a list the user never typed)."""
+
+EXTRA = "extra"
+"""The key of the free ``path=value`` field in :func:`override_items`."""
+
+
+def override_items(
+    scenario: Scenario, rationality: Mapping[str, str], extra: str
+) -> tuple[tuple[str, str], ...]:
+    """Every override the page asks for, keyed by the input it came from.
+
+    Keys are ``rationality:ACTOR`` for an actor's rationality field and
+    :data:`EXTRA` for the items typed in the free field, so
+    :func:`apply_overrides` can report a bad one beside its input.
+    """
+    out = [
+        (f"rationality:{o.split('.', 2)[1]}", o)
+        for o in rationality_overrides(scenario, rationality)
+    ]
+    return (*out, *((EXTRA, o) for o in split_overrides(extra)))
+
+
 def split_overrides(text: str) -> tuple[str, ...]:
     """``path=value`` items typed in one line, separated by ``;`` or new lines."""
     parts = (p.strip() for line in text.splitlines() for p in line.split(";"))
     return tuple(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The scenario with the overrides that validate, and why the others did not.
+
+    Attributes:
+        scenario: the scenario with every applied override.
+        overrides: the overrides applied, in order (the command line's first).
+        errors: for each input whose override was left out, the message
+            ``wargame validate`` gives, keyed as the input was in
+            :func:`apply_overrides`.
+    """
+
+    scenario: Scenario
+    overrides: tuple[str, ...]
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+
+def apply_overrides(
+    load: Callable[[tuple[str, ...]], Scenario],
+    base: tuple[str, ...],
+    items: Sequence[tuple[str, str]],
+) -> Applied:
+    """Add the typed overrides one at a time, leaving out each that does not validate.
+
+    A bad override is reported against the input it came from and does not
+    stop the others: each ``(key, override)`` of ``items`` is tried on top
+    of ``base`` and the ones before it that applied. ``load(overrides)``
+    compiles the scenario (raising :class:`~sim.errors.ValidationError`).
+
+    Raises:
+        ValidationError: ``base`` itself does not validate (the command line
+            checked it before the server started, so only if the file changed).
+    """
+    applied = tuple(base)
+    scenario = load(applied)
+    errors: dict[str, str] = {}
+    for key, item in items:
+        try:
+            scenario = load((*applied, item))
+        except ValidationError as exc:
+            message = "\n".join(_SET_PREFIX.sub("", str(d)) for d in exc.diagnostics) or str(exc)
+            errors[key] = f"{errors[key]}\n{message}" if key in errors else message
+            continue
+        applied = (*applied, item)
+    return Applied(scenario, applied, errors)
 
 
 def describe_pins(controls: tuple[Control, ...], pins: Mapping[str, Any]) -> str:
@@ -205,10 +288,14 @@ def describe_pins(controls: tuple[Control, ...], pins: Mapping[str, Any]) -> str
     if not pins:
         return "All parameters drawn from their distributions."
     by_id = {c.id: c for c in controls}
-    items = [f"{k} = {format_value(by_id.get(k), v)}" for k, v in pins.items()]
+    items = [f"{_name(by_id.get(k), k)} = {format_value(by_id.get(k), v)}" for k, v in pins.items()]
     rest = len(controls) - len(pins)
     tail = f"; the other {rest} drawn from their distributions" if rest else ""
     return "Pinned: " + ", ".join(items) + tail + "."
+
+
+def _name(control: Control | None, pid: str) -> str:
+    return control.name if control is not None and control.name else pid
 
 
 def format_value(control: Control | None, value: Any) -> str:

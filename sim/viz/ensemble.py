@@ -2,9 +2,8 @@
 
 Data are kept apart from drawing: :func:`run_ensemble` returns an
 :class:`Ensemble` (outcome shares with Wilson intervals, rung percentiles per
-day), and ``plot_*`` functions draw it on a new
-:class:`~matplotlib.figure.Figure` (never through ``pyplot``, so no global
-state and no GUI backend).
+day), :func:`changes` compares it with the scenario as written, and
+:mod:`sim.viz.charts` turns both into chart specifications.
 
 The worlds are run by the batch's own in-memory runner
 (:func:`sim.batch.runner.simulate`), with the batch's chunks, seeds, shares
@@ -23,28 +22,17 @@ import datetime as _dt
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from matplotlib import colormaps
-from matplotlib import dates as mdates
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.ticker import PercentFormatter
 
 from sim.batch.runner import simulate
 from sim.results.aggregate import PERCENTILES, Counts, percentile_from_counts
 from sim.scenario.model import Scenario
-from sim.stats import share
-
-if TYPE_CHECKING:
-    from matplotlib.typing import ColorType
+from sim.stats import newcombe_diff, share
 
 WORLDS = 3000
 """Worlds per ensemble: enough for intervals about ±2 points wide, fast enough to feel live."""
-
-BAND_COLOUR = "#3b5b92"
 
 
 @dataclass(frozen=True)
@@ -149,78 +137,51 @@ def run_ensemble(
     )
 
 
-# -- drawing -----------------------------------------------------------------------
-def _rung_labels(scenario: Scenario) -> list[str]:
-    return [f"{r.name} (MID {r.mid_level})" for r in scenario.ladder]
+@dataclass(frozen=True)
+class Change:
+    """How much more (or less) often an outcome happens than in the scenario as written.
+
+    ``diff`` is this ensemble's share minus the baseline's, in ``[lo, hi]``,
+    Newcombe's 95% interval for a difference of two shares
+    (:func:`sim.stats.newcombe_diff`). Both ensembles run on the same seeds,
+    so the interval, which treats them as independent samples, is on the
+    safe (wide) side.
+    """
+
+    id: str
+    base: OutcomeShare
+    now: OutcomeShare
+    diff: float
+    lo: float
+    hi: float
+
+    @property
+    def clear(self) -> bool:
+        """Whether the interval leaves out zero (the change is not sampling noise)."""
+        return self.lo > 0 or self.hi < 0
+
+    def text(self) -> str:
+        """``+12.3 points (+10.1 to +14.5)``: the change column's cell."""
+        return f"{_points(self.diff)} points ({_points(self.lo)} to {_points(self.hi)})"
 
 
-def _outcome_colours(scenario: Scenario) -> list[ColorType]:
-    """The scenario's colours, else a calm-to-severe ramp."""
-    cmap = colormaps["YlOrRd"]
-    n = len(scenario.outcomes)
-    ramp = [cmap(v) for v in np.linspace(0.15, 0.95, max(n, 2))]
-    return [o.colour or ramp[i] for i, o in enumerate(scenario.outcomes)]
+def changes(ens: Ensemble, baseline: Ensemble) -> tuple[Change, ...]:
+    """Each outcome's change from ``baseline`` (the scenario without pins or typed overrides).
+
+    Outcomes are matched by id; one that the baseline lacks (an override can
+    rename nothing, but a changed file can) is left out.
+    """
+    out = []
+    for o in ens.outcomes:
+        b = next((x for x in baseline.outcomes if x.id == o.id), None)
+        if b is None or not b.worlds or not o.worlds:
+            continue
+        d, lo, hi = newcombe_diff(b.count, b.worlds, o.count, o.worlds)
+        out.append(Change(o.id, b, o, d, lo, hi))
+    return tuple(out)
 
 
-def plot_outcomes(ens: Ensemble, width: float = 7.0) -> Figure:
-    """Horizontal bars: share of worlds ending in each outcome, with 95% intervals."""
-    sc = ens.scenario
-    n = len(ens.outcomes)
-    fig = Figure(figsize=(width, 1.3 + 0.42 * n), layout="constrained")
-    ax = fig.add_subplot()
-    y = np.arange(n)[::-1]
-    p = np.array([o.share for o in ens.outcomes])
-    lo = np.array([o.low for o in ens.outcomes])
-    hi = np.array([o.high for o in ens.outcomes])
-    ax.barh(y, p, color=_outcome_colours(sc), edgecolor="0.3", linewidth=0.5, height=0.65)
-    ax.errorbar(p, y, xerr=[p - lo, hi - p], fmt="none", ecolor="black", elinewidth=1, capsize=3)
-    ax.set_yticks(y, [o.name for o in ens.outcomes])
-    ax.set_xlim(0, min(1.0, max(float(hi.max()) if n else 0.0, 0.05) * 1.25))
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_xlabel(f"share of {ens.worlds:,} worlds (bars: 95% Wilson interval)")
-    for yi, o in zip(y, ens.outcomes, strict=True):
-        ax.text(o.high, yi, f"  {o.share:.1%}", va="center", fontsize=8.5)
-    ax.grid(axis="x", color="0.9")
-    ax.set_axisbelow(True)
-    ax.spines[["top", "right"]].set_visible(False)
-    end = sc.date_of(sc.horizon_days - 1)
-    ax.set_title(f"How the worlds end by {end:%d %b %Y}", loc="left", fontsize=10)
-    return fig
-
-
-def plot_fan(ens: Ensemble, width: float = 7.0) -> Figure:
-    """Fan chart: the median world's rung per day, with the middle 50% and 90% shaded."""
-    sc = ens.scenario
-    fig = Figure(figsize=(width, 3.6), layout="constrained")
-    ax = fig.add_subplot()
-    x = np.array((*ens.dates, sc.date_of(sc.horizon_days)), dtype="datetime64[D]")
-    q05, q25, q50, q75, q95 = (np.append(b, b[-1]) for b in ens.bands)
-    kw: dict[str, Any] = {"step": "post", "lw": 0, "color": BAND_COLOUR}
-    # a band spans whole rungs: from the bottom of the low rung to the top of the high one
-    ax.fill_between(x, q05 - 0.5, q95 + 0.5, alpha=0.15, **kw)
-    ax.fill_between(x, q25 - 0.5, q75 + 0.5, alpha=0.35, **kw)
-    ax.plot(x, q50, color=BAND_COLOUR, lw=2.2, drawstyle="steps-post")
-    labels = _rung_labels(sc)
-    ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    ax.set_ylim(-0.6, len(labels) - 0.4)
-    ax.set_xlim(x[0], x[-1])
-    for k in range(1, len(labels)):
-        ax.axhline(k - 0.5, color="white", lw=0.8, zorder=2)
-    ax.tick_params(axis="x", labelsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("Escalation rung over time (calm at the bottom)", loc="left", fontsize=10)
-    fig.legend(
-        handles=[
-            Line2D([], [], color=BAND_COLOUR, lw=2.2, label="median world"),
-            Patch(color=BAND_COLOUR, alpha=0.45, label="middle 50% of worlds"),
-            Patch(color=BAND_COLOUR, alpha=0.15, label="middle 90% of worlds"),
-        ],
-        loc="outside lower center",
-        ncol=3,
-        fontsize=8,
-        frameon=False,
-    )
-    locator = mdates.AutoDateLocator(maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    return fig
+def _points(x: float) -> str:
+    """A difference of shares in percentage points, signed (``+1.2``, ``-0.3``, ``0.0``)."""
+    v = round(100 * x, 1)
+    return "0.0" if v == 0 else f"{v:+.1f}"

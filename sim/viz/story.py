@@ -10,13 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
-import numpy as np
-from matplotlib import dates as mdates
-from matplotlib.figure import Figure
-
 from sim.engine.model import LogEntry, WargameModel
 from sim.scenario.model import Scenario
-from sim.viz.ensemble import BAND_COLOUR
 
 
 @dataclass(frozen=True)
@@ -108,28 +103,6 @@ def world_parameters(model: WargameModel, world: int = 0) -> dict[str, str]:
     return out
 
 
-def plot_world_path(model: WargameModel, world: int = 0, width: float = 7.0) -> Figure:
-    """The world's rung per day so far, on the whole scenario's time axis."""
-    sc = model.spec
-    fig = Figure(figsize=(width, 2.6), layout="constrained")
-    ax = fig.add_subplot()
-    start = np.datetime64(sc.start, "D")
-    end = np.datetime64(sc.date_of(sc.horizon_days), "D")
-    days = model.day
-    if days:
-        x = start + np.arange(days + 1)
-        y = np.append(model.rung_track[:days, world], model.rung_track[days - 1, world])
-        ax.plot(x, y, color=BAND_COLOUR, lw=2, drawstyle="steps-post")
-        ax.plot(x[-2:-1], y[-2:-1], "o", color=BAND_COLOUR)
-    labels = [f"{r.name} (MID {r.mid_level})" for r in sc.ladder]
-    ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    ax.set_ylim(-0.6, len(labels) - 0.4)
-    ax.set_xlim(start, end)  # type: ignore[arg-type]  # dates convert; the stubs say float
-    locator = mdates.AutoDateLocator(maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.tick_params(axis="x", labelsize=8)
-    ax.grid(axis="y", color="0.92")
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("This world's rung, day by day", loc="left", fontsize=10)
-    return fig
+def world_rungs(model: WargameModel, world: int = 0) -> list[int]:
+    """The world's rung (index on the ladder) at the end of each day simulated so far."""
+    return [int(x) for x in model.rung_track[: model.day, world]]

@@ -1,0 +1,124 @@
+"""What the viewer shows, without a browser: names, overrides, changes, chart specifications."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import DEFAULT_SCENARIO
+
+from sim.errors import ValidationError
+from sim.scenario import load_scenario
+from sim.stats import newcombe_diff
+from sim.viz.charts import fan_spec, outcomes_spec, path_spec
+from sim.viz.controls import EXTRA, apply_overrides, controls_for, describe_pins, override_items
+from sim.viz.ensemble import changes, run_ensemble
+from sim.viz.vega import library_folders
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario(DEFAULT_SCENARIO)
+
+
+@pytest.fixture(scope="module")
+def pair(scenario):
+    """An ensemble with the Kremlin's appetite pinned high, and the scenario as written."""
+    base = run_ensemble(scenario, {}, worlds=400)
+    high = run_ensemble(scenario, {"kremlin_appetite": 1.0}, worlds=400)
+    return high, base
+
+
+def test_parameters_are_named_in_words_with_their_ends(scenario):
+    controls = {c.id: c for c in controls_for(scenario)}
+    assert controls["kremlin_appetite"].name == "How keen the Kremlin is on war"
+    assert controls["russian_troops"].name == "Russian troops brought in"
+    assert controls["russian_troops"].ends == ("10,000", "30,000")
+    assert controls["kremlin_appetite"].ends == ("0", "1")
+    for c in controls.values():
+        assert c.name and c.name != c.id  # every shipped parameter has a description
+    text = describe_pins(tuple(controls.values()), {"kremlin_appetite": 0.9})
+    assert text.startswith("Pinned: How keen the Kremlin is on war = 0.9;")
+
+
+def _load(overrides):
+    return load_scenario(DEFAULT_SCENARIO, overrides)
+
+
+def test_a_bad_override_is_kept_beside_its_input_and_the_others_apply(scenario):
+    texts = {a.id: a.rationality.source for a in scenario.actors}
+    texts["kremlin"] = "2 +"  # does not parse
+    items = override_items(
+        scenario, texts, "parameters.nope.low=1; parameters.withdrawal_rate.high=0.05"
+    )
+    assert [k for k, _ in items] == ["rationality:kremlin", EXTRA, EXTRA]
+    applied = apply_overrides(_load, (), items)
+    assert applied.overrides == ("parameters.withdrawal_rate.high=0.05",)
+    assert applied.scenario.parameter("withdrawal_rate").args["high"] == 0.05
+    assert set(applied.errors) == {"rationality:kremlin", EXTRA}
+    assert "nope" in applied.errors[EXTRA] and not applied.errors[EXTRA].startswith("--set:")
+    assert "syntax" in applied.errors["rationality:kremlin"]
+
+
+def test_overrides_build_on_those_before_them(scenario):
+    # the second is valid only once the first has widened the range
+    items = (
+        (EXTRA, "parameters.withdrawal_rate.high=0.5"),
+        (EXTRA, "parameters.withdrawal_rate.low=0.3"),
+    )
+    applied = apply_overrides(_load, (), items)
+    assert applied.overrides == tuple(o for _, o in items) and not applied.errors
+
+
+def test_a_broken_command_line_override_still_raises():
+    with pytest.raises(ValidationError):
+        apply_overrides(_load, ("parameters.nope.low=1",), ())
+
+
+def test_changes_are_newcombe_differences_from_the_baseline(pair):
+    high, base = pair
+    rows = {c.id: c for c in changes(high, base)}
+    war = rows["staging_area_war"]
+    assert (war.diff, war.lo, war.hi) == newcombe_diff(
+        war.base.count, war.base.worlds, war.now.count, war.now.worlds
+    )
+    assert war.clear and war.diff > 0.2
+    assert war.text().startswith(f"+{100 * war.diff:.1f} points (+")
+    assert not any(c.clear for c in changes(base, base))  # no change from itself
+
+
+def test_outcome_chart_draws_ghost_bars_only_when_something_changed(pair):
+    high, base = pair
+    plain = outcomes_spec(base)
+    ghost = outcomes_spec(high, changes(high, base))
+    assert len(ghost["layer"]) == len(plain["layer"]) + 1
+    assert ghost["layer"][0]["encoding"]["x"]["field"] == "base"
+    rows = ghost["data"]["values"]
+    war = next(r for r in rows if r["outcome"] == "War from Belarusian territory")
+    assert war["base"] == base.share("staging_area_war").share
+    assert "points" in war["change"]
+    assert [r["outcome"] for r in rows] == [o.name for o in high.outcomes]
+    json.dumps(ghost)  # plain JSON, as the browser gets it
+
+
+def test_fan_and_path_specs_cover_the_horizon(pair, scenario):
+    high, base = pair
+    fan = fan_spec(high, base)
+    values = fan["data"]["values"]
+    assert len(values) == scenario.horizon_days + 1
+    assert all(v["q05"] <= v["q25"] <= v["median"] <= v["q75"] <= v["q95"] for v in values)
+    assert "base_median" in values[0]
+    path = path_spec(scenario, [0, 1, 1])
+    assert [v["rung"] for v in path["data"]["values"]] == [0, 1, 1, 1]
+
+
+def test_chart_libraries_are_found_by_exact_version(tmp_path):
+    for name in ("vega@5.9.1", "vega@5.21.0", "vega-lite@5.2.0", "vega@6.0.0", "vega-embed@6.2.0"):
+        (tmp_path / name / "build").mkdir(parents=True)
+    (tmp_path / "vega-embed@6.20.2").mkdir()  # no build folder: not a usable copy
+    assert library_folders(tmp_path) == {
+        "vega": "vega@5.21.0",
+        "vega-lite": "vega-lite@5.2.0",
+        "vega-embed": "vega-embed@6.2.0",
+    }
+    assert library_folders(tmp_path / "missing")["vega"] == "vega@5"
