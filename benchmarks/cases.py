@@ -95,6 +95,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             out.update(_foresight(spec, claims))
         elif kind == "snapshot":
             out.update(_snapshot(spec, claims))
+        elif kind == "viewer":
+            out.update(_viewer(scenario, claims, spec.get("moves", 5)))
         else:
             raise ValueError(f"unknown case kind {kind!r}")
         out["seconds"] = out.get("seconds", time.perf_counter() - t)
@@ -112,6 +114,42 @@ def cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+# -- the viewer's tweak loop ------------------------------------------------------
+def _viewer(scenario: str, claims: ClaimsPolicy, moves: int) -> dict[str, Any]:
+    """What the viewer does after a slider move, ``moves`` times: CPU and wall time each.
+
+    Pins ``kremlin_appetite`` at ``moves`` values never seen before (the
+    page's cache cannot help), reruns its 3,000 worlds, compares them with
+    the scenario as written (run once, before the timing, as the page does on
+    load) and builds both charts' specifications as the browser receives
+    them (JSON). The browser's own drawing is not counted.
+    """
+    import json
+
+    from sim.viz.charts import fan_spec, outcomes_spec
+    from sim.viz.ensemble import WORLDS, changes, run_ensemble
+
+    sc = load(scenario, claims)
+    base = run_ensemble(sc, {}, worlds=WORLDS)
+    sim_cpu, draw_cpu, wall = [], [], []
+    for i in range(moves):
+        t, c = time.perf_counter(), time.process_time()
+        ens = run_ensemble(sc, {"kremlin_appetite": round(0.1 + 0.8 * i / max(moves - 1, 1), 3)})
+        c1 = time.process_time()
+        json.dumps([outcomes_spec(ens, changes(ens, base)), fan_spec(ens, base)])
+        sim_cpu.append(c1 - c)
+        draw_cpu.append(time.process_time() - c1)
+        wall.append(time.perf_counter() - t)
+    return {
+        "worlds": WORLDS,
+        "moves": moves,
+        "viewer_cpu_s": statistics.median(s + d for s, d in zip(sim_cpu, draw_cpu, strict=True)),
+        "viewer_simulate_cpu_s": statistics.median(sim_cpu),
+        "viewer_draw_cpu_s": statistics.median(draw_cpu),
+        "viewer_wall_s": statistics.median(wall),
+    }
 
 
 # -- mesa.batch_run ---------------------------------------------------------------
