@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine import kernels
 from sim.engine.adjudication import Decision, adjudicate
 from sim.engine.beliefs import actor_env
 from sim.engine.state import WorldState
@@ -522,12 +523,16 @@ class Outlook:
         got = memo.get(key)
         if got is None:
             values = self.types(responder)[t][0]
+            p_h = None
+            if kernels.active():
+                p_h = kernels.chance(resp, h.state, self.view(h, b, values), horizon)
+            if p_h is None:
 
-            def evaluate(expr: Expr) -> Any:
-                return self.evaluate(expr, h, responder, t, values)
+                def evaluate(expr: Expr) -> Any:
+                    return self.evaluate(expr, h, responder, t, values)
 
-            p = daily_probability(resp, h.state, None, evaluate)
-            p_h = 1.0 - (1.0 - p) ** horizon
+                p = daily_probability(resp, h.state, None, evaluate)
+                p_h = 1.0 - (1.0 - p) ** horizon
             got = memo[key] = (p_h, bool((p_h > 0).any()))
         return got
 

@@ -18,10 +18,14 @@ from sim.expr.functions import _ALLOWED_LIST, ALLOWED_FUNCTIONS, _exp, _log, _ro
 from sim.expr.limits import MAX_CONSTANT
 from sim.expr.nodes import (
     _EMPTY_ENV,
+    NAME_CLOSE,
+    NAME_OPEN,
     _P_ATOM,
     _P_CMP,
     _const_fn,
     _describe,
+    _code,
+    _literal,
     _Node,
     _numeric_type,
     _paren,
@@ -144,6 +148,7 @@ class _Compiler:
                 )
         node.const = value
         node.fn = _const_fn(value)
+        node.code = _literal(value)
         return node
 
     def maybe_fold(self, node: _Node, children: list[_Node], exact: int | None = None) -> _Node:
@@ -165,13 +170,15 @@ class _Compiler:
                 value = np.int64(node.const)
                 return _Node("int", _const_fn(value), node.text, node.prec, node.offset, value)
             fn = node.fn
-            return _Node(
+            as_int = _Node(
                 "int",
                 lambda env: np.asarray(fn(env), dtype=np.int64),
                 node.text,
                 node.prec,
                 node.offset,
             )
+            as_int.code = _code("int({0})", node)
+            return as_int
         if node.type == "enum":
             raise self.error(
                 f"{what} needs numbers; {node.text} is {_describe(node)}",
@@ -334,7 +341,7 @@ class _Compiler:
             else:
                 value = np.int64(c)
             return _Node(sym.type, _const_fn(value), dotted, _P_ATOM, off, value, sym.enum_values)
-        return _Node(
+        read = _Node(
             sym.type,
             operator.itemgetter(dotted),
             dotted,
@@ -342,6 +349,8 @@ class _Compiler:
             off,
             enum_values=sym.enum_values,
         )
+        read.code = NAME_OPEN + dotted + NAME_CLOSE
+        return read
 
     # ---- calls ---------------------------------------------------------------------
 
@@ -390,6 +399,11 @@ class _Compiler:
         if name in ("min", "max"):
             ufunc = np.minimum if name == "min" else np.maximum
             result = _Node(_numeric_type(*args), _reduce_fn(ufunc, args), text, _P_ATOM, off)
+            helper = "_fmin" if name == "min" else "_fmax"
+            chain = "{0}"
+            for k in range(1, len(args)):
+                chain = f"{helper}({chain}, {{{k}}})"
+            result.code = _code(chain, *args)
         elif name == "clip":
             fx, flo, fhi = (a.fn for a in args)
             result = _Node(
@@ -399,16 +413,21 @@ class _Compiler:
                 _P_ATOM,
                 off,
             )
+            result.code = _code("_fmin(_fmax({0}, {1}), {2})", *args)
         elif name == "abs":
             result = _Node(args[0].type, _unary_fn(np.absolute, args[0]), text, _P_ATOM, off)
+            result.code = _code("abs({0})", *args)
         elif name == "round":
             if args[0].type == "int":
                 result = _Node("int", args[0].fn, text, _P_ATOM, off)
+                result.code = args[0].code
             else:
                 result = _Node("float", _unary_fn(_round_half_away, args[0]), text, _P_ATOM, off)
+                result.code = _code("_round({0})", *args)
         else:
             func_ = _exp if name == "exp" else _log
             result = _Node("float", _unary_fn(func_, args[0]), text, _P_ATOM, off)
+            result.code = _code(f"_{name}({{0}})", *args)
         return self.maybe_fold(result, args)
 
     def date_call(self, node: ast.Call, off: int) -> _Node:

@@ -44,12 +44,15 @@ class Expr:
         enum_values: For enum results, the values the integer codes refer to.
         is_constant: True if the whole expression was folded at compile time.
         value: The folded numpy scalar if ``is_constant``, else None.
+        code: The computation for one world as scalar Python source (see
+            :mod:`sim.expr.scalar`), or None where a construct has none.
     """
 
     __slots__ = (
         "_args",
         "_fn",
         "_text",
+        "code",
         "enum_values",
         "is_constant",
         "names",
@@ -75,6 +78,7 @@ class Expr:
         self.value = node.const if node.is_const else None
         self._fn = node.fn
         self._text = node.text
+        self.code = node.code
 
     def evaluate(self, env: Mapping[str, Any], size: int | None = None) -> Any:
         """Computes the expression for every world at once (or for one world).

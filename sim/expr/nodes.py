@@ -31,9 +31,12 @@ class _Node:
         offset: Character offset in the original text (for error messages).
         const: Folded numpy scalar (or the raw string for type str), or ``_NOT_CONST``.
         enum_values: For enum-typed nodes, the values the integer codes refer to.
+        code: The same computation for one world, as Python source on scalars that a
+            kernel compiler can translate (:mod:`sim.expr.scalar`), or None where it
+            has none; a name ``x`` appears in it as ``NAME_OPEN + x + NAME_CLOSE``.
     """
 
-    __slots__ = ("const", "enum_values", "fn", "offset", "prec", "text", "type")
+    __slots__ = ("code", "const", "enum_values", "fn", "offset", "prec", "text", "type")
 
     def __init__(
         self,
@@ -52,11 +55,37 @@ class _Node:
         self.offset = offset
         self.const = const
         self.enum_values = enum_values
+        self.code: str | None = _literal(const) if const is not _NOT_CONST else None
 
     @property
     def is_const(self) -> bool:
         """Whether the node was folded to a value known at compile time."""
         return self.const is not _NOT_CONST
+
+
+NAME_OPEN = "\u00ab"
+"""Opens a name in a node's ``code`` (the names of expressions never contain it)."""
+NAME_CLOSE = "\u00bb"
+"""Closes a name in a node's ``code``."""
+
+
+def _literal(value: Any) -> str | None:
+    """``value`` (a folded numpy scalar) as scalar source, or None (text, lists, inf)."""
+    if isinstance(value, np.bool_):
+        return "True" if value else "False"
+    if isinstance(value, np.integer):
+        return f"({int(value)})"
+    if isinstance(value, np.floating) and np.isfinite(value):
+        return f"({float(value)!r})"
+    return None
+
+
+def _code(template: str, *nodes: _Node) -> str | None:
+    """``template`` with ``{0}``, ``{1}``... replaced by the nodes' code (None if one has none)."""
+    codes = [n.code for n in nodes]
+    if any(c is None for c in codes):
+        return None
+    return template.format(*codes)
 
 
 def _const_fn(value: Any) -> _Fn:

@@ -29,6 +29,7 @@ from sim.expr.nodes import (
     _P_POW,
     _P_UNARY,
     _binary_fn,
+    _code,
     _const_fn,
     _describe,
     _Node,
@@ -50,6 +51,10 @@ _ARITH_UFUNCS: dict[type, Any] = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mul
 # Integer + - * and ** saturate at the int64 bounds rather than wrap around.
 _INT_UFUNCS: dict[type, Any] = {op: _saturating(f) for op, f in _ARITH_UFUNCS.items()}
 _INT_POWER = _saturating(np.power)
+# The same operators for one world, in a node's ``code`` (helpers of sim.expr.scalar).
+_ARITH_CODE: dict[type, str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
+_INT_CODE: dict[type, str] = {ast.Add: "_iadd", ast.Sub: "_isub", ast.Mult: "_imul"}
+_MEMBER_SEP = "\x1f"  # between the values' code in a membership list's holder
 _EXACT_INT_OPS: dict[type, Callable[[int, int], int]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -171,16 +176,24 @@ def binop(c: CompilerHost, node: ast.BinOp, ctx: tuple[str, ...] | None) -> _Nod
     if op_type is ast.Div:
         if b.is_const and b.const != 0:
             fn = _binary_fn(np.divide, a, b)
+            code = "(float({0}) / float({1}))"
         else:
             fn = _binary_fn(_safe_div, a, b)
+            code = "_div(float({0}), float({1}))"
         rtype = "float"
     else:
         rtype = _numeric_type(a, b)
         ufuncs = _INT_UFUNCS if rtype == "int" else _ARITH_UFUNCS
         fn = _binary_fn(ufuncs[op_type], a, b)
+        if rtype == "int":
+            code = _INT_CODE[op_type] + "({0}, {1})"
+        else:
+            code = "({0} " + _ARITH_CODE[op_type] + " {1})"
         if rtype == "int" and a.is_const and b.is_const:
             exact = _EXACT_INT_OPS[op_type](int(a.const), int(b.const))
-    return c.maybe_fold(_Node(rtype, fn, text, prec, off), [a, b], exact)
+    result = _Node(rtype, fn, text, prec, off)
+    result.code = _code(code, a, b)
+    return c.maybe_fold(result, [a, b], exact)
 
 
 def _power(c: CompilerHost, left: _Node, right: _Node, off: int) -> _Node:
@@ -200,18 +213,23 @@ def _power(c: CompilerHost, left: _Node, right: _Node, off: int) -> _Node:
         ie = np.int64(e)
         fn = _binary_fn(_INT_POWER, base, _Node("int", _const_fn(ie), "", _P_ATOM, 0, ie))
         rtype = "int"
+        code = f"_ipow({{0}}, {int(ie)})"
         if base.is_const:
             exact = int(base.const) ** int(ie)
     elif e >= 0:
         fe = np.float64(e)
         fn = _binary_fn(np.power, base, _Node("float", _const_fn(fe), "", _P_ATOM, 0, fe))
         rtype = "float"
+        code = f"_pow(float({{0}}), {float(fe)!r})"
     else:
         ne = np.float64(-e)
         fb = base.fn
         fn = lambda env: _safe_div(1.0, np.power(fb(env), ne))  # noqa: E731
         rtype = "float"
-    return c.maybe_fold(_Node(rtype, fn, text, _P_POW, off), [base], exact)
+        code = f"_div(1.0, _pow(float({{0}}), {float(ne)!r}))"
+    result = _Node(rtype, fn, text, _P_POW, off)
+    result.code = _code(code, base)
+    return c.maybe_fold(result, [base], exact)
 
 
 def unaryop(c: CompilerHost, node: ast.UnaryOp, ctx: tuple[str, ...] | None) -> _Node:
@@ -224,12 +242,15 @@ def unaryop(c: CompilerHost, node: ast.UnaryOp, ctx: tuple[str, ...] | None) -> 
         operand = c.as_bool(operand, "`not`")
         text = f"not {_paren(operand, operand.prec < _P_NOT)}"
         result = _Node("bool", _unary_fn(np.logical_not, operand), text, _P_NOT, off)
+        result.code = _code("(not {0})", operand)
         return c.maybe_fold(result, [operand])
     sym = "-" if isinstance(node.op, ast.USub) else "+"
     operand = c.as_number(operand, f"unary `{sym}`")
     text = f"{sym}{_paren(operand, operand.prec < _P_UNARY)}"
     fn = _unary_fn(np.negative, operand) if sym == "-" else operand.fn
-    return c.maybe_fold(_Node(operand.type, fn, text, _P_UNARY, off), [operand])
+    result = _Node(operand.type, fn, text, _P_UNARY, off)
+    result.code = _code("(-{0})", operand) if sym == "-" else operand.code
+    return c.maybe_fold(result, [operand])
 
 
 def boolop(c: CompilerHost, node: ast.BoolOp, ctx: tuple[str, ...] | None) -> _Node:
@@ -240,6 +261,8 @@ def boolop(c: CompilerHost, node: ast.BoolOp, ctx: tuple[str, ...] | None) -> _N
     func = np.logical_and if is_and else np.logical_or
     text = f" {word} ".join(_paren(v, v.prec <= prec) for v in values)
     result = _Node("bool", _reduce_fn(func, values), text, prec, c.offset(node))
+    joined = f" {word} ".join(f"{{{k}}}" for k in range(len(values)))
+    result.code = _code(f"({joined})", *values)
     return c.maybe_fold(result, values)
 
 
@@ -284,6 +307,7 @@ def compare(c: CompilerHost, node: ast.Compare, ctx: tuple[str, ...] | None) -> 
             operands[i] = c.resolve_text(operand, enums[0].enum_values, enums[0].text)
     nodes: list[_Node] = []
     pair_fns: list[Callable[[Any, Any], Any]] = []
+    pair_codes: list[str] = []  # per pair, a template over {left} and {right}
     texts: list[str] = []
     for i, op in enumerate(ops):
         left = operands[i]
@@ -297,10 +321,16 @@ def compare(c: CompilerHost, node: ast.Compare, ctx: tuple[str, ...] | None) -> 
                     right.offset,
                 )
             right, cmp = _membership(c, left, right, sym == "not in", c.offset(node))
+            if right.code is None:
+                pair_codes.append("")
+            else:
+                tests = " or ".join(f"{{left}} == {v}" for v in right.code.split(_MEMBER_SEP))
+                pair_codes.append(f"(not ({tests}))" if sym == "not in" else f"({tests})")
         else:
             assert isinstance(right, _Node)
             _check_comparable(c, left, right, sym)
             cmp = ufunc
+            pair_codes.append(f"({{left}} {sym} {{right}})")
         if i == 0:
             nodes.append(left)
             texts.append(_paren(left, left.prec <= _P_CMP))
@@ -323,7 +353,19 @@ def compare(c: CompilerHost, node: ast.Compare, ctx: tuple[str, ...] | None) -> 
                 acc = np.logical_and(acc, pairs[k](vals[k], vals[k + 1]))
             return acc
 
-    return c.maybe_fold(_Node("bool", fn, text, _P_CMP, off), nodes)
+    result = _Node("bool", fn, text, _P_CMP, off)
+    codes = [n.code for n in nodes]
+    if all(pc for pc in pair_codes) and all(x is not None for x in codes[:1]):
+        parts = []
+        for k, pc in enumerate(pair_codes):
+            left_code, right_code = codes[k], codes[k + 1]
+            if left_code is None or (right_code is None and "{right}" in pc):
+                parts = []
+                break
+            parts.append(pc.format(left=left_code, right=right_code))
+        if parts:
+            result.code = parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"
+    return c.maybe_fold(result, nodes)
 
 
 def _check_comparable(c: CompilerHost, left: _Node, right: _Node, sym: str) -> None:
@@ -383,6 +425,8 @@ def _membership(
 
     text = "[" + ", ".join(item.text for item in items) + "]"
     holder = _Node("list", _const_fn(None), text, _P_ATOM, off, None)
+    item_codes = [item.code for item in items]
+    holder.code = None if None in item_codes else _MEMBER_SEP.join(str(x) for x in item_codes)
     return holder, isin
 
 
@@ -423,4 +467,5 @@ def ifexp(c: CompilerHost, node: ast.IfExp, ctx: tuple[str, ...] | None) -> _Nod
         c.offset(node),
         enum_values=enum_values,
     )
+    result.code = _code("({1} if {0} else {2})", cond, body, orelse)
     return c.maybe_fold(result, [cond, body, orelse])

@@ -1,0 +1,368 @@
+"""Generated kernels: the scalar code of expressions, and compiled == numpy.
+
+The scalar code of an expression (``Expr.code``) and its helpers are checked
+in plain Python against the numpy evaluation, world by world, on edge values
+and on every expression of every shipped scenario; with numba installed,
+every shipped scenario is run on both paths and must give the same worlds;
+without it (or with its import failing) the numpy path runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sim.engine import foresight, kernels
+from sim.engine.foresight import responders
+from sim.engine.model import WargameModel
+from sim.expr import Symbol, compile_expr
+from sim.expr.functions import _exp, _log, _round_half_away, _safe_div, _saturating
+from sim.expr.scalar import names_in, python_helpers, python_scope, substitute
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+HELPERS = python_helpers()
+
+EDGE = np.array(
+    [0.0, -0.0, np.nan, np.inf, -np.inf, 1.0, -1.0, 0.5, -0.5, 2.5, -2.5, 1e300, -1e-300]
+    + [0.49999999999999994, 4503599627370497.0, 60.0, -60.0, 1e-13, -3.7]
+)
+PAIRS_A = np.repeat(EDGE, len(EDGE))
+PAIRS_B = np.tile(EDGE, len(EDGE))
+INTS = np.array(
+    [0, 1, -1, 3, 10**15, -(10**15), 2**62, -(2**62), 2**63 - 1, -(2**63) + 1, 3037000500],
+    dtype=np.int64,
+)
+
+
+def same(got: Any, want: Any) -> bool:
+    """Equal to the bit where it matters: values, NaNs and the sign of zeros."""
+    g, w = np.asarray(got), np.asarray(want)
+    if w.dtype == bool or g.dtype == bool:
+        return np.array_equal(g.astype(bool), w.astype(bool))
+    g, w = g.astype(float), w.astype(float)
+    return np.array_equal(g, w, equal_nan=True) and np.array_equal(np.signbit(g), np.signbit(w))
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+# -- the helpers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("helper", "ufunc"), [("_fmax", np.maximum), ("_fmin", np.minimum), ("_div", _safe_div)]
+)
+def test_binary_helpers_match_numpy(helper: str, ufunc: Any) -> None:
+    f = HELPERS[helper]
+    assert same([f(a, b) for a, b in zip(PAIRS_A, PAIRS_B, strict=True)], ufunc(PAIRS_A, PAIRS_B))
+    assert same([f(a, 0.5) for a in EDGE], ufunc(EDGE, 0.5))
+
+
+@pytest.mark.parametrize(
+    ("helper", "ufunc"),
+    [
+        ("_round", _round_half_away),
+        ("_exp", _exp),
+        ("_log", _log),
+        ("_clip01", lambda x: np.clip(x, 0, 1)),
+    ],
+)
+def test_unary_helpers_match_numpy(helper: str, ufunc: Any) -> None:
+    f = HELPERS[helper]
+    assert same([f(x) for x in PAIRS_A], ufunc(PAIRS_A))
+
+
+@pytest.mark.parametrize("e", [0.0, 1.0, 2.0, 3.0, 0.5, 1.5, 7.0, 30.0])
+def test_power_matches_numpy(e: float) -> None:
+    x = np.concatenate([EDGE, np.random.default_rng(0).uniform(-2, 2, 500)])
+    assert same([HELPERS["_pow"](v, e) for v in x], np.power(x, e))
+
+
+@pytest.mark.parametrize(
+    ("helper", "ufunc"), [("_iadd", np.add), ("_isub", np.subtract), ("_imul", np.multiply)]
+)
+def test_integer_helpers_saturate_as_numpy(helper: str, ufunc: Any) -> None:
+    a, b = np.repeat(INTS, len(INTS)), np.tile(INTS, len(INTS))
+    want = _saturating(ufunc)(a, b)
+    assert np.array_equal([HELPERS[helper](x, y) for x, y in zip(a, b, strict=True)], want)
+
+
+@pytest.mark.parametrize("e", [0, 1, 2, 3, 5, 10])
+def test_integer_power_saturates_as_numpy(e: int) -> None:
+    want = _saturating(np.power)(INTS, np.int64(e))
+    assert np.array_equal([HELPERS["_ipow"](x, e) for x in INTS], want)
+
+
+# -- the scalar code of expressions -------------------------------------------------------
+
+RUNGS = ("peace", "alert", "war")
+SYMBOLS = {
+    s.name: s
+    for s in [
+        Symbol("tension", "float"),
+        Symbol("other", "float"),
+        Symbol("drills", "bool"),
+        Symbol("attacked", "bool"),
+        Symbol("day", "int"),
+        Symbol("troops", "int"),
+        Symbol("strikes.count", "int"),
+        Symbol("rung", "enum", RUNGS),
+        Symbol("half", "float", constant=0.5),
+        Symbol("war", "int", constant=2),
+    ]
+}
+N = len(PAIRS_A)
+RNG = np.random.default_rng(7)
+ENV: dict[str, Any] = {
+    "tension": PAIRS_A,
+    "other": PAIRS_B,
+    "drills": RNG.random(N) < 0.5,
+    "attacked": RNG.random(N) < 0.3,
+    "day": RNG.integers(-2, 40, N),
+    "troops": RNG.choice(INTS, N),
+    "strikes.count": RNG.integers(0, 4, N).astype(np.int32),
+    "rung": RNG.integers(0, 3, N),
+}
+
+SOURCES = [
+    "tension + other",
+    "tension - other * 2",
+    "troops + troops",
+    "troops * troops",
+    "troops - 3 * day",
+    "troops / day",
+    "tension / other",
+    "tension / 2",
+    "tension ** 2",
+    "tension ** 0.5",
+    "tension ** 3",
+    "day ** 3",
+    "troops ** 2",
+    "tension ** -2",
+    "-tension",
+    "+troops",
+    "-strikes.count + 1",
+    "not drills",
+    "drills and attacked or not drills",
+    "1 < day <= 5",
+    "tension < other < 1",
+    'rung == "war"',
+    'rung in ("war", "peace")',
+    "day not in (1, 2, 30)",
+    "tension if drills else troops",
+    "drills if attacked else false",
+    '"war" if drills else rung',
+    "min(tension, other, 0.5)",
+    "max(tension, 0)",
+    "max(day, troops)",
+    "clip(tension, 0, 1)",
+    "clip(day, 3, 10)",
+    "abs(tension)",
+    "abs(troops)",
+    "round(tension)",
+    "round(day)",
+    "exp(tension)",
+    "log(tension)",
+    "drills + 1",
+    "half * tension + war",
+    "strikes.count * 0.5 - day / 7",
+    "exp(-0.2 * day) * (1 + drills)",
+]
+
+
+def per_world(code: str, env: dict[str, Any], n: int) -> list[Any]:
+    """``code`` run in plain Python, world by world, with the helpers."""
+    variables = {
+        name: f"_e[{name!r}]" + ("[i]" if isinstance(env[name], np.ndarray) else "")
+        for name in names_in(code)
+    }
+    fn = eval(  # noqa: S307 - the expression compiler's own output
+        f"lambda _e, i: {substitute(code, variables)}", python_scope()
+    )
+    return [fn(env, i) for i in range(n)]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_scalar_code_matches_numpy(source: str) -> None:
+    expr = compile_expr(source, SYMBOLS)
+    assert expr.code is not None
+    assert same(per_world(expr.code, ENV, N), expr.evaluate(ENV, N))
+
+
+def test_constants_fold_to_code() -> None:
+    expr = compile_expr("half * 4 + war", SYMBOLS)
+    assert expr.is_constant and expr.code == "(4.0)"
+
+
+def _scenario_expressions(sc: Any) -> list[Any]:
+    exprs = [v.initial for v in sc.state]
+    for a in sc.actors:
+        exprs.append(a.rationality)
+        exprs += [e.expr for x in a.actions for e in x.effects]
+        for r in a.rules:
+            exprs += [x for x in (r.condition, r.prob, r.utility) if x is not None]
+        for t in a.values:
+            exprs += [t.of, t.weight]
+    for e in sc.events:
+        exprs += [x for x in (e.when, e.hazard) if x is not None]
+    return exprs
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_scenario_expression_has_matching_code(path: Path) -> None:
+    """On a state 30 days in, each expression's code gives the numpy values."""
+    model = WargameModel(load_scenario(path), replicates=64, collect=False, rng=5)
+    for _ in range(30):
+        model.step()
+    env = model.world.env()
+    for a in model.spec.actors:
+        for b in a.beliefs:
+            env.update({f"belief.{b.trait}.{t}": 0.5 for t in b.types})
+    for expr in _scenario_expressions(model.spec):
+        if not expr.names <= env.keys():
+            continue  # a name only an actor's own view holds
+        assert expr.code is not None, expr.source
+        want = expr.evaluate(env, 64)
+        assert same(per_world(expr.code, env, 64), want), expr.source
+
+
+# -- compiled == numpy ----------------------------------------------------------------------
+
+
+def _run(path: Path, mode: str, monkeypatch: pytest.MonkeyPatch, n: int = 1500) -> WargameModel:
+    """The model run on ``mode``'s path; ``model.utilities`` holds every foresight utility
+    worked out (a difference in the last bit shows there, even where no pick changes)."""
+    monkeypatch.setenv(kernels.MODE_VARIABLE, mode)
+    seen: list[np.ndarray] = []
+    real = foresight.utilities
+
+    def recorded(*args: Any, **kwargs: Any) -> dict[int, np.ndarray]:
+        out = real(*args, **kwargs)
+        seen.extend(out[k] for k in sorted(out))
+        return out
+
+    monkeypatch.setattr(foresight, "utilities", recorded)
+    model = WargameModel(load_scenario(path), replicates=n, collect=False, rng=11).run()
+    monkeypatch.setattr(foresight, "utilities", real)
+    model.utilities = seen  # type: ignore[attr-defined]
+    return model
+
+
+def _same_worlds(a: WargameModel, b: WargameModel) -> bool:
+    wa, wb = a.world, b.world
+    return (
+        np.array_equal(a.outcome, b.outcome)
+        and np.array_equal(a.flags, b.flags)
+        and np.array_equal(a.rung_track, b.rung_track)
+        and np.array_equal(wa.rule_fired, wb.rule_fired)
+        and np.array_equal(wa.first_day, wb.first_day)
+        and all(same(wa.values[k], wb.values[k]) for k in wa.values)
+        and all(np.array_equal(wa.action_count[k], wb.action_count[k]) for k in wa.action_count)
+        and len(a.utilities) == len(b.utilities)  # type: ignore[attr-defined]
+        and all(same(x, y) for x, y in zip(a.utilities, b.utilities, strict=True))  # type: ignore[attr-defined]
+    )
+
+
+@pytest.fixture
+def kernel_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    folder = tmp_path_factory.getbasetemp() / "kernels"  # shared by the tests of a session
+    monkeypatch.setenv(kernels.CACHE_VARIABLE, str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_compiled_equals_numpy_on_every_scenario(
+    path: Path, monkeypatch: pytest.MonkeyPatch, kernel_cache: Path
+) -> None:
+    pytest.importorskip("numba")
+    plain = _run(path, "numpy", monkeypatch)
+    calls: list[Any] = []
+    real = kernels.chance
+
+    def counted(*args: Any) -> Any:
+        got = real(*args)
+        calls.append(got is not None)
+        return got
+
+    monkeypatch.setattr(kernels, "chance", counted)
+    compiled = _run(path, "numba", monkeypatch)
+    assert _same_worlds(plain, compiled)
+    has_foresight = any(r.kind == "foresight" for a in plain.spec.actors for r in a.rules)
+    if has_foresight and any(responders(plain.world, a) for a in plain.spec.actors):
+        assert calls and all(calls)  # the kernels ran, every time
+
+
+def test_numpy_path_when_numba_cannot_be_imported(
+    monkeypatch: pytest.MonkeyPatch, kernel_cache: Path
+) -> None:
+    path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+    plain = _run(path, "numpy", monkeypatch, n=400)
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
+    monkeypatch.setattr(kernels, "_numba", None)
+    monkeypatch.setenv(kernels.MODE_VARIABLE, "numba")
+    assert kernels.numba_module() is None and not kernels.active()
+    assert _same_worlds(plain, _run(path, "numba", monkeypatch, n=400))
+
+
+def test_a_kernel_that_cannot_be_compiled_leaves_the_numpy_path(
+    monkeypatch: pytest.MonkeyPatch, kernel_cache: Path
+) -> None:
+    pytest.importorskip("numba")
+    path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+    plain = _run(path, "numpy", monkeypatch, n=400)
+    monkeypatch.setattr(kernels, "module", lambda source, prefix="k": None)
+    assert _same_worlds(plain, _run(path, "numba", monkeypatch, n=400))
+
+
+def test_unknown_mode_is_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(kernels.MODE_VARIABLE, "fortran")
+    assert kernels.mode() == "numpy" and not kernels.active()
+
+
+# -- generated source ----------------------------------------------------------------------
+
+_SOURCES_OF = """
+import hashlib, sys
+from sim.engine import foresight, kernels
+from sim.engine.foresight import responders
+from sim.engine.model import WargameModel
+from sim.scenario import load_scenario
+m = WargameModel(load_scenario(sys.argv[1]), replicates=3, collect=False, rng=1)
+for a in m.spec.actors:
+    for b in responders(m.world, a):
+        for r in b.responses:
+            k = kernels.chance_kernel(r, m.world)
+            src = "none" if k is None else k.source("a" * len(k.names))
+            print(a.id, r.actor.id, r.action.id, hashlib.sha256(src.encode()).hexdigest())
+"""
+
+
+def test_generated_source_is_deterministic() -> None:
+    """The same scenario gives the same kernel sources in processes with other hash seeds."""
+    path = str(ROOT / "scenarios" / "allied_resolve_2022.yaml")
+    outs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, "-c", _SOURCES_OF, path],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        outs.append(done.stdout)
+    assert outs[0] == outs[1]
+    assert outs[0].count("\n") >= 3 and "none" not in outs[0]
