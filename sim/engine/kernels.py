@@ -121,7 +121,7 @@ def module(source: str, prefix: str = "k") -> ModuleType | None:
         mod = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = mod
         spec.loader.exec_module(mod)
-    except Exception:  # noqa: BLE001 - any failure means: keep the numpy path
+    except Exception:  # any failure means: keep the numpy path
         _failed.add(key)
         return None
     _modules[key] = mod
@@ -296,7 +296,7 @@ def chance(
     out = np.empty(R)
     try:
         fn(R, int(horizon), out, taken, *args)
-    except Exception:  # noqa: BLE001 - a typing failure in numba: keep the numpy path
+    except Exception:  # a typing failure in numba: keep the numpy path
         kernel.variants["".join(pattern)] = None
         return None
     return out

@@ -18,13 +18,13 @@ from sim.expr.functions import _ALLOWED_LIST, ALLOWED_FUNCTIONS, _exp, _log, _ro
 from sim.expr.limits import MAX_CONSTANT
 from sim.expr.nodes import (
     _EMPTY_ENV,
-    NAME_CLOSE,
-    NAME_OPEN,
     _P_ATOM,
     _P_CMP,
+    NAME_CLOSE,
+    NAME_OPEN,
+    _code,
     _const_fn,
     _describe,
-    _code,
     _literal,
     _Node,
     _numeric_type,

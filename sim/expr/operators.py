@@ -356,7 +356,7 @@ def compare(c: CompilerHost, node: ast.Compare, ctx: tuple[str, ...] | None) -> 
     result = _Node("bool", fn, text, _P_CMP, off)
     codes = [n.code for n in nodes]
     if all(pc for pc in pair_codes) and all(x is not None for x in codes[:1]):
-        parts = []
+        parts: list[str] = []
         for k, pc in enumerate(pair_codes):
             left_code, right_code = codes[k], codes[k + 1]
             if left_code is None or (right_code is None and "{right}" in pc):

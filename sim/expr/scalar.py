@@ -28,7 +28,7 @@ from typing import Any
 
 from sim.expr.nodes import NAME_CLOSE, NAME_OPEN
 
-HELPERS = '''
+HELPERS = """
 def _fmax(a, b):
     return a if (a > b or a != a) else b
 
@@ -99,7 +99,7 @@ def _round(x):
     if abs(frac) >= 0.5:
         return whole + (1.0 if x > 0 else -1.0)
     return whole + 0.0
-'''
+"""
 """The helpers a node's ``code`` calls, as source for a generated module (which
 imports ``math`` and ``numpy as np``); plain Python, so :func:`python_helpers`
 can run them too."""
@@ -132,7 +132,7 @@ def python_scope() -> dict[str, Any]:
     import numpy as np
 
     scope: dict[str, Any] = {"math": math, "np": np, "float": np.float64, "int": np.int64}
-    exec(HELPERS, scope)  # noqa: S102 - our own constant source
+    exec(HELPERS, scope)  # our own constant source
     return scope
 
 
