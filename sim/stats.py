@@ -42,8 +42,11 @@ Z95 = 1.959963984540054
 """Two-sided 95% standard normal quantile."""
 
 
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+def wilson(k: float, n: float, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for ``k`` successes out of ``n`` trials.
+
+    ``n`` may be an effective sample size (not a whole number) and ``k`` the
+    weighted count ``p * n``, as for a weighted share (:mod:`sim.evidence`).
 
     Returns ``(nan, nan)`` for ``n == 0``: no worlds, no estimate.
     """

@@ -57,6 +57,9 @@ TABLES = (
     "indices.csv",
     "knockouts.csv",
     "scores.csv",
+    "conditional.csv",
+    "posterior.csv",
+    "forecast.csv",
 )
 """The CSV tables a results folder may hold, all recorded in its manifest."""
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,22 @@ renamed into place with the tables; it returns one line for the user (where
 the files are, or what failed). An exception it raises becomes that line:
 presenting never loses results. ``sim.report.drawing.present`` is the package's own.
 """
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Further tables an upper layer computes from a batch's written tables.
+
+    ``write(folder, scenario)`` is called once ``runs.csv``, the tables and
+    the summary are in the folder and before the manifest is written (so
+    the manifest records the tables it adds); it returns fields for the
+    manifest. ``options`` are the command-line options that ask for it, added
+    to the manifest's command so that it reproduces the folder whole.
+    ``sim.evidence`` conditions a batch this way (``--as-of``).
+    """
+
+    write: Callable[[Path, Scenario], dict[str, Any]]
+    options: tuple[str, ...] = ()
 
 
 def execute(
@@ -208,6 +225,26 @@ def group_folder(results_root: str | Path | None, name: str) -> Path:
     return (Path(results_root) if results_root is not None else RESULTS_ROOT) / name
 
 
+def plan_batch(
+    sc: Scenario, scenario: str | Path, overrides: Sequence[str], settings: RunSettings
+) -> tuple[list[ChunkTask], Executor, dict[str, Any]]:
+    """The chunk tasks of a batch of ``sc`` (design point 0), the executor and the pins.
+
+    The work is checked against the limits first. Every chunk sends its
+    per-world rows, ``runs.csv`` or not: the drivers count them.
+
+    Raises:
+        UsageError: more work than the limits allow, or a bad pinned value.
+    """
+    runs, seed = settings.worlds
+    check_work(runs, settings.chunk_size)
+    check_chunk_memory(sc, min(runs, settings.chunk_size))
+    pins = check_pinned(sc, settings.pinned)
+    ex = settings.make_executor()
+    source = scenario_source(sc, scenario, overrides, ship_text=not ex.in_process)
+    return plan_point(source, 0, runs, seed, 0, pins, True, settings.chunk_size), ex, pins
+
+
 def run_batch(
     scenario: str | Path,
     settings: RunSettings | None = None,
@@ -217,6 +254,7 @@ def run_batch(
     progress: bool = True,
     results_root: str | Path | None = None,
     on_complete: Presenter | None = None,
+    derive: Derivation | None = None,
     **changes: Any,
 ) -> BatchResult:
     """Run the worlds of a scenario and write a results folder.
@@ -238,6 +276,8 @@ def run_batch(
         on_complete: what to do with the written folder before it is renamed
             into place (a :data:`Presenter`, e.g. ``sim.report.drawing.present`` for
             the charts and the report); by default nothing.
+        derive: further tables to write from the batch's own (a
+            :class:`Derivation`); by default none.
 
     Raises:
         ValidationError: the scenario or an override is invalid.
@@ -254,13 +294,7 @@ def run_batch(
     sc, overrides = loaded.scenario, loaded.overrides
     settings = settings.for_scenario(sc)
     runs, seed = settings.worlds
-    check_work(runs, settings.chunk_size)
-    check_chunk_memory(sc, min(runs, settings.chunk_size))
-    pins = check_pinned(sc, settings.pinned)
-    ex = settings.make_executor()
-    source = scenario_source(sc, scenario, overrides, ship_text=not ex.in_process)
-    # Every chunk sends its per-world rows, runs.csv or not: the drivers count them.
-    tasks = plan_point(source, 0, runs, seed, 0, pins, True, settings.chunk_size)
+    tasks, ex, pins = plan_batch(sc, scenario, overrides, settings)
     started = _dt.datetime.now()
     totals = Counts.zeros(sc)
     drivers = batch_counts(sc, pins)
@@ -287,6 +321,8 @@ def run_batch(
         summary = summary_dict(sc, totals, seed)
         removed = {"without": list(loaded.without)} if loaded.without else {}
         write_json(stage.path / "summary.json", summary | removed)
+        derived = derive.write(stage.path, sc) if derive is not None else {}
+        extra = list(derive.options) if derive is not None else []
         write_manifest(
             stage.path,
             manifest(
@@ -300,10 +336,13 @@ def run_batch(
                 executor=ex.describe(),
                 started=started,
                 finished=_dt.datetime.now(),
-                command=settings.command("batch", scenario, runs_table=runs_table, pinned=pins),
+                command=settings.command(
+                    "batch", scenario, runs_table=runs_table, extra=extra, pinned=pins
+                ),
                 runs_table=runs_table,
                 pinned=pins,
                 **removed,
+                **derived,
             ),
         )
         note = present(on_complete, stage.path)

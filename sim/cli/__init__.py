@@ -26,6 +26,7 @@ from sim.arguments import add_claims_options, seed_value
 from sim.cli.batch import register as register_results_commands
 from sim.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err, out
 from sim.cli.discover import register as register_discover
+from sim.cli.evidence import register as register_forecast
 from sim.cli.knockouts import register as register_knockouts
 from sim.cli.score import register as register_score
 from sim.cli.sensitivity import register as register_sensitivity
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_sensitivity(sub)
     register_knockouts(sub)
     register_score(sub)
+    register_forecast(sub)
     register_view(sub)
     return parser
 

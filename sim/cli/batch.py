@@ -174,6 +174,10 @@ def _output(args: argparse.Namespace) -> dict[str, Any]:
 @_stoppable
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run a batch, print the summary table, say where the folder is."""
+    if args.as_of is not None:
+        from sim.cli.evidence import cmd_conditional_batch  # conditioned: sim.evidence's
+
+        return cmd_conditional_batch(args)
     from sim.batch.runner import run_batch  # start-up time: the engine (Mesa) only to run
 
     result = run_batch(args.scenario, run_settings(args), **_output(args))
@@ -343,6 +347,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "The same seed gives byte-identical tables for any executor and worker count.",
     )
     p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="also condition the worlds on the observations dated up to DATE: "
+        "conditional.csv, posterior.csv (docs/evidence.md)",
+    )
     _output_options(p)
     p.set_defaults(func=cmd_batch)
 

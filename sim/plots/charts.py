@@ -33,6 +33,7 @@ from sim.errors import ResultsError
 from sim.plots import data
 from sim.plots.charts_sweep import plot_compare, plot_sweep
 from sim.plots.drivers import draw_drivers_plots
+from sim.plots.evidence import draw_forecast_plots, draw_posterior_plots
 from sim.plots.knockouts import draw_knockouts_plots
 from sim.plots.scoring import draw_score_plots
 from sim.plots.sensitivity import draw_sensitivity_plots
@@ -65,7 +66,14 @@ from sim.plots.style import (
     title,
     wrapped,
 )
-from sim.results.reader import KnockoutsResult, ScoreResult, SensitivityResult, load_results
+from sim.results.reader import (
+    BatchResult,
+    ForecastResult,
+    KnockoutsResult,
+    ScoreResult,
+    SensitivityResult,
+    load_results,
+)
 
 __all__ = [
     "draw_batch_plots",
@@ -601,7 +609,8 @@ def _compare_plots(tables: data.Tables, formats: Sequence[str], dpi: int) -> lis
 
 def draw_plots(folder: str | Path, formats: Sequence[str] = FORMATS, dpi: int = DPI) -> list[Path]:
     """Draw the charts that suit the folder's kind (batch, sweep, compare, sensitivity,
-    knockouts or score)."""
+    knockouts, score or forecast); a batch conditioned with ``--as-of`` also gets
+    ``posterior``."""
     opened = load_results(folder)
     if isinstance(opened, SensitivityResult):
         return draw_sensitivity_plots(opened, formats, dpi)
@@ -609,8 +618,13 @@ def draw_plots(folder: str | Path, formats: Sequence[str] = FORMATS, dpi: int = 
         return draw_knockouts_plots(opened, formats, dpi)
     if isinstance(opened, ScoreResult):
         return draw_score_plots(opened, formats, dpi)
+    if isinstance(opened, ForecastResult):
+        return draw_forecast_plots(opened, formats, dpi)
     tables = data.tables_of(opened)
     draw = {"batch": _batch_plots, "sweep": _sweep_plots, "compare": _compare_plots}
     if tables.kind not in draw:
         raise ResultsError(f"{folder}: cannot draw charts for a {tables.kind!r} folder")
-    return draw[tables.kind](tables, formats, dpi)
+    paths = draw[tables.kind](tables, formats, dpi)
+    if isinstance(opened, BatchResult):
+        paths += draw_posterior_plots(opened, formats, dpi)
+    return paths

@@ -30,7 +30,7 @@ from sim.tables import check_format, check_table, check_tables, read_table
 if TYPE_CHECKING:
     import pandas as pd
 
-KINDS = ("batch", "sweep", "compare", "sensitivity", "knockouts", "score")
+KINDS = ("batch", "sweep", "compare", "sensitivity", "knockouts", "score", "forecast")
 
 
 @dataclass
@@ -103,6 +103,22 @@ class BatchResult(Results):
     def drivers(self) -> pd.DataFrame:
         """Each outcome and key flag by bin of each parameter, with swings (``drivers.csv``)."""
         return self._table("drivers.csv")
+
+    @property
+    def has_conditional(self) -> bool:
+        """Whether the batch was conditioned on its observations (``--as-of``)."""
+        return (self.folder / "conditional.csv").is_file()
+
+    @cached_property
+    def conditional(self) -> pd.DataFrame:
+        """Outcome and flag shares given the observations up to the as-of date
+        (``conditional.csv``; see :mod:`sim.evidence`)."""
+        return self._table("conditional.csv")
+
+    @cached_property
+    def posterior(self) -> pd.DataFrame:
+        """Each drawn parameter's prior against its posterior (``posterior.csv``)."""
+        return self._table("posterior.csv")
 
     def outcome_table(self) -> pd.DataFrame:
         """Outcome shares with Wilson 95% intervals, one row per outcome."""
@@ -202,6 +218,21 @@ class ScoreResult(Results):
         return self._table("scores.csv")
 
 
+@dataclass
+class ForecastResult(Results):
+    """Forecasts by date: the batch's worlds conditioned as of each date (``wargame forecast``)."""
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """``summary.json``: the as-of dates, the questions, the observations, the settings."""
+        return self.stored_summary
+
+    @cached_property
+    def forecast(self) -> pd.DataFrame:
+        """Per as-of date and question: probability, interval, ESS, worlds (``forecast.csv``)."""
+        return self._table("forecast.csv")
+
+
 def side_by_side(doc: dict[str, Any], what: str = "outcomes") -> list[dict[str, Any]]:
     """Rows of ``compare.json`` joined for display, A's ids first then B's own.
 
@@ -297,7 +328,13 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 AnyResult = (
-    BatchResult | SweepResult | CompareResult | SensitivityResult | KnockoutsResult | ScoreResult
+    BatchResult
+    | SweepResult
+    | CompareResult
+    | SensitivityResult
+    | KnockoutsResult
+    | ScoreResult
+    | ForecastResult
 )
 
 
@@ -329,6 +366,7 @@ def load_results(folder: Path | str, recount: bool = False) -> AnyResult:
         "sensitivity": SensitivityResult,
         "knockouts": KnockoutsResult,
         "score": ScoreResult,
+        "forecast": ForecastResult,
     }
     result = kinds[m["kind"]](path, m, summary)
     if recount and isinstance(result, BatchResult) and result.has_runs:

@@ -111,10 +111,31 @@ def manifest(
         **provenance(started, finished, command),
         "runs_table": bool(runs_table),
     }
+    if sc.observations:
+        m["observations"] = observation_records(sc)
     if not runs_table:
         m["runs_table_note"] = "runs.csv was not written (--no-runs-table)"
     m.update(extra)
     return m
+
+
+def observation_records(sc: Scenario) -> list[dict[str, Any]]:
+    """The scenario's observations as the manifest records them (``observations``).
+
+    Date, noise and condition of each, so a folder can be conditioned on
+    them without its scenario file (:mod:`sim.evidence`).
+    """
+    return [
+        {
+            "id": o.id,
+            "date": sc.date_of(o.day).isoformat(),
+            "noise": o.noise,
+            "seen": o.seen.source,
+            "cites": list(o.cites),
+            "description": o.description,
+        }
+        for o in sc.observations
+    ]
 
 
 class RunsWriter:
