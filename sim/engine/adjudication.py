@@ -122,12 +122,17 @@ class Changes:
                 st.peak = np.maximum(st.peak, st.rung)
 
 
+SEATED = -2
+"""The ``rule`` of a choice a seat made (a person or a policy), not a rule of the scenario."""
+
+
 @dataclass(frozen=True)
 class Decision:
     """One actor's choice in every world: action index and producing rule.
 
-    ``rule`` is the global rule index that produced the choice, or -1 when
-    the actor fell back on its default action with no rule involved.
+    ``rule`` is the global rule index that produced the choice, -1 when
+    the actor fell back on its default action with no rule involved, or
+    :data:`SEATED` where a seat chose instead of the doctrine.
     ``binding`` lists, per constraint that bound today, its global rule index
     and the worlds where it forbade an action a trigger or preference wanted.
     """

@@ -22,7 +22,7 @@ the actors asked through Mesa's agent set.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,11 +41,18 @@ from sim.engine.phases import (
     witness,
 )
 from sim.engine.state import WorldState
-from sim.scenario.model import Scenario
+from sim.errors import UsageError
+from sim.scenario.model import Actor, Scenario
 
 Ask = Callable[[str, dict[str, Any]], Sequence[Any]]
 """How a day asks every actor: ``ask("observe" | "decide", env)`` returns each actor's
 answer (:class:`Knowledge` or :class:`Decision`), in any order."""
+
+
+Seat = Callable[[Actor, WorldState, dict[str, Any], Decision], Decision]
+"""Who decides for a seated actor: given the actor, the state, the snapshot it decided on
+and the doctrine's decision (made first, so the actor's random stream moves as it always
+does), returns the decision to apply. ``sim.seat`` builds these from policies."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,12 @@ class Engine:
             from, never drawn from).
         pinned: parameter values to use instead of drawing them, already
             checked (:func:`sim.scenario.pins.check_pinned`).
+        seats: per actor id, a :data:`Seat` that decides for that actor after its
+            doctrine (``sim.seat`` makes them from policies and moves files).
+            Without seats every world is what it always was, bit for bit.
+
+    Raises:
+        UsageError: a seat for an actor the scenario does not have.
     """
 
     def __init__(
@@ -78,9 +91,15 @@ class Engine:
         replicates: int,
         rng: np.random.Generator,
         pinned: dict[str, Any] | None = None,
+        seats: Mapping[str, Seat] | None = None,
     ) -> None:
         if replicates < 1:
             raise ValueError("replicates must be at least 1")
+        self.seats = dict(seats or {})
+        unknown = sorted(set(self.seats) - {a.id for a in spec.actors})
+        if unknown:
+            known = ", ".join(a.id for a in spec.actors)
+            raise UsageError(f"no actor {unknown[0]!r} to seat in {spec.name} (actors: {known})")
         self.spec = spec
         self.replicates = int(replicates)
         # One stream per purpose. The third was meant for intel and is never
@@ -135,6 +154,8 @@ class Engine:
         env = st.env()
         self.snapshot = env
         decisions = sorted(ask("decide", env), key=lambda d: self._order[d.actor])
+        if self.seats:
+            decisions = self._seated(decisions, env)
         before_actions = st.rung
         adjudicate(st, decisions, env)
         self.rung_track[day] = st.rung
@@ -148,6 +169,20 @@ class Engine:
             self.flags, self.outcome = ending.flags, ending.outcome
             self.running = False
         return Day(day, happened, before_events, after_events, before_actions, decisions)
+
+    def _seated(self, decisions: list[Decision], env: dict[str, Any]) -> list[Decision]:
+        """The day's decisions with each seat's in place of its actor's doctrine.
+
+        The doctrine has decided (and drawn) already, so a seat moves no stream:
+        a world in which the seat chooses what the doctrine chose is the
+        doctrine's world.
+        """
+        out = []
+        for d in decisions:
+            seat = self.seats.get(d.actor)
+            actor = self.spec.actors[self._order[d.actor]]
+            out.append(d if seat is None else seat(actor, self.world, env, d))
+        return out
 
     def run(self) -> Engine:
         """Step to the horizon; returns self for chaining."""

@@ -26,7 +26,7 @@ used as it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -35,8 +35,8 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.engine.adjudication import Decision
-from sim.engine.core import Day, Engine
+from sim.engine.adjudication import SEATED, Decision
+from sim.engine.core import Day, Engine, Seat
 from sim.engine.decision import decide
 from sim.engine.phases import Happening, Knowledge, observe
 from sim.engine.state import WorldState
@@ -261,6 +261,9 @@ class WargameModel(mesa.Model):
         rng: seed or generator (Mesa's convention). ``None`` draws fresh
             entropy; :attr:`seed` records it. ``wargame`` and ``run_batch``
             always pass a seed (the scenario's own by default).
+        seats: per actor id, a :data:`sim.engine.core.Seat` that decides for that
+            actor instead of its doctrine (``sim.seat`` makes them from policies
+            and moves files). Without seats every world is what it always was.
 
     Attributes:
         observed: per observation of the scenario and world, whether it held
@@ -294,6 +297,7 @@ class WargameModel(mesa.Model):
         narrate: bool = False,
         collect: bool = True,
         rng: SeedLike | np.random.Generator | np.random.BitGenerator | None = None,
+        seats: Mapping[str, Seat] | None = None,
     ) -> None:
         spec = scenario_for(scenario_file, tuple(overrides))
         if rng is None:
@@ -309,7 +313,7 @@ class WargameModel(mesa.Model):
         self.pinned = check_pinned(spec, pinned)
         # The plain engine runs the worlds; it spawns its streams from the
         # generator Mesa built from ``rng``, as the batch workers do.
-        self.core = Engine(spec, self.replicates, self.rng, self.pinned)
+        self.core = Engine(spec, self.replicates, self.rng, self.pinned, seats)
         self.narrate = narrate
         self.log: list[LogEntry] = []
         self.actor_agents = [
@@ -377,6 +381,9 @@ class WargameModel(mesa.Model):
             return
         agents = self.agents_by_type[ActorAgent]
         today = self.core.step(lambda what, env: agents.map(what, env))
+        if self.core.seats and today is not None:
+            for agent, decision in zip(self.actor_agents, today.decisions, strict=True):
+                agent.decision = decision  # what was taken, the seats' choices included
         if self.narrate and today is not None:
             self._narrate(today)
         self.running = self.core.running
@@ -434,6 +441,7 @@ class WargameModel(mesa.Model):
                 act = actor.actions[int(dec.action[w])]
                 r = int(dec.rule[w])
                 rule = rules[r] if r >= 0 else None
+                why = "(no rule: the seat's choice)" if r == SEATED else "(no rule: chosen freely)"
                 self.log.append(
                     LogEntry(
                         int(w),
@@ -441,7 +449,7 @@ class WargameModel(mesa.Model):
                         "action",
                         actor.id,
                         act.id,
-                        rule.id if rule else "(no rule: chosen freely)",
+                        rule.id if rule else why,
                         rule.cites if rule else act.cites,
                     )
                 )
