@@ -23,6 +23,7 @@ from sim.scenario.resolved import resolved_text
 
 if TYPE_CHECKING:
     from sim.scenario.model import Scenario
+    from sim.seat.moves import Moves
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class ChunkTask:
     """Id (row of ``runs.csv``) of the chunk's first world."""
     pinned: tuple[tuple[str, Any], ...] = ()
     runs_table: bool = True
+    moves: Moves | None = None
+    """Moves that seated actors play instead of their doctrine (``--moves``)."""
 
     @property
     def seed_sequence(self) -> np.random.SeedSequence:
@@ -81,13 +84,14 @@ def plan_point(
     pinned: dict[str, Any] | None = None,
     runs_table: bool = True,
     chunk: int = CHUNK,
+    moves: Moves | None = None,
 ) -> list[ChunkTask]:
     """All chunk tasks of one design point, in chunk order."""
     tasks = []
     start = first_world
     pins = tuple(sorted((pinned or {}).items()))
     for c, n in enumerate(chunk_sizes(runs, chunk)):
-        tasks.append(ChunkTask(source, point, c, n, int(root_seed), start, pins, runs_table))
+        tasks.append(ChunkTask(source, point, c, n, int(root_seed), start, pins, runs_table, moves))
         start += n
     return tasks
 

@@ -50,6 +50,9 @@ from sim.results.writer import (
 )
 from sim.scenario.model import Scenario
 from sim.scenario.pins import check_pinned
+from sim.seat.moves import MOVES_COLUMNS, Moves, load_moves, moves_table
+from sim.seat.seats import Tally, add_tally
+from sim.tables import columns_of
 
 Presenter = Callable[[Path], str]
 """What the front end does with a finished results folder: draw its charts,
@@ -135,7 +138,13 @@ def execute_groups(
                 bar.update(1)
 
 
-def simulate(sc: Scenario, settings: RunSettings | None = None, **changes: Any) -> Counts:
+def simulate(
+    sc: Scenario,
+    settings: RunSettings | None = None,
+    *,
+    moves: Moves | None = None,
+    **changes: Any,
+) -> Counts:
     """Run the worlds of ``sc`` in this process and add up their counts.
 
     ``runs`` and ``seed`` default to the scenario's, as in :func:`run_batch`;
@@ -148,7 +157,8 @@ def simulate(sc: Scenario, settings: RunSettings | None = None, **changes: Any) 
     design point 0), run by the same function
     (:func:`sim.batch.worker.run_chunk`, through :func:`execute`), so the
     counts are exactly the batch's. :func:`sim.interop.evaluate` and the
-    viewer's ensemble call it; nothing is written.
+    viewer's ensemble call it; nothing is written. With ``moves``, the actors
+    they seat play them (as ``run_batch(..., moves=...)`` does).
 
     Raises:
         UsageError: a bad setting, overrides (apply them when loading
@@ -164,7 +174,7 @@ def simulate(sc: Scenario, settings: RunSettings | None = None, **changes: Any) 
     runs, seed = settings.for_scenario(sc).worlds
     pins = check_pinned(sc, settings.pinned)
     source = scenario_source(sc, sc.file, sc.overrides, ship_text=False)
-    tasks = plan_point(source, 0, runs, seed, 0, pins, False, settings.chunk_size)
+    tasks = plan_point(source, 0, runs, seed, 0, pins, False, settings.chunk_size, moves)
     totals = Counts.zeros(sc)
 
     def add(cs: ChunkSummary) -> None:
@@ -226,12 +236,17 @@ def group_folder(results_root: str | Path | None, name: str) -> Path:
 
 
 def plan_batch(
-    sc: Scenario, scenario: str | Path, overrides: Sequence[str], settings: RunSettings
+    sc: Scenario,
+    scenario: str | Path,
+    overrides: Sequence[str],
+    settings: RunSettings,
+    moves: Moves | None = None,
 ) -> tuple[list[ChunkTask], Executor, dict[str, Any]]:
     """The chunk tasks of a batch of ``sc`` (design point 0), the executor and the pins.
 
     The work is checked against the limits first. Every chunk sends its
-    per-world rows, ``runs.csv`` or not: the drivers count them.
+    per-world rows, ``runs.csv`` or not: the drivers count them. ``moves`` are
+    played by the actors they seat (``--moves``).
 
     Raises:
         UsageError: more work than the limits allow, or a bad pinned value.
@@ -242,7 +257,8 @@ def plan_batch(
     pins = check_pinned(sc, settings.pinned)
     ex = settings.make_executor()
     source = scenario_source(sc, scenario, overrides, ship_text=not ex.in_process)
-    return plan_point(source, 0, runs, seed, 0, pins, True, settings.chunk_size), ex, pins
+    tasks = plan_point(source, 0, runs, seed, 0, pins, True, settings.chunk_size, moves)
+    return tasks, ex, pins
 
 
 def run_batch(
@@ -255,6 +271,7 @@ def run_batch(
     results_root: str | Path | None = None,
     on_complete: Presenter | None = None,
     derive: Derivation | None = None,
+    moves: str | Path | Moves | None = None,
     **changes: Any,
 ) -> BatchResult:
     """Run the worlds of a scenario and write a results folder.
@@ -278,9 +295,13 @@ def run_batch(
             the charts and the report); by default nothing.
         derive: further tables to write from the batch's own (a
             :class:`Derivation`); by default none.
+        moves: a moves file (or moves already checked against this scenario) that
+            the actors it names play instead of their doctrine, in every world
+            (:mod:`sim.seat.moves`); the folder gets ``moves.csv`` and the manifest
+            records the file and its hash.
 
     Raises:
-        ValidationError: the scenario or an override is invalid.
+        ValidationError: the scenario, an override or the moves file is invalid.
         UsageError: a bad setting, or more work than the limits allow
             (:mod:`sim.batch.limits`).
         ExecutionError: a chunk failed or stalled (the message names it and its seed).
@@ -294,14 +315,17 @@ def run_batch(
     sc, overrides = loaded.scenario, loaded.overrides
     settings = settings.for_scenario(sc)
     runs, seed = settings.worlds
-    tasks, ex, pins = plan_batch(sc, scenario, overrides, settings)
+    played = moves if isinstance(moves, Moves) or moves is None else load_moves(moves, sc)
+    tasks, ex, pins = plan_batch(sc, scenario, overrides, settings, played)
     started = _dt.datetime.now()
     totals = Counts.zeros(sc)
     drivers = batch_counts(sc, pins)
+    seated: Tally = {}
 
     def add(cs: ChunkSummary) -> None:
         totals.add(cs.counts)
         add_chunk(drivers, sc, cs)
+        add_tally(seated, cs.extra.get("seats", {}))
 
     with Staging(group_folder(results_root, sc.name), out, started) as stage:
         stream(
@@ -320,6 +344,10 @@ def run_batch(
         write_table(stage.path / "drivers.csv", drivers.columns())
         summary = summary_dict(sc, totals, seed)
         removed = {"without": list(loaded.without)} if loaded.without else {}
+        seats = {"moves": played.manifest()} if played is not None else {}
+        if played is not None:
+            rows = moves_table(sc, played, seated, runs)
+            write_table(stage.path / "moves.csv", columns_of(rows, MOVES_COLUMNS))
         write_json(stage.path / "summary.json", summary | removed)
         derived = derive.write(stage.path, sc) if derive is not None else {}
         extra = list(derive.options) if derive is not None else []
@@ -337,12 +365,17 @@ def run_batch(
                 started=started,
                 finished=_dt.datetime.now(),
                 command=settings.command(
-                    "batch", scenario, runs_table=runs_table, extra=extra, pinned=pins
+                    "batch",
+                    scenario,
+                    runs_table=runs_table,
+                    extra=[*extra, *(["--moves", played.file] if played and played.file else [])],
+                    pinned=pins,
                 ),
                 runs_table=runs_table,
                 pinned=pins,
                 **removed,
                 **derived,
+                **seats,
             ),
         )
         note = present(on_complete, stage.path)

@@ -17,6 +17,7 @@ from sim.results.aggregate import ChunkSummary, summarise_chunk
 from sim.scenario import cache as scenario_cache
 from sim.scenario.model import Scenario
 from sim.scenario.pins import check_pinned
+from sim.seat.seats import tally
 
 
 def compiled(source: ScenarioSource) -> Scenario:
@@ -55,5 +56,10 @@ def run_chunk(task: ChunkTask) -> ChunkSummary:
     """
     sc = compiled(task.source)
     rng = np.random.default_rng(task.seed_sequence)
-    engine = Engine(sc, task.n, rng, check_pinned(sc, dict(task.pinned) or None)).run()
-    return summarise_chunk(engine, task.point, task.chunk, task.first_world, task.runs_table)
+    seats = task.moves.seats() if task.moves is not None else None
+    pins = check_pinned(sc, dict(task.pinned) or None)
+    engine = Engine(sc, task.n, rng, pins, seats).run()
+    summary = summarise_chunk(engine, task.point, task.chunk, task.first_world, task.runs_table)
+    if seats:
+        summary.extra["seats"] = tally(seats)
+    return summary

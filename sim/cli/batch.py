@@ -66,6 +66,14 @@ def format_summary(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
     if removed:
         names = "; ".join(f"{d['rule']} ({d['actor_name']}, {d['kind']})" for d in removed)
         lines[-1:] = [f"Without: {names}", ""]
+    played = manifest.get("moves")
+    if played:
+        seats = ", ".join(played["seats"]) or "no actor"
+        lines[-1:] = [
+            f"Moves: {played['moves']} from {played['file']} (seats: {seats}; "
+            "where a move was not allowed the doctrine's choice stood: moves.csv)",
+            "",
+        ]
     width = max([len(o["name"]) for o in summary["outcomes"]] + [len("Outcome")])
     lines.append(f"{'Outcome':<{width}}  {'share':>6}   95% interval")
     for o in summary["outcomes"]:
@@ -175,12 +183,15 @@ def _output(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run a batch, print the summary table, say where the folder is."""
     if args.as_of is not None:
+        if args.moves:
+            raise UsageError("--moves and --as-of do not go together yet: run them apart")
         from sim.cli.evidence import cmd_conditional_batch  # conditioned: sim.evidence's
 
         return cmd_conditional_batch(args)
     from sim.batch.runner import run_batch  # start-up time: the engine (Mesa) only to run
 
-    result = run_batch(args.scenario, run_settings(args), **_output(args))
+    moves = {"moves": args.moves} if args.moves else {}
+    result = run_batch(args.scenario, run_settings(args), **_output(args), **moves)
     out(format_summary(result.summary, result.manifest))
     _where(result)
     return EXIT_OK
@@ -352,6 +363,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="DATE",
         help="also condition the worlds on the observations dated up to DATE: "
         "conditional.csv, posterior.csv (docs/evidence.md)",
+    )
+    p.add_argument(
+        "--moves",
+        metavar="FILE",
+        help="play the moves in FILE (a moves file or a saved game) for the actors it "
+        "names, in every world, instead of their doctrine (docs/seats.md)",
     )
     _output_options(p)
     p.set_defaults(func=cmd_batch)

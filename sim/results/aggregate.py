@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -92,6 +92,8 @@ class ChunkSummary:
     first_world: int
     counts: Counts
     rows: np.ndarray | None  # structured array, one row per world
+    extra: dict[str, Any] = field(default_factory=dict)
+    """What the layers above add to a chunk's result (the seats' tallies of ``--moves``)."""
 
 
 class Finished(Protocol):
