@@ -122,3 +122,44 @@ def test_chart_libraries_are_found_by_exact_version(tmp_path):
         "vega-embed": "vega-embed@6.2.0",
     }
     assert library_folders(tmp_path / "missing")["vega"] == "vega@5"
+
+
+# -- the "as of" slider ----------------------------------------------------------------
+OBSERVATIONS = DEFAULT_SCENARIO.parent / "observations" / "allied_resolve_2022.yaml"
+
+
+@pytest.fixture(scope="module")
+def observed():
+    sc = load_scenario(DEFAULT_SCENARIO, observations=OBSERVATIONS)
+    return run_ensemble(sc, {}, worlds=600)
+
+
+def test_the_ensemble_keeps_world_records_only_with_observations(scenario, observed):
+    from sim.viz.asof import observation_days
+
+    base = run_ensemble(scenario, {}, worlds=600)
+    assert base.rows is None
+    assert len(observed.rows) == 600
+    # recording observations draws nothing: the same worlds end the same way
+    assert [o.count for o in observed.outcomes] == [o.count for o in base.outcomes]
+    assert observation_days(observed.scenario) == [0, 15, 23, 29]
+
+
+def test_as_of_keeps_the_worlds_that_agree_with_noiseless_observations(observed):
+    import numpy as np
+
+    from sim.viz.asof import conditional_rows, conditioned
+
+    sc = observed.scenario
+    cond = conditioned(observed, sc.date_of(15))  # 17 Jan and 1 Feb: all noiseless
+    assert {r.id for r in cond.used} == {o.id for o in sc.observations if o.day <= 15}
+    rows = observed.rows
+    kept = np.ones(len(rows), dtype=bool)
+    for r in cond.used:
+        kept &= rows[f"obs_{r.id}"]
+    assert cond.worlds == int(kept.sum()) and cond.ess == pytest.approx(kept.sum())
+    war = next(o for o in sc.outcomes if o.id == "staging_area_war")
+    share = cond.share("outcome", "staging_area_war").probability
+    assert share == pytest.approx(np.mean(rows["outcome"][kept] == war.index))
+    text = {r["outcome"]: r["given"] for r in conditional_rows(observed, cond)}
+    assert text[war.name].startswith(f"{100 * share:.1f}% (")

@@ -17,6 +17,7 @@ never used.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -35,6 +36,7 @@ from conftest import DEFAULT_SCENARIO
 from sim.viz import cli as view_cli
 
 SCENARIO = DEFAULT_SCENARIO
+OBSERVATIONS = SCENARIO.parent / "observations" / "allied_resolve_2022.yaml"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -208,16 +210,16 @@ def _wait_until_serving(url: str, proc: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"viewer server did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def viewer(tmp_path):
-    """A running viewer server on 127.0.0.1; yields its URL; stopped by pid afterwards."""
+@contextlib.contextmanager
+def _serving(folder: Path, *args: str):
+    """A viewer server on 127.0.0.1 on a free port; yields its URL; stopped by pid afterwards."""
     port = _free_port()
-    log = tmp_path / "server.log"
+    log = folder / "server.log"
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sim.viz", str(SCENARIO), "--port", str(port)],
-            cwd=tmp_path,  # solara reads a .env file from the working directory
+            [sys.executable, "-m", "sim.viz", str(SCENARIO), "--port", str(port), *args],
+            cwd=folder,  # solara reads a .env file from the working directory
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -233,6 +235,20 @@ def viewer(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def viewer(tmp_path):
+    """The viewer of the default scenario."""
+    with _serving(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def observed_viewer(tmp_path):
+    """The viewer of the default scenario with its observations file (the as-of slider)."""
+    with _serving(tmp_path, "--observations", str(OBSERVATIONS)) as url:
+        yield url
 
 
 def _shares(text: str) -> dict[str, float]:
@@ -349,3 +365,56 @@ def test_viewer_page_reacts_to_a_parameter(viewer, tmp_path):
     if keep:
         shutil.copytree(shots, keep, dirs_exist_ok=True)
     shutil.rmtree(shots)
+
+
+def _browser(pw):
+    return pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def _keep(shots: Path) -> None:
+    keep = os.environ.get("WARGAME_SCREENSHOT_DIR")
+    if keep:
+        shutil.copytree(shots, keep, dirs_exist_ok=True)
+    shutil.rmtree(shots)
+
+
+@needs_browser
+def test_as_of_slider_conditions_the_ensemble(observed_viewer, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(observed_viewer)
+            shares = _shares(_settled_shares(page))
+            state = page.get_by_test_id("as-of-state")
+            state.wait_for(timeout=UPDATE_TIMEOUT_MS)
+            assert state.inner_text().startswith("Not conditioned")
+            thumb = page.locator('[data-testid="as-of-slider"][role="slider"]')
+            thumb.focus()
+            thumb.press("End")  # as of the last observation day, 15 February
+            table = page.get_by_test_id("as-of-table")
+            table.wait_for(timeout=UPDATE_TIMEOUT_MS)
+            text = state.inner_text()
+            m = re.match(r"As of Tue 15 Feb 2022: 9 observations; ([\d,]+) of 3,000 worlds", text)
+            assert m, text
+            assert 0 < int(m[1].replace(",", "")) < 3000
+            assert "effective sample size" in text
+            # no offensive by 15 February: war from Belarus far less likely than a priori
+            row = table.locator("tr", has_text="War from Belarusian territory").inner_text()
+            given = float(re.findall(r"([\d.]+)%", row)[1]) / 100
+            assert given < shares["staging_area_war"] / 2, row
+            table.scroll_into_view_if_needed()
+            page.screenshot(path=shots / "6-as-of-15-feb.png")
+            thumb.press("Home")
+            page.wait_for_function(
+                "() => document.querySelector('[data-testid=as-of-state]')"
+                "?.innerText.startsWith('Not conditioned')",
+                timeout=UPDATE_TIMEOUT_MS,
+            )
+        finally:
+            browser.close()
+    _keep(shots)

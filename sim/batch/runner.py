@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from sim.batch.executors import Executor, SerialExecutor
@@ -143,6 +144,7 @@ def simulate(
     settings: RunSettings | None = None,
     *,
     moves: Moves | None = None,
+    rows: list[np.ndarray] | None = None,
     **changes: Any,
 ) -> Counts:
     """Run the worlds of ``sc`` in this process and add up their counts.
@@ -158,7 +160,10 @@ def simulate(
     (:func:`sim.batch.worker.run_chunk`, through :func:`execute`), so the
     counts are exactly the batch's. :func:`sim.interop.evaluate` and the
     viewer's ensemble call it; nothing is written. With ``moves``, the actors
-    they seat play them (as ``run_batch(..., moves=...)`` does).
+    they seat play them (as ``run_batch(..., moves=...)`` does). With
+    ``rows`` (a list), each chunk's per-world records (``runs.csv``'s rows,
+    as :func:`sim.results.aggregate.row_dtype`) are appended to it in world
+    order.
 
     Raises:
         UsageError: a bad setting, overrides (apply them when loading
@@ -174,11 +179,14 @@ def simulate(
     runs, seed = settings.for_scenario(sc).worlds
     pins = check_pinned(sc, settings.pinned)
     source = scenario_source(sc, sc.file, sc.overrides, ship_text=False)
-    tasks = plan_point(source, 0, runs, seed, 0, pins, False, settings.chunk_size, moves)
+    keep = rows is not None
+    tasks = plan_point(source, 0, runs, seed, 0, pins, keep, settings.chunk_size, moves)
     totals = Counts.zeros(sc)
 
     def add(cs: ChunkSummary) -> None:
         totals.add(cs.counts)
+        if rows is not None and cs.rows is not None:
+            rows.append(cs.rows)
 
     execute(tasks, SerialExecutor(), add, progress=False)
     return totals

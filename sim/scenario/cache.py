@@ -137,16 +137,23 @@ def _put(key: tuple[Any, ...], sc: Scenario) -> None:
         _entries.popitem(last=False)
 
 
-def load_cached(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
+def load_cached(
+    path: Path | str, overrides: Sequence[str] = (), observations: Path | str | None = None
+) -> Scenario:
     """:func:`sim.scenario.load_scenario` of ``path``, compiled once while the files stay the same.
+
+    ``observations`` is a separate observations file (``--observations``),
+    watched like the scenario's own files.
 
     Raises:
         ValidationError: the scenario or an override is invalid (nothing is kept).
     """
     overrides = tuple(overrides)
     resolved = Path(path).resolve().as_posix()
-    key = ("file", resolved, file_stamps(path), overrides, claims_stamps(path))
-    return _cached(key, lambda: load_scenario(path, overrides))
+    key: tuple[Any, ...] = ("file", resolved, file_stamps(path), overrides, claims_stamps(path))
+    if observations is not None:
+        key += ("observations", _stamp(Path(observations).absolute())[0])
+    return _cached(key, lambda: load_scenario(path, overrides, observations=observations))
 
 
 def scenario_from_text(name: str, text: str, overrides: Sequence[str] = ()) -> Scenario:

@@ -32,6 +32,7 @@ from mesa.visualization.utils import update_counter
 
 from sim.errors import ValidationError
 from sim.viz import vega
+from sim.viz.asof import conditional_rows, conditioned, observation_days
 from sim.viz.charts import fan_spec, outcomes_spec, path_spec
 from sim.viz.controls import describe_pins
 from sim.viz.ensemble import WORLDS, Change, Ensemble, changes
@@ -62,14 +63,14 @@ def _chart(spec: dict[str, Any], testid: str) -> None:
         vega.chart(spec)
 
 
-_TABLE_CSS = (
-    "<style>.wg-story{border-collapse:collapse;width:100%;font-size:0.88em}"
+_STYLE = (
+    ".wg-story{border-collapse:collapse;width:100%;font-size:0.88em}"
     ".wg-story th,.wg-story td{text-align:left;vertical-align:top;padding:3px 6px;"
     "border-bottom:1px solid #e4e4e4}.wg-story th{position:sticky;top:0;background:#fafafa}"
     ".wg-story td.claims{color:#555;font-size:0.92em}"
     ".wg-story td.rule{font-family:monospace;font-size:0.95em}"
     ".wg-story td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
-    ".wg-story td.up{color:#b2182b}.wg-story td.down{color:#2166ac}</style>"
+    ".wg-story td.up{color:#b2182b}.wg-story td.down{color:#2166ac}"
 )
 
 
@@ -86,7 +87,7 @@ def _story_table(rows: list[StoryRow], limit: int = 400) -> str:
             f"<td>{escape(r.what)}</td><td class='rule'>{escape(r.rule)}</td>"
             f"<td class='claims'>{escape(', '.join(r.claims))}</td></tr>"
         )
-    return f"{_TABLE_CSS}<table class='wg-story'>{head}{''.join(body)}</table>"
+    return f"<table class='wg-story'>{head}{''.join(body)}</table>"
 
 
 def _change_table(change: tuple[Change, ...]) -> str:
@@ -104,7 +105,7 @@ def _change_table(change: tuple[Change, ...]) -> str:
             f"<td class='num {tone}'>{escape(c.text())}</td></tr>"
         )
     table = f"<table class='wg-story' data-testid='change-table'>{head}{''.join(body)}</table>"
-    return _TABLE_CSS + table
+    return table
 
 
 @solara.component
@@ -208,12 +209,73 @@ def EnsemblePanel(settings: ViewerSettings) -> None:
             style="font-size: 0.88em; margin: 0 0 8px 0",
         )
         _chart(fan_chart, "fan-chart")
+        if ens.rows is not None:
+            AsOfCard(settings, ens)
         state = "updating…" if task.pending else f"computed in {ens.seconds:.2f} s"
         _testid(
             "ensemble-status",
             f"{ens.worlds:,} worlds, seed {spec.seed} (the same for every setting); {state}",
             style="font-size: 0.85em; color: #666",
         )
+
+
+@solara.component
+def AsOfCard(settings: ViewerSettings, ens: Ensemble) -> None:
+    """The "as of" slider: these worlds given the observations dated up to a day."""
+    sc = ens.scenario
+    days = observation_days(sc)
+    stop = settings.as_of
+    k = min(int(stop.value), len(days))
+    cond = solara.use_memo(
+        lambda: conditioned(ens, sc.date_of(days[k - 1])) if k else None, [ens, k]
+    )
+    with solara.Card("Given what was seen by a date", margin=0, style={"margin-top": "12px"}):
+        with solara.Row(style={"align-items": "center"}):
+            solara.Text("start", style=_SMALL)
+            solara.v.Slider(
+                v_model=k,
+                on_v_model=stop.set,
+                min=0,
+                max=len(days),
+                step=1,
+                ticks="always",
+                dense=True,
+                hide_details=True,
+                attributes={"data-testid": "as-of-slider"},
+            )
+            solara.Text(f"{sc.date_of(days[-1]):%d %b}", style=_SMALL)
+        if cond is None:
+            _testid(
+                "as-of-state",
+                "Not conditioned: move the slider to weigh the worlds by the "
+                f"{len(sc.observations)} observations, dated {sc.date_of(days[0]):%d %b} "
+                f"to {sc.date_of(days[-1]):%d %b}.",
+                style=_NOTE_CSS,
+            )
+            return
+        _testid(
+            "as-of-state",
+            f"As of {cond.as_of:%a %d %b %Y}: {len(cond.used)} observations; "
+            f"{cond.worlds:,} of {cond.runs:,} worlds agree "
+            f"(effective sample size {cond.ess:,.0f})",
+            style=_NOTE_CSS + "; font-weight: bold",
+        )
+        if cond.warning:
+            solara.Warning(cond.warning, dense=True)
+        seen = "".join(
+            f"<li>{r.date:%d %b}: {escape(r.description or r.seen)}"
+            f"{f' (wrong with chance {r.noise:g})' if r.noise else ''}"
+            f" <span style='color:#777'>[{escape(', '.join(r.cites))}]</span></li>"
+            for r in cond.used
+        )
+        _html(f"<ul style='font-size:0.85em;margin:4px 0'>{seen}</ul>")
+        head = "<tr><th>outcome</th><th>all worlds</th><th>given the evidence (95%)</th></tr>"
+        body = "".join(
+            f"<tr><td>{escape(r['outcome'])}</td><td class='num'>{r['all']}</td>"
+            f"<td class='num'>{r['given']}</td></tr>"
+            for r in conditional_rows(ens, cond)
+        )
+        _html(f"<table class='wg-story' data-testid='as-of-table'>{head}{body}</table>")
 
 
 @solara.component
@@ -249,7 +311,8 @@ def PageWithSettings(settings: ViewerSettings) -> None:
     with solara.Sidebar():
         ParametersCard(settings)
         OverridesCard(settings)
-    with solara.ColumnsResponsive(default=12, xlarge=6):
+    solara.Style(_STYLE)
+    with solara.ColumnsResponsive(12, xlarge=6):
         EnsemblePanel(settings)
         WorldPanel(model, settings)
 

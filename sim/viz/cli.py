@@ -80,6 +80,7 @@ def serve(
     overrides: Sequence[str] = (),
     claims: str | Path | None = None,
     check_claims: bool = True,
+    observations: str | Path | None = None,
 ) -> int:
     """Check the scenario, then run the viewer in this process until it is stopped.
 
@@ -91,10 +92,11 @@ def serve(
     """
     check_installed()
     with claims_policy(claims, check=check_claims) as policy:
-        load_scenario(scenario, tuple(overrides))  # report a bad file before starting a server
+        # report a bad file before starting a server
+        load_scenario(scenario, tuple(overrides), observations=observations)
     print(f"wargame view: http://{host}:{port}/  (Ctrl-C to stop)", file=sys.stderr, flush=True)
     command = server_command(host, port)
-    env = server_env(scenario, overrides, claims=policy)
+    env = server_env(scenario, overrides, claims=policy, observations=observations)
     if os.name == "posix":
         # become the server: one process, which Ctrl-C or a signal to our pid stops
         os.execve(command[0], command, env)
@@ -110,6 +112,7 @@ def cmd_view(args: argparse.Namespace) -> int:
         overrides=args.set or (),
         claims=args.claims,
         check_claims=not args.no_claims,
+        observations=args.observations,
     )
 
 
@@ -130,6 +133,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="PATH=VALUE",
         help="override a scenario value, e.g. --set actors.kremlin.rationality=2",
+    )
+    p.add_argument(
+        "--observations",
+        metavar="FILE",
+        help="a separate observations file naming the scenario (docs/evidence.md): the page "
+        "gets an as-of slider that conditions the ensemble on them",
     )
     add_claims_options(p)
     p.set_defaults(func=cmd_view)

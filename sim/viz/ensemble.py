@@ -63,6 +63,8 @@ class Ensemble:
         dates: the calendar date of each day.
         bands: rung index percentiles (5, 25, 50, 75, 95) per day, shape (5, days).
         seconds: wall-clock time of the run.
+        rows: one record per world (``runs.csv``'s row) when the scenario has
+            observations, to condition on; else ``None``.
     """
 
     scenario: Scenario
@@ -71,6 +73,7 @@ class Ensemble:
     dates: tuple[_dt.date, ...]
     bands: np.ndarray
     seconds: float
+    rows: np.ndarray | None = None
 
     @property
     def worlds(self) -> int:
@@ -124,7 +127,8 @@ def run_ensemble(
     """
     pinned = dict(pinned or {})
     start = time.perf_counter()
-    counts = simulate(scenario, runs=worlds, seed=seed, pinned=pinned)
+    rows: list[np.ndarray] | None = [] if scenario.observations else None
+    counts = simulate(scenario, runs=worlds, seed=seed, pinned=pinned, rows=rows)
     seconds = time.perf_counter() - start
     dates = tuple(scenario.date_of(d) for d in range(scenario.horizon_days))
     return Ensemble(
@@ -134,6 +138,7 @@ def run_ensemble(
         dates,
         rung_bands(counts.occupancy),
         seconds,
+        np.concatenate(rows) if rows else None,
     )
 
 

@@ -30,7 +30,11 @@ from sim.viz.controls import (
     pinned_values,
 )
 from sim.viz.ensemble import WORLDS, Ensemble, run_ensemble
-from sim.viz.environment import claims_from_environment, scenario_from_environment
+from sim.viz.environment import (
+    claims_from_environment,
+    observations_from_environment,
+    scenario_from_environment,
+)
 
 
 # -- loading, cached across sessions ---------------------------------------------------
@@ -44,7 +48,7 @@ def compiled(path: str, overrides: tuple[str, ...]) -> Scenario:
     """
     claims = claims_from_environment()
     with claims_policy(claims.file, check=claims.check):
-        return load_cached(path, overrides)
+        return load_cached(path, overrides, observations_from_environment())
 
 
 _ENSEMBLES: dict[tuple[Any, ...], Ensemble] = {}
@@ -94,6 +98,7 @@ class ViewerSettings:
         self.rationality = {a.id: solara.reactive(a.rationality.source) for a in self.base.actors}
         self.extra = solara.reactive("")
         self.seed = solara.reactive(str(self.base.seed))
+        self.as_of = solara.reactive(0)  # 0: not conditioned; k: the k-th observation day
         self._applied: dict[tuple[Any, ...], Applied] = {}
 
     @classmethod
