@@ -316,3 +316,52 @@ def test_effective_size_and_as_of_dates() -> None:
     ]
     with pytest.raises(UsageError):
         as_of_dates(dt.date(2022, 1, 2), dt.date(2022, 1, 1), 1)
+
+
+def test_charts_and_reports_of_a_conditioned_batch_and_a_forecast(write_scenario, tmp_path) -> None:
+    from sim.plots.evidence import forecast_lines, plot_forecast, plot_posterior, posterior_panels
+    from sim.report import write_report
+    from sim.report.drawing import redraw
+
+    # A rule, so that rules.csv has rows and every batch chart can be drawn.
+    actor = (
+        "  a:\n    name: A\n    actions: {wait: {default: true}, act: {once: true}}\n"
+        f"    rules: {{go: {{kind: trigger, action: act, prob: 0.1, cites: {CITE}}}}}\n"
+    )
+    text = UNIFORM.replace("NOISE", "0.2").replace(
+        "  a: {name: A, actions: {wait: {default: true}}}\n", actor
+    )
+    path = write_scenario(text, "u.yaml")
+    batch, shares = run_conditional_batch(
+        path, runs=2000, seed=7, as_of="2022-01-03", progress=False, out=tmp_path / "c"
+    )
+    panels = {p["parameter"]: p for p in posterior_panels(batch.posterior)}
+    assert set(panels) == {"x", "y"} and panels["x"]["kind"] == "number"
+    assert panels["x"]["posterior_mean"] < panels["x"]["prior_mean"]
+    assert panels["x"]["posterior"].sum() == pytest.approx(1.0)
+    assert plot_posterior(batch).axes
+    stems = {p.stem for p in redraw(tmp_path / "c")}
+    assert "posterior" in stems
+    page = write_report(tmp_path / "c").read_text(encoding="utf-8")
+    assert 'id="evidence"' in page and "Given the evidence" in page
+    assert f"{shares.worlds:,} worlds agree" in page
+    assert 'id="chart-posterior"' in page and page.count('id="chart-posterior"') == 1
+
+    path = write_scenario(HAZARD + _calm_by([3, 6]), "spark.yaml")
+    result = run_forecast(
+        path, runs=1500, seed=1, start="2022-01-01", end="2022-01-08", every=3,
+        progress=False, out=tmp_path / "f",
+    )  # fmt: skip
+    lines = forecast_lines(result)
+    war = next(line for line in lines["outcome"] if line["id"] == "war")
+    assert len(war["dates"]) == 4 and np.all(np.diff(war["p"]) <= 0)
+    assert [line["id"] for line in lines["flag"]] == ["at_war"]
+    assert len(plot_forecast(result).axes) == 2
+    assert [p.name for p in redraw(tmp_path / "f")] == [
+        "forecast.png",
+        "forecast.svg",
+        "report.html",
+    ]
+    page = (tmp_path / "f" / "report.html").read_text(encoding="utf-8")
+    assert "Forecast by date" in page and 'id="chart-forecast"' in page
+    assert "calm_3" in page and "--every 3" in page

@@ -25,7 +25,9 @@ from sim.report.contents import (
     rank_rules,
     reproduce_command,
 )
+from sim.report.evidence import evidence_section, forecast_page
 from sim.report.page import interval, percent, render
+from sim.results.reader import BatchResult, ForecastResult, load_results
 
 __all__ = [
     "REPORT_NAME",
@@ -45,7 +47,11 @@ REPORT_NAME = "report.html"
 
 
 def write_report(folder: Path | str) -> Path:
-    """Write ``report.html`` into a batch's results folder and return its path.
+    """Write ``report.html`` into a batch's (or a forecast's) results folder; returns its path.
+
+    A batch conditioned with ``--as-of`` gets the section "Given the
+    evidence"; a forecast folder gets a page of its own
+    (:mod:`sim.report.evidence`).
 
     The page is written beside the other files under a temporary name and
     renamed, so a reader never opens half a report.
@@ -57,9 +63,16 @@ def write_report(folder: Path | str) -> Path:
         ResultsError: the folder or its ``summary.json`` is missing or
             unreadable, or the page cannot be written.
     """
-    data = gather(folder)
-    path = (data.folder or find_results(folder)) / REPORT_NAME
-    page = render(data)
+    opened = load_results(folder)
+    if isinstance(opened, ForecastResult):
+        path, page = opened.folder / REPORT_NAME, forecast_page(opened)
+    else:
+        data = gather(folder)
+        if isinstance(opened, BatchResult) and opened.has_conditional:
+            data.sections.append(("evidence", "Given the evidence", evidence_section(data, opened)))
+            data.placed.add("posterior")
+        path = (data.folder or find_results(folder)) / REPORT_NAME
+        page = render(data)
     try:
         with atomic_file(path) as tmp:
             tmp.write_text(page, encoding="utf-8")

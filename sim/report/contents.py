@@ -77,6 +77,10 @@ class ReportData:
     """What page 1 says (:func:`sim.report.brief.brief`)."""
     scenario_file: Path | None = None
     """The scenario file found for the manifest's name, if any."""
+    sections: list[tuple[str, str, str]] = field(default_factory=list)
+    """Further sections after the outcomes: ``(anchor, title in the menu, HTML)``."""
+    placed: set[str] = field(default_factory=set)
+    """Charts (file stems) a further section shows, left out of the Charts section."""
 
 
 def _number(value: Any) -> float | None:

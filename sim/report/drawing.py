@@ -50,7 +50,7 @@ def draw(folder: Path, kind: str) -> Drawing:
         note = f"plots failed ({_failure(exc)}); redraw with: wargame plot {folder}"
         return Drawing([], note, True)
     note = f"{len(files)} plots in {folder / 'plots'}"
-    if kind == "batch":
+    if kind in ("batch", "forecast"):
         # The one-page report embeds the plots, so it is (re)written with them.
         try:
             files.append(write_report(folder))

@@ -451,14 +451,17 @@ def _outcomes(d: ReportData) -> str:
     return out
 
 
-def _charts_html(charts: Mapping[str, bytes]) -> str:
-    """Every chart but the outcomes (on page 1): known ones in reading order, then others."""
+def _charts_html(
+    charts: Mapping[str, bytes], placed: set[str] | frozenset[str] = frozenset()
+) -> str:
+    """Every chart but the outcomes (on page 1) and those ``placed`` in another section:
+    known ones in reading order, then others."""
     out = '<h2 id="charts">Charts</h2>\n'
     if not charts:
         return out + "<p class=muted>No charts were found in this folder.</p>\n"
     order = [s for s in CHARTS if s in charts] + [s for s in charts if s not in CHARTS]
     for stem in order:
-        if stem == "outcomes":
+        if stem == "outcomes" or stem in placed:
             continue
         heading, caption = CHARTS.get(stem, (stem.replace("_", " ").capitalize(), ""))
         out += _figure(stem, charts[stem], heading, caption)
@@ -728,8 +731,12 @@ def render(d: ReportData) -> str:
     manifest, where the scenario's ids are shown (small) beside the names.
     """
     title = d.summary.get("title") or d.summary.get("scenario") or "Results"
-    sections = [("brief", "Summary"), ("outcomes", "Outcomes"), ("charts", "Charts")]
-    sections += [("appendix", "Appendix: rules, parameters, claims, manifest")]
+    sections = [("brief", "Summary"), ("outcomes", "Outcomes")]
+    sections += [(anchor, name) for anchor, name, _ in d.sections]
+    sections += [
+        ("charts", "Charts"),
+        ("appendix", "Appendix: rules, parameters, claims, manifest"),
+    ]
     appendix = (
         '<section id="appendix">\n<h2 class="part">Appendix</h2>\n'
         f'<p class="def">Scenario <code class="id">'
@@ -747,7 +754,8 @@ def render(d: ReportData) -> str:
         + _brief(d)
         + '<section id="details">\n'
         + _outcomes(d)
-        + _charts_html(d.charts)
+        + "".join(html_ for _, _, html_ in d.sections)
+        + _charts_html(d.charts, d.placed)
         + "</section>\n"
         + appendix
     )
