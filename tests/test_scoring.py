@@ -455,3 +455,52 @@ def test_wargame_score_on_a_forecast_by_date_prints_each_date(toy, tmp_path, cap
     assert lines["Overall"][:4] == ["7", f"{TOY_BRIER:.3f}", f"{TOY_LOG:.2f}", "-0.07"]
     assert "not scored: flag a as of 2022-02-24 and later (1 forecast)" in text
     assert (tmp_path / "s" / "plots" / "reliability.png").is_file()
+
+
+# -- the real commands: wargame forecast and wargame batch --as-of, then wargame score --
+OBSERVATIONS = ROOT / "scenarios" / "observations" / "allied_resolve_2022.yaml"
+
+
+def test_wargame_score_on_wargame_forecast_with_the_batch_as_reference(small_batch, tmp_path):
+    forecast = tmp_path / "forecast"
+    assert main(["forecast", str(DEFAULT_SCENARIO), "--observations", str(OBSERVATIONS),
+                 "--from", "2022-01-17", "--to", "2022-02-24", "--every", "7", "--runs", "200",
+                 "--seed", "3", "--out", str(forecast), "--no-plots", "-q"]) == 0  # fmt: skip
+    out = tmp_path / "score"
+    assert main(["score", str(forecast), "--resolutions", str(RESOLUTIONS), "--reference",
+                 str(small_batch.folder), "--out", str(out), "--no-plots"]) == 0  # fmt: skip
+    from sim.results import load_results
+
+    res = load_results(out)
+    rows = res.scores
+    published = load_results(forecast).forecast  # the forecast's own table, as written
+    merged = rows.merge(published, on=["as_of", "kind", "name"], suffixes=("", "_published"))
+    assert len(merged) == len(rows)
+    assert (merged["probability"] == merged["probability_published"]).all()
+    # Forecasts made on or after a question resolved are left out, by the resolutions' dates.
+    assert rows["as_of"].astype(str).lt(rows["resolved"].astype(str)).all()
+    left = {x["name"]: x["first_as_of"] for x in res.summary["left_out"]}
+    assert left["offensive_from_belarus"] == "2022-02-24"
+    assert left["russian_troops_stay"] == "2022-02-21"
+    # The batch of the same worlds is the reference, made as of the start: the same numbers
+    # as the forecast's first date, so no skill over it there.
+    first = res.summary["by_date"][0]
+    assert first["as_of"] == "2022-01-17"
+    assert first["brier"] == pytest.approx(first["reference_brier"])
+    assert set(rows["reference_as_of"].astype(str)) == {"2022-01-17"}
+    assert res.manifest["forecast"]["what"] == "forecast"
+
+
+def test_wargame_score_on_a_conditioned_batch(tmp_path):
+    batch = tmp_path / "conditioned"
+    assert main(["batch", str(DEFAULT_SCENARIO), "--observations", str(OBSERVATIONS), "--as-of",
+                 "2022-02-15", "--runs", "200", "--seed", "3", "--out", str(batch),
+                 "--no-plots", "-q"]) == 0  # fmt: skip
+    f = load_forecast(batch)
+    assert f.what == "conditioned batch" and set(f.rows["as_of"].astype(str)) == {"2022-02-15"}
+    s = score(f, load_resolutions(RESOLUTIONS))
+    rows = s.scores.set_index("name")
+    conditional = f.rows.set_index("name")
+    p = float(conditional.loc["offensive_from_belarus", "probability"])
+    assert rows.loc["offensive_from_belarus", "brier"] == pytest.approx((p - 1) ** 2)
+    assert "russian_troops_stay" in rows.index  # resolved on 20 Feb, after the as-of date

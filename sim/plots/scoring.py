@@ -85,17 +85,21 @@ def plot_reliability(
         elinewidth=1.1,
         capsize=2.5,
     )
-    for xi, yi, n in zip(x, y, full["count"], strict=True):
+    # Each count above its whisker's cap: two bins side by side rarely share a cap height.
+    caps = full["observed_high"].to_numpy()
+    for xi, top, n in zip(x, caps, full["count"], strict=True):
         ax.annotate(
             f"n={n}",
-            (xi, yi),
-            xytext=(6, -3),
+            (xi, top),
+            xytext=(0, 3),
             textcoords="offset points",
+            ha="center",
+            va="bottom",
             fontsize=7.5,
             color=style.NOTE_COLOUR,
         )
     ax.set_xlim(0, 1)
-    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.08)
     ax.set_ylabel("share that happened")
     style.percent_axis(ax.yaxis)
     style.percent_axis(ax.xaxis)
@@ -111,9 +115,12 @@ def plot_reliability(
     )
     if counts is not None:
         edges = table["low"].to_numpy()
-        counts.bar(
+        bars = counts.bar(
             edges, table["count"], width=1 / bins, align="edge", color="0.75", edgecolor="white"
         )
+        labels = [str(n) if n else "" for n in table["count"]]
+        counts.bar_label(bars, labels, fontsize=7, color=style.NOTE_COLOUR, padding=1)
+        counts.set_ylim(0, max(1, int(table["count"].max())) * 1.3)
         counts.set_ylabel("forecasts", fontsize=8)
         counts.set_xlabel("forecast probability (bins of 10 points)")
         counts.set_xticks(np.linspace(0, 1, bins + 1))
