@@ -365,3 +365,22 @@ def test_charts_and_reports_of_a_conditioned_batch_and_a_forecast(write_scenario
     page = (tmp_path / "f" / "report.html").read_text(encoding="utf-8")
     assert "Forecast by date" in page and 'id="chart-forecast"' in page
     assert "calm_3" in page and "--every 3" in page
+
+
+def test_an_earlier_horizon_asks_by_that_day(write_scenario, tmp_path) -> None:
+    path = write_scenario(HAZARD + _calm_by([3]), "spark.yaml")
+    result = run_forecast(
+        path, runs=20_000, seed=9, start="2022-01-01", end="2022-01-04", every=3,
+        horizon="2022-01-15", progress=False, out=tmp_path / "f",
+    )  # fmt: skip
+    assert result.summary["horizon"] == "2022-01-15"
+    assert result.manifest["command"].endswith("--horizon 2022-01-15")
+    assert "scenario.horizon_days=15" in result.manifest["overrides"]
+    table = result.forecast
+    war = table[(table["kind"] == "outcome") & (table["name"] == "war")].set_index("as_of")
+    # War by day 14: 1 - 0.95^15 before any evidence; 1 - 0.95^11 once calm by day 3.
+    first, last = war.loc["2022-01-01"], war.loc["2022-01-04"]
+    assert _covers(1 - 0.95**15, first["probability"] * first["worlds"], first["worlds"])
+    assert _covers(1 - 0.95**11, last["probability"] * last["worlds"], last["worlds"])
+    with pytest.raises(UsageError, match="outside the scenario's days"):
+        run_forecast(path, runs=10, start="2022-01-01", end="2022-01-02", horizon="2023-01-01")

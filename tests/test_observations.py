@@ -155,3 +155,14 @@ def test_observations_file_mistakes(write_scenario, tmp_path, text, where, what)
         load_scenario(path, observations=bad)
     messages = [str(d) for d in exc.value.diagnostics]
     assert any(m.startswith(f"{bad}:{where}") and what in m for m in messages), messages
+
+
+def test_validate_checks_an_observations_file(write_scenario, tmp_path, capsys) -> None:
+    path = write_scenario(TOY, "toy.yaml")
+    good = tmp_path / "good.yaml"
+    good.write_text("scenario: toy\n" + OBSERVED, encoding="utf-8")
+    assert main(["validate", str(path), "--observations", str(good)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD, encoding="utf-8")
+    assert main(["validate", str(path), "--observations", str(bad)]) == 2
+    assert f"{bad}:8:11:" in capsys.readouterr().err

@@ -51,7 +51,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 reg = load_registry(path.parent)
                 out(f"{name}: ok ({len(reg.claims)} claims, {len(reg.sources)} sources)")
                 continue
-            sc = load_scenario(path, args.set or ())
+            sc = load_scenario(path, args.set or (), observations=args.observations)
         except ValidationError as exc:
             for d in exc.diagnostics:
                 err(str(d))
@@ -136,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check scenario files (and seeds/claims.yaml)")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--observations",
+        metavar="FILE",
+        help="also check this observations file against each scenario (docs/evidence.md)",
+    )
     _add_set(p)
     add_claims_options(p)
     p.set_defaults(func=cmd_validate)
