@@ -55,6 +55,15 @@ def tell(model: WargameModel, world: int = 0) -> str:
     return "\n".join(lines)
 
 
+def day_lines(model: WargameModel, day: int, world: int = 0) -> list[str]:
+    """What happened in one world of a narrated model on one day, a line each, as
+    :func:`tell` words them (events, non-default actions with their rule and claims,
+    ladder moves); none for a quiet day."""
+    sc = model.spec
+    names = {e.id: e.name for e in sc.events}
+    return [_line(sc, e, names) for e in model.log if e.world == world and e.day == day]
+
+
 def _line(sc: Scenario, e: LogEntry, names: dict[str, str]) -> str:
     cites = f"  [{', '.join(e.cites)}]" if e.cites else ""
     if e.kind == "event":

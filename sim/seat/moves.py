@@ -67,7 +67,7 @@ GAME_KEYS = (
 """Keys of a saved game besides ``moves`` (a moves file may be a saved game)."""
 
 
-class _Kept(Spec):
+class Kept(Spec):
     """Any value, kept as it is: checked elsewhere (the moves) or not read here (a saved
     game's other keys, which :mod:`sim.game` checks)."""
 
@@ -81,7 +81,7 @@ class _Kept(Spec):
 
 
 FILE = Obj(
-    {"moves": F(_Kept(), required=True)} | {k: F(_Kept()) for k in GAME_KEYS},
+    {"moves": F(Kept(), required=True)} | {k: F(Kept()) for k in GAME_KEYS},
     name="a moves file",
 )
 """The top level of a moves file written as a mapping (each move is checked by MOVE)."""
@@ -209,28 +209,7 @@ def _checked(doc: Located, sc: Scenario, name: str, sha: str) -> Moves:
     """The moves of ``doc`` (a mapping with a ``moves`` list), every problem collected."""
     ctx = Ctx(doc)
     data = FILE.check(doc.data, (), ctx)
-    raw = doc.data.get("moves") if isinstance(doc.data, dict) else None
-    moves: list[Move] = []
-    first: dict[tuple[str, int], int] = {}
-    if isinstance(raw, list):
-        for i, item in enumerate(raw):
-            checked = MOVE.check(item, ("moves", i), ctx)
-            mv = None if checked is MISSING else _move(checked, ("moves", i), sc, ctx)
-            if mv is None:
-                continue
-            key = (mv.actor, mv.day)
-            if key in first:
-                line = doc.where(("moves", first[key])).line
-                ctx.error(
-                    ("moves", i),
-                    f"a second move for {mv.actor} on day {mv.day} ({sc.date_of(mv.day)}); "
-                    f"the first is at line {line}",
-                )
-                continue
-            first[key] = i
-            moves.append(mv)
-    elif raw is not None:
-        ctx.error(("moves",), f"moves: expected a list of moves; got {type_name(raw)}")
+    moves = moves_at(doc, ("moves",), sc, ctx)
     if isinstance(data, dict) and data.get("scenario") not in (None, sc.name):
         ctx.error(
             ("scenario",),
@@ -239,6 +218,40 @@ def _checked(doc: Located, sc: Scenario, name: str, sha: str) -> Moves:
     if ctx.diags:
         raise ValidationError(ctx.diags)
     return Moves(tuple(sorted(moves)), name, sha)
+
+
+def moves_at(doc: Located, path: PathKey, sc: Scenario, ctx: Ctx) -> list[Move]:
+    """The moves of the list at ``path`` in ``doc``; every problem is recorded in ``ctx``
+    (a saved game checks each of its branches this way) and bad moves are left out."""
+    raw: Any = doc.data
+    for part in path:
+        raw = raw.get(part) if isinstance(raw, dict) else None
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        ctx.error(
+            path, f"{'.'.join(map(str, path))}: expected a list of moves; got {type_name(raw)}"
+        )
+        return []
+    moves: list[Move] = []
+    first: dict[tuple[str, int], int] = {}
+    for i, item in enumerate(raw):
+        checked = MOVE.check(item, (*path, i), ctx)
+        mv = None if checked is MISSING else _move(checked, (*path, i), sc, ctx)
+        if mv is None:
+            continue
+        key = (mv.actor, mv.day)
+        if key in first:
+            line = doc.where((*path, first[key])).line
+            ctx.error(
+                (*path, i),
+                f"a second move for {mv.actor} on day {mv.day} ({sc.date_of(mv.day)}); "
+                f"the first is at line {line}",
+            )
+            continue
+        first[key] = i
+        moves.append(mv)
+    return moves
 
 
 def _move(m: dict[str, Any], path: tuple[str | int, ...], sc: Scenario, ctx: Ctx) -> Move | None:
