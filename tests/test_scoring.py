@@ -309,6 +309,8 @@ def test_a_resolution_must_name_one_flag_or_one_outcome(tmp_path):
 
 
 def test_a_forecast_table_that_breaks_the_format_is_refused_with_its_position(tmp_path):
+    with pytest.raises(ResultsError, match=r"allied_resolve_2022.yaml: not a forecast; give"):
+        load_forecast(DEFAULT_SCENARIO)
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("as_of,kind,name,p\n2022-01-17,flag,a,0.2\n")
     with pytest.raises(

@@ -80,6 +80,11 @@ def load_forecast(path: str | Path) -> Forecast:
     """
     given = Path(path)
     if given.is_file():
+        if given.suffix.lower() != ".csv":
+            raise ResultsError(
+                f"{given}: not a forecast; give a batch, a conditioned batch or a forecast "
+                "folder, or a .csv file with the columns " + ",".join(COLUMNS)
+            )
         rows = check_rows(read_table(given), given)
         return Forecast(rows, given, "table", None, None, _sha256(given))
     folder = find_folder(given)

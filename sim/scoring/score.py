@@ -211,8 +211,8 @@ def _nothing_scored(forecast: Forecast, asked: list[Question], late: list[Any]) 
     return (
         f"nothing to score: the {forecast.label()} was made as of {dates[0]}"
         + (f" to {dates[-1]}" if len(dates) > 1 else "")
-        + f", on or after every question it shares with the resolutions resolved (the first "
-        f"on {first}); only a forecast made before a question resolved is scored"
+        + f", on or after the day each of its questions resolved (the first on {first}); "
+        "only a forecast made before its question resolved is scored"
     )
 
 
