@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import beta as beta_dist
 from scipy.stats import binomtest
 
@@ -384,3 +386,30 @@ def test_an_earlier_horizon_asks_by_that_day(write_scenario, tmp_path) -> None:
     assert _covers(1 - 0.95**11, last["probability"] * last["worlds"], last["worlds"])
     with pytest.raises(UsageError, match="outside the scenario's days"):
         run_forecast(path, runs=10, start="2022-01-01", end="2022-01-02", horizon="2023-01-01")
+
+
+@given(
+    held=st.lists(st.lists(st.booleans(), min_size=1, max_size=30), min_size=1, max_size=4),
+    noise=st.lists(st.sampled_from([0.0, 0.05, 0.2, 0.5]), min_size=4, max_size=4),
+)
+@settings(max_examples=60, deadline=None)
+def test_weights_are_likelihoods_and_the_ess_counts_worlds(held, noise) -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    from sim.evidence import Record, world_weights
+
+    n = min(len(h) for h in held)
+    runs = pd.DataFrame({f"obs_o{k}": np.array(h[:n], dtype=int) for k, h in enumerate(held)})
+    records = [Record(f"o{k}", dt.date(2022, 1, 1), noise[k]) for k in range(len(held))]
+    w = world_weights(runs, records)
+    assert np.all((w >= 0) & (w <= 1))
+    ess = effective_size(w)
+    assert ess <= np.count_nonzero(w) + 1e-9
+    if all(r.noise == 0 for r in records):  # a filter: weight 1 where every report held
+        every = np.all(runs.to_numpy() == 1, axis=1)
+        assert np.array_equal(w, every.astype(float))
+        assert ess == pytest.approx(every.sum())
+    # Scaling every weight changes nothing: only likelihood ratios matter.
+    assert effective_size(3 * w) == pytest.approx(ess)

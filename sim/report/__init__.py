@@ -71,6 +71,11 @@ def write_report(folder: Path | str) -> Path:
         if isinstance(opened, BatchResult) and opened.has_conditional:
             data.sections.append(("evidence", "Given the evidence", evidence_section(data, opened)))
             data.placed.add("posterior")
+            as_of = (opened.manifest.get("conditional") or {}).get("as_of")
+            data.notes.append(
+                f"Page 1 counts every world. This batch is also conditioned on the "
+                f"observations dated up to {as_of}: see Given the evidence."
+            )
         path = (data.folder or find_results(folder)) / REPORT_NAME
         page = render(data)
     try:
