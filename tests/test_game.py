@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import DEFAULT_SCENARIO
 
@@ -11,6 +12,7 @@ from sim.errors import UsageError, ValidationError
 from sim.game import Game
 from sim.narrative import day_lines
 from sim.scenario import load_scenario
+from sim.seat.seats import Seated
 
 SEED = 7
 
@@ -114,3 +116,26 @@ def test_a_bad_saved_game_is_reported_with_its_place(sc, tmp_path):
     bad.write_text(text.replace("moves: []", "moves:\n- {actor: kremlin, day: 3, action: go}"))
     with pytest.raises(ValidationError, match=r"bad.yaml:14:36: error: kremlin has no action"):
         Game.load(bad)
+
+
+def test_the_games_view_is_the_view_of_its_day(sc):
+    class Keep:
+        def __init__(self):
+            self.odds = {}
+
+        def choose(self, view):
+            self.odds[view.day] = view.odds()[:, 0].copy()
+            return None
+
+    keep = {a: Keep() for a in ("kremlin", "ukraine")}
+    seats = {a: Seated(k) for a, k in keep.items()}
+    WargameModel(sc, replicates=1, collect=False, rng=SEED, seats=seats).run()
+    game = Game.new(sc, seats=list(keep), seed=SEED, worlds=10)
+    seen = {a: {} for a in keep}
+    while not game.finished:
+        for a in keep:
+            seen[a][game.day] = game.view(a)
+        game.advance(3)
+    for a, k in keep.items():  # read after their days were played
+        for day, view in seen[a].items():
+            assert np.array_equal(view.odds()[:, 0], k.odds[day]), (a, day)

@@ -8,6 +8,7 @@ would have picked, the world's whole history is the doctrine run's, bit for bit.
 from __future__ import annotations
 
 import filecmp
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -110,20 +111,46 @@ def test_the_view_holds_only_what_the_actor_may_know(sc):
     assert view.allowed_actions(0)[0] == "wait"
 
 
+class _Odds:
+    """Leaves every choice to the doctrine; on some days keeps the doctrine's odds and picks."""
+
+    def __init__(self, days: tuple[int, ...]) -> None:
+        self.days = days
+        self.seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.views: dict[int, SeatView] = {}
+
+    def choose(self, view: SeatView) -> None:
+        if view.day in self.days:
+            self.seen[view.day] = (view.odds(), view.doctrine)
+            self.views[view.day] = view
+        return None
+
+
 def test_doctrine_odds_match_the_doctrines_draws(sc):
     # Averaged over many worlds on one day, the odds give the share of worlds in
-    # which the doctrine takes each action that day.
-    rec = _Recorder()
+    # which the doctrine takes each action that day: triggers, softmax and foresight
+    # (the Kremlin's and Ukraine's) alike.
     R = 20_000
-    WargameModel(
-        sc, replicates=R, collect=False, rng=SEED, seats={"lukashenka": Seated(rec, days=None)}
-    ).run()
-    for view in (rec.views[8], rec.views[40]):
-        odds = view.odds()
-        assert np.allclose(odds.sum(axis=0), 1.0)
-        freq = np.bincount(view.doctrine, minlength=len(view.options)) / R
-        se = np.sqrt(odds.mean(axis=1) * (1 - odds.mean(axis=1)) / R)
-        assert np.all(np.abs(odds.mean(axis=1) - freq) <= 5 * se + 1e-9), (odds.mean(1), freq)
+    days = (10, 38, 45)
+    kept = {a: _Odds(days) for a in ("kremlin", "lukashenka", "ukraine")}
+    seats = {a: Seated(p, keep_views=a == "kremlin") for a, p in kept.items()}
+    WargameModel(sc, replicates=R, collect=False, rng=SEED, seats=seats).run()
+    for actor, policy in kept.items():
+        for day, (odds, doctrine) in policy.seen.items():
+            assert np.allclose(odds.sum(axis=0), 1.0)
+            freq = np.bincount(doctrine, minlength=len(odds)) / R
+            mean = odds.mean(axis=1)
+            se = np.sqrt(mean * (1 - mean) / R)
+            assert np.all(np.abs(mean - freq) <= 5 * se + 1e-9), (actor, day, mean, freq)
+    # A lasting view (keep_views) works its odds out again, after the run, as on its
+    # day; a view of the live state does not (so odds are read while choosing).
+    for day, view in kept["kremlin"].views.items():
+        assert np.array_equal(replace(view).odds(), kept["kremlin"].seen[day][0])
+    stale = [
+        not np.array_equal(replace(view).odds(), kept["ukraine"].seen[day][0])
+        for day, view in kept["ukraine"].views.items()
+    ]
+    assert any(stale)
 
 
 def test_unknown_seat_is_refused(sc):

@@ -597,7 +597,7 @@ class Game:
         memo = {id(self.scenario): self.scenario, id(self): self}
         ahead = copy.deepcopy(core, memo)
         looks = {a: _Look() for a in self.seats}
-        ahead.seats = {a: Seated(p) for a, p in looks.items()}
+        ahead.seats = {a: Seated(p, keep_views=True) for a, p in looks.items()}
         ahead.step()
         for a, look in looks.items():
             assert look.view is not None  # every seat is asked every day

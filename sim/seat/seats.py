@@ -64,7 +64,8 @@ class Seated:
     Args:
         policy: who decides (:class:`~sim.seat.policy.Policy`).
         keep: keep every day's :class:`Turn` in :attr:`turns` (with its view when
-            ``keep_views``); a batch keeps only the counts.
+            ``keep_views``: such views keep a copy of their day's state, so they stay
+            right after the day); a batch keeps only the counts.
         days: the only days on which the policy is asked (``None``: every day); on
             the others the doctrine decides without a view being made. A moves file
             names its days, so a batch pays for views on those days alone.
@@ -94,7 +95,7 @@ class Seated:
         """The decision to apply: the policy's where allowed, else the doctrine's."""
         if self.days is not None and state.day not in self.days and not self.keep:
             return doctrine
-        view = make_view(actor, state, env, doctrine)
+        view = make_view(actor, state, env, doctrine, lasting=self.keep_views)
         want = indices(view, self.policy.choose(view))
         named = want >= 0
         if not named.any() and not self.keep:

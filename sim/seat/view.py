@@ -180,9 +180,11 @@ class SeatView:
     def odds(self) -> np.ndarray:
         """The doctrine's probability of each action today: float (actions x worlds).
 
-        Worked out on first use (:func:`sim.seat.odds.doctrine_odds`): triggers in
-        their order with their daily probabilities, then the softmax of the
-        preferences' and foresight rules' utilities. Each column sums to 1.
+        Ask for it while the policy chooses (or of a view made ``lasting``, as a
+        game's are): it is worked out from the state behind the view on first
+        use (:func:`sim.seat.odds.doctrine_odds`): triggers in their order with
+        their daily probabilities, then the softmax of the preferences' and
+        foresight rules' utilities. Each column sums to 1.
         """
         return self._odds
 
@@ -193,10 +195,25 @@ class SeatView:
         return doctrine_odds(self.actor, self._state, self._env, self.allowed)
 
 
-def make_view(actor: Actor, state: WorldState, env: dict[str, Any], doctrine: Decision) -> SeatView:
-    """The view of ``actor`` on the snapshot ``env`` the doctrine decided ``doctrine`` on."""
+def make_view(
+    actor: Actor,
+    state: WorldState,
+    env: dict[str, Any],
+    doctrine: Decision,
+    lasting: bool = False,
+) -> SeatView:
+    """The view of ``actor`` on the snapshot ``env`` the doctrine decided ``doctrine`` on.
+
+    A view reads the live state, so what it works out on demand (:meth:`SeatView.odds`)
+    holds only while the day is being decided. With ``lasting`` it keeps a read-only
+    copy of the day's state instead, and stays right after the day is adjudicated
+    (for views kept or shown later: a game's).
+    """
     sc = state.scenario
     R = state.R
+    if lasting:
+        state = state.take(np.arange(R), read_only=True)
+        env = state.env()
     own = actor_env(state, actor, env)
     allowed, spent, holds = allowed_today(actor, state, own)
     options = []
