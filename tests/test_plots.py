@@ -780,3 +780,39 @@ def test_svg_output_is_reproducible(batch: Path, tmp_path: Path) -> None:
     first = save_figure(plot_fan(batch), tmp_path / "one", "fan", formats=("svg",))
     second = save_figure(plot_fan(batch), tmp_path / "two", "fan", formats=("svg",))
     assert first[0].read_bytes() == second[0].read_bytes()
+
+
+SPARK = """
+    scenario: {name: spark, title: Spark, start: 2022-01-01, horizon_days: 30, seed: 1}
+    ladder:
+      calm: {name: Calm, mid_level: 1}
+      war: {name: War, mid_level: 5}
+    events:
+      spark: {hazard: 0.05, escalate_to: war, cites: [kremlin-appetite-decides]}
+    actors:
+      a: {name: A, actions: {wait: {default: true}}}
+    flags:
+      at_war: {name: At war, when: peak >= rungs.war}
+    outcomes:
+      quiet: {name: Quiet}
+      war: {name: War, when: peak >= rungs.war}
+"""
+
+
+def test_a_scenario_without_rules_or_parameters_gets_its_charts_and_report(
+    write_scenario, tmp_path: Path
+) -> None:
+    """No rules: rules.csv keeps its header; no drawn parameter: no drivers charts, no failure."""
+    from sim.cli import main
+
+    out = tmp_path / "out"
+    assert main(["batch", str(write_scenario(SPARK)), "--runs", "200", "--out", str(out)]) == 0
+    header = (out / "rules.csv").read_text(encoding="utf-8").splitlines()
+    assert header == [
+        "rule,actor,kind,action,cites,worlds_fired,share_fired,"
+        "share_quiet,share_war,fired_in_quiet,fired_in_war"
+    ]
+    assert (out / "report.html").is_file()
+    stems = {p.stem for p in (out / "plots").glob("*.png")}
+    assert {"outcomes", "flags", "fan", "attribution"} <= stems
+    assert not stems & {"drivers_tornado", "drivers_dependence"}

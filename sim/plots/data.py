@@ -456,7 +456,7 @@ def attribution(
         )
         for i in range(len(ranked))
     ]
-    ranked = ranked.assign(separates=split)
+    ranked = ranked.assign(separates=np.array(split, dtype=bool))
     flat: tuple[str, ...] = ()
     if hide_flat:
         flat = tuple(ranked.loc[~ranked["separates"], "rule"].astype(str))

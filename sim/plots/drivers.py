@@ -534,10 +534,12 @@ def draw_drivers_plots(result: Any, out: Path, formats: Sequence[str], dpi: int)
     """Save the tornado and partial-dependence charts of a batch folder into ``out``.
 
     A folder with neither ``drivers.csv`` nor ``runs.csv`` (written before
-    batches counted drivers, with ``--no-runs-table``) gets neither chart.
+    batches counted drivers, with ``--no-runs-table``) gets neither chart,
+    and so does a scenario that draws no parameter (its ``drivers.csv`` has
+    no rows: nothing but chance varies between its worlds).
     """
     found = _drivers_or_none(result)
-    if found is None:
+    if found is None or found[0].empty:
         return []
     table, summary = found
     source = _Drivers(table, summary)

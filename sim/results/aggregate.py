@@ -247,12 +247,24 @@ def rules_table(sc: Scenario, counts: Counts) -> pd.DataFrame:
     """Per rule: how often it fired, and how that relates to the outcomes."""
     import pandas as pd  # start-up time: every command imports this module, few build tables
 
-    return pd.DataFrame.from_records(rules_records(sc, counts))
+    return pd.DataFrame(rules_columns(sc, counts))
 
 
 def rules_columns(sc: Scenario, counts: Counts) -> Columns:
-    """:func:`rules_table` as plain columns (what a batch writes, without pandas)."""
-    return columns_of(rules_records(sc, counts))
+    """:func:`rules_table` as plain columns (what a batch writes, without pandas).
+
+    The columns are named from the scenario, not from the rows, so a
+    scenario with no rules still gets a table with its header, which the
+    charts and the report can read.
+    """
+    return columns_of(rules_records(sc, counts), rules_column_names(sc))
+
+
+def rules_column_names(sc: Scenario) -> list[str]:
+    """The columns of ``rules.csv``, in order: the rule, then its shares per outcome."""
+    names = ["rule", "actor", "kind", "action", "cites", "worlds_fired", "share_fired"]
+    names += [f"share_{o.id}" for o in sc.outcomes]
+    return names + [f"fired_in_{o.id}" for o in sc.outcomes]
 
 
 def rules_records(sc: Scenario, counts: Counts) -> list[dict[str, Any]]:
