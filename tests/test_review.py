@@ -204,7 +204,7 @@ def test_the_text_fits_80_columns_and_says_what_doctrine_would_have_done(review)
     flat = " ".join(text.split())
     assert "Your days (4 played; 1 unlike your doctrine)" in flat
     assert "2022-01-17 d0-1 waited, 2 days (Wait), as doctrine would have" in flat
-    assert "2022-01-19 d2 left to doctrine, 1 day (Wait)" in flat
+    assert "2022-01-19 d2 left to doctrine, 1 day: Wait" in flat
     assert "2022-01-20 d3 chose Launch offensive; note: before the troops go home" in flat
     assert "doctrine would have: Wait (no rule: its default)" in flat
     assert "War rhetoric (rule grey_zone), 2 days: d0, 1 [grey-zone-preferred]" in flat

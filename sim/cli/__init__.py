@@ -28,6 +28,7 @@ from sim.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err, out
 from sim.cli.discover import register as register_discover
 from sim.cli.evidence import register as register_forecast
 from sim.cli.knockouts import register as register_knockouts
+from sim.cli.play import register as register_play
 from sim.cli.score import register as register_score
 from sim.cli.sensitivity import register as register_sensitivity
 from sim.errors import UsageError, ValidationError, WargameError
@@ -188,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_knockouts(sub)
     register_score(sub)
     register_forecast(sub)
+    register_play(sub)
     register_view(sub)
     return parser
 

@@ -156,20 +156,20 @@ def plot_differences(review: Review, ax: Axes | None = None) -> Figure:
 
 
 def plot_game_ladder(review: Review, ax: Axes | None = None) -> Figure:
-    """Steps: the game world's rung each day, with the seat's choices marked on it.
+    """Steps: the game world's rung each day, with the seat's notable days marked on it.
 
     A filled marker is a day the seat did something other than its doctrine
-    would have; a hollow one a day it acted as doctrine would have.
+    would have; a hollow one a day it took an action besides its default as its
+    doctrine would have (quiet days are not marked).
     """
     fig, ax, own = new_figure(ax, (9.0, 3.6))
     rungs = np.array(review.rungs, dtype=float)
     days = np.arange(len(rungs))
     if len(rungs):
         ax.step(days, rungs, where="post", color=BAND_COLOUR, lw=2, zorder=2)
-    for s in review.choices:
-        if s.how == "waited" and not s.differs:
-            continue
-        if s.day >= len(rungs):
+    for st in review.stretches:
+        s = st.step
+        if s is None or s.day >= len(rungs):  # quiet days, as doctrine would have
             continue
         face = BAND_COLOUR if s.differs else "white"
         ax.plot([s.day], [rungs[s.day]], "o", ms=8, mfc=face, mec=BAND_COLOUR, zorder=3)
@@ -199,8 +199,8 @@ def plot_game_ladder(review: Review, ax: Axes | None = None) -> Figure:
         footnote(
             fig,
             [
-                "Filled: a choice unlike your doctrine's that day; hollow: the choice doctrine "
-                "would have made.",
+                "Filled: a choice unlike your doctrine's that day; hollow: an action your "
+                "doctrine would have taken too. Quiet days are not marked.",
                 _foot(review),
             ],
         )
@@ -223,8 +223,8 @@ CHARTS = {
     "ladder": (
         plot_game_ladder,
         "Your game on the ladder",
-        "The game world's rung day by "
-        "day; markers are your choices (filled where they differ from your doctrine's).",
+        "The game world's rung day by day; markers are your days of note (filled where "
+        "you did not do what your doctrine would have).",
     ),
 }
 """The review's charts in reading order: function, heading, caption."""

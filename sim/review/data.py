@@ -72,34 +72,61 @@ class Step:
 
 @dataclass(frozen=True)
 class Stretch:
-    """Consecutive days of the seat spent alike: the same action, taken the same way.
+    """Consecutive quiet days of the seat spent the same way, or one notable day.
 
-    A notable day (a choice unlike the doctrine's, a refused one, a non-default
-    action, a note) is a stretch of its own, with its :class:`Step` in ``step``.
+    A day is quiet when nothing the person did set it apart from the doctrine:
+    the default action taken as the doctrine would have (``waited``), or a day left
+    to the doctrine (``doctrine``, whatever it chose). A notable day (a choice of
+    the person besides the default, a refused one, one with a note) is a stretch
+    of its own, with its :class:`Step` in ``step``.
     """
 
-    first: Step
-    last: Step
-    days: int
+    steps: tuple[Step, ...]
     step: Step | None = None
+
+    @property
+    def first(self) -> Step:
+        """The stretch's first day."""
+        return self.steps[0]
+
+    @property
+    def last(self) -> Step:
+        """The stretch's last day."""
+        return self.steps[-1]
+
+    @property
+    def days(self) -> int:
+        """How many days it spans."""
+        return len(self.steps)
 
     @property
     def notable(self) -> bool:
         """A single day worth a line of its own."""
         return self.step is not None
 
+    @property
+    def actions(self) -> tuple[tuple[Step, int], ...]:
+        """Each action and rule of the stretch once (its first step) with its days, most
+        days first."""
+        counts: dict[tuple[str, str | None], list[Step]] = {}
+        for s in self.steps:
+            counts.setdefault((s.action, s.rule), []).append(s)
+        return tuple(
+            (g[0], len(g)) for g in sorted(counts.values(), key=lambda g: (-len(g), g[0].day))
+        )
+
 
 def stretches(steps: Sequence[Step], default: str) -> tuple[Stretch, ...]:
     """The seat's days as :class:`Stretch` es: runs of quiet days, and notable days alone.
 
-    A day is quiet when the seat took its ``default`` action as its doctrine would
-    have (waiting, or leaving it to the doctrine), with no note.
+    ``default`` is the seat's default action (its "no action").
     """
     out: list[Stretch] = []
     for s in steps:
-        quiet = s.action == default and not s.differs and not s.refused and not s.note
+        plain = s.how == "doctrine" or s.action == default
+        quiet = plain and not s.differs and not s.refused and not s.note
         if not quiet:
-            out.append(Stretch(s, s, 1, s))
+            out.append(Stretch((s,), s))
             continue
         prev = out[-1] if out else None
         if (
@@ -108,9 +135,9 @@ def stretches(steps: Sequence[Step], default: str) -> tuple[Stretch, ...]:
             and prev.last.how == s.how
             and prev.last.day + 1 == s.day
         ):
-            out[-1] = Stretch(prev.first, s, prev.days + 1)
+            out[-1] = Stretch((*prev.steps, s))
         else:
-            out.append(Stretch(s, s, 1))
+            out.append(Stretch((s,)))
     return tuple(out)
 
 

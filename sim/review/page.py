@@ -22,6 +22,7 @@ EXTRA_CSS = """
 tr.differs td { background: #fbf6e6; }
 td.yes { color: #1b6e3a; } td.no { color: #9b2c2c; }
 .cites { font-size: .75rem; color: var(--muted); }
+table.timeline td:first-child { white-space: nowrap; }
 """
 
 
@@ -63,9 +64,17 @@ def _choices(review: Review) -> str:
         days = f"{st.first.day}" + (f"–{st.last.day}" if st.days > 1 else "")
         if st.step is None:
             what = "waited" if s.how == "waited" else "left to doctrine"
+            took = "<br>".join(
+                f"{_e(x.action_name)} ({k} {'day' if k == 1 else 'days'})" for x, k in st.actions
+            )
+            why = "".join(
+                f'<div><span class="id">{_e(x.rule)}</span>{_cites(x.cites)}</div>'
+                for x, _ in st.actions
+                if x.rule
+            )
             rows.append(
                 f"<tr><td>{_e(st.first.date)}</td><td class=num>{days}</td><td>{what}</td>"
-                f"<td>{_e(s.action_name)} ({st.days} days)</td><td></td><td>as doctrine</td></tr>"
+                f"<td>{took}</td><td>{why}</td><td>as doctrine</td></tr>"
             )
             continue
         how = {"chosen": "chose", "waited": "waited", "doctrine": "doctrine"}[s.how]
@@ -90,7 +99,7 @@ def _choices(review: Review) -> str:
         )
     head = "<tr><th>date</th><th class=num>day</th><th>how</th><th>your action</th>"
     head += "<th>rule and claims</th><th>doctrine would have</th></tr>"
-    return "<table>\n" + head + "\n" + "\n".join(rows) + "\n</table>\n"
+    return '<table class="timeline">\n' + head + "\n" + "\n".join(rows) + "\n</table>\n"
 
 
 def _actor(steps: tuple[Step, ...]) -> str:
@@ -104,7 +113,7 @@ def _actor(steps: tuple[Step, ...]) -> str:
         for s, days in repeats(steps)
     ]
     head = "<tr><th>first</th><th class=num>days</th><th>action</th><th>rule and claims</th></tr>"
-    return "<table>\n" + head + "\n" + "\n".join(rows) + "\n</table>\n"
+    return '<table class="timeline">\n' + head + "\n" + "\n".join(rows) + "\n</table>\n"
 
 
 def _paths(rows: tuple[PathRow, ...], what: str) -> str:

@@ -61,8 +61,18 @@ def _stretch_lines(st: Stretch) -> list[str]:
     if st.step is None:
         span = f"{st.first.date} d{st.first.day}" + (f"-{st.last.day}" if st.days > 1 else "")
         days = "1 day" if st.days == 1 else f"{st.days} days"
-        what = "waited" if s.how == "waited" else "left to doctrine"
-        return _wrap(f"{span:<19} {what}, {days} ({s.action_name}), as doctrine would have", 0)
+        if s.how == "waited":
+            what = f"waited, {days} ({s.action_name}), as doctrine would have"
+        else:
+            took = ", ".join(
+                x.action_name
+                + (f" {k}" if len(st.actions) > 1 else "")
+                + (f" by {x.rule}" if x.rule else "")
+                for x, k in st.actions
+            )
+            what = f"left to doctrine, {days}: {took}"
+        head, *rest = _wrap(what, 0, WIDTH - 20)
+        return [f"{span:<19} {head}", *(" " * 20 + x for x in rest)]
     head = f"{f'{s.date} d{s.day}':<19} "
     what = f"{HOW[s.how]} {s.action_name}"
     if s.rule:
