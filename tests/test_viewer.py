@@ -163,3 +163,25 @@ def test_as_of_keeps_the_worlds_that_agree_with_noiseless_observations(observed)
     assert share == pytest.approx(np.mean(rows["outcome"][kept] == war.index))
     text = {r["outcome"]: r["given"] for r in conditional_rows(observed, cond)}
     assert text[war.name].startswith(f"{100 * share:.1f}% (")
+
+
+# -- the browser seat's text ------------------------------------------------------------
+def test_the_seat_shows_its_own_knowledge_by_name_and_each_option_with_its_rules(scenario):
+    from sim.game import Game
+    from sim.viz.seat import history_table, knowledge_rows, option_rows
+
+    game = Game.new(scenario, seats=("kremlin",), worlds=60)
+    rows = {i: (name, value) for name, i, value in knowledge_rows(game.view("kremlin"))}
+    assert rows["kremlin_appetite"][0] == "How keen the Kremlin is on war"
+    assert "moscow_hold" not in rows  # Lukashenka's private trait
+    options = {r["action"]: r for r in option_rows(scenario, game.options("kremlin"))}
+    assert options["wait"]["doctrine"] and options["wait"]["allowed"]
+    assert set(options["wait"]["shares"]) == {o.name for o in scenario.outcomes}
+    attack = options["launch_offensive"]
+    assert not attack["allowed"] and not attack["shares"]
+    assert attack["against"].startswith("offensive_needs_forward_force [")
+    game.choose("kremlin", "wait")
+    game.advance(1)
+    table = history_table(game.history())
+    assert "<td>kremlin</td><td>wait</td><td>seat</td>" in table
+    assert history_table([]) == "<i>No day played yet.</i>"

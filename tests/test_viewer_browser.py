@@ -418,3 +418,96 @@ def test_as_of_slider_conditions_the_ensemble(observed_viewer, tmp_path):
         finally:
             browser.close()
     _keep(shots)
+
+
+def _pick(page, label: str) -> None:
+    """Tick a Vuetify checkbox by its label (its ripple covers the input)."""
+    page.locator("label", has_text=label).click()
+
+
+def _turn_of(page, name: str) -> None:
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=seat-turn]')?.innerText.includes({name!r})",
+        timeout=UPDATE_TIMEOUT_MS,
+    )
+
+
+def _day(page, day: int) -> None:
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=seat-day]')?.innerText"
+        f".startsWith('Day {day} ')",
+        timeout=UPDATE_TIMEOUT_MS,
+    )
+
+
+@needs_browser
+def test_two_people_take_seats_in_turn_rewind_and_review(viewer, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(viewer)
+            page.get_by_test_id("outcome-shares").wait_for(timeout=UPDATE_TIMEOUT_MS)
+            page.get_by_role("tab", name="Take a seat").click()
+            _pick(page, "The Kremlin (kremlin)")
+            _pick(page, "Lukashenka (Belarus) (lukashenka)")
+            page.get_by_role("button", name="Start the game").click()
+
+            # the Kremlin's turn: what it knows, its options with rules, claims, doctrine
+            _turn_of(page, "The Kremlin")
+            knows = page.get_by_test_id("seat-knowledge")
+            knows.wait_for(timeout=UPDATE_TIMEOUT_MS)
+            assert "How keen the Kremlin is on war" in knows.inner_text()  # its own trait
+            assert "How tightly Lukashenka" not in knows.inner_text()  # not another's
+            wait = page.get_by_test_id("seat-option-wait")
+            wait.wait_for(timeout=UPDATE_TIMEOUT_MS)
+            assert "doctrine's choice" in wait.inner_text()
+            assert re.search(r"predicted over 200 worlds: De-escalation \d+% \(", wait.inner_text())
+            attack = page.get_by_test_id("seat-option-launch_offensive").inner_text()
+            assert "forbidden today by offensive_needs_forward_force [" in attack
+            assert page.get_by_test_id("seat-choose-launch_offensive").is_disabled()
+            page.screenshot(path=shots / "7-seat-kremlin.png")
+            wait.get_by_role("button", name="Choose").click()
+
+            # then Lukashenka's, on the same day (hot-seat)
+            _turn_of(page, "Lukashenka")
+            rhetoric = page.get_by_test_id("seat-option-war_rhetoric")
+            rhetoric.wait_for(timeout=UPDATE_TIMEOUT_MS)
+            assert "doctrine's odds" in rhetoric.inner_text()
+            rhetoric.get_by_role("button", name="Choose").click()
+            page.get_by_text("Every seat has chosen for today").wait_for(timeout=UPDATE_TIMEOUT_MS)
+            page.get_by_role("button", name="Advance").click()
+            _day(page, 1)
+            report = page.get_by_test_id("seat-report").inner_text()
+            assert report.startswith("Mon 17 Jan:")
+            history = page.get_by_test_id("seat-history").inner_text()
+            assert re.search(r"17 Jan\tlukashenka\twar_rhetoric\tseat", history), history
+            assert re.search(r"17 Jan\tkremlin\twait\tseat", history), history
+            page.screenshot(path=shots / "8-seat-day-1.png")
+
+            # four more days on doctrine, then back to day 1
+            page.get_by_role("textbox", name="days", exact=True).fill("4")
+            page.get_by_role("button", name="Advance").click()
+            _day(page, 5)
+            page.get_by_role("textbox", name="day", exact=True).fill("1")
+            page.get_by_role("button", name="Rewind to day").click()
+            _day(page, 1)
+            assert "Rewound to the start of day 1" in page.get_by_text("Rewound").inner_text()
+            assert "18 Jan" not in page.get_by_test_id("seat-history").inner_text()
+
+            # the after-action review of the game so far
+            page.get_by_role("button", name="Review the game so far").click()
+            frame = page.frame_locator("[data-testid=seat-review]")
+            frame.locator("body").wait_for(timeout=UPDATE_TIMEOUT_MS)
+            assert "war_rhetoric" in frame.locator("body").inner_text() or (
+                "War rhetoric" in frame.locator("body").inner_text()
+            )
+            page.get_by_test_id("seat-review").scroll_into_view_if_needed()
+            page.screenshot(path=shots / "9-seat-review.png")
+        finally:
+            browser.close()
+    _keep(shots)

@@ -37,6 +37,7 @@ from sim.viz.charts import fan_spec, outcomes_spec, path_spec
 from sim.viz.controls import describe_pins
 from sim.viz.ensemble import WORLDS, Change, Ensemble, changes
 from sim.viz.environment import OVERRIDES_ENV, SCENARIO_ENV
+from sim.viz.seat import SeatTab
 from sim.viz.settings import ViewerModel, ViewerSettings, ensemble_of, errors_of
 from sim.viz.sidebar import OverridesCard, ParametersCard, WorldControls
 from sim.viz.story import StoryRow, story_rows, world_parameters, world_rungs, world_status
@@ -312,9 +313,12 @@ def PageWithSettings(settings: ViewerSettings) -> None:
         ParametersCard(settings)
         OverridesCard(settings)
     solara.Style(_STYLE)
-    with solara.ColumnsResponsive(12, xlarge=6):
-        EnsemblePanel(settings)
-        WorldPanel(model, settings)
+    with solara.lab.Tabs(background_color="#f5f7fb"):
+        with solara.lab.Tab("Explore the ensemble"), solara.ColumnsResponsive(12, xlarge=6):
+            EnsemblePanel(settings)
+            WorldPanel(model, settings)
+        with solara.lab.Tab("Take a seat"):
+            SeatTab(settings)
 
 
 __all__ = ["OVERRIDES_ENV", "SCENARIO_ENV", "Page", "ViewerModel", "ViewerSettings"]
