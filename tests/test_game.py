@@ -57,6 +57,7 @@ def test_rewind_branch_save_and_load_give_the_same_histories(sc, tmp_path):
         back = Game.load(saved)
         assert (back.branch, back.day, back.seats, back.seed) == ("refusal", 25, game.seats, SEED)
         assert back.history() == refusal and not back.warnings
+        assert back.forks == {"main": (None, None), "refusal": ("main", 5)}
         back.switch("main")
         assert back.day == 12 and back.history() == main
         assert back.moves.at("lukashenka", 0).note == "keep it warm"
@@ -82,7 +83,9 @@ def test_hot_seat_turns_and_refused_choices(sc):
 
 def test_options_predict_on_the_batchs_worlds(sc, tmp_path):
     game = Game.new(sc, seats=["kremlin"], seed=SEED, worlds=300)
-    forecasts = {f.action: f for f in game.options("kremlin")}
+    told = []
+    forecasts = {f.action: f for f in game.options("kremlin", progress=lambda *a: told.append(a))}
+    assert told == [(1, 1)]
     wait = forecasts["wait"]
     assert wait.allowed and wait.doctrine and wait.odds == 1.0
     assert not forecasts["launch_offensive"].allowed and not forecasts["launch_offensive"].shares

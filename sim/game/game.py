@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,9 @@ from sim.seat.seats import Seated
 from sim.seat.view import SeatView, Verdict
 from sim.spec import did_you_mean
 from sim.stats import Share
+
+Progress = Callable[[int, int], None]
+"""Told ``(done, total)`` as the ensembles of a prediction finish (for a progress bar)."""
 
 MAIN = "main"
 """The name of a new game's first branch."""
@@ -318,6 +321,11 @@ class Game:
         self._keep_branch()
         return {k: (b.day, b.moves) for k, b in self._branches.items()}
 
+    @property
+    def forks(self) -> dict[str, tuple[str | None, int | None]]:
+        """Every branch: the branch it was forked from and the day (``None`` for the first)."""
+        return {k: (b.parent, b.fork_day) for k, b in self._branches.items()}
+
     def view(self, actor: str) -> SeatView:
         """What the seated ``actor`` knows today in the game's world (one world).
 
@@ -355,7 +363,9 @@ class Game:
             raise UsageError(f"{actor} may not {action} on {self.date}: {_why_not(option)}")
         self._set_moves(self.moves.with_move(Move(self.day, actor, action, note)))
 
-    def options(self, actor: str, worlds: int | None = None) -> list[Forecast]:
+    def options(
+        self, actor: str, worlds: int | None = None, progress: Progress | None = None
+    ) -> list[Forecast]:
         """Each of ``actor``'s actions today, with the predicted consequences of taking it.
 
         Every allowed action gets an ensemble of ``worlds`` worlds (the game's
@@ -363,12 +373,15 @@ class Game:
         today, the other seats' choices of today, this action today and the
         doctrine afterwards. All of them are the same worlds (see
         :mod:`sim.game.ensemble`), so their shares differ only where the
-        action changed something.
+        action changed something. ``progress(done, total)`` is called as each
+        ensemble is done.
         """
         view = self.view(actor)
         n = self.worlds if worlds is None else _worlds(worlds)
         today = Moves(tuple(m for m in self.moves.moves if m.day < self.day or m.actor != actor))
         odds = view.odds()[:, 0]
+        total = int(view.allowed[:, 0].sum())
+        done = 0
         out = []
         for opt in view.options:
             allowed = bool(opt.allowed[0])
@@ -379,6 +392,9 @@ class Game:
                 paths = self._paths(moves, n)
                 shares = paths.outcome_shares(self.scenario)
                 refused = paths.refused(actor, self.day, opt.index)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
             out.append(
                 Forecast(
                     opt.action,
@@ -436,7 +452,7 @@ class Game:
             raise UsageError(f"there is a branch {name!r} already")
         day = self.day if day is None else self._day_up_to_today(day)
         self._keep_branch()
-        self._branches[name] = Branch(self.moves.before(day), day)
+        self._branches[name] = Branch(self.moves.before(day), day, self.branch, day)
         self.branch = name
         self._replay(day)
 
@@ -477,16 +493,21 @@ class Game:
         """The outcome id of the game's world once the game is over, else ``None``."""
         return self._model.outcome_of(0) if self.finished else None
 
-    def compare(self, worlds: int | None = None) -> Comparison:
+    def compare(self, worlds: int | None = None, progress: Progress | None = None) -> Comparison:
         """The branch's path (its moves, the doctrine elsewhere) against the doctrine's.
 
         Both are the same ``worlds`` worlds (the game's number by default),
         replayed from day 0; the differences are paired world by world.
+        ``progress(done, total)`` is called as each of the two paths is done.
         """
         n = self.worlds if worlds is None else _worlds(worlds)
         sc = self.scenario
         seat = self._paths(self.moves, n)
+        if progress is not None:
+            progress(1, 2)
         base = self._paths(Moves(()), n)
+        if progress is not None:
+            progress(2, 2)
         diff = {o.id: paired(base.outcome == o.index, seat.outcome == o.index) for o in sc.outcomes}
         flag_diff = {f.id: paired(base.flags[i], seat.flags[i]) for i, f in enumerate(sc.flags)}
         return Comparison(

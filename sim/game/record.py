@@ -44,10 +44,13 @@ from sim.yamlio import Located, load_file
 
 @dataclass
 class Branch:
-    """A line of play: its moves and the day it reached."""
+    """A line of play: its moves, the day it reached, and the branch it was forked from
+    (``None`` for the first) on ``fork_day``."""
 
     moves: Moves
     day: int
+    parent: str | None = None
+    fork_day: int | None = None
 
 
 @dataclass
@@ -66,9 +69,13 @@ class Saved:
 FORMAT = 1
 """The version of the saved-game format this package writes and reads."""
 
+FORK_DAY = Num("the day it was forked on", integer=True, minimum=0)
+
 BRANCH = Obj(
     {
         "day": F(Num("the day it reached", integer=True, minimum=0), required=True),
+        "parent": F(Str("the branch it was forked from")),
+        "fork_day": F(FORK_DAY),
         "moves": F(Kept()),  # checked move by move (sim.seat.moves.moves_at)
     },
     name="a branch",
@@ -87,6 +94,8 @@ SAVED = Obj(
         "worlds": F(Num("ensemble size", integer=True, minimum=1), required=True),
         "branch": F(Str("the branch being played"), required=True),
         "day": F(Num("the day it reached", integer=True, minimum=0), required=True),
+        "parent": F(Str("the branch it was forked from")),
+        "fork_day": F(FORK_DAY),
         "moves": F(Kept()),
         "branches": F(MapOf(BRANCH, key=Str("a branch name"))),
     },
@@ -118,13 +127,18 @@ def document(
         "worlds": worlds,
         "branch": branch,
         "day": current.day,
+        **_fork(current),
         "moves": [m.as_json(sc) for m in current.moves.moves],
         "branches": {
-            name: {"day": b.day, "moves": [m.as_json(sc) for m in b.moves.moves]}
+            name: {"day": b.day, **_fork(b), "moves": [m.as_json(sc) for m in b.moves.moves]}
             for name, b in branches.items()
             if name != branch
         },
     }
+
+
+def _fork(b: Branch) -> dict[str, Any]:
+    return {} if b.parent is None else {"parent": b.parent, "fork_day": b.fork_day}
 
 
 def save(doc: dict[str, Any], path: Path) -> Path:
@@ -159,10 +173,16 @@ def load(path: str | Path) -> Saved:
         _refuse(ctx)
     sc = _scenario(data, Path(name), doc)
     current = moves_at(doc, ("moves",), sc, ctx)
-    branches = {data["branch"]: Branch(Moves(tuple(sorted(current))), data["day"])}
+    branches = {
+        data["branch"]: Branch(
+            Moves(tuple(sorted(current))), data["day"], data.get("parent"), data.get("fork_day")
+        )
+    }
     for bname, b in (data.get("branches") or {}).items():
         moves = moves_at(doc, ("branches", bname, "moves"), sc, ctx)
-        branches[bname] = Branch(Moves(tuple(sorted(moves))), b["day"])
+        branches[bname] = Branch(
+            Moves(tuple(sorted(moves))), b["day"], b.get("parent"), b.get("fork_day")
+        )
     for bname, b in branches.items():
         path_key: tuple[str, ...] = ("day",) if bname == data["branch"] else ("branches", bname)
         if b.day > sc.horizon_days:

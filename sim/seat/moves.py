@@ -26,6 +26,7 @@ import datetime as _dt
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ GAME_KEYS = (
     "worlds",
     "day",
     "branch",
+    "parent",
+    "fork_day",
     "branches",
 )
 """Keys of a saved game besides ``moves`` (a moves file may be a saved game)."""
@@ -131,7 +134,7 @@ class Moves:
         """The move of ``actor`` on ``day``, if any."""
         return self._index.get((actor, day))
 
-    @property
+    @cached_property
     def _index(self) -> dict[tuple[str, int], Move]:
         return {(m.actor, m.day): m for m in self.moves}
 
