@@ -99,9 +99,8 @@ def ParameterInput(control: Control, settings: ViewerSettings, error: str | None
     low, high = c.ends
     with solara.Row(style={"align-items": "center"}, gap="6px"):
         solara.v.Html(tag="span", children=[low], style_="font-size: 0.8em; color: #555")
-        solara.v.Slider(
+        slider = solara.v.Slider(
             v_model=shown.value,
-            on_v_model=moved,
             min=c.low,
             max=c.high,
             step=c.step,
@@ -113,6 +112,9 @@ def ParameterInput(control: Control, settings: ViewerSettings, error: str | None
             class_="mt-0",
             attributes={"data-testid": f"slider-{c.id}"},
         )
+        # "change", not the value: once on release (or per key), never mid-drag, so a
+        # drag across the slider reruns the ensemble once
+        solara.v.use_event(slider, "change", lambda _w, _e, value: moved(value))
         solara.v.Html(tag="span", children=[high], style_="font-size: 0.8em; color: #555")
     caption = (
         f"pinned; untick to draw: {c.distribution}" if pin.value else f"drawn: {c.distribution}"
