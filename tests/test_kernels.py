@@ -291,20 +291,27 @@ def test_compiled_equals_numpy_on_every_scenario(
 ) -> None:
     pytest.importorskip("numba")
     plain = _run(path, "numpy", monkeypatch)
-    calls: list[Any] = []
-    real = kernels.chance
+    calls: dict[str, list[bool]] = {"chance": [], "value": [], "choose": []}
 
-    def counted(*args: Any) -> Any:
-        got = real(*args)
-        calls.append(got is not None)
-        return got
+    def counted(name: str) -> Any:
+        real = getattr(kernels, name)
 
-    monkeypatch.setattr(kernels, "chance", counted)
+        def call(*args: Any) -> Any:
+            got = real(*args)
+            calls[name].append(got is not None and got is not False)
+            return got
+
+        return call
+
+    for name in calls:
+        monkeypatch.setattr(kernels, name, counted(name))
     compiled = _run(path, "numba", monkeypatch)
     assert _same_worlds(plain, compiled)
+    assert calls["choose"] and all(calls["choose"])  # every decision by preferences compiled
     has_foresight = any(r.kind == "foresight" for a in plain.spec.actors for r in a.rules)
     if has_foresight and any(responders(plain.world, a) for a in plain.spec.actors):
-        assert calls and all(calls)  # the kernels ran, every time
+        assert calls["chance"] and all(calls["chance"])  # the kernels ran, every time
+        assert calls["value"] and all(calls["value"])
 
 
 def test_numpy_path_when_numba_cannot_be_imported(

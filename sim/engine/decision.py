@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine import foresight
+from sim.engine import foresight, kernels
 from sim.engine.adjudication import Decision
 from sim.engine.beliefs import actor_env
 from sim.engine.draws import LazyUniforms
@@ -159,6 +159,44 @@ def decide(
         undecided = allowed & (chosen < 0) if (chosen >= 0).any() else allowed
         ahead = foresight.utilities(actor, foreseen, state, env, undecided)
 
+    m = len(plan.candidates)
+    # The softmax's row, drawn where some world is undecided and there is a choice.
+    draws = u.row(T) if m > 1 and (chosen < 0).any() else None
+    masks, decided = (allowed, wanted), (chosen, rule_of)
+    if not (
+        kernels.active() and kernels.choose(actor, plan, state, env, masks, decided, draws, ahead)
+    ):
+        chosen, rule_of = _by_preferences(actor, plan, state, env, masks, decided, draws, ahead)
+    u.finish()
+
+    binding: list[tuple[int, np.ndarray]] = []
+    for rule, ok in constraint_ok:
+        assert wanted is not None
+        bound = wanted[rule.action_index] & ~ok
+        if bound.any():
+            binding.append((rule.index, bound))
+    return Decision(actor.id, chosen, rule_of, tuple(binding))
+
+
+def _by_preferences(
+    actor: Actor,
+    plan: ActorPlan,
+    state: WorldState,
+    env: dict[str, Any],
+    masks: tuple[np.ndarray, np.ndarray | None],
+    decided: tuple[np.ndarray, np.ndarray],
+    draws: np.ndarray | None,
+    ahead: dict[int, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The decision completed by preferences and the softmax where no trigger decided
+    (the numpy path; :func:`sim.engine.kernels.choose` is the compiled one).
+
+    Writes ``wanted`` (the second of ``masks``) for constrained actions; returns
+    the new ``chosen`` and ``rule_of``.
+    """
+    R = state.R
+    allowed, wanted = masks
+    chosen, rule_of = decided
     # Per candidate action: summed utility, best preference and its utility.
     m = len(plan.candidates)
     utility = np.full((m, R), -np.inf)
@@ -196,20 +234,13 @@ def decide(
             action, picked_rule = plan.candidates[0], best_rule[0]
         else:
             beta = np.asarray(state.evaluate(actor.rationality, env), dtype=float)
+            assert draws is not None  # drawn for m > 1 where a world is pending
             action, picked_rule = softmax_pick(
-                allowed[plan.candidates], utility, beta, u.row(T), plan.candidates, best_rule
+                allowed[plan.candidates], utility, beta, draws, plan.candidates, best_rule
             )
         chosen = np.where(pending, action, chosen)
         rule_of = np.where(pending, picked_rule, rule_of)
-    u.finish()
-
-    binding: list[tuple[int, np.ndarray]] = []
-    for rule, ok in constraint_ok:
-        assert wanted is not None
-        bound = wanted[rule.action_index] & ~ok
-        if bound.any():
-            binding.append((rule.index, bound))
-    return Decision(actor.id, chosen, rule_of, tuple(binding))
+    return chosen, rule_of
 
 
 def softmax_pick(

@@ -487,6 +487,10 @@ class Outlook:
     def value(self, h: Hypothesis) -> np.ndarray:
         """:func:`value` of the decider on ``h``: the same sum of the same terms."""
         total = h.memo.get("value")
+        if total is None and kernels.active():
+            total = kernels.value(self.decider, h.state, self.view(h, self.decider, {}))
+            if total is not None:
+                h.memo["value"] = total
         if total is None:
             total = np.zeros(self.R)
             for i, (term, reads) in enumerate(_value_terms(self.state, self.decider)):

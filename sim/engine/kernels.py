@@ -23,8 +23,10 @@ Which path runs is chosen by the environment variable ``WARGAME_KERNELS``:
 elsewhere). The cache folder is ``WARGAME_KERNEL_CACHE``, else
 ``$XDG_CACHE_HOME/wargame/kernels``, else ``~/.cache/wargame/kernels``.
 
-Kernels so far: the chance ``P_H`` of a response in foresight
-(:func:`chance`), the hottest part of a default batch's profile.
+Kernels so far, the hottest parts of a default batch's profile: the chance
+``P_H`` of a response in foresight (:func:`chance`), the decider's value of a
+hypothetical state (:func:`value`) and an actor's choice by its preferences
+and the softmax (:func:`choose`).
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ from sim.expr import Expr
 from sim.expr.scalar import HELPER_NAMES, HELPERS, names_in, substitute
 
 if TYPE_CHECKING:
+    from sim.engine.decision import ActorPlan
     from sim.engine.foresight import Response
     from sim.engine.state import WorldState
+    from sim.scenario.model import Actor
 
 MODE_VARIABLE = "WARGAME_KERNELS"
 """The environment variable that chooses the path: ``numpy`` or ``numba``."""
@@ -149,23 +153,25 @@ def header() -> str:
     return "\n".join(lines) + "\n"
 
 
-# -- the chance of a response ------------------------------------------------------------
+# -- generated kernels --------------------------------------------------------------------
 
 
-class ChanceKernel:
-    """The generated kernel of one response's ``P_H`` (see :func:`chance`).
+class GeneratedKernel:
+    """A loop over the worlds generated for one part of the scenario.
 
-    ``names`` are the names its expressions read, in the order the kernel
-    takes them; one source (and one compiled function) is made per pattern of
-    which of them are arrays and which scalars in the views it is given.
+    ``fixed`` are the arguments every call passes first (arrays and numbers
+    of the engine), ``names`` the names the expressions in ``body`` read, in
+    the order the kernel takes them after ``fixed``; ``body`` runs for world
+    ``i``. One source (and one compiled function) is made per pattern of which
+    names are world arrays and which scalars in the views it is given.
     """
 
-    __slots__ = ("body", "names", "once", "variants")
+    __slots__ = ("body", "fixed", "names", "variants")
 
-    def __init__(self, body: list[str], names: tuple[str, ...], once: bool) -> None:
+    def __init__(self, body: list[str], names: tuple[str, ...], fixed: tuple[str, ...]) -> None:
         self.body = body
         self.names = names
-        self.once = once
+        self.fixed = fixed
         self.variants: dict[str, Any] = {}
 
     def source(self, pattern: str) -> str:
@@ -174,7 +180,7 @@ class ChanceKernel:
             n: f"v{k}[i]" if kind == "a" else f"v{k}"
             for k, (n, kind) in enumerate(zip(self.names, pattern, strict=True))
         }
-        args = ", ".join(["R", "H", "out", "taken", *(f"v{k}" for k in range(len(self.names)))])
+        args = ", ".join([*self.fixed, *(f"v{k}" for k in range(len(self.names)))])
         lines = [f"def kernel({args}):", "    for i in range(R):"]
         lines += ["        " + substitute(line, variables) for line in self.body]
         return header() + "\n\n@njit(cache=True)\n" + "\n".join(lines) + "\n"
@@ -188,76 +194,254 @@ class ChanceKernel:
         self.variants[pattern] = fn
         return fn
 
+    def run(self, fixed: tuple[Any, ...], view: dict[str, Any], R: int) -> bool:
+        """Call the kernel with ``fixed`` and the names read from ``view``; False (and
+        nothing written) where it cannot run, so the caller takes the numpy path."""
+        args = []
+        pattern = []
+        for n in self.names:
+            v = view[n]
+            kind = _kind(v, R)
+            if kind is None:
+                return False
+            pattern.append(kind)
+            args.append(v)
+        key = "".join(pattern)
+        fn = self.function(key)
+        if fn is None:
+            return False
+        try:
+            fn(*fixed, *args)
+        except Exception:  # a typing failure in numba: keep the numpy path
+            self.variants[key] = None
+            return False
+        return True
 
-def _code(expr: Expr) -> str | None:
-    return expr.code
+
+def planned(state: WorldState, key: str, make: Any) -> GeneratedKernel | None:
+    """The kernel kept in ``state.plans`` under ``key``, made by ``make()`` the first
+    time (None where ``make`` finds an expression without scalar code)."""
+    plans = state.plans
+    if key not in plans:
+        try:
+            plans[key] = make()
+        except LookupError:
+            plans[key] = None
+    kernel: GeneratedKernel | None = plans[key]
+    return kernel
 
 
-def chance_body(resp: Response) -> tuple[list[str], tuple[str, ...]] | None:
-    """The loop body computing ``out[i] = P_H`` of ``resp`` for world ``i``, as
+class _Codes:
+    """The scalar code of expressions, collected with the names they read.
+
+    Called with an expression, gives its code; :meth:`number` and
+    :meth:`truth` give it as a float or a bool, as the numpy path's casts
+    (``_per_world`` to float64, ``_mask`` to bool) make it.
+    """
+
+    def __init__(self) -> None:
+        self.codes: list[str] = []
+
+    def __call__(self, expr: Expr) -> str:
+        c = expr.code
+        if c is None:
+            raise LookupError(expr.source)  # no scalar code: no kernel
+        self.codes.append(c)
+        return c
+
+    def number(self, expr: Expr) -> str:
+        """The value as a float (numba has no ``float(bool)``)."""
+        c = self(expr)
+        return f"(1.0 if {c} else 0.0)" if expr.type == "bool" else f"float({c})"
+
+    def truth(self, expr: Expr) -> str:
+        """A condition's value (conditions are true/false already)."""
+        c = self(expr)
+        return c if expr.type == "bool" else f"bool({c})"
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(n for c in self.codes for n in names_in(c)))
+
+
+# -- the chance of a response ------------------------------------------------------------
+
+
+def chance_kernel(resp: Response, state: WorldState) -> GeneratedKernel | None:
+    """The kernel of ``resp``'s chance: ``out[i] = P_H`` of world ``i``, as
     :func:`sim.engine.foresight.daily_probability` and ``1 - (1 - p) ** H`` compute
-    it, or None if an expression has no scalar code.
+    it; generated once per scenario model, None if an expression has no scalar code.
 
     The numpy path leaves out factors that are 1 and products with a first
     factor of 1, which changes no bit (``1.0 * x == x``); the loop multiplies
     them as the formulation does where that is simpler.
     """
-    body: list[str] = []
-    codes: list[str] = []
 
-    def code(expr: Expr) -> str:
-        c = _code(expr)
-        if c is None:
-            raise LookupError(expr.source)
-        codes.append(c)
-        return c
-
-    try:
-        body.append("ok = True" if not resp.action.once else "ok = taken[i] == 0")
+    def make() -> GeneratedKernel:
+        code = _Codes()
+        body = ["ok = True" if not resp.action.once else "ok = taken[i] == 0"]
         for r in resp.constraints:
-            body.append(f"ok = ok and bool({code(r.condition)})")
+            body.append(f"ok = ok and {code.truth(r.condition)}")
         body.append("miss = 1.0")
         for r in resp.triggers:
-            p = "1.0" if r.prob is None else f"_clip01(float({code(r.prob)}))"
-            body.append(f"when = bool({code(r.condition)})")
+            p = "1.0" if r.prob is None else f"_clip01({code.number(r.prob)})"
+            body.append(f"when = {code.truth(r.condition)}")
             body.append(f"p = {p}")
             body.append("miss = miss * ((1.0 - p) if when else 1.0)")
         if not resp.preferences:
             body.append("chance = 1.0 - miss")
         else:
-            body.append("active = False")
-            body.append("u = 0.0")
+            body += ["active = False", "u = 0.0"]
             for r in resp.preferences:
                 assert r.utility is not None
-                body.append(f"on = bool({code(r.condition)})")
-                body.append(f"u = u + (float({code(r.utility)}) if on else 0.0)")
+                body.append(f"on = {code.truth(r.condition)}")
+                body.append(f"u = u + ({code.number(r.utility)} if on else 0.0)")
                 body.append("active = active or on")
             for r in resp.rival:
                 assert r.utility is not None
-                body.append(f"on = bool({code(r.condition)})")
-                body.append(f"u = u - (float({code(r.utility)}) if on else 0.0)")
-            body.append(f"beta = float({code(resp.actor.rationality)})")
+                body.append(f"on = {code.truth(r.condition)}")
+                body.append(f"u = u - ({code.number(r.utility)} if on else 0.0)")
+            body.append(f"beta = {code.number(resp.actor.rationality)}")
             body.append("share = 1.0 / (1.0 + math.exp((-beta) * u)) if active else 0.0")
             body.append("chance = 1.0 - miss * (1.0 - share)")
-    except LookupError:
+        body += ["p = chance if ok else 0.0", "q = 1.0 - p"]
+        # numpy's ``** H`` (a Python int): a copy for 1, a square for 2, pow otherwise
+        body.append("out[i] = 1.0 - (q if H == 1 else (q * q if H == 2 else q ** float(H)))")
+        return GeneratedKernel(body, code.names(), ("R", "H", "out", "taken"))
+
+    return planned(state, f"kernel:chance:{resp.actor.id}:{resp.action.index}", make)
+
+
+# -- what a decider values ---------------------------------------------------------------------
+
+
+def values_kernel(decider: Actor, state: WorldState) -> GeneratedKernel | None:
+    """The kernel of the decider's value ``V`` (``out[i]``: the sum of ``weight * of``
+    over its value terms, in their order, from 0), as the foresight's numpy path
+    adds it up; None if an expression has no scalar code."""
+
+    def make() -> GeneratedKernel:
+        code = _Codes()
+        body = ["t = 0.0"]
+        for term in decider.values:
+            body.append(f"t = t + {code.number(term.weight)} * {code.number(term.of)}")
+        body.append("out[i] = t")
+        return GeneratedKernel(body, code.names(), ("R", "out"))
+
+    return planned(state, f"kernel:values:{decider.id}", make)
+
+
+def value(decider: Actor, state: WorldState, view: dict[str, Any]) -> np.ndarray | None:
+    """``V`` of ``decider`` per world on ``view`` by the generated kernel (None: none)."""
+    kernel = values_kernel(decider, state)
+    if kernel is None:
         return None
-    body.append("p = chance if ok else 0.0")
-    body.append("q = 1.0 - p")
-    # numpy's ``** H`` (a Python int): a copy for 1, a square for 2, pow otherwise
-    body.append("out[i] = 1.0 - (q if H == 1 else (q * q if H == 2 else q ** float(H)))")
-    names = tuple(dict.fromkeys(n for c in codes for n in names_in(c)))
-    return body, names
+    out = np.empty(state.R)
+    return out if kernel.run((state.R, out), view, state.R) else None
 
 
-def chance_kernel(resp: Response, state: WorldState) -> ChanceKernel | None:
-    """The kernel of ``resp``'s chance, generated once per scenario model."""
-    key = f"kernel:chance:{resp.actor.id}:{resp.action.index}"
-    plans = state.plans
-    if key not in plans:
-        made = chance_body(resp)
-        plans[key] = None if made is None else ChanceKernel(made[0], made[1], resp.action.once)
-    kernel: ChanceKernel | None = plans[key]
-    return kernel
+# -- an actor's choice by preferences ---------------------------------------------------------
+
+
+def choice_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> GeneratedKernel | None:
+    """The kernel of ``actor``'s choice by preferences and softmax, as
+    :func:`sim.engine.decision.decide` makes it after its triggers: each
+    candidate's summed utility, best rule and (where no trigger decided) the
+    softmax pick of :func:`~sim.engine.decision.softmax_pick`, world by world;
+    None if an expression has no scalar code.
+
+    Fixed arguments: ``R``, the decision's ``chosen`` and ``rule_of`` (written
+    where ``chosen < 0``), the ``allowed`` and ``wanted`` masks (actions x
+    worlds; ``wanted`` written for constrained actions), the softmax's uniform
+    draws and the foresight utilities ``f0, f1...`` in the order of the plan's
+    foresight rules. The
+    draws are read only in undecided worlds, so where there are none (or a
+    single candidate, which needs none) a placeholder is passed.
+    """
+
+    def make() -> GeneratedKernel:
+        code = _Codes()
+        cands = [int(c) for c in plan.candidates]
+        m = len(cands)
+        body = []
+        for j in range(m):
+            start = "0.0" if j == plan.default_row else "-math.inf"
+            body += [f"ut{j} = {start}", f"bu{j} = -math.inf", f"br{j} = -1"]
+        foreseen = 0
+        for pref in plan.preferences:
+            rule, j = pref.rule, pref.row
+            body += [f"on = {code.truth(rule.condition)}", "if on:"]
+            if rule.action_index in plan.constrained:
+                body.append(f"    wanted[{rule.action_index}, i] = True")
+            if pref.utility is None:
+                body.append(f"    val = f{foreseen}[i]")
+                foreseen += 1
+            else:
+                body.append(f"    val = {code.number(pref.utility)}")
+            base = "0.0" if pref.first else f"(0.0 if ut{j} == -math.inf else ut{j})"
+            body += [f"    ut{j} = {base} + val", f"    if val > bu{j}:"]
+            if not pref.last:
+                body.append(f"        bu{j} = val")
+            body.append(f"        br{j} = {rule.index}")
+        body.append("if chosen[i] < 0:")
+        if m == 1:
+            body += [f"    chosen[i] = {cands[0]}", "    rule_of[i] = br0"]
+        else:
+            body.append(f"    beta = {code.number(actor.rationality)}")
+            for j, c in enumerate(cands):
+                ok = f"allowed[{c}, i] and math.isfinite(ut{j})"
+                body.append(f"    lg{j} = beta * ut{j} if {ok} else -math.inf")
+            body.append("    mx = lg0")
+            body += [f"    mx = _fmax(mx, lg{j})" for j in range(1, m)]
+            body.append("    cdf0 = math.exp(lg0 - mx)")
+            body += [f"    cdf{j} = cdf{j - 1} + math.exp(lg{j} - mx)" for j in range(1, m)]
+            body += [f"    th = draws[i] * cdf{m - 1}", f"    act = {cands[0]}", "    rr = br0"]
+            body.append("    above = th < cdf0")
+            for j in range(1, m):
+                body += [
+                    f"    now = th < cdf{j}",
+                    "    if now and not above:",
+                    f"        act = {cands[j]}",
+                    f"        rr = br{j}",
+                    "    above = now",
+                ]
+            body += ["    chosen[i] = act", "    rule_of[i] = rr"]
+        fixed = ("R", "chosen", "rule_of", "allowed", "wanted", "draws")
+        return GeneratedKernel(body, code.names(), fixed + tuple(f"f{k}" for k in range(foreseen)))
+
+    return planned(state, f"kernel:choice:{actor.id}", make)
+
+
+def choose(
+    actor: Actor,
+    plan: ActorPlan,
+    state: WorldState,
+    env: dict[str, Any],
+    masks: tuple[np.ndarray, np.ndarray | None],
+    decided: tuple[np.ndarray, np.ndarray],
+    draws: np.ndarray | None,
+    ahead: dict[int, np.ndarray],
+) -> bool:
+    """Complete ``actor``'s decision by its preferences with the generated kernel:
+    ``decided`` (``chosen``, ``rule_of``) written where no trigger decided, and
+    ``masks`` (``allowed``, ``wanted``) read and, for constrained actions,
+    ``wanted`` written. False, with nothing written, where there is no kernel.
+    """
+    kernel = choice_kernel(actor, plan, state)
+    if kernel is None:
+        return False
+    allowed, wanted = masks
+    chosen, rule_of = decided
+    foreseen = tuple(ahead[p.rule.index] for p in plan.preferences if p.utility is None)
+    fixed = (
+        state.R,
+        chosen,
+        rule_of,
+        allowed,
+        _NO_MASK if wanted is None else wanted,
+        _NO_DRAWS if draws is None else draws,
+        *foreseen,
+    )
+    return kernel.run(fixed, env, state.R)
 
 
 def _kind(v: Any, R: int) -> str | None:
@@ -280,27 +464,15 @@ def chance(
     if kernel is None:
         return None
     R = state.R
-    args = []
-    pattern = []
-    for n in kernel.names:
-        v = view[n]
-        kind = _kind(v, R)
-        if kind is None:
-            return None
-        pattern.append(kind)
-        args.append(v)
-    fn = kernel.function("".join(pattern))
-    if fn is None:
-        return None
-    taken = state.action_count[resp.actor.id][resp.action.index] if kernel.once else _NO_ROW
+    once = resp.action.once
+    taken = state.action_count[resp.actor.id][resp.action.index] if once else _NO_ROW
     out = np.empty(R)
-    try:
-        fn(R, int(horizon), out, taken, *args)
-    except Exception:  # a typing failure in numba: keep the numpy path
-        kernel.variants["".join(pattern)] = None
-        return None
-    return out
+    return out if kernel.run((R, int(horizon), out, taken), view, R) else None
 
 
 _NO_ROW = np.zeros(1, dtype=np.int32)
 """The ``taken`` argument of a kernel whose action is not ``once`` (never read)."""
+_NO_MASK = np.zeros((1, 1), dtype=bool)
+"""The ``wanted`` argument where no action is constrained (never written)."""
+_NO_DRAWS = np.zeros(1)
+"""The ``draws`` argument where the softmax draws nothing (never read)."""

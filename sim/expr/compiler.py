@@ -177,7 +177,7 @@ class _Compiler:
                 node.prec,
                 node.offset,
             )
-            as_int.code = _code("int({0})", node)
+            as_int.code = _code("(1 if {0} else 0)", node)
             return as_int
         if node.type == "enum":
             raise self.error(
