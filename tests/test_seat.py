@@ -12,7 +12,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import yaml
 from conftest import DEFAULT_SCENARIO, ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.batch.runner import run_batch, simulate
 from sim.cli import main
@@ -279,3 +282,49 @@ def test_moves_reach_worker_processes(tmp_path):
     local = run_batch(DEFAULT_SCENARIO, out=tmp_path / "l", workers=2, **common)
     for table in ("runs.csv", "moves.csv"):
         assert filecmp.cmp(serial.folder / table, local.folder / table, shallow=False), table
+
+
+def test_a_once_action_taken_is_refused_the_second_time(sc):
+    moves = moves_of(
+        [
+            {"actor": "kremlin", "date": "2022-02-24", "action": "launch_offensive"},
+            {"actor": "kremlin", "date": "2022-03-03", "action": "launch_offensive"},
+        ],
+        sc,
+    )
+    seats = moves.seats()
+    m = _run(sc, seats, worlds=600)
+    seat = seats["kremlin"]
+    assert isinstance(seat, Seated)
+    first = seat.taken[(38, 1)]
+    # Every world that launched on 24 February is refused on 3 March (once: true).
+    assert seat.refusals[(45, 1)] >= first
+    assert (m.world.action_count["kremlin"][1] <= 1).all()
+
+
+@settings(max_examples=40)
+@given(
+    moves_in=st.lists(
+        st.tuples(
+            st.sampled_from(["kremlin", "lukashenka", "nato", "ukraine"]),
+            st.integers(0, 69),
+            st.booleans(),
+            st.text(alphabet="abc xyz,.'", max_size=20),
+        ),
+        max_size=12,
+        unique_by=lambda t: (t[0], t[1]),
+    )
+)
+def test_moves_written_and_read_back_are_the_same(moves_in, tmp_path_factory):
+    sc = load_scenario(DEFAULT_SCENARIO)
+    items = []
+    for actor, day, by_date, note in moves_in:
+        action = sc.actor(actor).actions[day % len(sc.actor(actor).actions)].id
+        item = {"actor": actor, "action": action, "note": note.strip()}
+        item |= {"date": sc.date_of(day).isoformat()} if by_date else {"day": day}
+        items.append(item)
+    moves = moves_of(items, sc)
+    path = tmp_path_factory.mktemp("moves") / "m.yaml"
+    path.write_text(yaml.safe_dump([m.as_json(sc) for m in moves.moves]) if items else "[]\n")
+    assert load_moves(path, sc).moves == moves.moves
+    assert len(moves.moves) == len(items)
