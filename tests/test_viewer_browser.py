@@ -425,6 +425,13 @@ def _pick(page, label: str) -> None:
     page.locator("label", has_text=label).click()
 
 
+def _upload(page, path: Path) -> None:
+    """Load a saved game through the setup's upload button."""
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name=re.compile(r"Upload")).click()
+    chooser.value.set_files(path)
+
+
 def _turn_of(page, name: str) -> None:
     page.wait_for_function(
         f"() => document.querySelector('[data-testid=seat-turn]')?.innerText.includes({name!r})",
@@ -468,7 +475,7 @@ def test_two_people_take_seats_in_turn_rewind_and_review(viewer, tmp_path):
             assert "doctrine's choice" in wait.inner_text()
             assert re.search(r"predicted over 200 worlds: De-escalation \d+% \(", wait.inner_text())
             attack = page.get_by_test_id("seat-option-launch_offensive").inner_text()
-            assert "forbidden today by offensive_needs_forward_force [" in attack
+            assert "(offensive_needs_forward_force) [units-" in attack  # rule and claims
             assert page.get_by_test_id("seat-choose-launch_offensive").is_disabled()
             page.screenshot(path=shots / "7-seat-kremlin.png")
             wait.get_by_role("button", name="Choose").click()
@@ -498,6 +505,30 @@ def test_two_people_take_seats_in_turn_rewind_and_review(viewer, tmp_path):
             _day(page, 1)
             assert "Rewound to the start of day 1" in page.get_by_text("Rewound").inner_text()
             assert "18 Jan" not in page.get_by_test_id("seat-history").inner_text()
+
+            # saved, a new game, and the saved one dropped on the page again
+            with page.expect_download() as saving:
+                page.get_by_role("button", name="Save game").click()
+            saved = tmp_path / saving.value.suggested_filename
+            saving.value.save_as(saved)
+            text = saved.read_text()
+            assert "action: war_rhetoric" in text and "lukashenka" in text
+            page.get_by_role("button", name="New game").click()
+            page.get_by_role("button", name="Start the game").wait_for(timeout=UPDATE_TIMEOUT_MS)
+            _upload(page, saved)
+            page.get_by_text(f"Loaded {saved.name}: day 1").wait_for(timeout=UPDATE_TIMEOUT_MS)
+            _day(page, 1)
+            history = page.get_by_test_id("seat-history").inner_text()
+            assert re.search(r"17 Jan\tlukashenka\twar_rhetoric\tseat", history), history
+            bad = tmp_path / "bad-game.yaml"
+            bad.write_text("format: 1\nscenario: allied_resolve_2022\n")
+            page.get_by_role("button", name="New game").click()
+            _upload(page, bad)
+            error = page.get_by_test_id("seat-error")
+            error.wait_for(timeout=UPDATE_TIMEOUT_MS)
+            assert error.inner_text().startswith("bad-game.yaml:"), error.inner_text()
+            _upload(page, saved)
+            _day(page, 1)
 
             # the after-action review of the game so far
             page.get_by_role("button", name="Review the game so far").click()

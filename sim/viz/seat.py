@@ -24,6 +24,7 @@ from html import escape
 from typing import Any
 
 import numpy as np
+import reacton.ipywidgets as widgets
 import solara
 import solara.lab
 
@@ -87,11 +88,12 @@ def share_text(s: Any) -> str:
 
 
 def verdict_text(verdicts: Sequence[Any]) -> str:
-    """Rules as ``rule-id [claim, claim]``, one after the other."""
+    """Rules as ``what it says (rule-id) [claim, claim]``, one after the other."""
     parts = []
     for v in verdicts:
         cites = f" [{', '.join(v.cites)}]" if v.cites else ""
-        parts.append(f"{v.rule}{cites}")
+        said = parameter_name(v.rule, v.description) if v.description.strip() else ""
+        parts.append(f"{said} ({v.rule}){cites}" if said else f"{v.rule}{cites}")
     return "; ".join(parts)
 
 
@@ -170,6 +172,28 @@ def _start(session: SeatSession, settings: ViewerSettings, seats: list[str], wor
     session.message.set("")
 
 
+def _load(session: SeatSession, name: str, data: bytes) -> None:
+    """A saved game dropped on the page (``Game.save``'s YAML or JSON)."""
+    import tempfile
+    from pathlib import Path
+
+    from sim.game import Game
+
+    suffix = ".json" if name.lower().endswith(".json") else ".yaml"
+    with tempfile.TemporaryDirectory(prefix="wargame-game-") as tmp:
+        path = Path(tmp) / f"game{suffix}"
+        path.write_bytes(data)
+        try:
+            game = Game.load(path)
+        except WargameError as exc:  # positions name the dropped file, not the copy
+            diagnostics = getattr(exc, "diagnostics", None)
+            text = "\n".join(str(d) for d in diagnostics) if diagnostics else str(exc)
+            raise UsageError(text.replace(str(path), name)) from None
+    session.game = game
+    session.reports = []
+    session.message.set(f"Loaded {name}: day {game.day}, branch {game.branch}.")
+
+
 # -- components --------------------------------------------------------------------
 _SMALL = {"font-size": "0.85em", "color": "#555", "display": "block"}
 
@@ -229,6 +253,13 @@ def SeatSetup(settings: ViewerSettings, session: SeatSession) -> None:
             on_click=lambda: session.act(lambda: _start(session, settings, order, worlds.value)),
             class_="mt-2",
         )
+        solara.Text("… or load a game saved with Save game:", style=_SMALL)
+
+        def uploaded(files: Any) -> None:
+            for f in files or ():
+                session.act(lambda f=f: _load(session, f["name"], bytes(f["content"])))
+
+        widgets.FileUpload(accept=".yaml,.yml,.json", multiple=False, on_value=uploaded)
 
 
 @solara.component
