@@ -108,6 +108,7 @@ def _history():
             wanted="launch_offensive",
             doctrine="wait",
             note="before the troops go home",
+            claims=("belarus-staging-area",),
             rung=("show_of_force", "offensive_from_belarus"),
         ),
         _row(
@@ -167,6 +168,8 @@ def test_the_seats_days_and_the_other_actors_moves(sc) -> None:
     ]
     assert [s.differs for s in seat] == [False, False, False, True]
     assert seat[3].doctrine_action == "wait" and seat[3].note == "before the troops go home"
+    assert [r for r, _ in seat[3].constraints] == ["offensive_needs_forward_force"]
+    assert seat[2].constraints == ()  # a day left to the doctrine asked for nothing
     assert [(s.day, s.rule) for s in t["lukashenka"]] == [(0, "grey_zone"), (1, "grey_zone")]
     assert [s.action for s in t["nato"]] == ["reinforce_flank"] and t["ukraine"] == ()
     assert repeats(t["lukashenka"])[0][1] == (0, 1)
@@ -205,7 +208,11 @@ def test_the_text_fits_80_columns_and_says_what_doctrine_would_have_done(review)
     assert "Your days (4 played; 1 unlike your doctrine)" in flat
     assert "2022-01-17 d0-1 waited, 2 days (Wait), as doctrine would have" in flat
     assert "2022-01-19 d2 left to doctrine, 1 day: Wait" in flat
-    assert "2022-01-20 d3 chose Launch offensive; note: before the troops go home" in flat
+    assert (
+        "2022-01-20 d3 chose Launch offensive [belarus-staging-area]; allowed by "
+        "offensive_needs_forward_force [units-40-50km-chernihiv, units-200km-kyiv]; "
+        "note: before the troops go home"
+    ) in flat
     assert "doctrine would have: Wait (no rule: its default)" in flat
     assert "War rhetoric (rule grey_zone), 2 days: d0, 1 [grey-zone-preferred]" in flat
     assert "War from Belarusian territory 75% (71-79%) 25% (21-29%) +50.0 (+43.9, +55.5)*" in flat

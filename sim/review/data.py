@@ -63,6 +63,9 @@ class Step:
     """The action the person asked for, where it was refused."""
     note: str = ""
     """Why, as the person wrote it (a moves file's ``note``)."""
+    constraints: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """The person's days: the constraint rules (id, claims) on the action asked for,
+    which allowed it (or, where it was refused, of which some forbade it)."""
 
     @property
     def differs(self) -> bool:
@@ -263,6 +266,10 @@ def timeline(sc: Scenario, history: Sequence[Any], seat: str) -> dict[str, tuple
             else:
                 how = "doctrine"
             doc = rules.get(row.doctrine_rule) if row.doctrine_rule else None
+            asked = row.wanted if row.by == "seat" and row.wanted else row.action
+            constraints = tuple(
+                (r.id, r.cites) for r in actor.rules if r.kind == "constraint" and r.action == asked
+            )
             out[row.actor].append(
                 Step(
                     row.day,
@@ -281,6 +288,7 @@ def timeline(sc: Scenario, history: Sequence[Any], seat: str) -> dict[str, tuple
                     bool(row.refused),
                     row.wanted if row.refused else None,
                     row.note or "",
+                    constraints if how != "doctrine" else (),
                 )
             )
         elif row.action != default:

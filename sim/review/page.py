@@ -86,7 +86,12 @@ def _choices(review: Review) -> str:
             )
         else:
             doc = "as doctrine"
-        rule = f'<span class="id">{_e(s.rule)}</span>{_cites(s.cites)}' if s.rule else ""
+        rule = (f'<span class="id">{_e(s.rule)}</span>' if s.rule else "") + _cites(s.cites)
+        if s.constraints and not s.refused:
+            rule += "".join(
+                f'<div>allowed by <span class="id">{_e(r)}</span>{_cites(c)}</div>'
+                for r, c in s.constraints
+            )
         extra = ""
         if s.refused:
             extra += f"<div class=cites>asked for {_e(s.wanted)}: not allowed that day</div>"

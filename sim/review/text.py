@@ -75,8 +75,9 @@ def _stretch_lines(st: Stretch) -> list[str]:
         return [f"{span:<19} {head}", *(" " * 20 + x for x in rest)]
     head = f"{f'{s.date} d{s.day}':<19} "
     what = f"{HOW[s.how]} {s.action_name}"
-    if s.rule:
-        what += f" (rule {s.rule}){_cites(s.cites)}"
+    what += f" (rule {s.rule}){_cites(s.cites)}" if s.rule else _cites(s.cites)
+    if s.constraints and not s.refused:
+        what += "; allowed by " + ", ".join(f"{r}{_cites(c)}" for r, c in s.constraints)
     if s.refused:
         what += f"; you asked for {s.wanted}, not allowed that day, so doctrine's choice stood"
     if s.note:
