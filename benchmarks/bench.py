@@ -46,11 +46,15 @@ ROOT = cases.ROOT
 GIB = 1024**3
 MIB = 1024**2
 
-# Targets (the issue's, on this 2-core machine; see docs/performance.md).
-TARGET_CLI_10K_S = 1.0  # `wargame batch <default> --runs 10000 --no-plots`, whole command
-TARGET_RATIO = 300.0  # our batch against mesa.batch_run, 10,000 worlds
+# Targets (on this 2-core machine; see docs/performance.md): those of "a million
+# worlds in seconds", which the `targets` table at the end lists with their baselines.
+TARGET_CLI_10K_S = 0.6  # `wargame batch <default> --runs 10000 --no-plots`, whole command
+TARGET_RATIO = 1000.0  # our batch against mesa.batch_run, 10,000 worlds
+TARGET_1M_S = 8.0  # 1,000,000 worlds end to end with runs.csv, every core (goal: 5 s)
+TARGET_1M_GOAL_S = 5.0
 TARGET_1M_MEMORY = GIB  # 1,000,000 worlds: all processes together
-TARGET_LINEAR = 0.20  # 10 x the worlds in at most 10 x (1 + this) the time
+TARGET_LINEAR = 0.15  # 10 x the worlds in at most 10 x (1 + this) the time
+TARGET_WORKERS_FROM = 20_000  # every core faster than one from this many worlds on
 TARGET_SWEEP_S = 30.0
 TARGET_VALIDATE_S = 1.0
 TARGET_SCALING = 0.25  # a measured ratio within 25% of the one docs/decision-model.md implies
@@ -73,6 +77,7 @@ class Source:
     scenario: str
     claims: str
     pythonpath: str | None = None
+    label: str = "the working tree"
 
     def spec(self) -> dict[str, str]:
         """What a case needs to know of it."""
@@ -104,13 +109,15 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def watch(cmd: list[str]) -> tuple[subprocess.CompletedProcess[str], float, int, float]:
+def watch(
+    cmd: list[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], float, int, float]:
     """Run ``cmd``; returns it finished, its wall time, the peak memory of its tree and
     the CPU time (user + system) of the tree's processes that were waited for."""
     cpu0 = _children_cpu()
     t = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     peak = [0]
     done = threading.Event()
@@ -242,27 +249,59 @@ def within(got: float, want: float) -> bool:
 
 
 # -- the sections ---------------------------------------------------------------------
-def command_section(src: Source, quick: bool, say: Any) -> list[Row]:
-    """The whole `wargame batch` command, 10,000 worlds of the default scenario, no plots."""
-    reps = 3 if quick else 5
-    say(f"wargame batch --runs 10000 --no-plots ({reps} rep.)")
+def whole_command(src: Source, reps: int) -> tuple[list[float], list[float], int, str]:
+    """``wargame batch`` of 10,000 worlds without plots, ``reps`` times: wall times, CPU times,
+    peak memory and a note if it failed. ``src.pythonpath`` names the code (else this tree's)."""
     times, cpus, peak, note = [], [], 0, ""
+    env = None
+    if src.pythonpath:
+        env = os.environ | {"PYTHONPATH": src.pythonpath}
     with tempfile.TemporaryDirectory(prefix="wargame-bench-") as tmp:
         for i in range(reps):
             out = Path(tmp) / f"run{i}"
+            # The installed script, not ``python -m sim``: that would import the
+            # package from the working folder whatever PYTHONPATH says.
             cmd = [*wargame_cmd(), "batch", src.scenario, "--runs", "10000", "--no-plots", "-q"]
             cmd += ["--claims", src.claims, "--out", str(out)]
-            proc, seconds, rss, cpu = watch(cmd)
+            proc, seconds, rss, cpu = watch(cmd, env)
             if proc.returncode != 0:
                 note = f"fails (exit {proc.returncode}: {proc.stderr.strip()[-80:]})"
                 break
             times.append(seconds)
             cpus.append(cpu)
             peak = max(peak, rss)
+    return times, cpus, peak, note
+
+
+def command_section(
+    src: Source, quick: bool, say: Any, got: dict[str, Any], baseline: Source | None = None
+) -> list[Row]:
+    """The whole `wargame batch` command, 10,000 worlds of the default scenario, no plots
+    (and, with ``baseline``, the same command on the baseline's code, in the same run)."""
+    reps = 3 if quick else 5
+    rows = []
+    if baseline is not None:
+        say(f"baseline: wargame batch --runs 10000 --no-plots ({reps} rep.)")
+        times, cpus, peak, note = whole_command(baseline, reps)
+        if times:
+            got["cli_baseline"] = (statistics.median(times), statistics.median(cpus))
+            rows.append(
+                row(
+                    "1. baseline: `wargame batch`, 10,000 worlds, `--no-plots`",
+                    f"the same command on {baseline.label}, {reps_text(reps)}",
+                    fmt_t(*got["cli_baseline"]),
+                    note,
+                    fmt_mem(peak),
+                )
+            )
+    say(f"wargame batch --runs 10000 --no-plots ({reps} rep.)")
+    times, cpus, peak, note = whole_command(src, reps)
     if note or not times:
         return [row("1. `wargame batch`, 10,000 worlds", "whole command", "n/a", note, ok=False)]
     s = statistics.median(times)
+    got["cli_10k"] = (s, statistics.median(cpus))
     return [
+        *rows,
         row(
             "1. `wargame batch` default scenario, 10,000 worlds, `--no-plots`",
             f"whole command in a subprocess (start-up and imports included), {reps_text(reps)}",
@@ -275,7 +314,7 @@ def command_section(src: Source, quick: bool, say: Any) -> list[Row]:
             times=times,
             cpu=cpus,
             peak_rss=peak,
-        )
+        ),
     ]
 
 
@@ -289,7 +328,7 @@ def batch_section(
     """
     cores = os.cpu_count() or 1
     reps = 1 if quick else 3
-    sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
+    sizes = [1_000, 10_000, TARGET_WORKERS_FROM] if quick else [1_000, 10_000, 20_000, 100_000]
     if million != "no":
         sizes.append(1_000_000)
     rows, m_by = [], {}
@@ -320,8 +359,12 @@ def batch_section(
                     bound = m["maxrss_self"]
                 memory += " (sampled sum of all processes)"
                 result += f"; getrusage bound {fmt_mem(bound)}; runs.csv written"
-                target = "bounded: < 1 GiB (all processes)"
-                ok = max(m["peak_rss"], bound) < TARGET_1M_MEMORY
+                target = f"≤ {TARGET_1M_S:.0f} s; < 1 GiB (all processes)"
+                m["memory_ok"] = max(m["peak_rss"], bound) < TARGET_1M_MEMORY
+                ok = m["memory_ok"] and (executor == "serial" or s <= TARGET_1M_S)
+                if executor == "serial":
+                    target = "bounded: < 1 GiB"
+                    ok = m["memory_ok"]
                 m["rusage_bound"] = bound
             rows.append(
                 row(
@@ -339,6 +382,23 @@ def batch_section(
                 )
             )
     got["batch"] = m_by
+    for n in sizes:
+        if n >= TARGET_WORKERS_FROM and (n, "serial") in m_by and (n, "local") in m_by:
+            one, every = m_by[(n, "serial")], m_by[(n, "local")]
+            speedup = one["seconds"] / every["seconds"]
+            rows.append(
+                row(
+                    f"2. {cores} workers against 1, {n:,} worlds",
+                    "local against serial, same run",
+                    "",
+                    f"× {speedup:.2f} (CPU {fmt_s(one['cpu'])} against {fmt_s(every['cpu'])})",
+                    "",
+                    f"faster from {TARGET_WORKERS_FROM:,} worlds: > × 1",
+                    speedup > 1,
+                    runs=n,
+                    speedup=speedup,
+                )
+            )
     big = 1_000_000
     for executor in ("serial", "local"):
         if (big, executor) in m_by and (100_000, executor) in m_by:
@@ -383,8 +443,9 @@ def mesa_section(src: Source, quick: bool, say: Any, got: dict[str, Any]) -> lis
         }
         ours = repeat(spec, 1 if quick else 3)
     ratio = mesa_10k / ours["seconds"]
+    got["mesa"] = {"mesa_10k": mesa_10k, "mesa_cpu": mesa_run["cpu"] * scale, "ours": ours}
     cli = got.get("cli_10k")
-    versus_cli = f"; {mesa_10k / cli:,.0f} × against the whole command (row 1)" if cli else ""
+    versus_cli = f"; {mesa_10k / cli[0]:,.0f} × against the whole command (row 1)" if cli else ""
     return [
         row(
             "3. `mesa.batch_run`, 10,000 worlds",
@@ -732,6 +793,18 @@ def main(argv: list[str] | None = None) -> int:
         help="measure the code, scenario and claims as committed at git revision REV "
         "(e.g. HEAD; exported to a temporary folder), not the working tree",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time the whole command (row 1) on the code of git revision REV, in the "
+        "same run, as the baseline of its target",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if a target is missed (for people comparing runs, not for CI: "
+        "timings on a shared machine vary)",
+    )
     parser.add_argument("--out", metavar="FILE", help="also write the table as markdown")
     parser.add_argument("--json", metavar="FILE", help="also write every row as JSON")
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -751,25 +824,32 @@ def main(argv: list[str] | None = None) -> int:
             shown = f"working tree at {_commit('HEAD')}, scenario {args.scenario}"
             if _modified(args.scenario):
                 shown += " (with uncommitted changes)"
-        about, rows = measure(args, src)
+        baseline = None
+        if args.baseline:
+            baseline, _ = exported(args.scenario, args.baseline, Path(tmp))
+        about, rows, targets = measure(args, src, baseline)
     about = f"{about}; code and scenario: {shown}"
     print(about)
     print()
-    table = markdown(rows)
+    table = markdown(rows) + "\n\n" + targets_markdown(targets)
     print(table)
     if args.out:
         Path(args.out).write_text(about + "\n\n" + table + "\n", encoding="utf-8")
     if args.json:
-        doc = {"about": about, "measured": shown, "rows": rows}
+        doc = {"about": about, "measured": shown, "rows": rows, "targets": targets}
         Path(args.json).write_text(json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8")
     failed = [r["case"] for r in rows if r["ok"] is False]
+    failed += [t["target"] for t in targets if t["ok"] is False]
     if failed:
         print(f"{len(failed)} target(s) not met: " + "; ".join(failed), file=sys.stderr)
-    return 0
+    return 1 if (args.check and failed) else 0
 
 
-def measure(args: argparse.Namespace, src: Source) -> tuple[str, list[Row]]:
-    """Run the chosen sections; returns the line about the machine and the rows."""
+def measure(
+    args: argparse.Namespace, src: Source, baseline: Source | None = None
+) -> tuple[str, list[Row], list[Row]]:
+    """Run the chosen sections; returns the line about the machine, the rows and the
+    targets (:func:`targets_of`)."""
     quick = args.quick
     million = args.million or ("no" if quick else "workers")
     chosen = args.only or SECTIONS
@@ -782,8 +862,7 @@ def measure(args: argparse.Namespace, src: Source) -> tuple[str, list[Row]]:
     rows: list[Row] = []
     got: dict[str, Any] = {}
     if "command" in chosen:
-        rows += command_section(src, quick, say)
-        got["cli_10k"] = rows[-1]["data"].get("seconds")
+        rows += command_section(src, quick, say, got, baseline)
     if "batch" in chosen:
         rows += batch_section(src, quick, million, say, got)
     if "mesa" in chosen:
@@ -802,7 +881,7 @@ def measure(args: argparse.Namespace, src: Source) -> tuple[str, list[Row]]:
         f"{_versions()}; load average {load_before} before, {_load()} after; "
         f"{time.perf_counter() - started:.0f} s{' (--quick)' if quick else ''}"
     )
-    return about, rows
+    return about, rows, targets_of(got)
 
 
 def exported(scenario: str, rev: str, tmp: Path) -> tuple[Source, str]:
@@ -824,8 +903,138 @@ def exported(scenario: str, rev: str, tmp: Path) -> tuple[Source, str]:
     if archive.returncode != 0:
         raise SystemExit(f"cannot export {rev}: {archive.stderr.decode().strip()}")
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    src = Source(str(tree / scenario), str(tree / "seeds" / "claims.yaml"), str(tree))
+    src = Source(
+        str(tree / scenario), str(tree / "seeds" / "claims.yaml"), str(tree), f"commit {commit}"
+    )
     return src, f"commit {commit} (exported), scenario {scenario}"
+
+
+def target(
+    name: str, threshold: str, baseline: str, measured: str, ratio: str, ok: bool | None
+) -> Row:
+    """One row of the targets table."""
+    return {
+        "target": name,
+        "threshold": threshold,
+        "baseline": baseline,
+        "measured": measured,
+        "ratio": ratio,
+        "ok": ok,
+    }
+
+
+def targets_of(got: dict[str, Any]) -> list[Row]:
+    """Each target of "a million worlds in seconds", with its baseline measured in the same
+    run and the ratio between them; a target whose rows did not run says so."""
+    cores = os.cpu_count() or 1
+    out: list[Row] = []
+    missing = "not measured in this run"
+    cli, base = got.get("cli_10k"), got.get("cli_baseline")
+    if cli:
+        out.append(
+            target(
+                "`wargame batch`, 10,000 worlds, `--no-plots`, whole command",
+                f"≤ {TARGET_CLI_10K_S} s",
+                fmt_t(*base) + " (`--baseline`)" if base else "none (give `--baseline REV`)",
+                fmt_t(*cli),
+                f"× {base[0] / cli[0]:.2f} faster; {cli[0] / TARGET_CLI_10K_S:.1f} × the target"
+                if base
+                else f"{cli[0] / TARGET_CLI_10K_S:.1f} × the target",
+                cli[0] <= TARGET_CLI_10K_S,
+            )
+        )
+    else:
+        out.append(target("`wargame batch`, 10,000 worlds", "", "", missing, "", None))
+    by = got.get("batch", {})
+    big, mid = by.get((1_000_000, "local")), by.get((100_000, "local"))
+    if big:
+        serial = by.get((1_000_000, "serial"))
+        out.append(
+            target(
+                f"1,000,000 worlds with runs.csv, {cores} workers",
+                f"≤ {TARGET_1M_S:.0f} s (goal {TARGET_1M_GOAL_S:.0f} s)",
+                fmt_t(serial["seconds"], serial["cpu"]) + " (serial)" if serial else "",
+                fmt_t(big["seconds"], big["cpu"]),
+                f"{big['seconds'] / TARGET_1M_S:.1f} × the target",
+                big["seconds"] <= TARGET_1M_S,
+            )
+        )
+        peak = max(big["peak_rss"], big.get("rusage_bound", 0))
+        out.append(
+            target(
+                "1,000,000 worlds: peak memory of all processes",
+                "< 1 GiB",
+                f"{fmt_mem(mid['peak_rss'])} (100,000 worlds)" if mid else "",
+                fmt_mem(peak),
+                f"× {peak / mid['peak_rss']:.2f} for 10 × the worlds" if mid else "",
+                peak < TARGET_1M_MEMORY,
+            )
+        )
+        if mid:
+            per_world = (big["seconds"] / 1e6) / (mid["seconds"] / 1e5)
+            out.append(
+                target(
+                    "time linear in worlds, 100,000 → 1,000,000",
+                    f"per world within {TARGET_LINEAR:.0%}",
+                    f"{mid['seconds'] / 1e5 * 1e6:.1f} µs per world (100,000)",
+                    f"{big['seconds'] / 1e6 * 1e6:.1f} µs per world (1,000,000)",
+                    f"× {per_world:.2f}",
+                    per_world <= 1 + TARGET_LINEAR,
+                )
+            )
+    else:
+        out.append(target("1,000,000 worlds", "", "", missing + " (--million)", "", None))
+    sizes = sorted(n for n, e in by if e == "serial" and (n, "local") in by)
+    for n in [n for n in sizes if n >= TARGET_WORKERS_FROM]:
+        one, every = by[(n, "serial")], by[(n, "local")]
+        out.append(
+            target(
+                f"{cores} workers faster than 1, {n:,} worlds",
+                "faster (from 20,000 worlds)",
+                fmt_t(one["seconds"], one["cpu"]) + " (1 worker)",
+                fmt_t(every["seconds"], every["cpu"]),
+                f"× {one['seconds'] / every['seconds']:.2f}",
+                every["seconds"] < one["seconds"],
+            )
+        )
+    mesa = got.get("mesa")
+    if mesa:
+        ours = mesa["ours"]
+        ratio = mesa["mesa_10k"] / ours["seconds"]
+        out.append(
+            target(
+                "ratio to `mesa.batch_run`, 10,000 worlds",
+                f"≥ {TARGET_RATIO:,.0f} ×",
+                fmt_t(mesa["mesa_10k"], mesa["mesa_cpu"]) + " (mesa.batch_run)",
+                fmt_t(ours["seconds"], ours["cpu"]) + " (run_batch, serial)",
+                f"× {ratio:,.0f} (by CPU × {mesa['mesa_cpu'] / ours['cpu']:,.0f})",
+                ratio >= TARGET_RATIO,
+            )
+        )
+    else:
+        out.append(target("ratio to `mesa.batch_run`", "", "", missing, "", None))
+    viewer = got.get("viewer")
+    out.append(
+        target(
+            "viewer: 3,000 worlds re-simulated and redrawn after a slider move",
+            "≤ 150 ms",
+            "",
+            fmt_s(viewer) if viewer is not None else missing + " (no viewer case)",
+            "",
+            None if viewer is None else viewer <= 0.150,
+        )
+    )
+    return out
+
+
+def targets_markdown(targets: list[Row]) -> str:
+    """The targets, each beside its baseline measured in the same run."""
+    header = ("target", "threshold", "baseline (same run)", "measured", "ratio", "")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for t in targets:
+        cells = (t["target"], t["threshold"], t["baseline"], t["measured"], t["ratio"])
+        lines.append("| " + " | ".join((*cells, mark(t["ok"]))) + " |")
+    return "\n".join(lines)
 
 
 def markdown(rows: list[Row]) -> str:

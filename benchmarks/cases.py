@@ -33,7 +33,7 @@ CHUNK = 5000  # the batch's chunk size: foresight cases run their worlds in such
 # foresight, on copies; that share is counted under foresight, not here.
 PARTS = (
     ("loading the scenario", "sim/scenario/__init__.py", "load_scenario", None),
-    ("simulating", "sim/engine/model.py", "run", None),
+    ("simulating", "sim/engine/core.py", "run", None),
     ("  events", "sim/engine/phases.py", "events_phase", None),
     ("  observing", "sim/engine/phases.py", "observe", None),
     ("  deciding", "sim/engine/decision.py", "decide", None),
@@ -49,16 +49,20 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     import resource
 
     t0 = time.perf_counter()
+    kind = spec["kind"]
     import sim
     import sim.batch.runner
     import sim.batch.sweep
-    import sim.engine.model
     import sim.results.reader
     from sim.registry import ClaimsPolicy
 
+    if kind not in ("batch", "sweep"):
+        # The Mesa model, for the cases that use it: a batch does not import
+        # Mesa, and its forked workers should not carry it either.
+        import sim.engine.model
+
     out: dict[str, Any] = {"import_s": time.perf_counter() - t0}
     cpu0 = cpu_seconds()
-    kind = spec["kind"]
     scenario = spec.get("scenario", SCENARIO)
     claims = ClaimsPolicy(Path(spec.get("claims", CLAIMS)))
     with tempfile.TemporaryDirectory(prefix="wargame-bench-") as tmp:

@@ -4,7 +4,10 @@
   wraps it give the same worlds for the same seed, on every shipped scenario.
 * ``wargame batch --no-plots`` imports neither Mesa nor pandas, scipy,
   networkx or matplotlib (checked in a fresh interpreter).
-* The tables a batch writes from plain columns are the bytes pandas gives.
+* The tables a batch writes from plain columns are the bytes pandas gives,
+  and ``runs.csv`` lines formatted a chunk at once (in the workers) are the
+  cells formatted one by one.
+* Forked workers start on entering the executor and leave no process behind.
 """
 
 from __future__ import annotations
@@ -19,14 +22,18 @@ import pandas as pd
 import pytest
 from conftest import DEFAULT_SCENARIO, ROOT, SHIPPED_SCENARIOS
 
+from sim.batch.executors import start_method
 from sim.batch.seeding import chunk_seed
 from sim.engine.core import Engine
 from sim.engine.model import WargameModel
 from sim.results.aggregate import Counts, daily_columns, daily_table, rules_columns, rules_table
 from sim.results.drivers import batch_counts
+from sim.results.writer import RunsFormat
 from sim.scenario import load_scenario
-from sim.tables import columns_of, inferred_kind, write_table
+from sim.tables import columns_of, inferred_kind, text_cell, write_table
 
+OBSERVATIONS = ROOT / "scenarios" / "observations" / "allied_resolve_2022.yaml"
+IS_LINUX = sys.platform.startswith("linux")
 HEAVY = ("mesa", "pandas", "scipy", "networkx", "matplotlib")
 
 
@@ -76,14 +83,43 @@ def _modules_after(argv: list[str], cwd: Path) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_batch_without_plots_imports_no_mesa_pandas_scipy_matplotlib(tmp_path, workers) -> None:
-    out = tmp_path / "out"
-    argv = ["batch", str(DEFAULT_SCENARIO), "--runs", "300", "--chunk-size", "100"]
-    argv += ["--workers", workers, "--no-plots", "-q", "--out", str(out)]
-    found = _modules_after(argv, ROOT)
-    assert found == {"rc": 0, "heavy": []}
-    assert (out / "runs.csv").is_file()
+def test_batch_without_plots_imports_no_mesa_pandas_scipy_matplotlib(tmp_path) -> None:
+    """Serially and with forked workers, whose tables are the same bytes."""
+    outs = {w: tmp_path / f"w{w}" for w in ("1", "2")}
+    for workers, out in outs.items():
+        argv = ["batch", str(DEFAULT_SCENARIO), "--runs", "900", "--chunk-size", "200"]
+        argv += ["--workers", workers, "--no-plots", "-q", "--out", str(out)]
+        assert _modules_after(argv, ROOT) == {"rc": 0, "heavy": []}
+    manifest = json.loads((outs["2"] / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["start_method"] == ("fork" if IS_LINUX else "spawn")
+    for name in ("runs.csv", "daily.csv", "rules.csv", "drivers.csv", "summary.json"):
+        assert (outs["1"] / name).read_bytes() == (outs["2"] / name).read_bytes(), name
+
+
+def test_help_imports_no_engine(tmp_path) -> None:
+    code = (
+        "import sys\nfrom sim.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'yaml', 'mesa')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_parser_quotes_the_library_defaults() -> None:
+    from sim.batch.settings import RunSettings
+    from sim.cli import batch as cli_batch
+    from sim.cli import discover as cli_discover
+    from sim.discovery import MIN_CASES
+
+    defaults = RunSettings()
+    assert defaults.workers == cli_batch.WORKERS
+    assert (defaults.chunk_size, defaults.chunk_timeout) == (
+        cli_batch.CHUNK,
+        cli_batch.CHUNK_TIMEOUT,
+    )
+    assert cli_discover.MIN_CASES == MIN_CASES
 
 
 # -- tables from plain columns ------------------------------------------------------
@@ -139,3 +175,88 @@ def test_columns_are_written_as_pandas_infers_them(tmp_path, values) -> None:
         frame = pd.DataFrame.from_records([{"x": v} for v in values])
         assert inferred_kind(list(columns["x"])) == frame["x"].dtype.kind
     assert _bytes(tmp_path, columns, "c.csv") == _bytes(tmp_path, frame, "f.csv")
+
+
+# -- runs.csv, formatted where the chunk ran -----------------------------------------
+def _cell_by_cell(sc, rows: np.ndarray, point: int, chunk: int, seed: int) -> str:
+    """runs.csv rows formatted one cell at a time (the format as docs/batch.md states it)."""
+
+    def word(w: str) -> str:
+        return text_cell(w)
+
+    lines = []
+    for row in rows.tolist():
+        r = dict(zip(rows.dtype.names, row, strict=True))
+        cells = [str(r["world"]), str(point), str(chunk), str(r["index_in_chunk"]), str(seed)]
+        cells += [word(sc.outcomes[r["outcome"]].id), word(sc.ladder[r["peak"]].id)]
+        for k in sc.key_rungs:
+            d = r[f"first_day_{k}"]
+            cells.append(str(d) if d >= 0 else "")
+        cells += ["1" if r[f"flag_{f.id}"] else "0" for f in sc.flags]
+        for p in sc.parameters:
+            v = r[f"param_{p.id}"]
+            cells.append(word(p.enum_values[v]) if p.enum_values else repr(v))
+        cells += ["1" if r[f"obs_{o.id}"] else "0" for o in sc.observations]
+        lines.append(",".join(cells) + "\n")
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("per_cell", [RunsFormat.FLAGS_PER_CELL, 2, 1])
+def test_runs_lines_are_the_cells_formatted_one_by_one(monkeypatch, per_cell) -> None:
+    from sim.results.aggregate import summarise_chunk
+
+    sc = load_scenario(DEFAULT_SCENARIO, observations=OBSERVATIONS)
+    assert sc.observations and len(sc.flags) > 2
+    engine = Engine(sc, 700, np.random.default_rng(chunk_seed(2, 1, 3))).run()
+    rows = summarise_chunk(engine, 1, 3, 2100).rows
+    assert rows is not None
+    monkeypatch.setattr(RunsFormat, "FLAGS_PER_CELL", per_cell)
+    text = RunsFormat(sc).lines(rows, 1, 3, 7)
+    assert text.decode("utf-8") == _cell_by_cell(sc, rows, 1, 3, 7)
+
+
+# -- worker processes ------------------------------------------------------------------
+_WORKERS_GONE = """
+import math, multiprocessing, os, sys
+from sim.batch.executors import LocalExecutor
+from sim.errors import ExecutionError
+
+def gone(pids):
+    return all(not os.path.exists(f"/proc/{p}") for p in pids)
+
+with LocalExecutor(workers=2) as ex:
+    method = ex.start_method
+    pids = list(ex._pool._processes)
+    assert list(ex.map(math.sqrt, [16, 9, 4])) == [4, 3, 2]
+assert gone(pids) and not multiprocessing.active_children(), pids
+try:
+    with LocalExecutor(workers=2) as ex:
+        failed = list(ex._pool._processes)
+        list(ex.map(math.sqrt, [4, -1, 9]))
+except ExecutionError:
+    pass
+assert gone(failed) and not multiprocessing.active_children(), failed
+print(method, len(pids), len(failed))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and /proc: Linux")
+def test_forked_workers_start_on_entering_and_leave_nothing_behind() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _WORKERS_GONE], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["fork", "2", "2"]
+
+
+def test_workers_are_not_forked_from_a_process_running_threads() -> None:
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert start_method() == "spawn"
+    finally:
+        stop.set()
+        thread.join()

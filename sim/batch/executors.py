@@ -19,23 +19,26 @@ process) does not wait forever: when no chunk has finished for
 ``chunk_timeout`` seconds (:data:`CHUNK_TIMEOUT` by default) the batch stops
 with an error naming the oldest unfinished chunk.
 
-Worker processes are started with an explicit ``spawn`` context (never a
-global ``set_start_method``), so the parent's state cannot leak into them
-and behaviour is the same on Linux, macOS and Windows. They end with their
-parent, however it ends (:func:`sim.batch.lifetime.tie_to_parent`).
+Worker processes are started with an explicit context (never a global
+``set_start_method``), all of them when the executor is entered, and reused
+for every chunk until it is left (:func:`start_method`): on Linux they are
+forked from the parent while it runs one thread, so they start in a
+fraction of a second with the library imported and the scenario compiled;
+elsewhere, or when the parent runs other threads, they are spawned.
+Results do not depend on the start method. They end with their parent,
+however it ends (:func:`sim.batch.lifetime.tie_to_parent`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing
 import os
+import sys
+import threading
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
-from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,8 +259,28 @@ def _stop_workers(pool: Any) -> None:
             process.kill()
 
 
+def start_method() -> str:
+    """How the local executor starts its workers here and now: ``fork`` or ``spawn``.
+
+    ``fork`` on Linux while this process runs a single thread: a forked
+    worker has the parent's imports and compiled scenarios, so it starts in
+    about a tenth of a second instead of a second or more. Forking a process
+    that runs other threads can deadlock the child (a lock held by a thread
+    that does not exist there), and macOS's system libraries do not survive
+    a fork; there the workers are spawned. (Not ``forkserver``: its workers
+    are the server's children, not this process's, so they could not be
+    tied to it, :func:`sim.batch.lifetime.tie_to_parent`.)
+    """
+    import multiprocessing  # start-up time: `wargame --help` starts no process
+
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 class LocalExecutor(Executor):
-    """Runs tasks in a pool of local processes (``spawn`` start method).
+    """Runs tasks in a pool of local processes, started on entering (see :func:`start_method`).
 
     Workers end with this process (:func:`sim.batch.lifetime.tie_to_parent`),
     and are killed, not waited for, when the work is abandoned.
@@ -274,15 +297,29 @@ class LocalExecutor(Executor):
         super().__init__(workers or os.cpu_count() or 1, chunk_timeout)
         self._pool: Any = None
         self._abandoned = False
+        self.start_method = ""
+        """How the workers were started (:func:`start_method`), once entered."""
 
     def __enter__(self) -> LocalExecutor:
+        import multiprocessing  # start-up time: `wargame --help` starts no process
+        from concurrent.futures import ProcessPoolExecutor
+
         self._abandoned = False
+        self.start_method = start_method()
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=multiprocessing.get_context(self.start_method),
             initializer=tie_to_parent,
             initargs=(os.getpid(),),
         )
+        try:
+            # Start every worker now, from this thread: a forking pool starts
+            # them all on its first task, before any other thread (a progress
+            # bar's) exists, and they are reused for every chunk.
+            self._pool.submit(os.getpid).result()
+        except BaseException:
+            self.close(abort=True)
+            raise
         return self
 
     def close(self, abort: bool = False) -> None:
@@ -305,6 +342,8 @@ class LocalExecutor(Executor):
         if self._pool is None:
             raise RuntimeError("use LocalExecutor as a context manager (with ... as ex:)")
         pool = self._pool
+        from concurrent.futures import FIRST_COMPLETED
+        from concurrent.futures import wait as wait_futures
 
         def wait_first(fs: list[Any], timeout: float | None) -> Iterable[Any]:
             return wait_futures(fs, timeout=timeout, return_when=FIRST_COMPLETED).done
@@ -327,6 +366,10 @@ class LocalExecutor(Executor):
             # for workers that may never answer.
             self._abandoned = True
             raise
+
+    def describe(self) -> dict[str, Any]:
+        """The base description, plus how the workers were started (``fork`` or ``spawn``)."""
+        return super().describe() | {"start_method": self.start_method or start_method()}
 
 
 class DaskExecutor(Executor):

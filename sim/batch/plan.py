@@ -58,6 +58,9 @@ class ChunkTask:
     runs_table: bool = True
     moves: Moves | None = None
     """Moves that seated actors play instead of their doctrine (``--moves``)."""
+    """Send the per-world rows back (for ``runs.csv`` and the drivers)."""
+    runs_text: bool = False
+    """Send them formatted as ``runs.csv`` lines too, formatted where the chunk ran."""
 
     @property
     def seed_sequence(self) -> np.random.SeedSequence:
@@ -85,13 +88,28 @@ def plan_point(
     runs_table: bool = True,
     chunk: int = CHUNK,
     moves: Moves | None = None,
+    runs_text: bool = False,
 ) -> list[ChunkTask]:
-    """All chunk tasks of one design point, in chunk order."""
+    """All chunk tasks of one design point, in chunk order (``runs_text``: see
+    :attr:`ChunkTask.runs_text`; it implies ``runs_table``)."""
     tasks = []
     start = first_world
     pins = tuple(sorted((pinned or {}).items()))
     for c, n in enumerate(chunk_sizes(runs, chunk)):
-        tasks.append(ChunkTask(source, point, c, n, int(root_seed), start, pins, runs_table, moves))
+        tasks.append(
+            ChunkTask(
+                source,
+                point,
+                c,
+                n,
+                int(root_seed),
+                start,
+                pins,
+                runs_table or runs_text,
+                moves,
+                runs_text,
+            )
+        )
         start += n
     return tasks
 

@@ -81,6 +81,13 @@ class Derivation:
     options: tuple[str, ...] = ()
 
 
+class Bar(tqdm):
+    """tqdm's bar without its monitor thread, which would outlive the bar: a process that
+    runs a thread can no longer fork its workers (:func:`sim.batch.executors.start_method`)."""
+
+    monitor_interval = 0
+
+
 def execute(
     tasks: Sequence[ChunkTask],
     executor: Executor,
@@ -89,7 +96,7 @@ def execute(
 ) -> None:
     """Run ``tasks`` on ``executor``; call ``on_chunk`` for each result in task order."""
     total = sum(t.n for t in tasks)
-    with tqdm(
+    with Bar(
         total=total,
         unit="world",
         unit_scale=True,
@@ -121,7 +128,7 @@ def execute_groups(
     left = [len(tasks) for tasks in groups]
     with (
         executor,
-        tqdm(
+        Bar(
             total=len(groups),
             unit=unit,
             disable=not progress,
@@ -208,7 +215,7 @@ def stream(
 
     What ``add`` returns is ignored (``Counts.add`` returns the totals, for chaining).
     """
-    writer = RunsWriter(folder / "runs.csv", sc) if runs_table else None
+    writer: RunsWriter | None = None
 
     def on_chunk(cs: ChunkSummary) -> None:
         add(cs)
@@ -217,6 +224,9 @@ def stream(
 
     try:
         with ex:
+            # Opened once the workers have started: a forked worker must not
+            # inherit a buffer of this file.
+            writer = RunsWriter(folder / "runs.csv", sc) if runs_table else None
             execute(tasks, ex, on_chunk, progress)
     finally:
         if writer is not None:
@@ -249,12 +259,14 @@ def plan_batch(
     overrides: Sequence[str],
     settings: RunSettings,
     moves: Moves | None = None,
+    runs_text: bool = False,
 ) -> tuple[list[ChunkTask], Executor, dict[str, Any]]:
     """The chunk tasks of a batch of ``sc`` (design point 0), the executor and the pins.
 
     The work is checked against the limits first. Every chunk sends its
-    per-world rows, ``runs.csv`` or not: the drivers count them. ``moves`` are
-    played by the actors they seat (``--moves``).
+    per-world rows, ``runs.csv`` or not: the drivers count them; with
+    ``runs_text``, formatted as ``runs.csv`` lines by the worker too. ``moves``
+    are played by the actors they seat (``--moves``).
 
     Raises:
         UsageError: more work than the limits allow, or a bad pinned value.
@@ -265,7 +277,9 @@ def plan_batch(
     pins = check_pinned(sc, settings.pinned)
     ex = settings.make_executor()
     source = scenario_source(sc, scenario, overrides, ship_text=not ex.in_process)
-    tasks = plan_point(source, 0, runs, seed, 0, pins, True, settings.chunk_size, moves)
+    tasks = plan_point(
+        source, 0, runs, seed, 0, pins, True, settings.chunk_size, moves, runs_text=runs_text
+    )
     return tasks, ex, pins
 
 
@@ -324,7 +338,7 @@ def run_batch(
     settings = settings.for_scenario(sc)
     runs, seed = settings.worlds
     played = moves if isinstance(moves, Moves) or moves is None else load_moves(moves, sc)
-    tasks, ex, pins = plan_batch(sc, scenario, overrides, settings, played)
+    tasks, ex, pins = plan_batch(sc, scenario, overrides, settings, played, runs_table)
     started = _dt.datetime.now()
     totals = Counts.zeros(sc)
     drivers = batch_counts(sc, pins)

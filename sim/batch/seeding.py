@@ -14,7 +14,10 @@ numbers that ``runs.csv`` records (seed, point, chunk, index in chunk).
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CHUNK = 5_000
 """Worlds per chunk (one task for an executor)."""
@@ -22,6 +25,8 @@ CHUNK = 5_000
 
 def chunk_seed(root_seed: int, point: int, chunk: int) -> np.random.SeedSequence:
     """The seed of chunk ``chunk`` of design point ``point``."""
+    import numpy as np  # start-up time: the parser quotes CHUNK, and needs no numpy
+
     return np.random.SeedSequence(int(root_seed), spawn_key=(int(point), int(chunk)))
 
 

@@ -359,7 +359,15 @@ def _plan(
             )
         scenarios[i] = sc
         tasks += plan_point(
-            sources[sc.sha256], i, runs, seed, i * runs, pins, runs_table, chunk_size
+            sources[sc.sha256],
+            i,
+            runs,
+            seed,
+            i * runs,
+            pins,
+            runs_table,
+            chunk_size,
+            runs_text=runs_table,
         )
     return tasks, scenarios
 

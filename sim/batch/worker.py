@@ -14,6 +14,7 @@ from sim.batch.plan import ChunkTask, ScenarioSource
 from sim.engine.core import Engine
 from sim.errors import ExecutionError
 from sim.results.aggregate import ChunkSummary, summarise_chunk
+from sim.results.writer import RunsFormat
 from sim.scenario import cache as scenario_cache
 from sim.scenario.model import Scenario
 from sim.scenario.pins import check_pinned
@@ -60,6 +61,20 @@ def run_chunk(task: ChunkTask) -> ChunkSummary:
     pins = check_pinned(sc, dict(task.pinned) or None)
     engine = Engine(sc, task.n, rng, pins, seats).run()
     summary = summarise_chunk(engine, task.point, task.chunk, task.first_world, task.runs_table)
+    del engine  # its arrays go now, before the rows are formatted
     if seats:
         summary.extra["seats"] = tally(seats)
+    if task.runs_text and summary.rows is not None:
+        summary.text = runs_format(sc).lines(summary.rows, task.point, task.chunk, task.root_seed)
     return summary
+
+
+_FORMATS: dict[str, RunsFormat] = {}
+
+
+def runs_format(sc: Scenario) -> RunsFormat:
+    """The ``runs.csv`` format of ``sc``, made once per scenario and process."""
+    fmt = _FORMATS.get(sc.sha256)
+    if fmt is None or fmt.sc is not sc:
+        fmt = _FORMATS[sc.sha256] = RunsFormat(sc)
+    return fmt

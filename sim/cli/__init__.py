@@ -32,10 +32,6 @@ from sim.cli.play import register as register_play
 from sim.cli.score import register as register_score
 from sim.cli.sensitivity import register as register_sensitivity
 from sim.errors import UsageError, ValidationError, WargameError
-from sim.registry import claims_policy, load_registry, registry_for_scenario
-from sim.scenario import load_scenario
-from sim.schema import schema_text
-from sim.trace import format_trace
 from sim.viz.cli import register as register_view
 
 __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "add_claims_options", "main", "seed_value"]
@@ -44,6 +40,9 @@ __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "add_claims_options", "main", "
 # -- validate / trace ---------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate each file; report every problem; exit 2 if any file is bad."""
+    from sim.registry import load_registry  # start-up time: the parser alone for --help
+    from sim.scenario import load_scenario
+
     status = EXIT_OK
     for name in args.files:
         path = Path(name)
@@ -72,6 +71,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
         return _trace_effects(args)
     if args.check:
         raise UsageError("--check goes with --effects (for uncited rules, see --strict)")
+    from sim.registry import registry_for_scenario  # start-up time: the parser alone for --help
+    from sim.scenario import load_scenario
+    from sim.trace import format_trace
+
     sc = load_scenario(args.file, args.set or ())
     text, uncited = format_trace(sc, registry_for_scenario(args.file), verbose=args.verbose)
     out(text)
@@ -108,6 +111,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print (or write) the JSON Schema of scenario files."""
+    from sim.schema import schema_text  # start-up time: the parser alone for --help
+
     text = schema_text()
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
@@ -201,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    from sim.registry import claims_policy  # start-up time: the parser alone for --help
+
     try:
         with claims_policy(
             getattr(args, "claims", None), check=not getattr(args, "no_claims", False)

@@ -15,19 +15,20 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from sim.arguments import add_claims_options
-from sim.batch.executors import EXECUTORS
+from sim.batch.executors import CHUNK_TIMEOUT, EXECUTORS
 from sim.batch.lifetime import Terminated, stop_signals_interrupt
-from sim.batch.settings import RunSettings
+from sim.batch.seeding import CHUNK
 from sim.cli.common import EXIT_OK, err, out
 from sim.errors import UsageError
-from sim.report import write_report
-from sim.report.drawing import present, redraw
-from sim.results.reader import side_by_side
+
+if TYPE_CHECKING:
+    from sim.batch.settings import RunSettings
+
+# Start-up time: the parser imports only what its help texts quote; each
+# command imports its library (the batch layer, the report, YAML) when it runs.
 
 
 def _progress(args: argparse.Namespace) -> bool:
@@ -36,6 +37,8 @@ def _progress(args: argparse.Namespace) -> bool:
 
 def _pins(items: list[str] | None) -> dict[str, Any]:
     """``--pin PARAM=VALUE`` arguments as a mapping (values read as YAML scalars)."""
+    import yaml
+
     pins: dict[str, Any] = {}
     for text in items or ():
         pid, eq, raw = text.partition("=")
@@ -92,6 +95,8 @@ def format_summary(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
 
 def format_comparison(doc: dict[str, Any]) -> str:
     """Per outcome and flag: p_A, p_B and p_B - p_A with Newcombe's 95% interval."""
+    from sim.results.reader import side_by_side
+
     a, b = doc["a"], doc["b"]
     lines = [
         f"A: {a['label']} ({a['scenario']}), {a['runs']:,} worlds, seed {a['seed']}",
@@ -151,6 +156,8 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
     :class:`RunSettings`. The claims policy (``--claims``, ``--no-claims``)
     is set for the whole command by :func:`sim.cli.main`.
     """
+    from sim.batch.settings import RunSettings
+
     given = {
         "runs": args.runs,
         "seed": args.seed,
@@ -172,7 +179,7 @@ def _output(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {
         "out": args.out,
         "progress": _progress(args),
-        "on_complete": None if args.no_plots else present,
+        "on_complete": None if args.no_plots else presenter(),
     }
     if hasattr(args, "no_runs_table"):
         options["runs_table"] = not args.no_runs_table
@@ -188,7 +195,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         from sim.cli.evidence import cmd_conditional_batch  # conditioned: sim.evidence's
 
         return cmd_conditional_batch(args)
-    from sim.batch.runner import run_batch  # start-up time: the engine (Mesa) only to run
+    from sim.batch.runner import run_batch  # start-up time: the engine only to run
 
     moves = {"moves": args.moves} if args.moves else {}
     result = run_batch(args.scenario, run_settings(args), **_output(args), **moves)
@@ -200,7 +207,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 @_stoppable
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep, print the outcome shares per design point."""
-    from sim.batch.sweep import as_varies, run_sweep  # start-up time: the engine (Mesa)
+    from sim.batch.sweep import as_varies, run_sweep  # start-up time: the engine
 
     result = run_sweep(
         args.scenario,
@@ -227,7 +234,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 @_stoppable
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two batches (folders or scenario files) outcome by outcome."""
-    from sim.batch.compare import compare  # start-up time: the engine (Mesa) only to run
+    from sim.batch.compare import compare  # start-up time: the engine only to run
 
     result = compare(args.a, args.b, run_settings(args), **_output(args))
     out(format_comparison(result.summary))
@@ -237,6 +244,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Redraw the plots (and a batch's report) of a results folder from its checked tables."""
+    from sim.report.drawing import redraw
+
     for f in redraw(args.folder):
         out(str(f))
     return EXIT_OK
@@ -244,12 +253,24 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``wargame report RESULTS_DIR``: write the report and print its path."""
+    from sim.report import write_report
+
     out(str(write_report(args.folder)))
     return EXIT_OK
 
 
+def presenter() -> Callable[[Any], str]:
+    """The front end's ``on_complete`` hook, :func:`sim.report.drawing.present` (the charts
+    and the report), imported only when a command draws."""
+    from sim.report.drawing import present
+
+    return present
+
+
 # -- parser ------------------------------------------------------------------------
-_DEFAULTS = RunSettings()
+WORKERS = 1
+"""The default of ``--workers``, as :class:`~sim.batch.settings.RunSettings` has it
+(quoted here so that the parser does not import the batch layer)."""
 
 
 def settings_parser() -> argparse.ArgumentParser:
@@ -271,7 +292,7 @@ def settings_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="K",
-        help=f"worker processes (default {_DEFAULTS.workers}; results do not depend on it)",
+        help=f"worker processes (default {WORKERS}; results do not depend on it)",
     )
     p.add_argument(
         "--executor",
@@ -288,7 +309,7 @@ def settings_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="SECONDS",
         help=f"stop when no chunk finishes for this long: a worker is stalled "
-        f"(default {_DEFAULTS.chunk_timeout:g}; 0 waits forever)",
+        f"(default {CHUNK_TIMEOUT:g}; 0 waits forever)",
     )
     p.add_argument(
         "--set",
@@ -320,8 +341,7 @@ def settings_parser() -> argparse.ArgumentParser:
         "--chunk-size",
         type=int,
         metavar="N",
-        help=f"worlds per task (default {_DEFAULTS.chunk_size}); part of the seeding, "
-        "so it changes the worlds",
+        help=f"worlds per task (default {CHUNK}); part of the seeding, so it changes the worlds",
     )
     add_claims_options(p)
     return p

@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from sim.cli.batch import _output_options, _progress, _stoppable, _where, run_settings
+from sim.cli.batch import _output_options, _progress, _stoppable, _where, presenter, run_settings
 from sim.cli.batch import settings_parser as _settings_parser
 from sim.cli.common import EXIT_OK, out
-from sim.report.drawing import present
 
 RUNS = 2000
 """The default of :data:`sim.batch.knockouts.DEFAULT_RUNS`, for the help text (importing it
@@ -75,7 +74,7 @@ def cmd_knockouts(args: argparse.Namespace) -> int:
         rules=rules,
         out=args.out,
         progress=_progress(args),
-        on_complete=None if args.no_plots else present,
+        on_complete=None if args.no_plots else presenter(),
     )
     out(format_knockouts(result.summary, result.table, result.manifest["wall_seconds"]))
     _where(result)

@@ -13,10 +13,9 @@ import argparse
 import math
 from typing import Any
 
-from sim.cli.batch import _output_options, _progress, _stoppable, _where, run_settings
+from sim.cli.batch import _output_options, _progress, _stoppable, _where, presenter, run_settings
 from sim.cli.batch import settings_parser as _settings_parser
 from sim.cli.common import EXIT_OK, out
-from sim.report.drawing import present
 
 TOP = 5
 """Factors printed per output (the folder has them all)."""
@@ -79,7 +78,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         n=args.n,
         out=args.out,
         progress=_progress(args),
-        on_complete=None if args.no_plots else present,
+        on_complete=None if args.no_plots else presenter(),
     )
     out(format_sensitivity(result.summary, result.indices, result.manifest["wall_seconds"]))
     _where(result)

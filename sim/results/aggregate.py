@@ -94,6 +94,9 @@ class ChunkSummary:
     rows: np.ndarray | None  # structured array, one row per world
     extra: dict[str, Any] = field(default_factory=dict)
     """What the layers above add to a chunk's result (the seats' tallies of ``--moves``)."""
+    text: bytes | None = None
+    """The rows as ``runs.csv`` lines, when the worker formatted them
+    (:class:`sim.results.writer.RunsFormat`)."""
 
 
 class Finished(Protocol):

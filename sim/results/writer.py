@@ -138,8 +138,8 @@ def observation_records(sc: Scenario) -> list[dict[str, Any]]:
     ]
 
 
-class RunsWriter:
-    """Writes ``runs.csv`` chunk by chunk, in chunk order.
+class RunsFormat:
+    """How one scenario's worlds are written as rows of ``runs.csv``.
 
     Columns: ``world, point, chunk, index_in_chunk, seed, outcome, peak``,
     ``first_day_<rung>`` per key rung (empty if never reached), ``flag_<id>``
@@ -148,11 +148,21 @@ class RunsWriter:
     observation: whether it held in the world on its day. Words (outcome, rung and enum
     ids, the header) are quoted and guarded once per scenario by
     :func:`sim.tables.text_cell`; numbers are written as they are.
+
+    :meth:`lines` formats a whole chunk at once, in the worker that ran it
+    (:mod:`sim.batch.worker`), so the parent only appends bytes. Cells with
+    few possible values are looked up, not formatted: the outcome and peak
+    together, each key rung's first day, and the flags and observations as
+    one cell per group of up to :data:`FLAGS_PER_CELL` (a table of their
+    ``2**k`` combinations, built once); only the world ids, whole-number
+    parameters and floats are formatted per world.
     """
 
-    def __init__(self, path: Path, sc: Scenario, extra: dict[str, list[str]] | None = None):
+    FLAGS_PER_CELL = 10
+    """0/1 columns looked up together: a table of 2**10 = 1,024 strings at most per group."""
+
+    def __init__(self, sc: Scenario):
         self.sc = sc
-        self._file = path.open("w", encoding="utf-8", newline="\n")
         self._outcomes = _words([o.id for o in sc.outcomes])
         self._rungs = _words([r.id for r in sc.ladder])
         self._enums = {p.id: _words(p.enum_values) for p in sc.parameters if p.enum_values}
@@ -161,29 +171,56 @@ class RunsWriter:
         header += [f"flag_{f.id}" for f in sc.flags]
         header += [f"param_{p.id}" for p in sc.parameters]
         header += [f"obs_{o.id}" for o in sc.observations]
-        self._file.write(line(map(text_cell, header)))
+        self.header = line(map(text_cell, header))
+        # Whole days 0..H-1, and -1 (never) as an empty cell, at index day + 1.
+        self._days = np.array([""] + [str(d) for d in range(sc.horizon_days)], dtype=object)
+        self._bits: dict[int, np.ndarray] = {}
 
-    def write(self, cs: ChunkSummary, seed: int) -> None:
-        """Appends one row per world of the chunk (nothing for a chunk without rows)."""
-        rows = cs.rows
-        if rows is None or len(rows) == 0:
-            return
+    def _combinations(self, k: int) -> np.ndarray:
+        """The cells of ``k`` 0/1 columns, indexed by their bits (column ``i`` is bit ``i``)."""
+        table = self._bits.get(k)
+        if table is None:
+            table = np.array(
+                [",".join("1" if code >> i & 1 else "0" for i in range(k)) for code in range(2**k)],
+                dtype=object,
+            )
+            self._bits[k] = table
+        return table
+
+    def _flag_cells(self, columns: list[np.ndarray]) -> list[list[str]]:
+        cells = []
+        for start in range(0, len(columns), self.FLAGS_PER_CELL):
+            group = columns[start : start + self.FLAGS_PER_CELL]
+            code = np.zeros(len(group[0]), dtype=np.int64)
+            for i, col in enumerate(group):
+                code |= col.astype(np.int64) << i
+            cells.append(self._combinations(len(group))[code].tolist())
+        return cells
+
+    def lines(self, rows: np.ndarray, point: int, chunk: int, seed: int) -> bytes:
+        """The rows of one chunk (:func:`sim.results.aggregate.row_dtype`), as UTF-8 CSV lines."""
+        sc = self.sc
         n = len(rows)
+        if n == 0:
+            return b""
+        # outcome and peak in one cell, behind the seed: O x K strings per chunk
+        ends = np.array(
+            [f"{seed},{o},{r}" for o in self._outcomes.tolist() for r in self._rungs.tolist()],
+            dtype=object,
+        )
+        ending = rows["outcome"].astype(np.int64) * len(self._rungs) + rows["peak"]
         cols: list[list[str]] = [
             list(map(str, rows["world"].tolist())),
-            [str(cs.point)] * n,
-            [str(cs.chunk)] * n,
+            [f"{point},{chunk}"] * n,
             list(map(str, rows["index_in_chunk"].tolist())),
-            [str(seed)] * n,
-            self._outcomes[rows["outcome"]].tolist(),
-            self._rungs[rows["peak"]].tolist(),
+            ends[ending].tolist(),
         ]
-        for r in self.sc.key_rungs:
-            days = rows[f"first_day_{r}"].tolist()
-            cols.append([str(d) if d >= 0 else "" for d in days])
-        for f in self.sc.flags:
-            cols.append(["1" if x else "0" for x in rows[f"flag_{f.id}"].tolist()])
-        for p in self.sc.parameters:
+        for r in sc.key_rungs:
+            cols.append(self._days[rows[f"first_day_{r}"].astype(np.int64) + 1].tolist())
+        flags = [rows[f"flag_{f.id}"] for f in sc.flags]
+        if flags:
+            cols += self._flag_cells(flags)
+        for p in sc.parameters:
             values = rows[f"param_{p.id}"]
             if p.enum_values:
                 cols.append(self._enums[p.id][values].tolist())
@@ -191,9 +228,30 @@ class RunsWriter:
                 cols.append(list(map(str, values.tolist())))
             else:
                 cols.append(list(map(repr, values.tolist())))
-        for o in self.sc.observations:
-            cols.append(["1" if x else "0" for x in rows[f"obs_{o.id}"].tolist()])
-        self._file.write("".join(map(line, zip(*cols, strict=True))))
+        observed = [rows[f"obs_{o.id}"] for o in sc.observations]
+        if observed:
+            cols += self._flag_cells(observed)
+        return "".join(map(line, zip(*cols, strict=True))).encode("utf-8")
+
+
+class RunsWriter:
+    """Writes ``runs.csv`` chunk by chunk, in chunk order (columns: :class:`RunsFormat`).
+
+    A chunk whose worker already formatted its rows (``ChunkSummary.text``)
+    is appended as it came; any other is formatted here.
+    """
+
+    def __init__(self, path: Path, sc: Scenario):
+        self.format = RunsFormat(sc)
+        self._file = path.open("wb")
+        self._file.write(self.format.header.encode("utf-8"))
+
+    def write(self, cs: ChunkSummary, seed: int) -> None:
+        """Appends one row per world of the chunk (nothing for a chunk without rows)."""
+        if cs.text is not None:
+            self._file.write(cs.text)
+        elif cs.rows is not None:
+            self._file.write(self.format.lines(cs.rows, cs.point, cs.chunk, seed))
 
     def close(self) -> None:
         """Closes the file (the staging folder makes it final, or discards it)."""

@@ -20,8 +20,6 @@ from pathlib import Path
 
 from sim.arguments import add_claims_options
 from sim.errors import ValidationError, WargameError
-from sim.registry import claims_policy
-from sim.scenario import load_scenario
 from sim.viz.environment import OVERRIDES_ENV as OVERRIDES_ENV
 from sim.viz.environment import SCENARIO_ENV as SCENARIO_ENV
 from sim.viz.environment import server_env
@@ -90,6 +88,9 @@ def serve(
     On POSIX the process becomes the Solara server (``exec``), so the pid a
     caller knows is the server's; it does not return there.
     """
+    from sim.registry import claims_policy  # start-up time: the parser alone for --help
+    from sim.scenario import load_scenario
+
     check_installed()
     with claims_policy(claims, check=check_claims) as policy:
         # report a bad file before starting a server

@@ -16,8 +16,10 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sim.registry import ClaimsPolicy
+if TYPE_CHECKING:
+    from sim.registry import ClaimsPolicy
 
 SCENARIO_ENV = "WARGAME_SCENARIO"
 """Environment variable naming the scenario file the page shows."""
@@ -44,7 +46,10 @@ def server_env(
     env.pop(OBSERVATIONS_ENV, None)
     if observations is not None:
         env[OBSERVATIONS_ENV] = str(Path(observations).resolve())
-    claims = claims or ClaimsPolicy()
+    if claims is None:
+        from sim.registry import ClaimsPolicy  # start-up time: `wargame --help` builds no registry
+
+        claims = ClaimsPolicy()
     file = str(claims.file.resolve()) if claims.file is not None else None
     env[CLAIMS_ENV] = json.dumps({"file": file, "check": claims.check})
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
@@ -62,6 +67,8 @@ def scenario_from_environment(
 
 def claims_from_environment(environ: Mapping[str, str] | None = None) -> ClaimsPolicy:
     """The claims policy that :func:`server_env` wrote (the rule if unset)."""
+    from sim.registry import ClaimsPolicy  # start-up time: `wargame --help` builds no registry
+
     env = os.environ if environ is None else environ
     given = json.loads(env.get(CLAIMS_ENV) or "{}")
     file = given.get("file")
