@@ -17,11 +17,11 @@ from sim.cli.batch import (
     _stoppable,
     _where,
     format_summary,
+    presenter,
     run_settings,
 )
 from sim.cli.batch import settings_parser as _settings_parser
 from sim.cli.common import EXIT_OK, err, out
-from sim.report.drawing import present
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,7 +70,7 @@ def cmd_conditional_batch(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         out=args.out,
         progress=_progress(args),
-        on_complete=None if args.no_plots else present,
+        on_complete=None if args.no_plots else presenter(),
     )
     out(format_summary(result.summary, result.manifest))
     out("")
@@ -115,7 +115,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         horizon=args.horizon,
         out=args.out,
         progress=_progress(args),
-        on_complete=None if args.no_plots else present,
+        on_complete=None if args.no_plots else presenter(),
     )
     table = result.forecast
     out(format_forecast(result.summary, table))

@@ -12,9 +12,8 @@ import argparse
 import math
 from typing import Any
 
+from sim.cli.batch import presenter
 from sim.cli.common import EXIT_OK, out
-from sim.report.drawing import present
-from sim.scoring import load_forecast, load_resolutions, score, write_score
 
 
 def _num(x: Any, digits: int = 3, signed: bool = False) -> str:
@@ -87,6 +86,9 @@ def format_scores(summary: dict[str, Any], scores: Any, forecast: str) -> str:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score the forecast, write the score folder, print the table and where it is."""
+    # start-up time: the parser alone for --help
+    from sim.scoring import load_forecast, load_resolutions, score, write_score
+
     resolutions = load_resolutions(args.resolutions)
     forecast = load_forecast(args.forecast)
     reference = load_forecast(args.reference) if args.reference else None
@@ -95,7 +97,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         scored,
         out=args.out,
         command=_command(args),
-        on_complete=None if args.no_plots else present,
+        on_complete=None if args.no_plots else presenter(),
     )
     text = format_scores(written.summary, written.scores, forecast.label())
     if reference is not None:
