@@ -260,3 +260,31 @@ def test_workers_are_not_forked_from_a_process_running_threads() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def test_a_finished_chunk_is_released_at_once_without_the_cycle_collector(monkeypatch) -> None:
+    """The plain engine holds no reference cycle (a Mesa model and its agents do), so a
+    worker's chunk is freed as soon as it is reduced, not when the collector runs."""
+    import gc
+    import weakref
+
+    from sim.batch.plan import ChunkTask, scenario_source
+    from sim.batch.worker import run_chunk
+
+    sc = load_scenario(DEFAULT_SCENARIO)
+    task = ChunkTask(scenario_source(sc, DEFAULT_SCENARIO, ship_text=False), 0, 0, 200, 1, 0)
+    made: list[weakref.ref] = []
+    real = Engine.__init__
+
+    def init(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        real(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    monkeypatch.setattr(Engine, "__init__", init)
+    gc.disable()
+    try:
+        summary = run_chunk(task)
+    finally:
+        gc.enable()
+    assert summary.rows is not None and len(made) == 1
+    assert made[0]() is None
