@@ -142,3 +142,15 @@ def test_the_games_view_is_the_view_of_its_day(sc):
     for a, k in keep.items():  # read after their days were played
         for day, view in seen[a].items():
             assert np.array_equal(view.odds()[:, 0], k.odds[day]), (a, day)
+
+
+def test_a_game_keeps_a_bounded_number_of_ensembles(sc, monkeypatch):
+    import sim.game.game as game_module
+
+    monkeypatch.setattr(game_module, "KEPT_ENSEMBLES", 2)
+    game = Game.new(sc, seats=["kremlin"], seed=SEED, worlds=20)
+    first = game.compare(worlds=20)
+    for n in (21, 22, 23):
+        game.compare(worlds=n)
+    assert len(game._cache.paths) == 2
+    assert game.compare(worlds=20).seat == first.seat  # made again, the same worlds

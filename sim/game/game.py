@@ -48,6 +48,10 @@ MAIN = "main"
 MAX_WORLDS = 1_000_000
 """Most worlds an ensemble of a game may have."""
 
+KEPT_ENSEMBLES = 32
+"""Ensembles a game keeps for reuse (the doctrine's path, today's options...), the least
+recently used dropped first."""
+
 
 @dataclass(frozen=True)
 class HistoryRow:
@@ -626,9 +630,13 @@ class Game:
 
     def _paths(self, moves: Moves, worlds: int) -> Paths:
         key = (*moves.moves, Move(-1, "", "", str(worlds)))
-        if key not in self._cache.paths:
-            self._cache.paths[key] = ensemble(self.scenario, self.seed, worlds, moves)
-        return self._cache.paths[key]
+        paths = self._cache.paths.pop(key, None)
+        if paths is None:
+            paths = ensemble(self.scenario, self.seed, worlds, moves)
+            while len(self._cache.paths) >= KEPT_ENSEMBLES:
+                del self._cache.paths[next(iter(self._cache.paths))]  # the least recently used
+        self._cache.paths[key] = paths
+        return paths
 
     def _set_moves(self, moves: Moves) -> None:
         self._branches[self.branch].moves = moves
