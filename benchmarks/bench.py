@@ -59,7 +59,8 @@ TARGET_SWEEP_S = 30.0
 TARGET_VALIDATE_S = 1.0
 TARGET_SCALING = 0.25  # a measured ratio within 25% of the one docs/decision-model.md implies
 
-SECTIONS = ("command", "batch", "mesa", "foresight", "sweep", "startup", "profile")
+SECTIONS = ("command", "batch", "mesa", "viewer", "foresight", "sweep", "startup", "profile")
+TARGET_VIEWER_S = 0.150  # 3,000 worlds re-simulated and redrawn after a slider move
 KS = (1, 2, 4)
 HS = (1, 7, 30)
 
@@ -471,6 +472,28 @@ def mesa_section(src: Source, quick: bool, say: Any, got: dict[str, Any]) -> lis
     ]
 
 
+def viewer_section(src: Source, quick: bool, say: Any, got: dict[str, Any]) -> list[Row]:
+    """The viewer's tweak loop (:func:`cases._viewer`): a slider move, 3,000 worlds rerun and
+    both charts' specifications built; CPU time, median over the moves."""
+    moves = 3 if quick else 5
+    say(f"viewer, {moves} slider moves")
+    v = run_case({"kind": "viewer", **src.spec(), "moves": moves})
+    got["viewer"] = v["viewer_cpu_s"]
+    return [
+        row(
+            f"8. viewer: {v['worlds']:,} worlds after a slider move",
+            f"simulation and both chart specs, CPU time, median of {moves} moves",
+            f"{fmt_s(v['viewer_cpu_s'])} (wall {fmt_s(v['viewer_wall_s'])})",
+            f"simulation {fmt_s(v['viewer_simulate_cpu_s'])}, "
+            f"charts {fmt_s(v['viewer_draw_cpu_s'])}",
+            fmt_mem(v["peak_rss"]),
+            f"≤ {TARGET_VIEWER_S * 1000:.0f} ms",
+            v["viewer_cpu_s"] <= TARGET_VIEWER_S,
+            **{k: v[k] for k in v if k.startswith("viewer_")},
+        )
+    ]
+
+
 def foresight_section(src: Source, quick: bool, say: Any) -> list[Row]:
     """What foresight costs, on the synthetic scenario of :mod:`synthetic`."""
     runs = 2_000 if quick else 10_000
@@ -867,6 +890,8 @@ def measure(
         rows += batch_section(src, quick, million, say, got)
     if "mesa" in chosen:
         rows += mesa_section(src, quick, say, got)
+    if "viewer" in chosen:
+        rows += viewer_section(src, quick, say, got)
     if "foresight" in chosen:
         rows += foresight_section(src, quick, say)
     if "sweep" in chosen:
@@ -965,8 +990,10 @@ def targets_of(got: dict[str, Any]) -> list[Row]:
                 "1,000,000 worlds: peak memory of all processes",
                 "< 1 GiB",
                 f"{fmt_mem(mid['peak_rss'])} (100,000 worlds)" if mid else "",
-                fmt_mem(peak),
-                f"× {peak / mid['peak_rss']:.2f} for 10 × the worlds" if mid else "",
+                f"{fmt_mem(peak)} (the larger of the sampled sum and the getrusage bound)",
+                f"sampled × {big['peak_rss'] / mid['peak_rss']:.2f} for 10 × the worlds"
+                if mid
+                else "",
                 peak < TARGET_1M_MEMORY,
             )
         )
@@ -1017,11 +1044,11 @@ def targets_of(got: dict[str, Any]) -> list[Row]:
     out.append(
         target(
             "viewer: 3,000 worlds re-simulated and redrawn after a slider move",
-            "≤ 150 ms",
+            f"≤ {TARGET_VIEWER_S * 1000:.0f} ms",
             "",
-            fmt_s(viewer) if viewer is not None else missing + " (no viewer case)",
-            "",
-            None if viewer is None else viewer <= 0.150,
+            f"{fmt_s(viewer)} CPU" if viewer is not None else missing + " (--only viewer)",
+            f"{viewer / TARGET_VIEWER_S:.1f} × the target" if viewer is not None else "",
+            None if viewer is None else viewer <= TARGET_VIEWER_S,
         )
     )
     return out
