@@ -9,7 +9,7 @@ from conftest import DEFAULT_SCENARIO
 
 from sim.errors import ValidationError
 from sim.scenario import load_scenario
-from sim.stats import newcombe_diff
+from sim.stats import newcombe_diff, paired_diff
 from sim.viz.charts import fan_spec, outcomes_spec, path_spec
 from sim.viz.controls import EXTRA, apply_overrides, controls_for, describe_pins, override_items
 from sim.viz.ensemble import changes, run_ensemble
@@ -75,13 +75,21 @@ def test_a_broken_command_line_override_still_raises():
         apply_overrides(_load, ("parameters.nope.low=1",), ())
 
 
-def test_changes_are_newcombe_differences_from_the_baseline(pair):
+def test_changes_are_paired_newcombe_differences_over_the_same_worlds(pair):
+    import numpy as np
+
     high, base = pair
     rows = {c.id: c for c in changes(high, base)}
     war = rows["staging_area_war"]
-    assert (war.diff, war.lo, war.hi) == newcombe_diff(
-        war.base.count, war.base.worlds, war.now.count, war.now.worlds
-    )
+    assert war.paired
+    now, was = high.rows["outcome"] == 3, base.rows["outcome"] == 3  # staging_area_war
+    assert high.scenario.outcomes[3].id == "staging_area_war"
+    cells = [int(np.sum(a & b)) for a, b in ((now, was), (now, ~was), (~now, was), (~now, ~was))]
+    assert (war.diff, war.lo, war.hi) == paired_diff(*cells)
+    assert war.diff == pytest.approx(war.now.share - war.base.share)
+    # the same worlds: narrower than two independent samples would give
+    _, lo, hi = newcombe_diff(war.base.count, war.base.worlds, war.now.count, war.now.worlds)
+    assert war.hi - war.lo < hi - lo
     assert war.clear and war.diff > 0.2
     assert war.text().startswith(f"+{100 * war.diff:.1f} points (+")
     assert not any(c.clear for c in changes(base, base))  # no change from itself
@@ -134,12 +142,13 @@ def observed():
     return run_ensemble(sc, {}, worlds=600)
 
 
-def test_the_ensemble_keeps_world_records_only_with_observations(scenario, observed):
+def test_recording_observations_leaves_the_worlds_as_they_were(scenario, observed):
     from sim.viz.asof import observation_days
 
     base = run_ensemble(scenario, {}, worlds=600)
-    assert base.rows is None
-    assert len(observed.rows) == 600
+    assert "obs_units_near_border" not in base.rows.dtype.names
+    assert len(observed.rows) == 600 and "obs_units_near_border" in observed.rows.dtype.names
+    assert (observed.rows["outcome"] == base.rows["outcome"]).all()
     # recording observations draws nothing: the same worlds end the same way
     assert [o.count for o in observed.outcomes] == [o.count for o in base.outcomes]
     assert observation_days(observed.scenario) == [0, 15, 23, 29]

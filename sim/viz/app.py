@@ -197,8 +197,8 @@ def EnsemblePanel(settings: ViewerSettings) -> None:
         _chart(outcomes_chart, "outcomes-chart")
         if change:
             solara.Text(
-                "Change from the scenario as written (same seeds; Newcombe 95% interval; "
-                "coloured where the interval leaves out zero)",
+                "Change from the scenario as written, on the same worlds (Newcombe's 95% "
+                "interval for paired shares; coloured where it leaves out zero)",
                 style=_SMALL,
             )
             _html(_change_table(change))
@@ -210,7 +210,7 @@ def EnsemblePanel(settings: ViewerSettings) -> None:
             style="font-size: 0.88em; margin: 0 0 8px 0",
         )
         _chart(fan_chart, "fan-chart")
-        if ens.rows is not None:
+        if ens.scenario.observations:
             AsOfCard(settings, ens)
         state = "updating…" if task.pending else f"computed in {ens.seconds:.2f} s"
         _testid(

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from sim.batch.runner import simulate
-from sim.results.aggregate import PERCENTILES, Counts, percentile_from_counts
+from sim.results.aggregate import PERCENTILES, Counts, percentile_from_counts, row_dtype
 from sim.scenario.model import Scenario
-from sim.stats import newcombe_diff, share
+from sim.stats import newcombe_diff, paired_diff, share
 
 WORLDS = 3000
 """Worlds per ensemble: enough for intervals about ±2 points wide, fast enough to feel live."""
@@ -63,8 +63,9 @@ class Ensemble:
         dates: the calendar date of each day.
         bands: rung index percentiles (5, 25, 50, 75, 95) per day, shape (5, days).
         seconds: wall-clock time of the run.
-        rows: one record per world (``runs.csv``'s row) when the scenario has
-            observations, to condition on; else ``None``.
+        rows: one record per world (``runs.csv``'s row), in world order: to
+            pair its worlds with another ensemble's and to condition on
+            observations.
     """
 
     scenario: Scenario
@@ -73,7 +74,7 @@ class Ensemble:
     dates: tuple[_dt.date, ...]
     bands: np.ndarray
     seconds: float
-    rows: np.ndarray | None = None
+    rows: np.ndarray
 
     @property
     def worlds(self) -> int:
@@ -127,7 +128,7 @@ def run_ensemble(
     """
     pinned = dict(pinned or {})
     start = time.perf_counter()
-    rows: list[np.ndarray] | None = [] if scenario.observations else None
+    rows: list[np.ndarray] = []
     counts = simulate(scenario, runs=worlds, seed=seed, pinned=pinned, rows=rows)
     seconds = time.perf_counter() - start
     dates = tuple(scenario.date_of(d) for d in range(scenario.horizon_days))
@@ -138,7 +139,7 @@ def run_ensemble(
         dates,
         rung_bands(counts.occupancy),
         seconds,
-        np.concatenate(rows) if rows else None,
+        np.concatenate(rows) if rows else np.zeros(0, dtype=row_dtype(scenario)),
     )
 
 
@@ -146,11 +147,14 @@ def run_ensemble(
 class Change:
     """How much more (or less) often an outcome happens than in the scenario as written.
 
-    ``diff`` is this ensemble's share minus the baseline's, in ``[lo, hi]``,
-    Newcombe's 95% interval for a difference of two shares
-    (:func:`sim.stats.newcombe_diff`). Both ensembles run on the same seeds,
-    so the interval, which treats them as independent samples, is on the
-    safe (wide) side.
+    ``diff`` is this ensemble's share minus the baseline's, in ``[lo, hi]``, a
+    95% interval. Both ensembles run the same worlds (the same seeds; a
+    pinned parameter is still drawn, then replaced, so every other draw stays
+    where it was), so the interval is Newcombe's for paired shares
+    (:func:`sim.stats.paired_diff`): worlds that end the same way under both
+    settings narrow it. ``paired`` is ``False`` where the worlds could not be
+    matched (different numbers), and the interval is then Newcombe's for two
+    independent shares (:func:`sim.stats.newcombe_diff`), wider.
     """
 
     id: str
@@ -159,6 +163,7 @@ class Change:
     diff: float
     lo: float
     hi: float
+    paired: bool = True
 
     @property
     def clear(self) -> bool:
@@ -174,15 +179,30 @@ def changes(ens: Ensemble, baseline: Ensemble) -> tuple[Change, ...]:
     """Each outcome's change from ``baseline`` (the scenario without pins or typed overrides).
 
     Outcomes are matched by id; one that the baseline lacks (an override can
-    rename nothing, but a changed file can) is left out.
+    rename nothing, but a changed file can) is left out. World ``i`` of one
+    ensemble is paired with world ``i`` of the other.
     """
+    paired = len(ens.rows) == len(baseline.rows) > 0
+    now_of = ens.rows["outcome"] if paired else None
+    base_of = baseline.rows["outcome"] if paired else None
+    index = {o.id: o.index for o in baseline.scenario.outcomes}
     out = []
     for o in ens.outcomes:
         b = next((x for x in baseline.outcomes if x.id == o.id), None)
         if b is None or not b.worlds or not o.worlds:
             continue
-        d, lo, hi = newcombe_diff(b.count, b.worlds, o.count, o.worlds)
-        out.append(Change(o.id, b, o, d, lo, hi))
+        if now_of is not None and base_of is not None:
+            k = next(x.index for x in ens.scenario.outcomes if x.id == o.id)
+            now, was = now_of == k, base_of == index[o.id]
+            d, lo, hi = paired_diff(
+                int(np.sum(now & was)),
+                int(np.sum(now & ~was)),
+                int(np.sum(~now & was)),
+                int(np.sum(~now & ~was)),
+            )
+        else:
+            d, lo, hi = newcombe_diff(b.count, b.worlds, o.count, o.worlds)
+        out.append(Change(o.id, b, o, d, lo, hi, paired))
     return tuple(out)
 
 
