@@ -197,3 +197,27 @@ def test_the_seat_shows_its_own_knowledge_by_name_and_each_option_with_its_rules
     table = history_table(game.history())
     assert "<td>kremlin</td><td>wait</td><td>seat</td>" in table
     assert history_table([]) == "<i>No day played yet.</i>"
+
+
+def test_a_bad_observations_file_stops_the_viewer_before_any_server(tmp_path, capsys):
+    pytest.importorskip("solara", reason="viewer extra not installed")
+    from sim.viz import cli as view_cli
+
+    bad = tmp_path / "obs.yaml"
+    bad.write_text(
+        "scenario: allied_resolve_2022\nobservations:\n  x:\n    date: 2022-02-01\n"
+        "    seen: nope_var\n    cites: [drills-10-20-feb]\n"
+    )
+    assert view_cli.main([str(DEFAULT_SCENARIO), "--observations", str(bad)]) == 2
+    assert f"{bad}:5:11: error: observations.x.seen: unknown name 'nope_var'" in (
+        capsys.readouterr().err
+    )
+
+
+def test_the_server_is_told_the_observations_file(tmp_path):
+    from sim.viz.environment import OBSERVATIONS_ENV, observations_from_environment, server_env
+
+    env = server_env("s.yaml", (), base={OBSERVATIONS_ENV: "stale"})
+    assert OBSERVATIONS_ENV not in env and observations_from_environment(env) is None
+    env = server_env("s.yaml", (), base={}, observations=tmp_path / "o.yaml")
+    assert observations_from_environment(env) == str((tmp_path / "o.yaml").resolve())
