@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import time
 
 import pexpect
 import pytest
@@ -144,7 +145,8 @@ def test_a_game_as_the_kremlin_with_a_rewind_a_branch_a_save_and_a_review(tmp_pa
     back = _flat(_step(child, "rewind 10", "b1", 10))
     assert "the game goes on in the new branch b1 (branch main stays as it was)" in back
     listed = _step(child, "branches", "b1", 10)
-    assert "main         day 21" in listed and "* b1           day 10" in listed
+    assert "main         day 21   21 moves  the first" in listed
+    assert "* b1           day 10   10 moves  from main at day 10" in listed
     _step(child, "doctrine 3", "b1", 13)
     _step(child, "save game.yaml", "b1", 13)
     child.sendline("quit")
@@ -228,6 +230,29 @@ def test_bad_arguments_are_one_message_and_exit_code_2(tmp_path, capsys) -> None
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert f"{bad}:1:" in err and "no action 'nuke'" in err
+
+
+def test_slow_work_says_what_it_does_and_how_far_it_got() -> None:
+    from sim.play.session import working
+
+    out = io.StringIO()
+    with working(out, "predicting", after=0.0) as progress:
+        time.sleep(0.2)
+        progress(1, 2)
+        progress(2, 2)
+    text = out.getvalue()
+    assert text.startswith("predicting...") and " 1/2 2/2 done in " in text
+    assert text.endswith(" s\n") and max(len(x) for x in text.splitlines()) <= WIDTH
+    long = io.StringIO()
+    with working(long, "x" * 70, after=0.0) as progress:
+        time.sleep(0.1)
+        for k in range(1, 6):
+            progress(k, 5)
+    assert max(len(x) for x in long.getvalue().splitlines()) <= WIDTH
+    quiet = io.StringIO()
+    with working(quiet, "predicting", after=60.0) as progress:
+        progress(1, 1)
+    assert quiet.getvalue() == ""
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch) -> None:

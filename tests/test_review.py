@@ -147,7 +147,7 @@ def _game(sc):
         branch="main",
         day=4,
         history=_history,
-        compare=lambda worlds=None: _comparison(sc),
+        compare=lambda worlds=None, progress=None: _comparison(sc),
         outcome=lambda: None,
     )
 

@@ -32,38 +32,69 @@ PROGRESS_AFTER = 1.0
 T = TypeVar("T")
 
 
-@contextmanager
-def working(out: TextIO, what: str, after: float = PROGRESS_AFTER) -> Iterator[None]:
-    """Say ``what...`` on ``out`` if the block takes more than ``after`` seconds, with a dot
-    every further second (so a long ensemble shows that it is moving); nothing otherwise.
+class Working:
+    """Progress of one piece of work, told on ``out`` once it has taken ``after`` seconds.
 
-    The note is a line of its own, ended when the work ends, so a story that follows is
-    never broken in the middle of a line.
+    Called with ``(done, total)`` as parts finish (the game's ``progress`` hook); the
+    line says ``what...``, then each count reached (``1/3 2/3``), or a dot per second
+    between counts, so a long ensemble shows that it is moving. Nothing is written for
+    work that ends sooner.
     """
-    done = threading.Event()
-    shown = threading.Event()
 
-    def note() -> None:
-        if done.wait(after):
+    def __init__(self, out: TextIO, what: str, after: float = PROGRESS_AFTER) -> None:
+        self.out, self.what, self.after = out, what, after
+        self.start = time.monotonic()
+        self.ended = threading.Event()
+        self.shown = False
+        self.col = 0
+        self.count = ""
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._tick, daemon=True)
+        self.thread.start()
+
+    def __call__(self, done: int, total: int) -> None:
+        with self.lock:
+            self.count = f"{done}/{total}"
+            if self.shown:
+                self._write(f" {self.count}")
+
+    def _write(self, text: str) -> None:
+        """Write ``text`` on the note's line, going on to a new one at the screen's edge."""
+        if self.col + len(text) > screen.WIDTH and not text.endswith("\n"):
+            self.out.write("\n ")
+            self.col = 1
+        self.out.write(text)
+        self.out.flush()
+        self.col = 0 if text.endswith("\n") else self.col + len(text)
+
+    def _tick(self) -> None:
+        if self.ended.wait(self.after):
             return
-        out.write(f"{what}...")
-        out.flush()
-        shown.set()
-        while not done.wait(1.0):
-            out.write(".")
-            out.flush()
+        with self.lock:
+            self.shown = True
+            self._write(f"{self.what}..." + (f" {self.count}" if self.count else ""))
+        while not self.ended.wait(1.0):
+            with self.lock:
+                self._write(".")
 
-    start = time.monotonic()
-    thread = threading.Thread(target=note, daemon=True)
-    thread.start()
+    def end(self) -> None:
+        """The work is over: end the line with how long it took (if anything was shown)."""
+        self.ended.set()
+        self.thread.join()
+        if self.shown:
+            self._write(f" done in {time.monotonic() - self.start:.1f} s")
+            self._write("\n")
+
+
+@contextmanager
+def working(out: TextIO, what: str, after: float = PROGRESS_AFTER) -> Iterator[Working]:
+    """A :class:`Working` for the block: the note ends as the block does, so a story that
+    follows is never broken in the middle of a line."""
+    note = Working(out, what, after)
     try:
-        yield
+        yield note
     finally:
-        done.set()
-        thread.join()
-        if shown.is_set():
-            out.write(f" done in {time.monotonic() - start:.1f} s\n")
-            out.flush()
+        note.end()
 
 
 STORY_INDENT = 28
@@ -139,10 +170,10 @@ class Session:
         """What was wrong, starting with ``!``; the prompt comes again."""
         self.say(*(self.style.bad(x) for x in screen.wrap(text, 2, first="! ")))
 
-    def slow(self, what: str, work: Callable[[], T]) -> T:
-        """``work()``, with a note on the terminal if it takes more than a second."""
-        with working(self.out, what):
-            return work()
+    def slow(self, what: str, work: Callable[[Working], T]) -> T:
+        """``work(progress)``, with a note on the terminal if it takes more than a second."""
+        with working(self.out, what) as progress:
+            return work(progress)
 
     # -- the screen --------------------------------------------------------------
     def show(self) -> None:
@@ -155,7 +186,7 @@ class Session:
         view = g.view(self.seat)
         forecasts = self.slow(
             "predicting the consequences of each action",
-            lambda: g.options(self.seat, worlds=self.worlds),
+            lambda progress: g.options(self.seat, worlds=self.worlds, progress=progress),
         )
         actor = sc.actor(self.seat)
         lines = screen.header(sc, view, actor.name, g.branch, self.style)
@@ -213,7 +244,7 @@ class Session:
     def take(self, action: str) -> list[Any]:
         """Today's choice, then the day adjudicated."""
         self.game.choose(self.seat, action)
-        return self.slow("playing the day", lambda: self.game.advance(1))
+        return self.slow("playing the day", lambda _: self.game.advance(1))
 
     def wait(self, days: int) -> list[Any]:
         """``days`` days on which the seat takes its default action (no action)."""
@@ -288,7 +319,7 @@ class Session:
             elif cmd.word == "wait":
                 reports = self.wait(cmd.days)
             else:
-                reports = self.slow("playing the days", lambda: g.advance(cmd.days))
+                reports = self.slow("playing the days", lambda _: g.advance(cmd.days))
             self.tell(reports)
         self.show()
         if self.game.finished:
@@ -298,16 +329,19 @@ class Session:
     def branch_lines(self) -> list[str]:
         """The branches, the one the player is in marked."""
         rows = []
+        forks = self.game.forks
         for name, (day, moves) in self.game.branches.items():
             mark = "*" if name == self.game.branch else " "
-            rows.append(f" {mark} {name:<12} day {day:<3} {len(moves.moves)} moves")
+            parent, fork_day = forks.get(name, (None, None))
+            where = f"from {parent} at day {fork_day}" if parent is not None else "the first"
+            rows.append(f" {mark} {name:<12} day {day:<3} {len(moves.moves):>3} moves  {where}")
         return ["Branches (* the one you are in):", *rows]
 
     def review(self, html: str | None = None) -> None:
         """The after-action review of this branch, as text; the page too when asked."""
         r = self.slow(
-            "reviewing: your path and your doctrine's over the same worlds",
-            lambda: build_review(self.game, self.seat, self.worlds),
+            "reviewing your path and your doctrine's",
+            lambda progress: build_review(self.game, self.seat, self.worlds, progress),
         )
         self.say("", *format_review(r).splitlines(), "")
         if html:

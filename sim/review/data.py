@@ -25,7 +25,7 @@ game. The browser seat (:mod:`sim.viz`) shows the same objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -379,17 +379,23 @@ def paths_of(sc: Scenario, comparison: Any) -> tuple[PathRow, ...]:
     return tuple(rows)
 
 
-def build_review(game: Any, seat: str | None = None, worlds: int | None = None) -> Review:
+def build_review(
+    game: Any,
+    seat: str | None = None,
+    worlds: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Review:
     """The review of the branch a game is in, for ``seat`` (its first seat by default).
 
     Runs the game's comparison of the two paths (``game.compare(worlds)``: ``worlds``
-    worlds per path, the game's own number when ``None``), which is what takes time.
+    worlds per path, the game's own number when ``None``), which is what takes time;
+    ``progress(done, total)`` is told as each path is done.
     """
     sc: Scenario = game.scenario
     seat = seat or game.seats[0]
     history = game.history()
     moves, rungs = ladder_moves(sc, history)
-    comparison = game.compare(worlds)
+    comparison = game.compare(worlds, progress=progress)
     oid = game.outcome()
     outcome = next((o for o in sc.outcomes if o.id == oid), None)
     notes = []
