@@ -172,6 +172,12 @@ def test_as_of_keeps_the_worlds_that_agree_with_noiseless_observations(observed)
     assert share == pytest.approx(np.mean(rows["outcome"][kept] == war.index))
     text = {r["outcome"]: r["given"] for r in conditional_rows(observed, cond)}
     assert text[war.name].startswith(f"{100 * share:.1f}% (")
+    from sim.viz.charts import conditional_spec
+
+    spec = conditional_spec(observed, cond)
+    bar = next(r for r in spec["data"]["values"] if r["outcome"] == war.name)
+    assert (bar["share"], bar["base"]) == (share, observed.share("staging_area_war").share)
+    assert spec["layer"][0]["encoding"]["x"]["field"] == "base"  # the ghost of all worlds
 
 
 # -- the browser seat's text ------------------------------------------------------------

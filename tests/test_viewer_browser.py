@@ -398,6 +398,7 @@ def test_as_of_slider_conditions_the_ensemble(observed_viewer, tmp_path):
             thumb.press("End")  # as of the last observation day, 15 February
             table = page.get_by_test_id("as-of-table")
             table.wait_for(timeout=UPDATE_TIMEOUT_MS)
+            _drawn(page, "as-of-chart")
             text = state.inner_text()
             m = re.match(r"As of Tue 15 Feb 2022: 9 observations; ([\d,]+) of 3,000 worlds", text)
             assert m, text
@@ -407,7 +408,7 @@ def test_as_of_slider_conditions_the_ensemble(observed_viewer, tmp_path):
             row = table.locator("tr", has_text="War from Belarusian territory").inner_text()
             given = float(re.findall(r"([\d.]+)%", row)[1]) / 100
             assert given < shares["staging_area_war"] / 2, row
-            table.scroll_into_view_if_needed()
+            page.get_by_test_id("as-of-chart").scroll_into_view_if_needed()
             page.screenshot(path=shots / "6-as-of-15-feb.png")
             thumb.press("Home")
             page.wait_for_function(

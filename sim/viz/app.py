@@ -33,7 +33,7 @@ from mesa.visualization.utils import update_counter
 from sim.errors import ValidationError
 from sim.viz import vega
 from sim.viz.asof import conditional_rows, conditioned, observation_days
-from sim.viz.charts import fan_spec, outcomes_spec, path_spec
+from sim.viz.charts import conditional_spec, fan_spec, outcomes_spec, path_spec
 from sim.viz.controls import describe_pins
 from sim.viz.ensemble import WORLDS, Change, Ensemble, changes
 from sim.viz.environment import OVERRIDES_ENV, SCENARIO_ENV
@@ -269,6 +269,7 @@ def AsOfCard(settings: ViewerSettings, ens: Ensemble) -> None:
             f" <span style='color:#777'>[{escape(', '.join(r.cites))}]</span></li>"
             for r in cond.used
         )
+        _chart(conditional_spec(ens, cond), "as-of-chart")
         _html(f"<ul style='font-size:0.85em;margin:4px 0'>{seen}</ul>")
         head = "<tr><th>outcome</th><th>all worlds</th><th>given the evidence (95%)</th></tr>"
         body = "".join(

@@ -81,9 +81,56 @@ def outcomes_spec(ens: Ensemble, change: Sequence[Change] = ()) -> dict[str, Any
     behind each coloured one shows the scenario as written, so the eye sees
     the change before reading the numbers.
     """
-    rows = outcome_rows(ens, change)
+    sc = ens.scenario
+    end = sc.date_of(sc.horizon_days - 1)
+    title = f"How the worlds end by {end:%d %b %Y}"
+    if change:
+        title += " (grey: the scenario as written)"
+    return _bars(
+        outcome_rows(ens, change),
+        title,
+        f"share of {ens.worlds:,} worlds (whiskers: 95% interval)",
+        [("base_text", "as written"), ("change", "change")] if change else [],
+    )
+
+
+def conditional_spec(ens: Ensemble, cond: Any) -> dict[str, Any]:
+    """The outcome shares given the evidence (:class:`sim.evidence.ConditionalShares`),
+    with ghost bars of the shares of all worlds."""
+    colours = outcome_colours(ens.scenario)
+    rows = []
+    for i, o in enumerate(ens.outcomes):
+        s = cond.share("outcome", o.id)
+        if s.probability != s.probability:  # NaN: no world agrees with the evidence
+            continue
+        rows.append(
+            {
+                "outcome": o.name,
+                "share": s.probability,
+                "low": s.low,
+                "high": s.high,
+                "colour": colours[i],
+                "label": _pct(s.probability),
+                "interval": f"{_pct(s.low)} to {_pct(s.high)}",
+                "base": o.share,
+                "base_text": _pct(o.share),
+            }
+        )
+    return _bars(
+        rows,
+        f"Given what was seen by {cond.as_of:%d %b %Y} (grey: all worlds)",
+        f"weighted share of the worlds (effective sample size {cond.ess:,.0f}; "
+        "whiskers: 95% interval)",
+        [("base_text", "all worlds")],
+    )
+
+
+def _bars(
+    rows: list[dict[str, Any]], title: str, x_title: str, extra: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """Horizontal bars with whiskers and labels; ghost bars of ``base`` when ``extra``."""
+    ghost = bool(extra)
     top = max([r["high"] for r in rows] + [r.get("base", 0.0) for r in rows] + [0.05])
-    x_max = min(1.0, top * 1.2)
     y = {
         "field": "outcome",
         "type": "nominal",
@@ -94,22 +141,18 @@ def outcomes_spec(ens: Ensemble, change: Sequence[Change] = ()) -> dict[str, Any
     x = {
         "field": "share",
         "type": "quantitative",
-        "title": f"share of {ens.worlds:,} worlds (whiskers: 95% interval)",
-        "scale": {"domain": [0, x_max]},
+        "title": x_title,
+        "scale": {"domain": [0, min(1.0, top * 1.2)]},
         "axis": {"format": ".0%", "grid": True},
     }
     tooltip = [
         {"field": "outcome", "title": "outcome"},
         {"field": "label", "title": "share"},
         {"field": "interval", "title": "95% interval"},
+        *({"field": f, "title": t} for f, t in extra),
     ]
-    if change:
-        tooltip += [
-            {"field": "base_text", "title": "as written"},
-            {"field": "change", "title": "change"},
-        ]
     layers: list[dict[str, Any]] = []
-    if change:
+    if ghost:
         layers.append(
             {
                 "mark": {"type": "bar", "color": GHOST_COLOUR, "opacity": 0.45, "size": 26},
@@ -135,11 +178,6 @@ def outcomes_spec(ens: Ensemble, change: Sequence[Change] = ()) -> dict[str, Any
             "encoding": {"x": {**x, "field": "high"}, "y": y, "text": {"field": "label"}},
         },
     ]
-    sc = ens.scenario
-    end = sc.date_of(sc.horizon_days - 1)
-    title = f"How the worlds end by {end:%d %b %Y}"
-    if change:
-        title += " (grey: the scenario as written)"
     return {
         "$schema": SCHEMA,
         "title": title,
