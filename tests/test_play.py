@@ -230,6 +230,11 @@ def test_bad_arguments_are_one_message_and_exit_code_2(tmp_path, capsys) -> None
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert f"{bad}:1:" in err and "no action 'nuke'" in err
+    kremlin = tmp_path / "kremlin.yaml"
+    kremlin.write_text("- {actor: kremlin, day: 20, action: launch_offensive}\n", encoding="utf-8")
+    argv = ["play", str(DEFAULT_SCENARIO), "--as", "nato", "--moves", str(kremlin)]
+    assert main([*argv, "--worlds", "5"]) == 2
+    assert "has moves for kremlin, and you play nato" in capsys.readouterr().err
 
 
 def test_slow_work_says_what_it_does_and_how_far_it_got() -> None:

@@ -462,6 +462,12 @@ def script(session: Session, path: Path) -> None:
     game = session.game
     sc = game.scenario
     moves = load_moves(path, sc)
+    others = [a for a in moves.actors if a != session.seat]
+    if others:
+        raise UsageError(
+            f"{path} has moves for {', '.join(others)}, and you play {session.seat}: play "
+            f"--as {others[0]} (wargame batch --moves plays several seats at once)"
+        )
     actor = sc.actor(session.seat)
     session.tell_user(f"{sc.title}: {actor.name} plays the moves of {path}.")
     while not game.finished:
