@@ -227,3 +227,18 @@ def test_the_server_is_told_the_observations_file(tmp_path):
     assert OBSERVATIONS_ENV not in env and observations_from_environment(env) is None
     env = server_env("s.yaml", (), base={}, observations=tmp_path / "o.yaml")
     assert observations_from_environment(env) == str((tmp_path / "o.yaml").resolve())
+
+
+@pytest.mark.parametrize(
+    "path", sorted(DEFAULT_SCENARIO.parent.glob("*.yaml")), ids=lambda p: p.stem
+)
+def test_every_shipped_scenario_has_named_controls_and_charts(path):
+    sc = load_scenario(path)
+    controls = controls_for(sc)
+    assert controls and all(c.name for c in controls)
+    first = controls[0]
+    pin = {first.id: first.default if first.kind == "slider" else first.values[0]}
+    base, pinned = run_ensemble(sc, {}, worlds=60), run_ensemble(sc, pin, worlds=60)
+    change = changes(pinned, base)
+    assert len(change) == len(sc.outcomes) and all(c.paired for c in change)
+    json.dumps([outcomes_spec(pinned, change), fan_spec(pinned, base)])
