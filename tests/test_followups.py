@@ -310,9 +310,9 @@ def test_a_batch_out_of_memory_names_the_chunk(
 ) -> None:
     import numpy as np
 
-    from sim.engine.model import WargameModel
+    from sim.engine.core import Engine  # what the batch's workers run
 
-    monkeypatch.setattr(WargameModel, "run", lambda self: np.zeros(10**16))
+    monkeypatch.setattr(Engine, "run", lambda self: np.zeros(10**16))
     out = tmp_path / "out"
     argv = ["batch", str(DEFAULT_SCENARIO), "--runs", "40", "--seed", "3", "--out", str(out)]
     code, err = wargame([*argv, "-q"], capsys)
