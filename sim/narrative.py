@@ -76,7 +76,9 @@ def _line(sc: Scenario, e: LogEntry, names: dict[str, str]) -> str:
         return f"{'ladder':<11} {arrow}: {a.name} -> {b.name} (MID {b.mid_level})"
     actor = sc.actor(e.actor)
     act = actor.action(e.what)
-    return f"{e.actor:<11} {act.name}  (rule {e.rule}){cites}"
+    # An action no rule chose carries its reason, in brackets, where the rule would be.
+    why = e.rule if e.rule.startswith("(") else f"(rule {e.rule})"
+    return f"{e.actor:<11} {act.name}  {why}{cites}"
 
 
 def run_story(

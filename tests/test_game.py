@@ -154,3 +154,21 @@ def test_a_game_keeps_a_bounded_number_of_ensembles(sc, monkeypatch):
         game.compare(worlds=n)
     assert len(game._cache.paths) == 2
     assert game.compare(worlds=20).seat == first.seat  # made again, the same worlds
+
+
+def test_a_seats_own_choice_is_told_with_its_reason_in_one_pair_of_brackets(sc):
+    """A move no doctrine rule chose reads '(no rule: the seat's choice)', not '(rule (...))'."""
+    game = Game.new(sc, seats=["kremlin"], seed=SEED, worlds=20)
+    while not game.finished:
+        view = game.view("kremlin")
+        own = [a for a in view.allowed_actions() if a != view.doctrine_action()]
+        if own:
+            game.choose("kremlin", own[0])
+            lines = game.advance()[0].lines
+            break
+        game.advance()
+    else:
+        pytest.fail("the Kremlin never had a choice other than its doctrine's")
+    told = "\n".join(lines)
+    assert "(no rule: the seat's choice)" in told
+    assert "(rule (" not in told

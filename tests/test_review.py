@@ -238,3 +238,11 @@ def test_the_page_is_whole_self_contained_and_escaped(review, tmp_path) -> None:
     hostile = Review(**{**review.__dict__, "title": "<script>alert(1)</script>"})
     assert "<script>alert" not in render_review(hostile, charts={})
     assert list(tmp_path.iterdir()) == [path]  # nothing left beside it
+
+
+def test_the_pages_headline_counts_days_in_words(review) -> None:
+    """'1 day', never '1 days'."""
+    seat = review.seat
+    one = Review(**{**review.__dict__, "timeline": {seat: review.choices[:1]}})
+    assert "You took 1 day as" in render_review(one, charts={})
+    assert f"You took {len(review.choices)} days as" in render_review(review, charts={})

@@ -156,8 +156,9 @@ def render_review(review: Review, charts: dict[str, bytes] | None = None) -> str
         f"<h1>After-action review: {_e(r.title)}</h1>\n<p class=meta>{meta}</p>\n",
     ]
     summary = (
-        f"You took {len(r.choices)} days as {_e(r.seat_name)}; on {len(r.departures)} of them "
-        "you did something other than what your doctrine would have done."
+        f"You took {len(r.choices)} {'day' if len(r.choices) == 1 else 'days'} as "
+        f"{_e(r.seat_name)}; on {len(r.departures)} of them you did something other than "
+        "what your doctrine would have done."
     )
     if r.outcome_name:
         summary += f" The game's world ended in <strong>{_e(r.outcome_name)}</strong>."
