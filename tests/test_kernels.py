@@ -87,6 +87,19 @@ def test_unary_helpers_match_numpy(helper: str, ufunc: Any) -> None:
     assert same([f(x) for x in PAIRS_A], ufunc(PAIRS_A))
 
 
+def test_clip_matches_numpy() -> None:
+    f = HELPERS["_clipf"]
+    for lo, hi in ((0.0, 1.0), (-np.inf, 2.5), (-3.0, np.inf), (-1.0, 1e15)):
+        assert same([f(x, lo, hi) for x in PAIRS_A], np.clip(PAIRS_A, lo, hi))
+
+
+def test_integer_cast_matches_the_engine() -> None:
+    from sim.engine.state import coerce
+
+    x = np.concatenate([PAIRS_A, [1e16, -1e16, 0.5, -0.5, 1.5, 2**53 + 1.0]])
+    assert np.array_equal([HELPERS["_to_int"](v) for v in x], coerce(x, "int", None, None))
+
+
 @pytest.mark.parametrize("e", [0.0, 1.0, 2.0, 3.0, 0.5, 1.5, 7.0, 30.0])
 def test_power_matches_numpy(e: float) -> None:
     x = np.concatenate([EDGE, np.random.default_rng(0).uniform(-2, 2, 500)])
@@ -291,7 +304,7 @@ def test_compiled_equals_numpy_on_every_scenario(
 ) -> None:
     pytest.importorskip("numba")
     plain = _run(path, "numpy", monkeypatch)
-    calls: dict[str, list[bool]] = {"chance": [], "value": [], "choose": []}
+    calls: dict[str, list[bool]] = {"chance": [], "value": [], "choose": [], "move": []}
 
     def counted(name: str) -> Any:
         real = getattr(kernels, name)
@@ -312,6 +325,7 @@ def test_compiled_equals_numpy_on_every_scenario(
     if has_foresight and any(responders(plain.world, a) for a in plain.spec.actors):
         assert calls["chance"] and all(calls["chance"])  # the kernels ran, every time
         assert calls["value"] and all(calls["value"])
+        assert calls["move"] and all(calls["move"])
 
 
 def test_numpy_path_when_numba_cannot_be_imported(

@@ -221,6 +221,8 @@ def after(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) 
     shared, read only. ``env`` is the view the action's effects are evaluated on.
     """
     copy = state.hypothetical(actor.id)
+    if kernels.active() and kernels.move(copy, env, actor, action):
+        return copy
     R = state.R
     adjudicate(
         copy,

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from sim.engine.decision import ActorPlan
     from sim.engine.foresight import Response
     from sim.engine.state import WorldState
-    from sim.scenario.model import Actor
+    from sim.scenario.model import Action, Actor
 
 MODE_VARIABLE = "WARGAME_KERNELS"
 """The environment variable that chooses the path: ``numpy`` or ``numba``."""
@@ -309,6 +309,142 @@ def chance_kernel(resp: Response, state: WorldState) -> GeneratedKernel | None:
         return GeneratedKernel(body, code.names(), ("R", "H", "out", "taken"))
 
     return planned(state, f"kernel:chance:{resp.actor.id}:{resp.action.index}", make)
+
+
+# -- a move taken in every world ----------------------------------------------------------------
+
+
+def move_kernel(actor: Actor, action: Action, state: WorldState) -> GeneratedKernel | None:
+    """The kernel of ``actor`` taking ``action`` in every world, as
+    :func:`sim.engine.adjudication.adjudicate` applies one such decision: the
+    effects evaluated on the snapshot and combined by the conflict rules, each
+    target's new value cast to its type and bounds, the ladder moved (``rung``,
+    ``peak``, ``first_day``) and the move counted in the actor's history.
+
+    Fixed arguments: ``R``, ``day``, ``rung`` and ``peak`` (read),
+    ``new_rung`` and ``new_peak`` (written where the ladder moves),
+    ``newly`` (``newly[0]`` counts the worlds whose peak rose), ``first_day``,
+    the action's ``count`` and ``last`` rows (written in place), then per
+    target ``old<k>`` (read) and ``new<k>`` (written), in the order of
+    :func:`move_targets`. None if an expression has no scalar code.
+    """
+
+    def make() -> GeneratedKernel:
+        code = _Codes()
+        types = state.var_types
+        targets = move_targets(action)
+        slot = {t: k for k, t in enumerate(targets)}
+        body: list[str] = []
+        seen: set[str] = set()
+        for eff in action.effects if not action.default else ():
+            k, var = slot[eff.target], types[eff.target]
+            first = eff.target not in seen
+            seen.add(eff.target)
+            if var.type in ("int", "float"):
+                change = f"({code.number(eff.expr)} - old{k}[i])"
+                body.append(f"d{k} = {change}" if first else f"d{k} = d{k} + {change}")
+            elif var.type == "bool":
+                v = code.truth(eff.expr)
+                if first:
+                    body += [f"t{k} = {v}", f"f{k} = not t{k}"]
+                else:
+                    body += [f"b{k} = {v}", f"t{k} = t{k} or b{k}", f"f{k} = f{k} or not b{k}"]
+            else:
+                start = "-1" if first else f"m{k}"
+                body.append(f"m{k} = max({start}, {code(eff.expr)})")
+        for t in targets:
+            k, var = slot[t], types[t]
+            lo = "-math.inf" if var.min is None else repr(float(var.min))
+            hi = "math.inf" if var.max is None else repr(float(var.max))
+            bounded = var.min is not None or var.max is not None
+            if var.type == "float":
+                x = f"old{k}[i] + d{k}"
+                body.append(
+                    f"new{k}[i] = _clipf({x}, {lo}, {hi})" if bounded else f"new{k}[i] = {x}"
+                )
+            elif var.type == "int":
+                body += [f"x = old{k}[i] + d{k}", f"x = float(old{k}[i]) if x != x else x"]
+                if bounded:
+                    body.append(f"x = _clipf(x, {lo}, {hi})")
+                body.append(f"new{k}[i] = _to_int(x)")
+            elif var.type == "bool":
+                body.append(f"new{k}[i] = t{k} or (old{k}[i] and not f{k})")
+            else:
+                body.append(f"new{k}[i] = m{k} if m{k} >= 0 else old{k}[i]")
+        up, down = (None, None) if action.default else (action.escalate_to, action.deescalate_to)
+        if up is not None or down is not None:
+            body.append("r = rung[i]")
+            if up is not None:
+                body.append(f"r = max(r, {int(up)})")
+            elif down is not None:  # any escalatory move blocks de-escalation
+                body.append(f"r = {int(down)} if {int(down)} < r else r")
+            body += ["new_rung[i] = r", "if r > peak[i]:"]
+            for j in range(1, len(state.first_day)):
+                body.append(f"    if r >= {j} and first_day[{j}, i] < 0:")
+                body.append(f"        first_day[{j}, i] = day")
+            body += [
+                "    new_peak[i] = r",
+                "    newly[0] += 1",
+                "else:",
+                "    new_peak[i] = peak[i]",
+            ]
+        body += ["count[i] += 1", "last[i] = day"]
+        fixed = ("R", "day", "rung", "peak", "new_rung", "new_peak", "newly", "first_day")
+        fixed += ("count", "last")
+        fixed += tuple(x for k in range(len(targets)) for x in (f"old{k}", f"new{k}"))
+        return GeneratedKernel(body, code.names(), fixed)
+
+    return planned(state, f"kernel:move:{actor.id}:{action.index}", make)
+
+
+def move_targets(action: Action) -> tuple[str, ...]:
+    """The state variables ``action``'s effects write, each once, in order."""
+    if action.default:
+        return ()
+    return tuple(dict.fromkeys(e.target for e in action.effects))
+
+
+def move(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) -> bool:
+    """Apply ``actor`` taking ``action`` in every world to ``state`` (a hypothetical
+    copy: its ``first_day`` and the actor's history rows its own) by the generated
+    kernel, as :func:`~sim.engine.adjudication.adjudicate` would; False, with
+    nothing written, where there is no kernel."""
+    kernel = move_kernel(actor, action, state)
+    if kernel is None:
+        return False
+    R = state.R
+    targets = move_targets(action)
+    types = state.var_types
+    olds = [state.values[t] for t in targets]
+    news = [np.empty(R, dtype=_DTYPES[types[t].type]) for t in targets]
+    new_rung, new_peak = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
+    newly = np.zeros(1, dtype=np.int64)
+    fixed = (
+        R,
+        state.day,
+        state.rung,
+        state.peak,
+        new_rung,
+        new_peak,
+        newly,
+        state.first_day,
+        state.action_count[actor.id][action.index],
+        state.action_last[actor.id][action.index],
+        *(a for pair in zip(olds, news, strict=True) for a in pair),
+    )
+    if not kernel.run(fixed, env, R):
+        return False
+    for t, new in zip(targets, news, strict=True):
+        state.values[t] = new
+    if not action.default and (action.escalate_to is not None or action.deescalate_to is not None):
+        state.rung = new_rung
+        if newly[0]:
+            state.peak = new_peak
+    return True
+
+
+_DTYPES = {"int": np.int64, "float": np.float64, "bool": np.bool_, "enum": np.int64}
+"""The dtype of a state variable's array, by its type."""
 
 
 # -- what a decider values ---------------------------------------------------------------------

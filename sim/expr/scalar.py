@@ -13,8 +13,10 @@ element, to the bit: ``np.maximum`` and ``np.minimum`` (NaN wins; of two equal
 values the second), integer arithmetic that saturates at the int64 bounds
 instead of wrapping (:func:`sim.expr.functions._saturating`), division by
 zero giving 0, ``exp`` of a clipped argument, ``log`` of a floored one,
-rounding half away from zero, and ``np.power``'s own results for the
-exponents 2 (a square) and 0.5 (a square root). Plain ``+ - * /`` on floats
+rounding half away from zero, ``np.power``'s own results for the
+exponents 2 (a square) and 0.5 (a square root), ``np.clip`` (``_clipf``) and
+the engine's cast of a number to an ``int`` state variable (``_to_int``:
+NaN to 0, rounded half up, clipped to +-1e15). Plain ``+ - * /`` on floats
 and the comparisons are IEEE operations that give the same result in any
 language. Where a construct has no scalar form, ``code`` is None and the
 caller keeps the numpy path.
@@ -26,6 +28,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sim.expr.limits import MAX_CONSTANT
 from sim.expr.nodes import NAME_CLOSE, NAME_OPEN
 
 HELPERS = """
@@ -40,6 +43,22 @@ def _fmin(a, b):
 def _clip01(x):
     t = 0.0 if x < 0.0 else x
     return 1.0 if t > 1.0 else t
+
+
+def _clipf(x, lo, hi):
+    t = lo if x < lo else x
+    return hi if t > hi else t
+
+
+def _to_int(x):
+    if x != x:
+        x = 0.0
+    elif x == math.inf:
+        x = 1.7976931348623157e308
+    elif x == -math.inf:
+        x = -1.7976931348623157e308
+    y = _clipf(np.floor(x + 0.5), -INT_LIMIT, INT_LIMIT)
+    return int(y)
 
 
 def _sat(exact, wide):
@@ -99,7 +118,7 @@ def _round(x):
     if abs(frac) >= 0.5:
         return whole + (1.0 if x > 0 else -1.0)
     return whole + 0.0
-"""
+""".replace("INT_LIMIT", repr(float(MAX_CONSTANT)))
 """The helpers a node's ``code`` calls, as source for a generated module (which
 imports ``math`` and ``numpy as np``); plain Python, so :func:`python_helpers`
 can run them too."""
