@@ -389,8 +389,8 @@ def move_kernel(actor: Actor, action: Action, state: WorldState) -> GeneratedKer
                 "    new_peak[i] = peak[i]",
             ]
         body += ["count[i] += 1", "last[i] = day"]
-        fixed = ("R", "day", "rung", "peak", "new_rung", "new_peak", "newly", "first_day")
-        fixed += ("count", "last")
+        fixed: tuple[str, ...] = ("R", "day", "rung", "peak", "new_rung", "new_peak", "newly")
+        fixed += ("first_day", "count", "last")
         fixed += tuple(x for k in range(len(targets)) for x in (f"old{k}", f"new{k}"))
         return GeneratedKernel(body, code.names(), fixed)
 
@@ -416,7 +416,7 @@ def move(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) -
     targets = move_targets(action)
     types = state.var_types
     olds = [state.values[t] for t in targets]
-    news = [np.empty(R, dtype=_DTYPES[types[t].type]) for t in targets]
+    news: list[np.ndarray] = [np.empty(R, dtype=_DTYPES[types[t].type]) for t in targets]
     new_rung, new_peak = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
     newly = np.zeros(1, dtype=np.int64)
     fixed = (
