@@ -350,6 +350,26 @@ def test_a_kernel_that_cannot_be_compiled_leaves_the_numpy_path(
     assert _same_worlds(plain, _run(path, "numba", monkeypatch, n=400))
 
 
+def test_kernels_are_not_used_where_numpy_rounds_otherwise(
+    monkeypatch: pytest.MonkeyPatch, kernel_cache: Path
+) -> None:
+    """Where numpy's exp (or log, or pow) differs from the compiled one, numpy runs."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv(kernels.MODE_VARIABLE, "numba")
+    monkeypatch.setattr(kernels, "_agreement", None)
+    assert kernels.active()
+    real = kernels.reference
+
+    def off_by_one_ulp(x: np.ndarray, e: float) -> np.ndarray:
+        out = real(x, e)
+        out[0, 7] = np.nextafter(out[0, 7], np.inf)
+        return out
+
+    monkeypatch.setattr(kernels, "reference", off_by_one_ulp)
+    monkeypatch.setattr(kernels, "_agreement", None)
+    assert not kernels.active()
+
+
 def test_unknown_mode_is_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(kernels.MODE_VARIABLE, "fortran")
     assert kernels.mode() == "numpy" and not kernels.active()

@@ -83,8 +83,48 @@ def numba_module() -> Any:
 
 
 def active() -> bool:
-    """Whether kernels are to be used: chosen by ``WARGAME_KERNELS`` and numba installed."""
-    return mode() == "numba" and numba_module() is not None
+    """Whether kernels are to be used: chosen by ``WARGAME_KERNELS``, numba installed,
+    and the compiled ``exp``, ``log`` and ``pow`` giving numpy's results here."""
+    return mode() == "numba" and numba_module() is not None and agrees_with_numpy()
+
+
+_agreement: bool | None = None  # the probe's answer, once per process
+
+
+def probe_points() -> np.ndarray:
+    """Where the compiled elementary functions are compared with numpy's."""
+    x = np.random.default_rng(20221010).uniform(-50.0, 50.0, 4096)
+    return np.concatenate([np.linspace(-50.0, 50.0, 1001), x])
+
+
+def reference(x: np.ndarray, e: float) -> np.ndarray:
+    """numpy's ``exp``, ``log`` and ``pow`` at the probe points (what kernels must match)."""
+    return np.stack([np.exp(x), np.log(np.abs(x) + 1e-12), np.power(np.abs(x) / 50.0, e)])
+
+
+def agrees_with_numpy() -> bool:
+    """Whether the compiled ``exp``, ``log`` and ``pow`` equal numpy's to the bit.
+
+    numpy computes them with its own SIMD code on some processors (AVX-512),
+    which can differ from the C library's in the last bit; the kernels call
+    the C library's. Where the two differ, the kernels are not used, so the
+    results stay those of the numpy path. Checked once per process.
+    """
+    global _agreement
+    if _agreement is None:
+        mod = helpers()
+        if mod is None:
+            _agreement = False
+        else:
+            x = probe_points()
+            got = np.empty((3, len(x)))
+            try:
+                mod._probe(x, 7.0, got)
+            except Exception:  # a compilation failure: keep the numpy path
+                _agreement = False
+            else:
+                _agreement = bool(np.array_equal(got, reference(x, 7.0)))
+    return _agreement
 
 
 def cache_folder() -> Path:
