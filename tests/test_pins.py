@@ -76,23 +76,24 @@ def test_cli_refuses_a_pin_outside_the_support(capsys, tmp_path) -> None:
 
 def test_viewer_leaves_out_a_pin_an_override_makes_invalid() -> None:
     pytest.importorskip("solara")
-    from sim.viz.app import ViewerSettings
+    from sim.viz.settings import ViewerSettings
 
     settings = ViewerSettings(str(DEFAULT_SCENARIO))
     settings.shown["withdrawal_rate"].set(0.14)
     settings.pin["withdrawal_rate"].set(True)
     settings.shown["lukashenka_doctrine"].set("like_russian_army")
-    spec, error = settings.scenario()
-    assert error is None
-    assert settings.checked_pins(spec) == (
+    applied = settings.applied()
+    assert not applied.errors
+    assert settings.checked_pins(applied.scenario) == (
         {"withdrawal_rate": 0.14, "lukashenka_doctrine": "like_russian_army"},
-        None,
+        {},
     )
     settings.extra.set("parameters.withdrawal_rate.high=0.1")
-    spec, error = settings.scenario()
-    pins, why = settings.checked_pins(spec)
-    assert error is None and pins == {"lukashenka_doctrine": "like_russian_army"}
-    assert "parameter 'withdrawal_rate' takes a number in [0.02, 0.1]" in why
+    applied = settings.applied()
+    pins, why = settings.checked_pins(applied.scenario)
+    assert not applied.errors and pins == {"lukashenka_doctrine": "like_russian_army"}
+    assert set(why) == {"withdrawal_rate"}
+    assert "parameter 'withdrawal_rate' takes a number in [0.02, 0.1]" in why["withdrawal_rate"]
 
 
 def test_viewer_choice_pins_the_option_itself() -> None:
