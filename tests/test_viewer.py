@@ -242,3 +242,17 @@ def test_every_shipped_scenario_has_named_controls_and_charts(path):
     change = changes(pinned, base)
     assert len(change) == len(sc.outcomes) and all(c.paired for c in change)
     json.dumps([outcomes_spec(pinned, change), fan_spec(pinned, base)])
+
+
+def test_the_sidebar_keeps_solaras_rules_of_hooks():
+    """Solara checks each component's hooks when it is defined; none may be called conditionally."""
+    import importlib
+    import warnings
+
+    pytest.importorskip("solara")
+    import sim.viz.sidebar
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        importlib.reload(sim.viz.sidebar)
+    assert not [str(w.message) for w in caught if "hook" in str(w.message).lower()]

@@ -50,32 +50,55 @@ def _error(c_id: str, message: str | None) -> None:
             solara.Error(message, dense=True, text=True, style={"font-size": "0.8em"})
 
 
+def _tip(c: Control) -> str:
+    return f"{c.id}: {c.description}" if c.description else c.id
+
+
 @solara.component
 def ParameterInput(control: Control, settings: ViewerSettings, error: str | None) -> None:
-    """One parameter: name and state, slider (or list) between its ends, its distribution."""
+    """One parameter: name and state, slider (or list) between its ends, its distribution.
+
+    A list and a slider are two components, so each always calls the same
+    hooks in the same order (Solara's rules of hooks).
+    """
+    if control.kind == "select":
+        ChoiceInput(control, settings, error)
+    else:
+        SliderInput(control, settings, error)
+
+
+@solara.component
+def ChoiceInput(control: Control, settings: ViewerSettings, error: str | None) -> None:
+    """A parameter drawn from a set of options: its list, with "uncertain" first."""
     c = control
     shown = settings.shown[c.id]
-    tip = f"{c.id}: {c.description}" if c.description else c.id
-    if c.kind == "select":
-        pinned = shown.value not in (None, UNCERTAIN)
-        with solara.Row(style={"align-items": "center", "margin-top": "8px"}, gap="4px"):
-            with solara.Tooltip(tip):
-                solara.v.Html(tag="b", children=[c.name], style_="font-size: 0.92em")
-            solara.v.Spacer()
-            _state(c, pinned, shown.value)
-        solara.v.Select(
-            items=[UNCERTAIN, *c.choices],
-            v_model=shown.value,
-            on_v_model=shown.set,
-            dense=True,
-            hide_details=True,
-            class_="mt-0 pt-0",
-            attributes={"data-testid": f"select-{c.id}"},
-        )
-        caption = "pinned; choose the first entry to leave it to chance" if pinned else "drawn: "
-        solara.Text(caption + ("" if pinned else c.distribution), style=_CAPTION)
-        _error(c.id, error)
-        return
+    tip = _tip(c)
+    pinned = shown.value not in (None, UNCERTAIN)
+    with solara.Row(style={"align-items": "center", "margin-top": "8px"}, gap="4px"):
+        with solara.Tooltip(tip):
+            solara.v.Html(tag="b", children=[c.name], style_="font-size: 0.92em")
+        solara.v.Spacer()
+        _state(c, pinned, shown.value)
+    solara.v.Select(
+        items=[UNCERTAIN, *c.choices],
+        v_model=shown.value,
+        on_v_model=shown.set,
+        dense=True,
+        hide_details=True,
+        class_="mt-0 pt-0",
+        attributes={"data-testid": f"select-{c.id}"},
+    )
+    caption = "pinned; choose the first entry to leave it to chance" if pinned else "drawn: "
+    solara.Text(caption + ("" if pinned else c.distribution), style=_CAPTION)
+    _error(c.id, error)
+
+
+@solara.component
+def SliderInput(control: Control, settings: ViewerSettings, error: str | None) -> None:
+    """A numeric parameter: a tick to pin it and a slider between its ends."""
+    c = control
+    shown = settings.shown[c.id]
+    tip = _tip(c)
     pin = settings.pin[c.id]
 
     def moved(value: float) -> None:
