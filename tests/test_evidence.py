@@ -341,7 +341,8 @@ def test_charts_and_reports_of_a_conditioned_batch_and_a_forecast(write_scenario
     assert set(panels) == {"x", "y"} and panels["x"]["kind"] == "number"
     assert panels["x"]["posterior_mean"] < panels["x"]["prior_mean"]
     assert panels["x"]["posterior"].sum() == pytest.approx(1.0)
-    assert plot_posterior(batch).axes
+    titles = [ax.get_title(loc="left") for ax in plot_posterior(batch).axes if ax.get_visible()]
+    assert titles[:2] == ["X", "Y"]  # the names drivers.csv gives, not the bare ids
     stems = {p.stem for p in redraw(tmp_path / "c")}
     assert "posterior" in stems
     page = write_report(tmp_path / "c").read_text(encoding="utf-8")

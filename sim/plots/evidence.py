@@ -16,6 +16,7 @@ Read how in docs/evidence.md.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,27 @@ def _choice_panel(ax: Any, p: dict[str, Any]) -> None:
     ax.tick_params(axis="x", labelsize=7)
 
 
+TITLE_WIDTH = 36
+"""A panel's title wraps at this many characters (four panels side by side)."""
+
+
+def parameter_names(res: BatchResult) -> dict[str, str]:
+    """Each parameter's readable name, as ``drivers.csv`` gives it (empty if it has none).
+
+    The names come from the scenario's descriptions (their first clause), the
+    same as the drivers charts and the viewer show.
+    """
+    if not res.has_drivers:
+        return {}
+    table = res.drivers
+    if not {"parameter", "parameter_name"} <= set(table.columns):
+        return {}
+    pairs = table.drop_duplicates("parameter")
+    return {
+        str(k): str(v) for k, v in zip(pairs["parameter"], pairs["parameter_name"], strict=True)
+    }
+
+
 def plot_posterior(result: BatchResult | str | Path) -> Figure:
     """Prior against posterior, one panel per drawn parameter (see the module docstring)."""
     res = _opened(result, BatchResult)
@@ -122,9 +144,11 @@ def plot_posterior(result: BatchResult | str | Path) -> Figure:
     rows = max(1, math.ceil(len(panels) / cols))
     fig = Figure(figsize=(11.5, 1.9 * rows + 1.5), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
+    names = parameter_names(res)
     for ax, p in zip(axes.flat, panels, strict=False):
         (_choice_panel if p["kind"] == "choice" else _number_panel)(ax, p)
-        ax.set_title(p["parameter"].replace("_", " "), loc="left", fontsize=8.5)
+        name = names.get(p["parameter"]) or p["parameter"].replace("_", " ")
+        ax.set_title(textwrap.fill(name, TITLE_WIDTH), loc="left", fontsize=8.5)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
     for ax in list(axes.flat)[len(panels) :]:
