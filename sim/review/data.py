@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.scenario.model import Scenario
+from sim.scenario.model import Actor, Scenario
 from sim.stats import Share
 
 
@@ -272,14 +272,7 @@ def timeline(sc: Scenario, history: Sequence[Any], seat: str) -> dict[str, tuple
             )
             out[row.actor].append(
                 Step(
-                    row.day,
-                    _iso(row.date),
-                    row.actor,
-                    actor.name,
-                    row.action,
-                    actor.action(row.action).name,
-                    row.rule,
-                    tuple(row.claims),
+                    *_taken(row, actor),
                     how,
                     row.doctrine,
                     actor.action(row.doctrine).name,
@@ -292,20 +285,23 @@ def timeline(sc: Scenario, history: Sequence[Any], seat: str) -> dict[str, tuple
                 )
             )
         elif row.action != default:
-            out[row.actor].append(
-                Step(
-                    row.day,
-                    _iso(row.date),
-                    row.actor,
-                    actor.name,
-                    row.action,
-                    actor.action(row.action).name,
-                    row.rule,
-                    tuple(row.claims),
-                    "rule",
-                )
-            )
+            out[row.actor].append(Step(*_taken(row, actor), "rule"))
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _taken(row: Any, actor: Actor) -> tuple[Any, ...]:
+    """A :class:`Step`'s first fields, what was taken that day: day, date, actor, action, rule."""
+    action = row.action
+    return (
+        row.day,
+        _iso(row.date),
+        row.actor,
+        actor.name,
+        action,
+        actor.action(action).name,
+        row.rule,
+        tuple(row.claims),
+    )
 
 
 def _iso(date: Any) -> str:
