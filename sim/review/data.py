@@ -289,7 +289,11 @@ def timeline(sc: Scenario, history: Sequence[Any], seat: str) -> dict[str, tuple
     return {k: tuple(v) for k, v in out.items()}
 
 
-def _taken(row: Any, actor: Actor) -> tuple[Any, ...]:
+Taken = tuple[int, str, str, str, str, str, str | None, tuple[str, ...]]
+"""The first fields of a :class:`Step`, in order."""
+
+
+def _taken(row: Any, actor: Actor) -> Taken:
     """A :class:`Step`'s first fields, what was taken that day: day, date, actor, action, rule."""
     action = row.action
     return (
