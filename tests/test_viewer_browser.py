@@ -277,6 +277,89 @@ def _drawn(page, testid: str) -> None:
 
 @needs_browser
 def test_viewer_page_reacts_to_a_parameter(viewer, tmp_path):
+    with _viewer_page(viewer, tmp_path) as (page, shots):
+        page.get_by_test_id("outcome-shares").wait_for(timeout=UPDATE_TIMEOUT_MS)
+        baseline = _settled_shares(page)
+        assert set(_shares(baseline)) >= {"de_escalation", "staging_area_war"}
+        _drawn(page, "outcomes-chart")
+        _drawn(page, "fan-chart")
+        # the parameters open the sidebar, by name, on the first screen
+        first = page.locator("label", has_text="Russian troops brought in")
+        box = first.bounding_box()
+        assert box is not None and box["y"] + box["height"] < 720
+        reset = page.get_by_role("button", name="Reset").bounding_box()
+        assert reset is not None and reset["y"] > box["y"]  # Mesa's controls below
+        assert page.get_by_test_id("state-kremlin_appetite").inner_text() == "uncertain"
+        assert page.get_by_text("Play Interval").count() == 0  # Mesa's unused controls
+        assert page.get_by_test_id("change-table").count() == 0  # nothing pinned yet
+        page.screenshot(path=shots / "1-loaded.png")
+
+        # pin kremlin_appetite at its lowest, then at its highest value
+        # Vuetify puts the test id on the slider's thumb, which takes the keys
+        thumb = page.locator('[data-testid="slider-kremlin_appetite"][role="slider"]')
+        thumb.focus()
+        thumb.press("Home")
+        low = _settled_shares(page, previous=baseline)
+        assert "How keen the Kremlin is on war = 0" in page.get_by_test_id("pins").inner_text()
+        assert page.get_by_test_id("state-kremlin_appetite").inner_text() == "pinned: 0"
+        page.screenshot(path=shots / "2-appetite-low.png")
+        thumb.press("End")
+        high = _settled_shares(page, previous=low)
+        p_low, p_high = _shares(low), _shares(high)
+        assert p_high["staging_area_war"] > p_low["staging_area_war"] + 0.2
+        assert abs(sum(p_high.values()) - 1) < 0.01
+        # pinned: the change column against the scenario as written
+        table = page.get_by_test_id("change-table")
+        table.wait_for(timeout=UPDATE_TIMEOUT_MS)
+        war = table.locator("tr", has_text="War from Belarusian territory").inner_text()
+        assert re.search(r"\+\d+\.\d points \(\+", war), war
+        page.screenshot(path=shots / "3-appetite-high.png")
+
+        # a bad override is shown under its field; the valid one beside it applies
+        field = page.get_by_label("more overrides")
+        field.fill("parameters.nope.low=1; actors.kremlin.rationality=0")
+        field.press("Enter")
+        error = page.get_by_test_id("error-overrides")
+        error.wait_for(timeout=UPDATE_TIMEOUT_MS)
+        assert "'parameters.nope' does not exist" in error.inner_text()
+        page.get_by_text("Overrides applied: actors.kremlin.rationality=0").wait_for(
+            timeout=UPDATE_TIMEOUT_MS
+        )
+        _settled_shares(page, previous=high)
+        error.scroll_into_view_if_needed()
+        page.screenshot(path=shots / "4-bad-override.png")
+        field.fill("")
+        field.press("Enter")
+        _settled_shares(page)
+
+        # the single world: Reset applies the pin; Step advances one day at a time
+        page.get_by_role("button", name="Reset").click()
+        for _ in range(5):
+            page.get_by_role("button", name="Step").click()
+            time.sleep(0.3)
+        day = page.get_by_test_id("world-day")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=world-day]')"
+            "?.innerText.startsWith('Day 5 ')",
+            timeout=UPDATE_TIMEOUT_MS,
+        )
+        assert "Current rung:" in page.get_by_test_id("world-rung").inner_text()
+        params = page.get_by_text("This world's parameters").inner_text()
+        assert "How keen the Kremlin is on war = 1 (pinned)" in params
+        _drawn(page, "world-path")
+        assert page.locator("table").count() >= 1  # the story so far
+        day.scroll_into_view_if_needed()
+        page.screenshot(path=shots / "5-world-stepped.png")
+        assert day.inner_text().startswith("Day 5 ")
+
+
+@contextlib.contextmanager
+def _viewer_page(url: str, tmp_path: Path):
+    """A 1280x720 page of the viewer at ``url``, and a folder for its screenshots.
+
+    The browser closes whatever happens; after a test that passed, the
+    screenshots are copied to ``WARGAME_SCREENSHOT_DIR`` (if set) and removed.
+    """
     from playwright.sync_api import sync_playwright
 
     shots = tmp_path / "screenshots"
@@ -285,93 +368,10 @@ def test_viewer_page_reacts_to_a_parameter(viewer, tmp_path):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.goto(viewer)
-            page.get_by_test_id("outcome-shares").wait_for(timeout=UPDATE_TIMEOUT_MS)
-            baseline = _settled_shares(page)
-            assert set(_shares(baseline)) >= {"de_escalation", "staging_area_war"}
-            _drawn(page, "outcomes-chart")
-            _drawn(page, "fan-chart")
-            # the parameters open the sidebar, by name, on the first screen
-            first = page.locator("label", has_text="Russian troops brought in")
-            box = first.bounding_box()
-            assert box is not None and box["y"] + box["height"] < 720
-            reset = page.get_by_role("button", name="Reset").bounding_box()
-            assert reset is not None and reset["y"] > box["y"]  # Mesa's controls below
-            assert page.get_by_test_id("state-kremlin_appetite").inner_text() == "uncertain"
-            assert page.get_by_text("Play Interval").count() == 0  # Mesa's unused controls
-            assert page.get_by_test_id("change-table").count() == 0  # nothing pinned yet
-            page.screenshot(path=shots / "1-loaded.png")
-
-            # pin kremlin_appetite at its lowest, then at its highest value
-            # Vuetify puts the test id on the slider's thumb, which takes the keys
-            thumb = page.locator('[data-testid="slider-kremlin_appetite"][role="slider"]')
-            thumb.focus()
-            thumb.press("Home")
-            low = _settled_shares(page, previous=baseline)
-            assert "How keen the Kremlin is on war = 0" in page.get_by_test_id("pins").inner_text()
-            assert page.get_by_test_id("state-kremlin_appetite").inner_text() == "pinned: 0"
-            page.screenshot(path=shots / "2-appetite-low.png")
-            thumb.press("End")
-            high = _settled_shares(page, previous=low)
-            p_low, p_high = _shares(low), _shares(high)
-            assert p_high["staging_area_war"] > p_low["staging_area_war"] + 0.2
-            assert abs(sum(p_high.values()) - 1) < 0.01
-            # pinned: the change column against the scenario as written
-            table = page.get_by_test_id("change-table")
-            table.wait_for(timeout=UPDATE_TIMEOUT_MS)
-            war = table.locator("tr", has_text="War from Belarusian territory").inner_text()
-            assert re.search(r"\+\d+\.\d points \(\+", war), war
-            page.screenshot(path=shots / "3-appetite-high.png")
-
-            # a bad override is shown under its field; the valid one beside it applies
-            field = page.get_by_label("more overrides")
-            field.fill("parameters.nope.low=1; actors.kremlin.rationality=0")
-            field.press("Enter")
-            error = page.get_by_test_id("error-overrides")
-            error.wait_for(timeout=UPDATE_TIMEOUT_MS)
-            assert "'parameters.nope' does not exist" in error.inner_text()
-            page.get_by_text("Overrides applied: actors.kremlin.rationality=0").wait_for(
-                timeout=UPDATE_TIMEOUT_MS
-            )
-            _settled_shares(page, previous=high)
-            error.scroll_into_view_if_needed()
-            page.screenshot(path=shots / "4-bad-override.png")
-            field.fill("")
-            field.press("Enter")
-            _settled_shares(page)
-
-            # the single world: Reset applies the pin; Step advances one day at a time
-            page.get_by_role("button", name="Reset").click()
-            for _ in range(5):
-                page.get_by_role("button", name="Step").click()
-                time.sleep(0.3)
-            day = page.get_by_test_id("world-day")
-            page.wait_for_function(
-                "() => document.querySelector('[data-testid=world-day]')"
-                "?.innerText.startsWith('Day 5 ')",
-                timeout=UPDATE_TIMEOUT_MS,
-            )
-            assert "Current rung:" in page.get_by_test_id("world-rung").inner_text()
-            params = page.get_by_text("This world's parameters").inner_text()
-            assert "How keen the Kremlin is on war = 1 (pinned)" in params
-            _drawn(page, "world-path")
-            assert page.locator("table").count() >= 1  # the story so far
-            day.scroll_into_view_if_needed()
-            page.screenshot(path=shots / "5-world-stepped.png")
-            assert day.inner_text().startswith("Day 5 ")
+            page.goto(url)
+            yield page, shots
         finally:
             browser.close()
-    keep = os.environ.get("WARGAME_SCREENSHOT_DIR")
-    if keep:
-        shutil.copytree(shots, keep, dirs_exist_ok=True)
-    shutil.rmtree(shots)
-
-
-def _browser(pw):
-    return pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-
-
-def _keep(shots: Path) -> None:
     keep = os.environ.get("WARGAME_SCREENSHOT_DIR")
     if keep:
         shutil.copytree(shots, keep, dirs_exist_ok=True)
@@ -380,45 +380,34 @@ def _keep(shots: Path) -> None:
 
 @needs_browser
 def test_as_of_slider_conditions_the_ensemble(observed_viewer, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    with sync_playwright() as pw:
-        browser = _browser(pw)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.goto(observed_viewer)
-            shares = _shares(_settled_shares(page))
-            state = page.get_by_test_id("as-of-state")
-            state.wait_for(timeout=UPDATE_TIMEOUT_MS)
-            assert state.inner_text().startswith("Not conditioned")
-            thumb = page.locator('[data-testid="as-of-slider"][role="slider"]')
-            thumb.focus()
-            thumb.press("End")  # as of the last observation day, 15 February
-            table = page.get_by_test_id("as-of-table")
-            table.wait_for(timeout=UPDATE_TIMEOUT_MS)
-            _drawn(page, "as-of-chart")
-            text = state.inner_text()
-            m = re.match(r"As of Tue 15 Feb 2022: 9 observations; ([\d,]+) of 3,000 worlds", text)
-            assert m, text
-            assert 0 < int(m[1].replace(",", "")) < 3000
-            assert "effective sample size" in text
-            # no offensive by 15 February: war from Belarus far less likely than a priori
-            row = table.locator("tr", has_text="War from Belarusian territory").inner_text()
-            given = float(re.findall(r"([\d.]+)%", row)[1]) / 100
-            assert given < shares["staging_area_war"] / 2, row
-            page.get_by_test_id("as-of-chart").scroll_into_view_if_needed()
-            page.screenshot(path=shots / "6-as-of-15-feb.png")
-            thumb.press("Home")
-            page.wait_for_function(
-                "() => document.querySelector('[data-testid=as-of-state]')"
-                "?.innerText.startsWith('Not conditioned')",
-                timeout=UPDATE_TIMEOUT_MS,
-            )
-        finally:
-            browser.close()
-    _keep(shots)
+    with _viewer_page(observed_viewer, tmp_path) as (page, shots):
+        shares = _shares(_settled_shares(page))
+        state = page.get_by_test_id("as-of-state")
+        state.wait_for(timeout=UPDATE_TIMEOUT_MS)
+        assert state.inner_text().startswith("Not conditioned")
+        thumb = page.locator('[data-testid="as-of-slider"][role="slider"]')
+        thumb.focus()
+        thumb.press("End")  # as of the last observation day, 15 February
+        table = page.get_by_test_id("as-of-table")
+        table.wait_for(timeout=UPDATE_TIMEOUT_MS)
+        _drawn(page, "as-of-chart")
+        text = state.inner_text()
+        m = re.match(r"As of Tue 15 Feb 2022: 9 observations; ([\d,]+) of 3,000 worlds", text)
+        assert m, text
+        assert 0 < int(m[1].replace(",", "")) < 3000
+        assert "effective sample size" in text
+        # no offensive by 15 February: war from Belarus far less likely than a priori
+        row = table.locator("tr", has_text="War from Belarusian territory").inner_text()
+        given = float(re.findall(r"([\d.]+)%", row)[1]) / 100
+        assert given < shares["staging_area_war"] / 2, row
+        page.get_by_test_id("as-of-chart").scroll_into_view_if_needed()
+        page.screenshot(path=shots / "6-as-of-15-feb.png")
+        thumb.press("Home")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=as-of-state]')"
+            "?.innerText.startsWith('Not conditioned')",
+            timeout=UPDATE_TIMEOUT_MS,
+        )
 
 
 def _pick(page, label: str) -> None:
@@ -450,96 +439,85 @@ def _day(page, day: int) -> None:
 
 @needs_browser
 def test_two_people_take_seats_in_turn_rewind_and_review(viewer, tmp_path):
-    from playwright.sync_api import sync_playwright
+    with _viewer_page(viewer, tmp_path) as (page, shots):
+        page.get_by_test_id("outcome-shares").wait_for(timeout=UPDATE_TIMEOUT_MS)
+        page.get_by_role("tab", name="Take a seat").click()
+        _pick(page, "The Kremlin (kremlin)")
+        _pick(page, "Lukashenka (Belarus) (lukashenka)")
+        page.get_by_role("button", name="Start the game").click()
 
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    with sync_playwright() as pw:
-        browser = _browser(pw)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.goto(viewer)
-            page.get_by_test_id("outcome-shares").wait_for(timeout=UPDATE_TIMEOUT_MS)
-            page.get_by_role("tab", name="Take a seat").click()
-            _pick(page, "The Kremlin (kremlin)")
-            _pick(page, "Lukashenka (Belarus) (lukashenka)")
-            page.get_by_role("button", name="Start the game").click()
+        # the Kremlin's turn: what it knows, its options with rules, claims, doctrine
+        _turn_of(page, "The Kremlin")
+        knows = page.get_by_test_id("seat-knowledge")
+        knows.wait_for(timeout=UPDATE_TIMEOUT_MS)
+        assert "How keen the Kremlin is on war" in knows.inner_text()  # its own trait
+        assert "How tightly Lukashenka" not in knows.inner_text()  # not another's
+        wait = page.get_by_test_id("seat-option-wait")
+        wait.wait_for(timeout=UPDATE_TIMEOUT_MS)
+        assert "doctrine's choice" in wait.inner_text()
+        assert re.search(r"predicted over 200 worlds: De-escalation \d+% \(", wait.inner_text())
+        attack = page.get_by_test_id("seat-option-launch_offensive").inner_text()
+        assert "(offensive_needs_forward_force) [units-" in attack  # rule and claims
+        assert page.get_by_test_id("seat-choose-launch_offensive").is_disabled()
+        page.screenshot(path=shots / "7-seat-kremlin.png")
+        wait.get_by_role("button", name="Choose").click()
 
-            # the Kremlin's turn: what it knows, its options with rules, claims, doctrine
-            _turn_of(page, "The Kremlin")
-            knows = page.get_by_test_id("seat-knowledge")
-            knows.wait_for(timeout=UPDATE_TIMEOUT_MS)
-            assert "How keen the Kremlin is on war" in knows.inner_text()  # its own trait
-            assert "How tightly Lukashenka" not in knows.inner_text()  # not another's
-            wait = page.get_by_test_id("seat-option-wait")
-            wait.wait_for(timeout=UPDATE_TIMEOUT_MS)
-            assert "doctrine's choice" in wait.inner_text()
-            assert re.search(r"predicted over 200 worlds: De-escalation \d+% \(", wait.inner_text())
-            attack = page.get_by_test_id("seat-option-launch_offensive").inner_text()
-            assert "(offensive_needs_forward_force) [units-" in attack  # rule and claims
-            assert page.get_by_test_id("seat-choose-launch_offensive").is_disabled()
-            page.screenshot(path=shots / "7-seat-kremlin.png")
-            wait.get_by_role("button", name="Choose").click()
+        # then Lukashenka's, on the same day (hot-seat)
+        _turn_of(page, "Lukashenka")
+        rhetoric = page.get_by_test_id("seat-option-war_rhetoric")
+        rhetoric.wait_for(timeout=UPDATE_TIMEOUT_MS)
+        assert "doctrine's odds" in rhetoric.inner_text()
+        rhetoric.get_by_role("button", name="Choose").click()
+        page.get_by_text("Every seat has chosen for today").wait_for(timeout=UPDATE_TIMEOUT_MS)
+        page.get_by_role("button", name="Advance").click()
+        _day(page, 1)
+        report = page.get_by_test_id("seat-report").inner_text()
+        assert report.startswith("Mon 17 Jan:")
+        history = page.get_by_test_id("seat-history").inner_text()
+        assert re.search(r"17 Jan\tlukashenka\twar_rhetoric\tseat", history), history
+        assert re.search(r"17 Jan\tkremlin\twait\tseat", history), history
+        page.screenshot(path=shots / "8-seat-day-1.png")
 
-            # then Lukashenka's, on the same day (hot-seat)
-            _turn_of(page, "Lukashenka")
-            rhetoric = page.get_by_test_id("seat-option-war_rhetoric")
-            rhetoric.wait_for(timeout=UPDATE_TIMEOUT_MS)
-            assert "doctrine's odds" in rhetoric.inner_text()
-            rhetoric.get_by_role("button", name="Choose").click()
-            page.get_by_text("Every seat has chosen for today").wait_for(timeout=UPDATE_TIMEOUT_MS)
-            page.get_by_role("button", name="Advance").click()
-            _day(page, 1)
-            report = page.get_by_test_id("seat-report").inner_text()
-            assert report.startswith("Mon 17 Jan:")
-            history = page.get_by_test_id("seat-history").inner_text()
-            assert re.search(r"17 Jan\tlukashenka\twar_rhetoric\tseat", history), history
-            assert re.search(r"17 Jan\tkremlin\twait\tseat", history), history
-            page.screenshot(path=shots / "8-seat-day-1.png")
+        # four more days on doctrine, then back to day 1
+        page.get_by_role("textbox", name="days", exact=True).fill("4")
+        page.get_by_role("button", name="Advance").click()
+        _day(page, 5)
+        page.get_by_role("textbox", name="day", exact=True).fill("1")
+        page.get_by_role("button", name="Rewind to day").click()
+        _day(page, 1)
+        assert "Rewound to the start of day 1" in page.get_by_text("Rewound").inner_text()
+        assert "18 Jan" not in page.get_by_test_id("seat-history").inner_text()
 
-            # four more days on doctrine, then back to day 1
-            page.get_by_role("textbox", name="days", exact=True).fill("4")
-            page.get_by_role("button", name="Advance").click()
-            _day(page, 5)
-            page.get_by_role("textbox", name="day", exact=True).fill("1")
-            page.get_by_role("button", name="Rewind to day").click()
-            _day(page, 1)
-            assert "Rewound to the start of day 1" in page.get_by_text("Rewound").inner_text()
-            assert "18 Jan" not in page.get_by_test_id("seat-history").inner_text()
+        # saved, a new game, and the saved one dropped on the page again
+        with page.expect_download() as saving:
+            page.get_by_role("button", name="Save game").click()
+        saved = tmp_path / saving.value.suggested_filename
+        saving.value.save_as(saved)
+        text = saved.read_text()
+        assert "action: war_rhetoric" in text and "lukashenka" in text
+        page.get_by_role("button", name="New game").click()
+        page.get_by_role("button", name="Start the game").wait_for(timeout=UPDATE_TIMEOUT_MS)
+        _upload(page, saved)
+        page.get_by_text(f"Loaded {saved.name}: day 1").wait_for(timeout=UPDATE_TIMEOUT_MS)
+        _day(page, 1)
+        history = page.get_by_test_id("seat-history").inner_text()
+        assert re.search(r"17 Jan\tlukashenka\twar_rhetoric\tseat", history), history
+        bad = tmp_path / "bad-game.yaml"
+        bad.write_text("format: 1\nscenario: allied_resolve_2022\n")
+        page.get_by_role("button", name="New game").click()
+        _upload(page, bad)
+        error = page.get_by_test_id("seat-error")
+        error.wait_for(timeout=UPDATE_TIMEOUT_MS)
+        assert error.inner_text().startswith("bad-game.yaml:"), error.inner_text()
+        _upload(page, saved)
+        _day(page, 1)
 
-            # saved, a new game, and the saved one dropped on the page again
-            with page.expect_download() as saving:
-                page.get_by_role("button", name="Save game").click()
-            saved = tmp_path / saving.value.suggested_filename
-            saving.value.save_as(saved)
-            text = saved.read_text()
-            assert "action: war_rhetoric" in text and "lukashenka" in text
-            page.get_by_role("button", name="New game").click()
-            page.get_by_role("button", name="Start the game").wait_for(timeout=UPDATE_TIMEOUT_MS)
-            _upload(page, saved)
-            page.get_by_text(f"Loaded {saved.name}: day 1").wait_for(timeout=UPDATE_TIMEOUT_MS)
-            _day(page, 1)
-            history = page.get_by_test_id("seat-history").inner_text()
-            assert re.search(r"17 Jan\tlukashenka\twar_rhetoric\tseat", history), history
-            bad = tmp_path / "bad-game.yaml"
-            bad.write_text("format: 1\nscenario: allied_resolve_2022\n")
-            page.get_by_role("button", name="New game").click()
-            _upload(page, bad)
-            error = page.get_by_test_id("seat-error")
-            error.wait_for(timeout=UPDATE_TIMEOUT_MS)
-            assert error.inner_text().startswith("bad-game.yaml:"), error.inner_text()
-            _upload(page, saved)
-            _day(page, 1)
-
-            # the after-action review of the game so far
-            page.get_by_role("button", name="Review the game so far").click()
-            frame = page.frame_locator("[data-testid=seat-review]")
-            frame.locator("body").wait_for(timeout=UPDATE_TIMEOUT_MS)
-            assert "war_rhetoric" in frame.locator("body").inner_text() or (
-                "War rhetoric" in frame.locator("body").inner_text()
-            )
-            page.get_by_test_id("seat-review").scroll_into_view_if_needed()
-            page.screenshot(path=shots / "9-seat-review.png")
-        finally:
-            browser.close()
-    _keep(shots)
+        # the after-action review of the game so far
+        page.get_by_role("button", name="Review the game so far").click()
+        frame = page.frame_locator("[data-testid=seat-review]")
+        frame.locator("body").wait_for(timeout=UPDATE_TIMEOUT_MS)
+        assert "war_rhetoric" in frame.locator("body").inner_text() or (
+            "War rhetoric" in frame.locator("body").inner_text()
+        )
+        page.get_by_test_id("seat-review").scroll_into_view_if_needed()
+        page.screenshot(path=shots / "9-seat-review.png")
