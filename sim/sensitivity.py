@@ -302,8 +302,10 @@ def _run_points(
 ) -> tuple[list[Counts], dict[str, Any]]:
     """Run ``runs`` worlds at every design point, the same worlds at each; counts per point."""
     runs, seed = settings.worlds
-    ex = settings.make_executor()
-    source = scenario_source(sc, scenario, sc.overrides, ship_text=not ex.in_process)
+    ex = settings.make_executor(len(inputs))
+    source = scenario_source(
+        sc, scenario, sc.overrides, ship_text=not ex.in_process, check=ex.compiles_text
+    )
     # Design point 0's seeds at every point: common random numbers.
     groups = [
         plan_point(source, 0, runs, seed, 0, dict(pins), False, settings.chunk_size)

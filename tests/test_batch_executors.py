@@ -58,6 +58,24 @@ def test_local_two_workers_byte_identical(serial, tmp_path):
     same_tables(serial.folder, local.folder)
 
 
+def test_forked_workers_compile_nothing(serial, tmp_path, monkeypatch):
+    """The parent compiles the scenario once; forked workers take it from the cache they
+    inherit, so neither checks the text by compiling it back nor compiles it."""
+    from sim.batch.executors import start_method
+    from sim.scenario import cache
+
+    if start_method() != "fork":
+        pytest.skip("workers are spawned here")
+
+    def no_compile(*args, **kwargs):
+        raise AssertionError("compiled the scenario text again")
+
+    monkeypatch.setattr(cache, "scenario_from_text", no_compile)
+    local = sim.run_batch(SCENARIO, out=tmp_path / "local", workers=2, **SETTINGS)
+    assert local.manifest["start_method"] == "fork"
+    same_tables(serial.folder, local.folder)
+
+
 def test_dask_local_cluster_byte_identical(serial, tmp_path):
     pytest.importorskip("dask.distributed")
     scratch = tmp_path / "scratch"
@@ -130,6 +148,26 @@ def test_make_executor_defaults_and_errors():
         make_executor("local", 2, scheduler="tcp://127.0.0.1:1")
     with pytest.raises(UsageError, match="one worker"):
         make_executor("serial", 4)
+
+
+def test_auto_workers_one_per_usable_core_never_more_than_the_chunks(monkeypatch):
+    from sim.batch import executors
+
+    monkeypatch.setattr(executors.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert executors.usable_cores() == 3
+    assert isinstance(make_executor(None, None, tasks=1), SerialExecutor)  # one chunk: here
+    two = make_executor(None, None, tasks=2)
+    assert isinstance(two, LocalExecutor) and two.workers == 2
+    assert make_executor(None, None, tasks=40).workers == 3
+    assert make_executor(None, None).workers == 3  # the tasks unknown: every usable core
+    assert isinstance(make_executor("serial", None, tasks=40), SerialExecutor)
+    assert isinstance(make_executor("local", None, tasks=1), LocalExecutor)  # as asked
+    from sim.batch.settings import RunSettings
+
+    auto = RunSettings(workers=None, runs=12_000, seed=1)
+    assert auto.make_executor().workers == 3  # three chunks of 5,000 worlds at most
+    assert isinstance(RunSettings(workers=None, runs=5000, seed=1).make_executor(), SerialExecutor)
+    assert RunSettings(workers=None, runs=100, seed=1).make_executor(groups=2).workers == 2
 
 
 def test_missing_dask_says_how_to_install(monkeypatch):

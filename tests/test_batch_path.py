@@ -114,12 +114,37 @@ def test_the_parser_quotes_the_library_defaults() -> None:
     from sim.discovery import MIN_CASES
 
     defaults = RunSettings()
-    assert defaults.workers == cli_batch.WORKERS
+    assert defaults.workers == 1  # the library runs serially unless asked
     assert (defaults.chunk_size, defaults.chunk_timeout) == (
         cli_batch.CHUNK,
         cli_batch.CHUNK_TIMEOUT,
     )
     assert cli_discover.MIN_CASES == MIN_CASES
+
+
+def test_the_commands_default_to_auto_workers() -> None:
+    """No --workers (or --workers auto) is RunSettings(workers=None); --workers 1 stays serial."""
+    from sim.cli import build_parser
+    from sim.cli.batch import run_settings
+
+    parser = build_parser()
+
+    def workers(*extra: str) -> int | None:
+        return run_settings(parser.parse_args(["batch", "x.yaml", *extra])).workers
+
+    assert workers() is None
+    assert workers("--workers", "auto") is None
+    assert workers("--workers", "1") == 1
+    assert workers("--workers", "3") == 3
+    for command in (
+        ["sweep", "x.yaml", "--vary", "seed=1,2"],
+        ["knockouts", "x.yaml"],
+        ["compare", "a", "b"],
+        ["sensitivity", "x.yaml"],
+    ):
+        assert run_settings(parser.parse_args(command)).workers is None, command
+    with pytest.raises(SystemExit):
+        parser.parse_args(["batch", "x.yaml", "--workers", "many"])
 
 
 # -- tables from plain columns ------------------------------------------------------

@@ -133,8 +133,10 @@ def test_batch_sweep_and_compare_read_their_options_into_the_same_settings() -> 
 
 
 def test_options_left_out_take_the_defaults_of_the_settings() -> None:
+    # All but --workers, which the commands run as auto (workers=None), the library as 1.
     for argv in (["batch", SCENARIO], ["compare", SCENARIO, SCENARIO]):
-        assert run_settings(_args(argv)) == RunSettings()
+        assert run_settings(_args(argv)) == RunSettings(workers=None)
+    assert RunSettings().workers == 1
 
 
 def test_compare_takes_overrides_pins_and_chunk_size(tmp_path: Path) -> None:

@@ -134,6 +134,12 @@ class Executor(ABC):
     in_process = False
     """True when tasks run in this process (no need to ship the scenario's text)."""
 
+    @property
+    def compiles_text(self) -> bool:
+        """Whether the workers compile the scenario text they are sent (so it is
+        checked before it is sent, :func:`sim.batch.plan.scenario_source`)."""
+        return not self.in_process
+
     def __init__(self, workers: int = 1, chunk_timeout: float | None = CHUNK_TIMEOUT):
         self.workers = int(workers)
         self.chunk_timeout = chunk_timeout_seconds(chunk_timeout)
@@ -286,7 +292,7 @@ class LocalExecutor(Executor):
     and are killed, not waited for, when the work is abandoned.
 
     Args:
-        workers: number of processes; ``None`` uses every CPU.
+        workers: number of processes; ``None``: one per usable core (:func:`usable_cores`).
         chunk_timeout: seconds without any task finishing before the workers
             count as stalled; ``None`` or 0 waits forever.
     """
@@ -294,7 +300,7 @@ class LocalExecutor(Executor):
     name = "local"
 
     def __init__(self, workers: int | None = None, chunk_timeout: float | None = CHUNK_TIMEOUT):
-        super().__init__(workers or os.cpu_count() or 1, chunk_timeout)
+        super().__init__(workers or usable_cores(), chunk_timeout)
         self._pool: Any = None
         self._abandoned = False
         self.start_method = ""
@@ -367,6 +373,12 @@ class LocalExecutor(Executor):
             self._abandoned = True
             raise
 
+    @property
+    def compiles_text(self) -> bool:
+        """Forked workers find the scenario in the scenario cache they inherit (put there
+        before they start); spawned ones compile its text."""
+        return (self.start_method or start_method()) != "fork"
+
     def describe(self) -> dict[str, Any]:
         """The base description, plus how the workers were started (``fork`` or ``spawn``)."""
         return super().describe() | {"start_method": self.start_method or start_method()}
@@ -383,7 +395,7 @@ class DaskExecutor(Executor):
             and workers listen on random loopback ports only: Dask always
             opens a small HTTP endpoint (health, metrics) beside the
             scheduler and each worker, and it is put there too, not on 8787.
-        workers: processes of the private cluster (``None``: every CPU).
+        workers: processes of the private cluster (``None``: one per usable core).
         local_directory: scratch folder of the private cluster's workers.
         chunk_timeout: as for :class:`LocalExecutor`.
     """
@@ -397,7 +409,7 @@ class DaskExecutor(Executor):
         local_directory: str | os.PathLike[str] | None = None,
         chunk_timeout: float | None = CHUNK_TIMEOUT,
     ):
-        super().__init__(workers or os.cpu_count() or 1, chunk_timeout)
+        super().__init__(workers or usable_cores(), chunk_timeout)
         self.scheduler = scheduler
         self.local_directory = local_directory
         self._client: Any = None
@@ -509,19 +521,40 @@ def check_executor(executor: str | None, workers: int | None, scheduler: str | N
     return executor
 
 
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity mask where the system has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if callable(affinity):
+        return len(affinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def auto_workers(tasks: int | None = None) -> int:
+    """``--workers auto``: one worker per usable core, never more than ``tasks`` (if known)."""
+    cores = usable_cores()
+    return max(1, min(cores, tasks)) if tasks is not None else cores
+
+
 def make_executor(
     executor: str | None = None,
     workers: int | None = 1,
     scheduler: str | None = None,
     chunk_timeout: float | None = CHUNK_TIMEOUT,
+    tasks: int | None = None,
     **options: Any,
 ) -> Executor:
     """The executor named by ``executor``; the default follows the other options
     (:func:`check_executor`). ``chunk_timeout`` applies to the local and
     Dask executors (a serial batch runs in this process, where a stall is
     the caller's own).
+
+    ``workers=None`` is ``--workers auto``: :func:`auto_workers` of ``tasks``
+    (the number of chunk tasks to run, if known), so one chunk runs serially
+    and two chunks on a machine of eight cores start two workers, not eight.
     """
     chunk_timeout = chunk_timeout_seconds(chunk_timeout)
+    if workers is None and not scheduler:
+        workers = 1 if executor == "serial" else auto_workers(tasks)
     executor = check_executor(executor, workers, scheduler)
     if executor == "serial":
         return SerialExecutor()

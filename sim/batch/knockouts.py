@@ -221,10 +221,12 @@ def _run(
 ) -> tuple[list[Worlds], dict[str, Any]]:
     """Run every variant on the same worlds (design point 0's seeds); each one's worlds."""
     runs, seed = settings.worlds
-    ex = settings.make_executor()
+    ex = settings.make_executor(len(variants))
     groups = []
     for sc, overrides in variants:
-        source = scenario_source(sc, scenario, overrides, ship_text=not ex.in_process)
+        source = scenario_source(
+            sc, scenario, overrides, ship_text=not ex.in_process, check=ex.compiles_text
+        )
         # Design point 0's seeds for every variant: common random numbers.
         groups.append(plan_point(source, 0, runs, seed, 0, pins, True, settings.chunk_size))
     base = variants[0][0]

@@ -115,20 +115,30 @@ def plan_point(
 
 
 def scenario_source(
-    sc: Scenario, path: str | Path, overrides: Sequence[str] = (), ship_text: bool = True
+    sc: Scenario,
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    ship_text: bool = True,
+    check: bool | None = None,
 ) -> ScenarioSource:
     """Describe ``sc`` for workers, with its resolved text: workers need no files.
 
     The text is checked to compile back to exactly ``sc``; shipping one that
     does not would run another scenario, so that is an error, never a
     fall-back to loading ``path`` on each worker. ``ship_text=False`` skips
-    the text (for work that stays in this process).
+    the text (for work that stays in this process). ``check=False`` ships
+    it unchecked, for workers that will not compile it (forked from this
+    process after ``sc`` was put in the scenario cache, they find it there
+    by its ``sha256``; :attr:`sim.batch.executors.Executor.compiles_text`):
+    compiling it here would be a second compile of the scenario for nothing.
+    A worker that compiles it all the same checks its ``sha256``
+    (:func:`sim.batch.worker.compiled`).
 
     Raises:
         ExecutionError: the resolved text does not compile back to ``sc``.
     """
     text: str | None = resolved_text(sc.resolved) if ship_text else None
-    if text is not None:
+    if text is not None and (check is None or check):
         why = "it compiles to a different scenario"
         try:
             back = scenario_cache.scenario_from_text(sc.name, text)

@@ -276,7 +276,9 @@ def plan_batch(
     check_chunk_memory(sc, min(runs, settings.chunk_size))
     pins = check_pinned(sc, settings.pinned)
     ex = settings.make_executor()
-    source = scenario_source(sc, scenario, overrides, ship_text=not ex.in_process)
+    source = scenario_source(
+        sc, scenario, overrides, ship_text=not ex.in_process, check=ex.compiles_text
+    )
     tasks = plan_point(
         source, 0, runs, seed, 0, pins, True, settings.chunk_size, moves, runs_text=runs_text
     )

@@ -25,7 +25,7 @@ from sim.batch.executors import (
     chunk_timeout_seconds,
     make_executor,
 )
-from sim.batch.seeding import CHUNK
+from sim.batch.seeding import CHUNK, chunk_sizes
 from sim.errors import UsageError
 from sim.registry import ClaimsPolicy, claims_policy
 from sim.scenario import load_scenario
@@ -47,7 +47,10 @@ class RunSettings:
         runs: worlds (per design point in a sweep); ``None``: the scenario's
             ``default_runs``.
         seed: root seed; ``None``: the scenario's ``seed``.
-        workers: worker processes; ``None``: every CPU.
+        workers: worker processes; ``None``: auto, one per usable core but
+            never more than the run has chunks, so a run of one chunk stays
+            in this process (what the ``wargame`` commands do by default,
+            ``--workers auto``; :func:`sim.batch.executors.auto_workers`).
         executor: ``"serial"``, ``"local"`` or ``"dask"``; ``None``: serial
             for one worker, local for several, dask with a ``scheduler``.
         scheduler: address of a running Dask scheduler.
@@ -162,13 +165,18 @@ class RunSettings:
             raise ValueError("runs and seed are not known yet: call for_scenario first")
         return self.runs, self.seed
 
-    def make_executor(self) -> Executor:
-        """The executor these settings name (:func:`sim.batch.executors.make_executor`)."""
+    def make_executor(self, groups: int = 1) -> Executor:
+        """The executor these settings name (:func:`sim.batch.executors.make_executor`), for
+        ``groups`` design points (or variants) of :attr:`runs` worlds each: with
+        ``workers=None`` (auto), their number of chunks caps the workers.
+        """
+        runs, _ = self.worlds
         return make_executor(
             self.executor,
             self.workers,
             self.scheduler,
             self.chunk_timeout,
+            tasks=groups * len(chunk_sizes(runs, self.chunk_size)),
             **self.executor_options,
         )
 

@@ -355,7 +355,7 @@ def _plan(
         if sc.sha256 not in sources:
             check_chunk_memory(sc, min(runs, chunk_size))
             sources[sc.sha256] = scenario_source(
-                sc, scenario, overrides, ship_text=not ex.in_process
+                sc, scenario, overrides, ship_text=not ex.in_process, check=ex.compiles_text
             )
         scenarios[i] = sc
         tasks += plan_point(
@@ -410,7 +410,7 @@ def run_sweep(
         base_pins = check_pinned(base, settings.pinned)
         points = design_points(varies, design, samples, seed)
         check_work(runs, settings.chunk_size, len(points))
-        ex = settings.make_executor()
+        ex = settings.make_executor(len(points))
         # Every point is compiled with the rules of --without removed, as the base is.
         planned = replace(settings, overrides=loaded.overrides, without=())
         tasks, scenarios = _plan(scenario, base, points, planned, base_pins, runs_table, ex)

@@ -153,15 +153,16 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
     """The :class:`RunSettings` of ``batch``, ``sweep`` and ``compare``, from their options.
 
     Options left out are left out here too, so each default is the one of
-    :class:`RunSettings`. The claims policy (``--claims``, ``--no-claims``)
-    is set for the whole command by :func:`sim.cli.main`.
+    :class:`RunSettings`, but for ``--workers``: the commands' default is
+    ``auto`` (``workers=None``: a worker per usable core, no more than there
+    are chunks), the library's 1. The claims policy (``--claims``,
+    ``--no-claims``) is set for the whole command by :func:`sim.cli.main`.
     """
     from sim.batch.settings import RunSettings
 
     given = {
         "runs": args.runs,
         "seed": args.seed,
-        "workers": args.workers,
         "executor": args.executor,
         "scheduler": args.scheduler,
         "chunk_size": args.chunk_size,
@@ -171,7 +172,8 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         "observations": getattr(args, "observations", None),
         "pinned": _pins(args.pin),
     }
-    return RunSettings(**{k: v for k, v in given.items() if v is not None})
+    workers = None if args.workers in (None, AUTO) else args.workers
+    return RunSettings(workers=workers, **{k: v for k, v in given.items() if v is not None})
 
 
 def _output(args: argparse.Namespace) -> dict[str, Any]:
@@ -268,9 +270,20 @@ def presenter() -> Callable[[Any], str]:
 
 
 # -- parser ------------------------------------------------------------------------
-WORKERS = 1
-"""The default of ``--workers``, as :class:`~sim.batch.settings.RunSettings` has it
-(quoted here so that the parser does not import the batch layer)."""
+AUTO = "auto"
+"""The default of ``--workers``: as many workers as the machine has usable cores,
+never more than the run has chunks; a run of one chunk stays in the command's
+own process (:func:`sim.batch.executors.auto_workers`)."""
+
+
+def _workers(text: str) -> int | str:
+    """``--workers``: ``auto`` or a whole number (checked by :class:`RunSettings`)."""
+    if text.strip().lower() == AUTO:
+        return AUTO
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or auto, got {text!r}") from None
 
 
 def settings_parser() -> argparse.ArgumentParser:
@@ -290,9 +303,11 @@ def settings_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, metavar="S", help="root seed (default: the scenario's)")
     p.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         metavar="K",
-        help=f"worker processes (default {WORKERS}; results do not depend on it)",
+        help="worker processes, or auto: one per usable core, no more than there are "
+        "chunks, a single chunk in this process (default auto; 1 runs serially; "
+        "results do not depend on it)",
     )
     p.add_argument(
         "--executor",
