@@ -220,16 +220,31 @@ def after(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) 
     actor's history: :meth:`WorldState.hypothetical`); everything else is
     shared, read only. ``env`` is the view the action's effects are evaluated on.
     """
+    return _after(state, env, actor, action, kernels.active(), None)
+
+
+def _after(
+    state: WorldState,
+    env: dict[str, Any],
+    actor: Actor,
+    action: Action,
+    compiled: bool,
+    decision: Decision | None,
+) -> WorldState:
+    """:func:`after`, by the move's kernel where ``compiled``; ``decision`` is the
+    decision to adjudicate (``action`` in every world; made here if None)."""
     copy = state.hypothetical(actor.id)
-    if kernels.active() and kernels.move(copy, env, actor, action):
+    if compiled and kernels.move(copy, env, actor, action):
         return copy
-    R = state.R
-    adjudicate(
-        copy,
-        [Decision(actor.id, np.full(R, action.index, dtype=np.int64), np.full(R, -1))],
-        env,
-    )
+    if decision is None:
+        decision = _everywhere(actor, action, state.R)
+    adjudicate(copy, [decision], env)
     return copy
+
+
+def _everywhere(actor: Actor, action: Action, R: int) -> Decision:
+    """``actor`` taking ``action`` in all ``R`` worlds, by no rule."""
+    return Decision(actor.id, np.full(R, action.index, dtype=np.int64), np.full(R, -1))
 
 
 def value(actor: Actor, env: dict[str, Any], R: int) -> np.ndarray:
@@ -278,9 +293,17 @@ def daily_probability(
         def evaluate(expr: Expr) -> Any:
             return expr.evaluate(env, R)
 
+    p = _daily(resp, state, evaluate)
+    return np.zeros(R) if p is None else p
+
+
+def _daily(resp: Response, state: WorldState, evaluate: Callable[[Expr], Any]) -> np.ndarray | None:
+    """:func:`daily_probability`, or None where it is 0 in every world."""
     # Written for as few array operations as give the same numbers: the factors
-    # that are 1 (all-true masks, a first product, a share of 0) are left out,
-    # and a constant trigger probability is taken as a scalar.
+    # that are 1 (all-true masks, a first product, a share of 0, a trigger or
+    # preferences whose `when` holds in no world) are left out, and a constant
+    # trigger probability is taken as a scalar.
+    R = state.R
     act = resp.action
     allowed = None  # every world
     if act.once:
@@ -289,27 +312,49 @@ def daily_probability(
         ok = _mask(evaluate(r.condition), R)
         allowed = ok if allowed is None else allowed & ok
     if allowed is not None and not allowed.any():
-        return np.zeros(R)
+        return None
     miss = None  # 1 in every world
     for r in resp.triggers:
         when = _mask(evaluate(r.condition), R)
-        if r.prob is None:
-            p: Any = 1.0
-        elif r.prob.is_constant:
-            p = np.clip(np.float64(r.prob.value), 0, 1)
-        else:
-            p = np.clip(_per_world(evaluate(r.prob), R), 0, 1)
-        factor = np.where(when, 1.0 - p, 1.0)
+        if not when.any():
+            continue  # a factor of 1 in every world
+        factor = np.where(when, _keep(r, state, evaluate, R), 1.0)
         miss = factor if miss is None else miss * factor
-    if miss is None:
-        miss = np.ones(R)
-    if not resp.preferences:
+    share = _share(resp, evaluate, R) if resp.preferences else None
+    if share is None:
+        if miss is None:
+            return None  # 1 - 1 in every world
         chance = 1.0 - miss
-        return chance if allowed is None else np.where(allowed, chance, 0.0)
+    else:
+        if miss is None:
+            miss = np.ones(R)
+        chance = 1.0 - miss * (1.0 - share)
+    return chance if allowed is None else np.where(allowed, chance, 0.0)
+
+
+def _keep(r: Rule, state: WorldState, evaluate: Callable[[Expr], Any], R: int) -> Any:
+    """``1 - p`` of trigger ``r`` (``p`` clipped to [0, 1]): a scalar where ``p`` is a
+    constant (worked out once), else per world."""
+    if r.prob is None:
+        return 0.0  # 1 - 1
+    if r.prob.is_constant:
+        kept = state.plans.setdefault("foresight:keep", {})
+        got = kept.get(r.prob)
+        if got is None:
+            got = kept[r.prob] = 1.0 - np.clip(np.float64(r.prob.value), 0, 1)
+        return got
+    return 1.0 - _per_world(evaluate(r.prob), R).clip(0, 1)
+
+
+def _share(resp: Response, evaluate: Callable[[Expr], Any], R: int) -> np.ndarray | None:
+    """The softmax share ``s`` of ``resp``'s active preferences against the default's
+    (0 where none is active); None where none is active in any world."""
+    ons = [_mask(evaluate(r.condition), R) for r in resp.preferences]
+    if not any(on.any() for on in ons):
+        return None
     active = np.zeros(R, dtype=bool)
     u = np.zeros(R)
-    for r in resp.preferences:
-        on = _mask(evaluate(r.condition), R)
+    for r, on in zip(resp.preferences, ons, strict=True):
         assert r.utility is not None  # compiled so
         u = u + np.where(on, _per_world(evaluate(r.utility), R), 0.0)
         active |= on
@@ -319,9 +364,7 @@ def daily_probability(
         u = u - np.where(on, _per_world(evaluate(r.utility), R), 0.0)
     beta = _per_world(evaluate(resp.actor.rationality), R)
     with np.errstate(over="ignore"):
-        share = np.where(active, 1.0 / (1.0 + np.exp(-beta * u)), 0.0)
-    chance = 1.0 - miss * (1.0 - share)
-    return chance if allowed is None else np.where(allowed, chance, 0.0)
+        return np.where(active, 1.0 / (1.0 + np.exp(-beta * u)), 0.0)
 
 
 def _type_weights(
@@ -412,6 +455,8 @@ class Outlook:
         self._seen: dict[str, dict[str, Any]] = {}
         self._types: dict[str, list[tuple[dict[str, np.generic], np.ndarray]]] = {}
         self._moves: dict[int, Hypothesis] = {}
+        self._decisions: dict[tuple[str, int], Decision] = {}
+        self.compiled = kernels.active()  # asked once: the environment is read each time
 
     # -- states and views ----------------------------------------------------------
     def move(self, action: Action) -> Hypothesis:
@@ -428,7 +473,11 @@ class Outlook:
         and the names its move changed (found by identity: adjudication puts a new
         array in place of each one it changes, and copies the history it writes)."""
         prev = self.state if parent is None else parent.state
-        st = after(prev, env, actor, action)
+        key = (actor.id, action.index)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = _everywhere(actor, action, self.R)
+        st = _after(prev, env, actor, action, self.compiled, decision)
         delta: dict[str, Any] = {}
         for k, v in st.values.items():
             if v is not prev.values[k]:
@@ -489,7 +538,7 @@ class Outlook:
     def value(self, h: Hypothesis) -> np.ndarray:
         """:func:`value` of the decider on ``h``: the same sum of the same terms."""
         total = h.memo.get("value")
-        if total is None and kernels.active():
+        if total is None and self.compiled:
             total = kernels.value(self.decider, h.state, self.view(h, self.decider, {}))
             if total is not None:
                 h.memo["value"] = total
@@ -530,15 +579,22 @@ class Outlook:
         if got is None:
             values = self.types(responder)[t][0]
             p_h = None
-            if kernels.active():
+            if self.compiled:
                 p_h = kernels.chance(resp, h.state, self.view(h, b, values), horizon)
             if p_h is None:
 
                 def evaluate(expr: Expr) -> Any:
                     return self.evaluate(expr, h, responder, t, values)
 
-                p = daily_probability(resp, h.state, None, evaluate)
-                p_h = 1.0 - (1.0 - p) ** horizon
+                p = _daily(resp, h.state, evaluate)
+                if p is None:
+                    got = memo[key] = (np.zeros(self.R), False)  # 1 - 1^H in every world
+                    return got
+                # 1 - (1 - p) ** H, the power in place (``**=`` takes the same
+                # shortcuts as ``**``) and the subtraction into the same array
+                p_h = 1.0 - p
+                p_h **= horizon
+                np.subtract(1.0, p_h, out=p_h)
             got = memo[key] = (p_h, bool((p_h > 0).any()))
         return got
 
