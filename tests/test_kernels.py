@@ -409,3 +409,116 @@ def test_generated_source_is_deterministic() -> None:
         outs.append(done.stdout)
     assert outs[0] == outs[1]
     assert outs[0].count("\n") >= 3 and "none" not in outs[0]
+
+
+# -- auto: the compiled path where it pays ----------------------------------------------------
+
+
+@pytest.fixture
+def fresh_auto(monkeypatch: pytest.MonkeyPatch, kernel_cache: Path) -> None:
+    """``auto`` as in a new process: no scenario seen, nothing preferred."""
+    monkeypatch.setattr(kernels, "_accounts", {})
+    monkeypatch.setattr(kernels, "_last", [None, 0.0, 0])
+    monkeypatch.setattr(kernels, "_preferred", False)
+    monkeypatch.setattr(kernels, "_agreement", None)  # checked again, as in a new process
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Every call into the compiled choice, and whether it ran compiled."""
+    calls: list[bool] = []
+    real = kernels.choose
+
+    def call(*args: Any) -> bool:
+        got = real(*args)
+        calls.append(got)
+        return got
+
+    monkeypatch.setattr(kernels, "choose", call)
+    return calls
+
+
+def test_auto_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(kernels.MODE_VARIABLE, raising=False)
+    assert kernels.mode() == "auto"
+
+
+def test_auto_switches_after_its_cpu_budget_with_the_same_worlds(
+    monkeypatch: pytest.MonkeyPatch, fresh_auto: None
+) -> None:
+    """Below the budget auto runs numpy; past it, the kernels, and the worlds are the same."""
+    pytest.importorskip("numba")
+    path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+    plain = _run(path, "numpy", monkeypatch, n=300)
+    calls = _counting(monkeypatch)
+    monkeypatch.setattr(kernels, "AUTO_AFTER", 1e9)
+    monkeypatch.setattr(kernels, "AUTO_AFTER_COLD", 1e9)
+    assert _same_worlds(plain, _run(path, "auto", monkeypatch, n=300))
+    assert calls and not any(calls)  # a short process: numpy throughout
+    monkeypatch.setattr(kernels, "_accounts", {})
+    monkeypatch.setattr(kernels, "AUTO_AFTER", 0.0)
+    monkeypatch.setattr(kernels, "AUTO_AFTER_COLD", 0.0)
+    calls.clear()
+    assert _same_worlds(plain, _run(path, "auto", monkeypatch, n=300))
+    assert not calls[0] and calls[-1]  # numpy until the clock was read, compiled after
+
+
+def test_auto_waits_longer_where_the_kernels_were_never_compiled(
+    monkeypatch: pytest.MonkeyPatch, fresh_auto: None
+) -> None:
+    pytest.importorskip("numba")
+    sc = load_scenario(ROOT / "scenarios" / "allied_resolve_2022.yaml")
+    state = WargameModel(sc, replicates=5, collect=False, rng=1).world
+    monkeypatch.setenv(kernels.MODE_VARIABLE, "auto")
+    mark = kernels.marker(sc.sha256)
+    mark.unlink(missing_ok=True)
+    kernels.compiled_for(state)
+    assert kernels._accounts[sc.sha256].after == kernels.AUTO_AFTER_COLD
+    monkeypatch.setenv(kernels.MODE_VARIABLE, "numba")  # compiled: the mark is made
+    monkeypatch.setattr(kernels, "_accounts", {})
+    assert kernels.compiled_for(state) and mark.exists()
+    monkeypatch.setenv(kernels.MODE_VARIABLE, "auto")
+    monkeypatch.setattr(kernels, "_accounts", {})
+    kernels.compiled_for(state)
+    assert kernels._accounts[sc.sha256].after == kernels.AUTO_AFTER
+
+
+def test_auto_prefer_takes_the_kernels_at_once(
+    monkeypatch: pytest.MonkeyPatch, fresh_auto: None
+) -> None:
+    pytest.importorskip("numba")
+    path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+    calls = _counting(monkeypatch)
+    kernels.prefer()
+    _run(path, "auto", monkeypatch, n=50)
+    assert calls and all(calls)
+
+
+def test_auto_without_numba_is_numpy(monkeypatch: pytest.MonkeyPatch, fresh_auto: None) -> None:
+    path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+    plain = _run(path, "numpy", monkeypatch, n=200)
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
+    monkeypatch.setattr(kernels, "_numba", None)
+    monkeypatch.setattr(kernels, "_found", None)
+    monkeypatch.setenv(kernels.MODE_VARIABLE, "auto")
+    assert not kernels.active()
+    kernels.prefer()
+    assert _same_worlds(plain, _run(path, "auto", monkeypatch, n=200))
+
+
+def test_the_viewer_warms_the_kernels_and_its_first_ensemble_at_start(
+    monkeypatch: pytest.MonkeyPatch, fresh_auto: None
+) -> None:
+    """The viewer's process prefers the compiled path and has the page's first
+    ensemble (the scenario as written) ready before any slider move."""
+    pytest.importorskip("solara")
+    from sim.viz import settings
+    from sim.viz.environment import SCENARIO_ENV
+
+    path = str(ROOT / "scenarios" / "allied_resolve_2022.yaml")
+    monkeypatch.setenv(SCENARIO_ENV, path)
+    monkeypatch.setattr(settings, "_ENSEMBLES", {})
+    monkeypatch.setattr(settings, "WORLDS", 40)
+    settings.warm()
+    assert kernels._preferred
+    sc = settings.compiled(path, ())
+    assert (sc.sha256, ()) in settings._ENSEMBLES

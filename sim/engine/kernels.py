@@ -19,9 +19,26 @@ code, an input of an unexpected kind, a compilation that fails) the caller is
 told ``None`` and keeps the numpy path.
 
 Which path runs is chosen by the environment variable ``WARGAME_KERNELS``:
-``numpy`` (the default) or ``numba`` (kernels where they exist, numpy
-elsewhere). The cache folder is ``WARGAME_KERNEL_CACHE``, else
+``auto`` (the default), ``numba`` (kernels where they exist, numpy
+elsewhere) or ``numpy`` (never kernels; any other value means ``numpy``
+too). The cache folder is ``WARGAME_KERNEL_CACHE``, else
 ``$XDG_CACHE_HOME/wargame/kernels``, else ``~/.cache/wargame/kernels``.
+
+``auto`` takes the compiled path where it pays, scenario by scenario and
+process by process, and since both paths give the same bits it may switch
+at any moment, even in the middle of a chunk. A process starts on the numpy
+path (importing numba costs some 0.35 s of CPU and loading a scenario's
+cached kernels some 0.25 s more, more than a short batch gains). Once it has
+spent :data:`AUTO_AFTER` seconds of CPU on a scenario (counted between the
+calls into this module, so the time spent on other scenarios does not
+count), it imports numba, checks it (:func:`agrees_with_numpy`) and uses
+the kernels from then on: a process that runs longer than that saves more
+than the switch cost it. A scenario whose kernels were never compiled into
+this cache would first compile them (several seconds, once), so it waits
+:data:`AUTO_AFTER_COLD` seconds instead; a mark in the cache
+(:func:`marker`) records that a process compiled them. A process that
+knows it lives long (the viewer) calls :func:`prefer` and takes the
+compiled path at once. Where numba is not installed, ``auto`` is ``numpy``.
 
 Kernels so far, the hottest parts of a default batch's profile: the chance
 ``P_H`` of a response in foresight (:func:`chance`), the decider's value of a
@@ -35,6 +52,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -51,12 +69,21 @@ if TYPE_CHECKING:
     from sim.scenario.model import Action, Actor
 
 MODE_VARIABLE = "WARGAME_KERNELS"
-"""The environment variable that chooses the path: ``numpy`` or ``numba``."""
+"""The environment variable that chooses the path: ``auto``, ``numpy`` or ``numba``."""
 
 CACHE_VARIABLE = "WARGAME_KERNEL_CACHE"
 """The environment variable that names the kernel cache folder."""
 
-MODES = ("numpy", "numba")
+MODES = ("auto", "numpy", "numba")
+
+AUTO_AFTER = 2.0
+"""CPU seconds a process spends on a scenario before ``auto`` uses its kernels
+(about what importing numba and loading the kernels costs, divided by the share
+of a chunk's time they save)."""
+
+AUTO_AFTER_COLD = 25.0
+"""The same where the scenario's kernels were never compiled into the cache (the
+first compilation of the default scenario's kernels takes some 7 s of CPU)."""
 
 _numba: Any = None  # the numba module once imported; False when it cannot be
 _modules: dict[str, ModuleType] = {}  # generated modules by source hash
@@ -64,8 +91,8 @@ _failed: set[str] = set()  # source hashes whose kernel could not be compiled or
 
 
 def mode() -> str:
-    """The path chosen by ``WARGAME_KERNELS`` (``numpy`` if unset or unknown)."""
-    chosen = os.environ.get(MODE_VARIABLE, "numpy").strip().lower()
+    """The path chosen by ``WARGAME_KERNELS`` (``auto`` if unset, ``numpy`` if unknown)."""
+    chosen = os.environ.get(MODE_VARIABLE, "auto").strip().lower()
     return chosen if chosen in MODES else "numpy"
 
 
@@ -83,9 +110,120 @@ def numba_module() -> Any:
 
 
 def active() -> bool:
-    """Whether kernels are to be used: chosen by ``WARGAME_KERNELS``, numba installed,
-    and the compiled ``exp``, ``log`` and ``pow`` giving numpy's results here."""
-    return mode() == "numba" and numba_module() is not None and agrees_with_numpy()
+    """Whether kernels may be used: ``numba`` chosen, numba installed and the compiled
+    ``exp``, ``log`` and ``pow`` giving numpy's results here; or ``auto`` chosen and
+    numba installed (each kernel's entry then asks :func:`compiled_for` for its scenario)."""
+    chosen = mode()
+    if chosen == "numba":
+        return usable()
+    return chosen == "auto" and _installed() and _agreement is not False
+
+
+def usable() -> bool:
+    """numba installed and its ``exp``, ``log`` and ``pow`` giving numpy's results."""
+    return numba_module() is not None and agrees_with_numpy()
+
+
+_found: bool | None = None  # whether numba is installed, looked up without importing it
+
+
+def _installed() -> bool:
+    """Whether numba can be imported (imported already, or found without importing it)."""
+    global _found
+    if _numba is not None:
+        return _numba is not False
+    if _found is None:
+        try:
+            _found = importlib.util.find_spec("numba") is not None
+        except (ImportError, ValueError):  # a broken or blocked installation
+            _found = False
+    return _found
+
+
+# -- auto: the compiled path where it pays ---------------------------------------------------
+
+
+class _Account:
+    """What ``auto`` knows of one scenario in this process."""
+
+    __slots__ = ("after", "on", "spent")
+
+    def __init__(self, after: float) -> None:
+        self.after = after  # CPU seconds to spend on the numpy path before switching
+        self.spent = 0.0
+        self.on: bool | None = None  # decided: kernels (True) or never (False)
+
+
+_accounts: dict[str, _Account] = {}
+_last: list[Any] = [None, 0.0, 0]  # the scenario last seen, the CPU clock then, calls
+_preferred = False  # set by prefer(): this process lives long
+
+
+def prefer(on: bool = True) -> None:
+    """Tell ``auto`` that this process lives long (the viewer): kernels at once."""
+    global _preferred
+    _preferred = on
+
+
+def compiled_for(state: WorldState) -> bool:
+    """Whether the kernels of ``state``'s scenario are to be used now (every kernel's
+    entry asks; with ``auto``, the rule of the module's docs)."""
+    sc = state.scenario
+    key = sc.sha256 or f"id{id(sc)}"
+    acc = _accounts.get(key)
+    if acc is None:
+        acc = _accounts[key] = _Account(AUTO_AFTER if marker(key).exists() else AUTO_AFTER_COLD)
+    if acc.on is not None:
+        return acc.on
+    if mode() != "auto":  # active() said yes: numba chosen and usable
+        _mark(key)
+        acc.on = True
+        return True
+    _last[2] += 1
+    if _last[0] == key and _last[2] % 16:
+        return False  # the clock is read on every 16th call only (it costs 1-2 us)
+    now = time.process_time()
+    if _last[0] == key:
+        acc.spent += now - _last[1]
+    _last[0], _last[1] = key, now
+    if _preferred or acc.spent >= acc.after:
+        acc.on = usable()
+        if acc.on:
+            _mark(key)
+    return bool(acc.on)
+
+
+def marker(key: str) -> Path:
+    """The mark in the cache saying the kernels of scenario ``key`` (its sha256) were
+    compiled with this numba and this generator."""
+    return cache_folder() / "compiled" / f"{key[:24]}-{_generator()}"
+
+
+def _mark(key: str) -> None:
+    try:
+        path = marker(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:  # a read-only cache: auto just waits longer next time
+        pass
+
+
+_generator_id: list[str] = []
+
+
+def _generator() -> str:
+    """A hash of the numba installed and of the code that generates kernels (this
+    module and the scalar helpers): a new version of either compiles anew."""
+    if not _generator_id:
+        try:  # where numba is and when it was installed (its version costs 0.1 s to read)
+            spec = importlib.util.find_spec("numba")
+            origin = spec.origin if spec is not None and spec.origin else ""
+            numba = f"{origin}:{os.stat(origin).st_mtime_ns}" if origin else "none"
+        except (ImportError, ValueError, OSError):
+            numba = "none"
+        text = numba.encode() + Path(__file__).read_bytes() + HELPERS.encode()
+        _generator_id.append(hashlib.sha256(text).hexdigest()[:16])
+    return _generator_id[0]
 
 
 _agreement: bool | None = None  # the probe's answer, once per process
@@ -449,7 +587,7 @@ def move(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) -
     copy: its ``first_day`` and the actor's history rows its own) by the generated
     kernel, as :func:`~sim.engine.adjudication.adjudicate` would; False, with
     nothing written, where there is no kernel."""
-    kernel = move_kernel(actor, action, state)
+    kernel = move_kernel(actor, action, state) if compiled_for(state) else None
     if kernel is None:
         return False
     R = state.R
@@ -508,7 +646,7 @@ def values_kernel(decider: Actor, state: WorldState) -> GeneratedKernel | None:
 
 def value(decider: Actor, state: WorldState, view: dict[str, Any]) -> np.ndarray | None:
     """``V`` of ``decider`` per world on ``view`` by the generated kernel (None: none)."""
-    kernel = values_kernel(decider, state)
+    kernel = values_kernel(decider, state) if compiled_for(state) else None
     if kernel is None:
         return None
     out = np.empty(state.R)
@@ -602,7 +740,7 @@ def choose(
     ``masks`` (``allowed``, ``wanted``) read and, for constrained actions,
     ``wanted`` written. False, with nothing written, where there is no kernel.
     """
-    kernel = choice_kernel(actor, plan, state)
+    kernel = choice_kernel(actor, plan, state) if compiled_for(state) else None
     if kernel is None:
         return False
     allowed, wanted = masks
@@ -636,7 +774,7 @@ def chance(
     ``view`` (the responder's view of ``state``), by the generated kernel; None
     where there is none, and the caller computes it with numpy.
     """
-    kernel = chance_kernel(resp, state)
+    kernel = chance_kernel(resp, state) if compiled_for(state) else None
     if kernel is None:
         return None
     R = state.R

@@ -38,9 +38,11 @@ from sim.viz.controls import describe_pins
 from sim.viz.ensemble import WORLDS, Change, Ensemble, changes
 from sim.viz.environment import OVERRIDES_ENV, SCENARIO_ENV
 from sim.viz.seat import SeatTab
-from sim.viz.settings import ViewerModel, ViewerSettings, ensemble_of, errors_of
+from sim.viz.settings import ViewerModel, ViewerSettings, ensemble_of, errors_of, warm
 from sim.viz.sidebar import OverridesCard, ParametersCard, WorldControls
 from sim.viz.story import StoryRow, story_rows, world_parameters, world_rungs, world_status
+
+warm()  # at the server's start, not on the first slider move
 
 _NOTE = {"font-size": "0.9em", "display": "block"}
 _NOTE_CSS = "font-size: 0.9em"
