@@ -423,6 +423,9 @@ def fresh_auto(monkeypatch: pytest.MonkeyPatch, kernel_cache: Path) -> None:
     monkeypatch.setattr(kernels, "_agreement", None)  # checked again, as in a new process
 
 
+DEFAULT = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+
+
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Every call into the compiled choice, and whether it ran compiled."""
     calls: list[bool] = []
@@ -447,9 +450,8 @@ def test_auto_switches_after_its_cpu_budget_with_the_same_worlds(
 ) -> None:
     """Below the budget auto runs numpy; past it, the kernels, and the worlds are the same."""
     pytest.importorskip("numba")
-    path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
-    plain = _run(path, "numpy", monkeypatch, n=300)
-    calls = _counting(monkeypatch)
+    plain, calls = _run(DEFAULT, "numpy", monkeypatch, n=300), _counting(monkeypatch)
+    path = DEFAULT
     monkeypatch.setattr(kernels, "AUTO_AFTER", 1e9)
     monkeypatch.setattr(kernels, "AUTO_AFTER_COLD", 1e9)
     assert _same_worlds(plain, _run(path, "auto", monkeypatch, n=300))
