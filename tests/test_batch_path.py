@@ -96,6 +96,28 @@ def test_batch_without_plots_imports_no_mesa_pandas_scipy_matplotlib(tmp_path) -
         assert (outs["1"] / name).read_bytes() == (outs["2"] / name).read_bytes(), name
 
 
+def test_quiet_batch_imports_only_what_it_runs(tmp_path) -> None:
+    """Start-up time: no progress bar (tqdm), no --moves (the seat layer), no package metadata."""
+    out = tmp_path / "b"
+    argv = ["batch", str(DEFAULT_SCENARIO), "--runs", "300", "--no-plots", "-q", "--out", str(out)]
+    unused = ("tqdm", "sim.seat", "importlib.metadata", "email")
+    code = (
+        "import json, sys\nfrom sim.cli import main\n"
+        f"rc = main({argv!r})\n"
+        f"names = {unused!r}\n"
+        "found = sorted(m for m in sys.modules if any(m == n or m.startswith(n + '.') "
+        "for n in names))\n"
+        "print(json.dumps({'rc': rc, 'found': found}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"rc": 0, "found": []}
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["versions"]["mesa"] != "not installed"
+
+
 def test_help_imports_no_engine(tmp_path) -> None:
     code = (
         "import sys\nfrom sim.cli import main\n"

@@ -57,6 +57,33 @@ def test_files_and_manifest(batch):
     assert "--runs 1200 --seed 3" in m["command"] and "--chunk-size 500" in m["command"]
 
 
+def test_manifest_versions_are_the_installed_ones(tmp_path):
+    import importlib.metadata
+
+    from sim.results import writer
+
+    for package in ("mesa", "numpy", "tqdm"):
+        assert writer._installed_version(package) == importlib.metadata.version(package)
+    assert writer._installed_version("no_such_package_here") == "not installed"
+    # A package without one dist-info folder beside it is asked of importlib.metadata.
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    for version in ("1.0", "2.0"):
+        info = tmp_path / f"pkg-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: pkg\nVersion: {version}\n")
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        assert writer._dist_info_version("pkg") is None
+        (tmp_path / "pkg-2.0.dist-info" / "METADATA").unlink()
+        (tmp_path / "pkg-2.0.dist-info").rmdir()
+        assert writer._dist_info_version("pkg") == "1.0"
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
 def test_runs_table_columns(batch):
     runs = batch.runs
     sc = sim.load_scenario(SCENARIO)

@@ -26,10 +26,9 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm import tqdm
 
 from sim.batch.executors import Executor, SerialExecutor
 from sim.batch.limits import check_chunk_memory, check_work
@@ -51,9 +50,11 @@ from sim.results.writer import (
 )
 from sim.scenario.model import Scenario
 from sim.scenario.pins import check_pinned
-from sim.seat.moves import MOVES_COLUMNS, Moves, load_moves, moves_table
-from sim.seat.seats import Tally, add_tally
 from sim.tables import columns_of
+
+if TYPE_CHECKING:  # start-up time: the seat layer only for a batch with --moves
+    from sim.seat.moves import Moves
+    from sim.seat.seats import Tally
 
 Presenter = Callable[[Path], str]
 """What the front end does with a finished results folder: draw its charts,
@@ -81,11 +82,41 @@ class Derivation:
     options: tuple[str, ...] = ()
 
 
-class Bar(tqdm):
-    """tqdm's bar without its monitor thread, which would outlive the bar: a process that
-    runs a thread can no longer fork its workers (:func:`sim.batch.executors.start_method`)."""
+class _NoBar:
+    """What :func:`progress_bar` gives when no bar is shown: counts nothing, imports nothing."""
 
-    monitor_interval = 0
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def update(self, n: float = 1) -> None:
+        """Ignored."""
+
+
+def progress_bar(total: int, unit: str, show: bool, unit_scale: bool = False) -> Any:
+    """A context manager with ``update(n)``: tqdm's bar on stderr after a second, if ``show``.
+
+    tqdm is imported only for a bar that may be shown (start-up time: a quiet batch does
+    without it), and its monitor thread is off: it would outlive the bar, and a process
+    that runs a thread can no longer fork its workers (:func:`sim.batch.executors.start_method`).
+    """
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        monitor_interval = 0
+
+    return Bar(
+        total=total,
+        unit=unit,
+        unit_scale=unit_scale,
+        delay=1.0,
+        file=sys.stderr,
+        leave=False,
+    )
 
 
 def execute(
@@ -96,15 +127,7 @@ def execute(
 ) -> None:
     """Run ``tasks`` on ``executor``; call ``on_chunk`` for each result in task order."""
     total = sum(t.n for t in tasks)
-    with Bar(
-        total=total,
-        unit="world",
-        unit_scale=True,
-        disable=not progress,
-        delay=1.0,
-        file=sys.stderr,
-        leave=False,
-    ) as bar:
+    with progress_bar(total, "world", progress, unit_scale=True) as bar:
         for result in executor.map(run_chunk, tasks):
             on_chunk(result)
             bar.update(result.counts.n)
@@ -128,14 +151,7 @@ def execute_groups(
     left = [len(tasks) for tasks in groups]
     with (
         executor,
-        Bar(
-            total=len(groups),
-            unit=unit,
-            disable=not progress,
-            delay=1.0,
-            file=sys.stderr,
-            leave=False,
-        ) as bar,
+        progress_bar(len(groups), unit, progress) as bar,
     ):
         flat = [t for tasks in groups for t in tasks]
         for k, result in enumerate(executor.map(run_chunk, flat)):
@@ -339,7 +355,7 @@ def run_batch(
     sc, overrides = loaded.scenario, loaded.overrides
     settings = settings.for_scenario(sc)
     runs, seed = settings.worlds
-    played = moves if isinstance(moves, Moves) or moves is None else load_moves(moves, sc)
+    played = _moves(moves, sc)
     tasks, ex, pins = plan_batch(sc, scenario, overrides, settings, played, runs_table)
     started = _dt.datetime.now()
     totals = Counts.zeros(sc)
@@ -349,7 +365,10 @@ def run_batch(
     def add(cs: ChunkSummary) -> None:
         totals.add(cs.counts)
         add_chunk(drivers, sc, cs)
-        add_tally(seated, cs.extra.get("seats", {}))
+        if played is not None:
+            from sim.seat.seats import add_tally
+
+            add_tally(seated, cs.extra.get("seats", {}))
 
     with Staging(group_folder(results_root, sc.name), out, started) as stage:
         stream(
@@ -370,6 +389,8 @@ def run_batch(
         removed = {"without": list(loaded.without)} if loaded.without else {}
         seats = {"moves": played.manifest()} if played is not None else {}
         if played is not None:
+            from sim.seat.moves import MOVES_COLUMNS, moves_table
+
             rows = moves_table(sc, played, seated, runs)
             write_table(stage.path / "moves.csv", columns_of(rows, MOVES_COLUMNS))
         write_json(stage.path / "summary.json", summary | removed)
@@ -404,6 +425,15 @@ def run_batch(
         )
         note = present(on_complete, stage.path)
     return opened(stage, note, BatchResult)
+
+
+def _moves(moves: str | Path | Moves | None, sc: Scenario) -> Moves | None:
+    """``run_batch``'s ``moves``: none, moves already checked, or a file checked against ``sc``."""
+    if moves is None:
+        return None
+    from sim.seat.moves import Moves, load_moves
+
+    return moves if isinstance(moves, Moves) else load_moves(moves, sc)
 
 
 def opened[R: Results](stage: Staging, note: str, kind: type[R]) -> R:

@@ -18,7 +18,6 @@ from sim.results.writer import RunsFormat
 from sim.scenario import cache as scenario_cache
 from sim.scenario.model import Scenario
 from sim.scenario.pins import check_pinned
-from sim.seat.seats import tally
 
 
 def compiled(source: ScenarioSource) -> Scenario:
@@ -63,6 +62,8 @@ def run_chunk(task: ChunkTask) -> ChunkSummary:
     summary = summarise_chunk(engine, task.point, task.chunk, task.first_world, task.runs_table)
     del engine  # its arrays go now, before the rows are formatted
     if seats:
+        from sim.seat.seats import tally  # start-up time: the seat layer only for --moves
+
         summary.extra["seats"] = tally(seats)
     if task.runs_text and summary.rows is not None:
         summary.text = runs_format(sc).lines(summary.rows, task.point, task.chunk, task.root_seed)
