@@ -217,7 +217,10 @@ class DriverCounts:
 
     def _binning(self, p: Param, sample: np.ndarray) -> _Bins:
         n_out = len(self.outputs)
-        distinct = list(dict.fromkeys(sample.tolist())) if len(sample) else []
+        if _many_values(p, sample):
+            distinct: list[Any] = [None] * (MAX_VALUE_BINS + 1)  # quantile bins: only their count
+        else:
+            distinct = list(dict.fromkeys(sample.tolist())) if len(sample) else []
         if p.options or sample.dtype.kind in "OUS":
             keys = [o for o in p.options] + sorted(str(x) for x in distinct if x not in p.options)
             binning = "option"
@@ -388,6 +391,15 @@ class DriverCounts:
                 }
             )
         return rows
+
+
+def _many_values(p: Param, sample: np.ndarray) -> bool:
+    """Whether a numeric parameter's first draws alone already hold more than
+    :data:`MAX_VALUE_BINS` distinct values (then it gets quantile bins, whatever the rest),
+    found without listing every distinct value of the sample."""
+    if p.options or sample.dtype.kind in "OUS":
+        return False
+    return len(np.unique(sample[: 4 * MAX_VALUE_BINS])) > MAX_VALUE_BINS
 
 
 def _labels(b: _Bins, order: list[int]) -> tuple[list[str], list[float], list[float]]:
