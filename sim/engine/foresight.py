@@ -21,6 +21,7 @@ or writes the real state.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -367,27 +368,61 @@ def _share(resp: Response, evaluate: Callable[[Expr], Any], R: int) -> np.ndarra
         return np.where(active, 1.0 / (1.0 + np.exp(-beta * u)), 0.0)
 
 
-def _type_weights(
-    state: WorldState, decider: Actor, responder: Responder
-) -> list[tuple[dict[str, np.generic], np.ndarray]]:
+def _raise(q: np.ndarray, horizon: int) -> None:
+    """``q **= horizon``, in place. In a long array the power is taken only where ``q``
+    is not 1 (``1 ** H`` is 1, and the rest keep their 1): half the worlds or more
+    of a response's ``1 - p`` are often exactly 1, and ``pow`` costs much more
+    than a comparison. ``**=`` itself for a horizon of 1 or 2, where numpy's
+    ``**`` does not call ``pow``."""
+    if horizon > 2 and len(q) >= _MASKED_POWER and _one_stays_one(horizon):
+        np.power(q, horizon, out=q, where=q != 1.0)
+    else:
+        q **= horizon
+
+
+_MASKED_POWER = 4096
+"""The length from which :func:`_raise` skips the worlds where ``q`` is 1 (below it the
+masked loop's fixed cost is more than the powers it saves)."""
+
+_ONE_STAYS_ONE: dict[int, bool] = {}
+
+
+def _one_stays_one(horizon: int) -> bool:
+    """Whether numpy's power gives exactly 1 for ``1 ** horizon`` here (as C's ``pow``
+    must); checked once per horizon, on an array long enough for any vector loop."""
+    got = _ONE_STAYS_ONE.get(horizon)
+    if got is None:
+        ones = np.ones(_MASKED_POWER)
+        got = _ONE_STAYS_ONE[horizon] = bool((ones**horizon == 1.0).all())
+    return got
+
+
+Weighted = tuple[dict[str, np.generic], np.ndarray | np.float64]
+"""A joint type of a responder's traits: the values its expressions read, and its weight
+(per world, or a scalar where it is the same in every world)."""
+
+
+def _type_weights(state: WorldState, decider: Actor, responder: Responder) -> list[Weighted]:
     """Every joint type of the responder's traits, as the values its expressions read
     (scalars, which expressions broadcast), with its weight per world.
 
     The weight is the product of the decider's beliefs about each trait (its
     prior where it holds none): beliefs about different traits are held apart.
+    A prior is the same in every world, so it is a scalar (which broadcasts),
+    and so is the weight of a responder all of whose weighed traits are
+    priors; the product starts from the first factor (``1 * w`` is ``w``).
     """
-    R = state.R
-    rows = []
+    rows: list[np.ndarray] = []
     for t in responder.traits:
         belief = state.posterior.get((decider.id, t.id))
-        rows.append(belief if belief is not None else np.repeat(t.prior[:, None], R, axis=1))
+        rows.append(belief if belief is not None else t.prior)
     out = []
     for combo in itertools.product(*(range(len(t.types)) for t in responder.traits)):
-        w = np.ones(R)
+        w: Any = None
         for k, row in zip(combo, rows, strict=True):
-            w = w * row[k]
+            w = row[k] if w is None else w * row[k]
         values = {t.id: t.values[k] for t, k in zip(responder.traits, combo, strict=True)}
-        out.append((values, w))
+        out.append((values, np.float64(1.0) if w is None else w))
     return out
 
 
@@ -453,7 +488,7 @@ class Outlook:
         self._history = _history_by_mover(state)
         self._memo: dict[Any, Any] = {}  # what was worked out on the base
         self._seen: dict[str, dict[str, Any]] = {}
-        self._types: dict[str, list[tuple[dict[str, np.generic], np.ndarray]]] = {}
+        self._types: dict[str, list[Weighted]] = {}
         self._moves: dict[int, Hypothesis] = {}
         self._decisions: dict[tuple[str, int], Decision] = {}
         self.compiled = kernels.active()  # asked once: the environment is read each time
@@ -520,7 +555,7 @@ class Outlook:
             view = h.views[key] = {**self.seen(actor), **h.changed, **values}
         return view
 
-    def types(self, responder: Responder) -> list[tuple[dict[str, np.generic], np.ndarray]]:
+    def types(self, responder: Responder) -> list[Weighted]:
         """:func:`_type_weights` of ``responder`` (the decider's beliefs are the day's)."""
         out = self._types.get(responder.actor.id)
         if out is None:
@@ -545,7 +580,7 @@ class Outlook:
         if total is None:
             total = np.zeros(self.R)
             for i, (term, reads) in enumerate(_value_terms(self.state, self.decider)):
-                total = total + self._term(h, i, term, reads)
+                total += self._term(h, i, term, reads)
             h.memo["value"] = total
         return total
 
@@ -590,10 +625,9 @@ class Outlook:
                 if p is None:
                     got = memo[key] = (np.zeros(self.R), False)  # 1 - 1^H in every world
                     return got
-                # 1 - (1 - p) ** H, the power in place (``**=`` takes the same
-                # shortcuts as ``**``) and the subtraction into the same array
+                # 1 - (1 - p) ** H, the power and the subtraction in place
                 p_h = 1.0 - p
-                p_h **= horizon
+                _raise(p_h, horizon)
                 np.subtract(1.0, p_h, out=p_h)
             got = memo[key] = (p_h, bool((p_h > 0).any()))
         return got
@@ -645,7 +679,10 @@ class Outlook:
                     p_h, anywhere = self.chance(h, responder, resp, t, horizon)
                     if not anywhere:
                         continue
-                    ev = ev + weight * p_h * self.gain(h, responder, resp, t, v_x)
+                    # ev + weight * p_h * gain, the products and the sum in place
+                    term = weight * p_h
+                    term *= self.gain(h, responder, resp, t, v_x)
+                    ev += term
         return ev
 
     def _open(self, resp: Response) -> bool:
@@ -720,7 +757,7 @@ def utilities(
     if where is None:
         sub, sub_env = state, env
     else:
-        sub, sub_env = state.take(where, read_only=True), _take(env, where, R)
+        sub, sub_env = _Worlds.of(state, where), _take(env, where, R)
     outlook = Outlook(decider, sub, sub_env)
     default = decider.default_action
     cache: dict[tuple[int, int], np.ndarray] = {}
@@ -766,3 +803,66 @@ class _Restricted(dict[str, Any]):
             v = v.take(self._where)
         self[key] = v
         return v
+
+
+class _Worlds(WorldState):
+    """The worlds ``where`` (indices) of ``whole``, as :meth:`WorldState.take` with
+    ``read_only`` gives them, but for foresight's reading only.
+
+    Foresight reads the arrays an environment or adjudication reads; the
+    others (:data:`_LATER`: events, intel delays and holdings, rules fired,
+    flags, evidence seen) it does not, save events for an environment that
+    names one. Each of those is sliced when first read, so the many rows of
+    bookkeeping are not copied on every day foresight runs. A hypothetical
+    copy (:meth:`WorldState.hypothetical`) does not have them: reading one
+    there fails loudly instead of showing the whole state's worlds.
+    """
+
+    _whole: WorldState
+    _where: np.ndarray
+
+    @classmethod
+    def of(cls, whole: WorldState, where: np.ndarray) -> _Worlds:
+        """``whole`` restricted to the worlds ``where``."""
+        sub = object.__new__(cls)
+        d = sub.__dict__
+        for f in dataclasses.fields(WorldState):
+            if f.name not in _LATER:
+                d[f.name] = _rows(getattr(whole, f.name), where)
+        d["R"] = len(where)
+        d.update(whole._shared())
+        d["_whole"], d["_where"] = whole, where
+        return sub
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for what the instance lacks: a field of _LATER, sliced now.
+        if name not in _LATER:
+            raise AttributeError(name)
+        v = self.__dict__[name] = _rows(getattr(self._whole, name), self._where)
+        return v
+
+
+_LATER = frozenset(
+    {
+        "event_active",
+        "event_count",
+        "held",
+        "intel_delay",
+        "rule_fired",
+        "flag_any",
+        "evidence_used",
+    }
+)
+"""The fields of a :class:`_Worlds` sliced when first read."""
+
+
+def _rows(x: Any, where: np.ndarray) -> Any:
+    """A field of a state restricted to the worlds ``where``: each array along its last
+    axis (made read-only), each dict of arrays entry by entry, anything else as it is."""
+    if isinstance(x, np.ndarray):
+        out = x.take(where, axis=-1)
+        out.flags.writeable = False
+        return out
+    if isinstance(x, dict):
+        return {k: _rows(v, where) for k, v in x.items()}
+    return x

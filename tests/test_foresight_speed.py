@@ -1,0 +1,104 @@
+"""Foresight's cheaper ways of computing give, to the bit, what the plain ones give.
+
+The worlds foresight works on are sliced as :meth:`WorldState.take` slices
+them, the bookkeeping it never reads only when read; ``(1 - p) ** H`` skips
+the worlds where ``1 - p`` is 1; a weight made only of priors is a scalar.
+(The utilities themselves are compared with the plain computation in
+``test_engine_speedups.py``.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sim.engine import foresight
+from sim.engine.model import WargameModel
+
+
+def _model(R: int = 400, days: int = 25) -> WargameModel:
+    """The default scenario after ``days`` days, so histories and beliefs have moved."""
+    m = WargameModel(replicates=R, rng=3, collect=False)
+    for _ in range(days):
+        m.step()
+    return m
+
+
+def _same(a: object, b: object) -> None:
+    """``a`` and ``b`` hold the same arrays, bit for bit, under the same keys."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+        assert a.tobytes() == b.tobytes()
+    else:
+        assert a == b
+
+
+def test_the_worlds_foresight_works_on_are_those_take_gives() -> None:
+    """Every field of the restricted state equals ``take``'s, read only; what
+    foresight does not read is sliced on first reading, once."""
+    st = _model().world
+    where = np.flatnonzero(np.arange(st.R) % 3 != 1)
+    sub = foresight._Worlds.of(st, where)
+    want = st.take(where, read_only=True)
+    assert not foresight._LATER & sub.__dict__.keys()  # nothing of it sliced yet
+    for f in dataclasses.fields(want):
+        got = getattr(sub, f.name)
+        _same(got, getattr(want, f.name))
+        arrays = got.values() if isinstance(got, dict) else [got]
+        assert not any(isinstance(a, np.ndarray) and a.flags.writeable for a in arrays)
+    assert sub.rule_fired is sub.rule_fired  # sliced once
+    assert sub.plans is st.plans  # what the scenario alone decides is shared
+    _same(sub.env(st.day + 1), want.env(st.day + 1))
+    with pytest.raises(AttributeError):
+        sub.no_such_field  # noqa: B018
+
+
+@pytest.mark.parametrize("horizon", [1, 2, 3, 7, 14])
+@pytest.mark.parametrize("R", [100, foresight._MASKED_POWER, 3 * foresight._MASKED_POWER + 5])
+def test_the_power_in_place_is_numpys_power(horizon: int, R: int) -> None:
+    """``_raise`` gives ``q ** H`` bit for bit, where ``q`` is exactly 1 in many worlds
+    (as ``1 - p`` is where a response cannot be taken) and anything else elsewhere."""
+    rng = np.random.default_rng(horizon)
+    q = rng.uniform(0.0, 1.0, R)
+    q[rng.random(R) < 0.6] = 1.0
+    q[:4] = [0.0, np.nan, 1.0 - 1e-17, np.nextafter(1.0, 0.0)]
+    got = q.copy()
+    foresight._raise(got, horizon)
+    assert got.tobytes() == (q**horizon).tobytes()
+
+
+def test_a_weight_is_the_product_of_beliefs_and_priors_per_world() -> None:
+    """Each joint type's weight broadcasts to the product, from 1, of the decider's
+    belief (or the trait's prior) about each trait, in the traits' order."""
+    m = _model(R=300)
+    st = m.world
+    seen = 0
+    for decider in st.scenario.actors:
+        if not decider.rules_of("foresight"):
+            continue
+        for responder in foresight.responders(st, decider):
+            rows = [
+                st.posterior.get((decider.id, t.id), np.repeat(t.prior[:, None], st.R, axis=1))
+                for t in responder.traits
+            ]
+            weighted = foresight._type_weights(st, decider, responder)
+            assert len(weighted) == int(np.prod([len(t.types) for t in responder.traits]))
+            for (values, weight), combo in zip(
+                weighted, np.ndindex(*(len(t.types) for t in responder.traits)), strict=True
+            ):
+                want = np.ones(st.R)
+                for k, row in zip(combo, rows, strict=True):
+                    want = want * row[k]
+                got = np.broadcast_to(weight, (st.R,))
+                assert got.tobytes() == want.tobytes()
+                assert values == {
+                    t.id: t.values[k] for t, k in zip(responder.traits, combo, strict=True)
+                }
+                seen += 1
+    assert seen >= 6
