@@ -203,6 +203,26 @@ def test_counting_chunk_by_chunk_equals_counting_at_once():
     assert list(table[table["parameter"] == "w"]["bin_label"])[:2] == ["b", "a"]
 
 
+def test_words_are_counted_as_numpy_strings_are():
+    """Words met after the bins are fixed get bins in sorted order, whether they come as
+    Python strings (an enum's options) or as a numpy string array."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    words = rng.choice(["kilo", "alfa", "zulu", "echo"], size=n)
+    words[:500] = rng.choice(["kilo", "alfa"], size=500)  # the bins see two words only
+    hits = np.stack([rng.uniform(size=n) > 0.5])
+    outputs = [Output("o", "O", "outcome")]
+    tables = []
+    for values in (np.asarray(words, dtype=object), words.astype(str)):
+        dc = DriverCounts(outputs, [Param("w", "W")], edge_worlds=500)
+        for s in range(0, n, 500):
+            dc.add(hits[:, s : s + 500], {"w": values[s : s + 500]})
+        tables.append(dc.table())
+    pd.testing.assert_frame_equal(*tables)
+    assert list(tables[0]["bin_label"]) == ["alfa", "kilo", "echo", "zulu"]
+    assert tables[0]["worlds"].sum() == n
+
+
 @pytest.mark.parametrize(
     ("pid", "description", "name"),
     [

@@ -270,17 +270,28 @@ class DriverCounts:
 
     @staticmethod
     def _key_index(b: _Bins, x: np.ndarray) -> np.ndarray:
-        """Each world's bin among ``b.keys``; values not yet seen get bins of their own."""
+        """Each world's bin among ``b.keys``; values not yet seen get bins of their own
+        (in sorted order)."""
+        if x.dtype == object:
+            words = x.tolist()
+            seen = set(words)
+            if all(type(w) is str for w in seen):
+                # Words (an enum's options): sorted as np.unique sorts them, without
+                # its sort of every world's word by Python comparisons.
+                lookup = {k: i for i, k in enumerate(b.keys)}
+                for u in sorted(seen):
+                    if u not in lookup:
+                        lookup[u] = len(b.keys)
+                        b.keys.append(u)
+                _grow(b)
+                return np.fromiter((lookup[w] for w in words), dtype=np.int64, count=len(words))
         uniques, inverse = np.unique(x, return_inverse=True)
         lookup = {k: i for i, k in enumerate(b.keys)}
         for u in uniques.tolist():
             if u not in lookup:
                 lookup[u] = len(b.keys)
                 b.keys.append(u)
-        grow = len(b.keys) - len(b.worlds)
-        if grow:
-            b.worlds = np.concatenate([b.worlds, np.zeros(grow, dtype=np.int64)])
-            b.counts = np.concatenate([b.counts, np.zeros((len(b.counts), grow), np.int64)], 1)
+        _grow(b)
         return np.array([lookup[u] for u in uniques.tolist()], dtype=np.int64)[inverse]
 
     def table(self) -> pd.DataFrame:
@@ -391,6 +402,14 @@ class DriverCounts:
                 }
             )
         return rows
+
+
+def _grow(b: _Bins) -> None:
+    """Give the keys added to ``b`` since its last count their (empty) columns."""
+    grow = len(b.keys) - len(b.worlds)
+    if grow:
+        b.worlds = np.concatenate([b.worlds, np.zeros(grow, dtype=np.int64)])
+        b.counts = np.concatenate([b.counts, np.zeros((len(b.counts), grow), np.int64)], 1)
 
 
 def _many_values(p: Param, sample: np.ndarray) -> bool:
