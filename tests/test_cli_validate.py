@@ -169,3 +169,33 @@ def test_python_dash_m_sim() -> None:
     assert proc.stdout == f"{SHIPPED}: ok\n"
     assert proc.stderr.startswith(f"{MALFORMED}/unknown_rung.yaml:7:29: error: ")
     assert "Traceback" not in proc.stderr
+
+
+_EXIT_NOW = """
+import atexit, sys, threading
+from sim.cli.common import exit_now
+atexit.register(lambda: print("handlers ran"))
+print("output", end=" ")
+if sys.argv[1] == "thread":
+    stop = threading.Event()
+    threading.Thread(target=stop.wait, args=(5,)).start()
+    exit_now(3)
+    print("kept the usual exit", end=" ")
+    stop.set()
+    sys.exit(4)
+exit_now(3)
+print("not reached")
+"""
+
+
+@pytest.mark.parametrize(("mode", "code", "text"), [
+    ("plain", 3, "output handlers ran"),
+    ("thread", 4, "output kept the usual exit handlers ran"),
+])  # fmt: skip
+def test_exit_now_flushes_runs_the_exit_handlers_and_ends(mode: str, code: int, text: str) -> None:
+    """The command line's end: output flushed, atexit handlers run, no teardown; with
+    another thread running, the usual exit instead."""
+    done = subprocess.run(
+        [sys.executable, "-c", _EXIT_NOW, mode], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (code, text), done.stderr

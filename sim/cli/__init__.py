@@ -24,7 +24,7 @@ from pathlib import Path
 from sim import __version__
 from sim.arguments import add_claims_options, seed_value
 from sim.cli.batch import register as register_results_commands
-from sim.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err, out
+from sim.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err, exit_now, out
 from sim.cli.discover import register as register_discover
 from sim.cli.evidence import register as register_forecast
 from sim.cli.knockouts import register as register_knockouts
@@ -200,7 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``wargame`` and ``python -m sim``; returns the exit code."""
+    """Entry point of ``wargame`` and ``python -m sim``; returns the exit code.
+
+    Run on the process's own command line (``argv`` left out), the process
+    ends here once the command is done (:func:`sim.cli.common.exit_now`); given
+    ``argv``, as by a script or a test, it returns.
+    """
+    code = _command(argv)
+    if argv is None:
+        exit_now(code)
+    return code
+
+
+def _command(argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` and run its command; the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
