@@ -304,7 +304,8 @@ def test_compiled_equals_numpy_on_every_scenario(
 ) -> None:
     pytest.importorskip("numba")
     plain = _run(path, "numpy", monkeypatch)
-    calls: dict[str, list[bool]] = {"chance": [], "value": [], "choose": [], "move": []}
+    names = ("chance", "value", "choose", "move", "adjudicate")
+    calls: dict[str, list[bool]] = {name: [] for name in names}
 
     def counted(name: str) -> Any:
         real = getattr(kernels, name)
@@ -321,6 +322,7 @@ def test_compiled_equals_numpy_on_every_scenario(
     compiled = _run(path, "numba", monkeypatch)
     assert _same_worlds(plain, compiled)
     assert calls["choose"] and all(calls["choose"])  # every decision by preferences compiled
+    assert calls["adjudicate"] and all(calls["adjudicate"])  # and every day's adjudication
     has_foresight = any(r.kind == "foresight" for a in plain.spec.actors for r in a.rules)
     if has_foresight and any(responders(plain.world, a) for a in plain.spec.actors):
         assert calls["chance"] and all(calls["chance"])  # the kernels ran, every time

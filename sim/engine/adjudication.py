@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine import kernels
 from sim.engine.state import WorldState, coerce
 from sim.scenario.model import Effect
 
@@ -156,6 +157,9 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     (``action_count``, ``action_last``) and ``rule_fired`` (the rule behind
     each choice, and the constraints that bound).
     """
+    if kernels.active() and kernels.adjudicate(state, decisions, env):
+        _fired(state, decisions)
+        return
     ch = Changes(state)
     day = state.day
     taken: list[tuple[str, int, np.ndarray]] = []  # (actor, action, worlds) of today's moves
@@ -177,10 +181,15 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     for actor_id, index, mask in taken:
         state.action_count[actor_id][index] += mask
         state.action_last[actor_id][index][mask] = day
+    _fired(state, decisions)
+    ch.apply(day)
+
+
+def _fired(state: WorldState, decisions: Sequence[Decision]) -> None:
+    """``rule_fired``: the rule behind each choice, and the constraints that bound."""
     for dec in decisions:
         fired = dec.rule >= 0
         if fired.any():
             state.rule_fired[dec.rule[fired], np.nonzero(fired)[0]] = True
         for rule_index, worlds in dec.binding:
             state.rule_fired[rule_index] |= worlds
-    ch.apply(day)

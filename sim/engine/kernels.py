@@ -63,10 +63,13 @@ from sim.expr import Expr
 from sim.expr.scalar import HELPER_NAMES, HELPERS, names_in, substitute
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sim.engine.adjudication import Decision
     from sim.engine.decision import ActorPlan
     from sim.engine.foresight import Response
     from sim.engine.state import WorldState
-    from sim.scenario.model import Action, Actor
+    from sim.scenario.model import Action, Actor, StateVar
 
 MODE_VARIABLE = "WARGAME_KERNELS"
 """The environment variable that chooses the path: ``auto``, ``numpy`` or ``numba``."""
@@ -530,25 +533,7 @@ def move_kernel(actor: Actor, action: Action, state: WorldState) -> GeneratedKer
             else:
                 start = "-1" if first else f"m{k}"
                 body.append(f"m{k} = max({start}, {code(eff.expr)})")
-        for t in targets:
-            k, var = slot[t], types[t]
-            lo = "-math.inf" if var.min is None else repr(float(var.min))
-            hi = "math.inf" if var.max is None else repr(float(var.max))
-            bounded = var.min is not None or var.max is not None
-            if var.type == "float":
-                x = f"old{k}[i] + d{k}"
-                body.append(
-                    f"new{k}[i] = _clipf({x}, {lo}, {hi})" if bounded else f"new{k}[i] = {x}"
-                )
-            elif var.type == "int":
-                body += [f"x = old{k}[i] + d{k}", f"x = float(old{k}[i]) if x != x else x"]
-                if bounded:
-                    body.append(f"x = _clipf(x, {lo}, {hi})")
-                body.append(f"new{k}[i] = _to_int(x)")
-            elif var.type == "bool":
-                body.append(f"new{k}[i] = t{k} or (old{k}[i] and not f{k})")
-            else:
-                body.append(f"new{k}[i] = m{k} if m{k} >= 0 else old{k}[i]")
+        body += _written(targets, types)
         up, down = (None, None) if action.default else (action.escalate_to, action.deescalate_to)
         if up is not None or down is not None:
             body.append("r = rung[i]")
@@ -556,16 +541,7 @@ def move_kernel(actor: Actor, action: Action, state: WorldState) -> GeneratedKer
                 body.append(f"r = max(r, {int(up)})")
             elif down is not None:  # any escalatory move blocks de-escalation
                 body.append(f"r = {int(down)} if {int(down)} < r else r")
-            body += ["new_rung[i] = r", "if r > peak[i]:"]
-            for j in range(1, len(state.first_day)):
-                body.append(f"    if r >= {j} and first_day[{j}, i] < 0:")
-                body.append(f"        first_day[{j}, i] = day")
-            body += [
-                "    new_peak[i] = r",
-                "    newly[0] += 1",
-                "else:",
-                "    new_peak[i] = peak[i]",
-            ]
+            body += _ladder(len(state.first_day))
         body += ["count[i] += 1", "last[i] = day"]
         fixed: tuple[str, ...] = ("R", "day", "rung", "peak", "new_rung", "new_peak", "newly")
         fixed += ("first_day", "count", "last")
@@ -580,6 +556,42 @@ def move_targets(action: Action) -> tuple[str, ...]:
     if action.default:
         return ()
     return tuple(dict.fromkeys(e.target for e in action.effects))
+
+
+def _written(targets: tuple[str, ...], types: dict[str, StateVar]) -> list[str]:
+    """The lines that write each target's new value ``new<k>[i]`` from its old one and
+    the combined changes (``d<k>`` added, ``t<k>``/``f<k>`` set true/false, ``m<k>``
+    the highest enum value or -1), cast to its type and bounds as
+    :meth:`sim.engine.adjudication.Changes.apply` does."""
+    body: list[str] = []
+    for k, t in enumerate(targets):
+        var = types[t]
+        lo = "-math.inf" if var.min is None else repr(float(var.min))
+        hi = "math.inf" if var.max is None else repr(float(var.max))
+        bounded = var.min is not None or var.max is not None
+        if var.type == "float":
+            x = f"old{k}[i] + d{k}"
+            body.append(f"new{k}[i] = _clipf({x}, {lo}, {hi})" if bounded else f"new{k}[i] = {x}")
+        elif var.type == "int":
+            body += [f"x = old{k}[i] + d{k}", f"x = float(old{k}[i]) if x != x else x"]
+            if bounded:
+                body.append(f"x = _clipf(x, {lo}, {hi})")
+            body.append(f"new{k}[i] = _to_int(x)")
+        elif var.type == "bool":
+            body.append(f"new{k}[i] = t{k} or (old{k}[i] and not f{k})")
+        else:
+            body.append(f"new{k}[i] = m{k} if m{k} >= 0 else old{k}[i]")
+    return body
+
+
+def _ladder(rungs: int) -> list[str]:
+    """The lines after the new rung ``r`` of world ``i`` is known: ``new_rung``,
+    ``new_peak``, ``first_day`` of every rung passed on the way up and ``newly[0]``."""
+    body = ["new_rung[i] = r", "if r > peak[i]:"]
+    for j in range(1, rungs):
+        body.append(f"    if r >= {j} and first_day[{j}, i] < 0:")
+        body.append(f"        first_day[{j}, i] = day")
+    return [*body, "    new_peak[i] = r", "    newly[0] += 1", "else:", "    new_peak[i] = peak[i]"]
 
 
 def move(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) -> bool:
@@ -615,6 +627,174 @@ def move(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) -
     for t, new in zip(targets, news, strict=True):
         state.values[t] = new
     if not action.default and (action.escalate_to is not None or action.deescalate_to is not None):
+        state.rung = new_rung
+        if newly[0]:
+            state.peak = new_peak
+    return True
+
+
+# -- a day's adjudication -----------------------------------------------------------------
+
+
+def adjudication_kernel(actor_ids: tuple[str, ...], state: WorldState) -> GeneratedKernel | None:
+    """The kernel of a day's decisions of ``actor_ids`` (in that order) applied at
+    once, as :func:`sim.engine.adjudication.adjudicate` applies them: in each world,
+    the effects of each actor's chosen action evaluated on the snapshot and combined
+    by the conflict rules (a change of 0 added for the worlds where an action was
+    not chosen, as the numpy path's ``where`` adds it), each target cast to its type
+    and bounds, the ladder moved and the history of the moves written. What the
+    numpy path decides from all the worlds at once (which actions were taken in
+    some world, hence which changes it adds up at all) comes in as ``taken``,
+    ``any_up`` and ``any_down``.
+
+    Fixed arguments: ``R``, ``day``, ``rung``, ``peak``, ``new_rung``,
+    ``new_peak``, ``newly``, ``first_day``, ``taken`` (per action of each actor in
+    turn, whether some world took it), ``any_up``, ``any_down``, per actor its
+    chosen ``act<j>`` and its ``count<j>`` and ``last<j>`` history (actions x
+    worlds, written), then per target ``old<k>`` and ``new<k>``, in the order of
+    :func:`adjudication_targets`. None if an expression has no scalar code.
+    """
+
+    def make() -> GeneratedKernel:
+        code = _Codes()
+        types = state.var_types
+        actors = [state.actors[a] for a in actor_ids]
+        targets = adjudication_targets(actors)
+        slot = {t: k for k, t in enumerate(targets)}
+        body: list[str] = []
+        for k, t in enumerate(targets):
+            body += {
+                "bool": [f"t{k} = False", f"f{k} = False"],
+                "enum": [f"m{k} = -1"],
+            }.get(types[t].type, [f"d{k} = 0.0", f"s{k} = False"])
+        body += ["up = -1", "down = -1"]
+        offset = 0
+        for j, actor in enumerate(actors):
+            for act in actor.actions:
+                flag, on = f"taken[{offset + act.index}]", f"act{j}[i] == {act.index}"
+                if act.default:
+                    continue
+                body += [f"if {flag}:", f"    on = {on}"]
+                for eff in act.effects:
+                    k, var = slot[eff.target], types[eff.target]
+                    if var.type in ("int", "float"):
+                        body += [
+                            f"    c = ({code.number(eff.expr)} - old{k}[i]) if on else 0.0",
+                            f"    d{k} = d{k} + c if s{k} else c",
+                            f"    s{k} = True",
+                        ]
+                    elif var.type == "bool":
+                        body += [
+                            "    if on:",
+                            f"        if {code.truth(eff.expr)}:",
+                            f"            t{k} = True",
+                            "        else:",
+                            f"            f{k} = True",
+                        ]
+                    else:
+                        body += ["    if on:", f"        m{k} = max(m{k}, {code(eff.expr)})"]
+                if act.escalate_to is not None:
+                    body += ["    if on:", f"        up = max(up, {int(act.escalate_to)})"]
+                if act.deescalate_to is not None:
+                    body += ["    if on:", f"        down = max(down, {int(act.deescalate_to)})"]
+            offset += len(actor.actions)
+        body += _written(targets, types)
+        body += [
+            "r = rung[i]",
+            "if any_up:",
+            "    r = max(r, up)",
+            "if any_down and down >= 0 and down < r and (up < 0 or not any_up):",
+            "    r = down",
+            "if any_up or any_down:",
+        ]
+        body += ["    " + line for line in _ladder(len(state.first_day))]
+        for j in range(len(actors)):
+            body += [f"count{j}[act{j}[i], i] += 1", f"last{j}[act{j}[i], i] = day"]
+        fixed: tuple[str, ...] = ("R", "day", "rung", "peak", "new_rung", "new_peak", "newly")
+        fixed += ("first_day", "taken", "any_up", "any_down")
+        fixed += tuple(x for j in range(len(actors)) for x in (f"act{j}", f"count{j}", f"last{j}"))
+        fixed += tuple(x for k in range(len(targets)) for x in (f"old{k}", f"new{k}"))
+        return GeneratedKernel(body, code.names(), fixed)
+
+    return planned(state, f"kernel:adjudicate:{','.join(actor_ids)}", make)
+
+
+def adjudication_targets(actors: list[Actor]) -> tuple[str, ...]:
+    """The state variables the actions of ``actors`` write, each once, in order."""
+    return tuple(dict.fromkeys(t for a in actors for act in a.actions for t in move_targets(act)))
+
+
+def _adjudication_plan(
+    actor_ids: tuple[str, ...], state: WorldState
+) -> tuple[list[Actor], tuple[str, ...], list[tuple[int, Action]]]:
+    """The actors, the targets of :func:`adjudication_targets` and each action with its
+    place in ``taken``: worked out once per scenario model."""
+    key = f"kernel:adjudicate-plan:{','.join(actor_ids)}"
+    got = state.plans.get(key)
+    if got is None:
+        actors = [state.actors[a] for a in actor_ids]
+        places, offset = [], 0
+        for a in actors:
+            places += [(offset + x.index, x) for x in a.actions]
+            offset += len(a.actions)
+        got = state.plans[key] = (actors, adjudication_targets(actors), places)
+    return got
+
+
+def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, Any]) -> bool:
+    """Apply a day's ``decisions`` to ``state`` by the generated kernel, as
+    :func:`sim.engine.adjudication.adjudicate` applies them, except ``rule_fired``
+    (the caller writes it); False, with nothing written, where there is no kernel."""
+    if not decisions or not compiled_for(state):
+        return False
+    actor_ids = tuple(d.actor for d in decisions)
+    if len(set(actor_ids)) < len(actor_ids):
+        return False  # an actor twice: not a day's decisions
+    kernel = adjudication_kernel(actor_ids, state)
+    if kernel is None:
+        return False
+    R, types = state.R, state.var_types
+    actors, targets, places = _adjudication_plan(actor_ids, state)
+    taken = np.concatenate(
+        [
+            np.bincount(d.action, minlength=len(a.actions))[: len(a.actions)] > 0
+            for d, a in zip(decisions, actors, strict=True)
+        ]
+    )
+    flags = taken.tolist()
+    acts = [x for k, x in places if flags[k] and not x.default]  # what some world did
+    any_up = any(x.escalate_to is not None for x in acts)
+    any_down = any(x.deescalate_to is not None for x in acts)
+    olds = [state.values[t] for t in targets]
+    news: list[np.ndarray] = [np.empty(R, dtype=_DTYPES[types[t].type]) for t in targets]
+    new_rung, new_peak = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
+    newly = np.zeros(1, dtype=np.int64)
+    fixed = (
+        R,
+        state.day,
+        state.rung,
+        state.peak,
+        new_rung,
+        new_peak,
+        newly,
+        state.first_day,
+        taken,
+        any_up,
+        any_down,
+        *(
+            x
+            for d in decisions
+            for x in (d.action, state.action_count[d.actor], state.action_last[d.actor])
+        ),
+        *(a for pair in zip(olds, news, strict=True) for a in pair),
+    )
+    if not kernel.run(fixed, env, R):
+        return False
+    touched = {e.target for x in acts for e in x.effects}
+    for t, new in zip(targets, news, strict=True):
+        if t in touched:
+            state.values[t] = new
+    if any_up or any_down:
         state.rung = new_rung
         if newly[0]:
             state.peak = new_peak
