@@ -602,35 +602,55 @@ def move(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) -
     kernel = move_kernel(actor, action, state) if compiled_for(state) else None
     if kernel is None:
         return False
-    R = state.R
     targets = move_targets(action)
-    types = state.var_types
-    olds = [state.values[t] for t in targets]
-    news: list[np.ndarray] = [np.empty(R, dtype=_DTYPES[types[t].type]) for t in targets]
-    new_rung, new_peak = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
-    newly = np.zeros(1, dtype=np.int64)
-    fixed = (
-        R,
-        state.day,
-        state.rung,
-        state.peak,
-        new_rung,
-        new_peak,
-        newly,
-        state.first_day,
+    out = _Written(state, targets)
+    history = (
         state.action_count[actor.id][action.index],
         state.action_last[actor.id][action.index],
-        *(a for pair in zip(olds, news, strict=True) for a in pair),
     )
-    if not kernel.run(fixed, env, R):
+    if not kernel.run(out.fixed(history), env, state.R):
         return False
-    for t, new in zip(targets, news, strict=True):
-        state.values[t] = new
-    if not action.default and (action.escalate_to is not None or action.deescalate_to is not None):
-        state.rung = new_rung
-        if newly[0]:
-            state.peak = new_peak
+    out.store(
+        set(targets),
+        not action.default and (action.escalate_to, action.deescalate_to) != (None, None),
+    )
     return True
+
+
+class _Written:
+    """The arrays a kernel writes a state into: each target's new values, the new
+    ``rung`` and ``peak`` and the count of worlds whose peak rose, stored into the
+    state after the kernel ran (:meth:`store`)."""
+
+    def __init__(self, state: WorldState, targets: tuple[str, ...]) -> None:
+        R, types = state.R, state.var_types
+        self.state, self.targets = state, targets
+        self.news: list[np.ndarray] = [np.empty(R, dtype=_DTYPES[types[t].type]) for t in targets]
+        self.rung, self.peak = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
+        self.newly = np.zeros(1, dtype=np.int64)
+
+    def fixed(self, middle: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The kernel's fixed arguments: ``R``, ``day``, the ladder's arrays, ``middle``,
+        then each target's old and new values."""
+        st = self.state
+        olds = [st.values[t] for t in self.targets]
+        return (
+            *(st.R, st.day, st.rung, st.peak, self.rung, self.peak, self.newly, st.first_day),
+            *middle,
+            *(a for pair in zip(olds, self.news, strict=True) for a in pair),
+        )
+
+    def store(self, touched: set[str], ladder: bool) -> None:
+        """Put the new values of the ``touched`` targets into the state, and the ladder
+        if it may have moved."""
+        st = self.state
+        for t, new in zip(self.targets, self.news, strict=True):
+            if t in touched:
+                st.values[t] = new
+        if ladder:
+            st.rung = self.rung
+            if self.newly[0]:
+                st.peak = self.peak
 
 
 # -- a day's adjudication -----------------------------------------------------------------
@@ -753,7 +773,7 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     kernel = adjudication_kernel(actor_ids, state)
     if kernel is None:
         return False
-    R, types = state.R, state.var_types
+    R = state.R
     actors, targets, places = _adjudication_plan(actor_ids, state)
     taken = np.concatenate(
         [
@@ -765,39 +785,15 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     acts = [x for k, x in places if flags[k] and not x.default]  # what some world did
     any_up = any(x.escalate_to is not None for x in acts)
     any_down = any(x.deescalate_to is not None for x in acts)
-    olds = [state.values[t] for t in targets]
-    news: list[np.ndarray] = [np.empty(R, dtype=_DTYPES[types[t].type]) for t in targets]
-    new_rung, new_peak = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
-    newly = np.zeros(1, dtype=np.int64)
-    fixed = (
-        R,
-        state.day,
-        state.rung,
-        state.peak,
-        new_rung,
-        new_peak,
-        newly,
-        state.first_day,
-        taken,
-        any_up,
-        any_down,
-        *(
-            x
-            for d in decisions
-            for x in (d.action, state.action_count[d.actor], state.action_last[d.actor])
-        ),
-        *(a for pair in zip(olds, news, strict=True) for a in pair),
+    out = _Written(state, targets)
+    history = (
+        x
+        for d in decisions
+        for x in (d.action, state.action_count[d.actor], state.action_last[d.actor])
     )
-    if not kernel.run(fixed, env, R):
+    if not kernel.run(out.fixed((taken, any_up, any_down, *history)), env, R):
         return False
-    touched = {e.target for x in acts for e in x.effects}
-    for t, new in zip(targets, news, strict=True):
-        if t in touched:
-            state.values[t] = new
-    if any_up or any_down:
-        state.rung = new_rung
-        if newly[0]:
-            state.peak = new_peak
+    out.store({e.target for x in acts for e in x.effects}, any_up or any_down)
     return True
 
 
