@@ -318,6 +318,7 @@ class DriverCounts:
             self._fix()
         assert self._bins is not None
         rows: list[dict[str, Any]] = []
+        labelled: dict[str, tuple[list[str], list[float], list[float]]] = {}  # the same per output
         for j, out in enumerate(self.outputs):
             drawn, flat = [], []
             for p in self.params:
@@ -325,7 +326,7 @@ class DriverCounts:
                 if b.binning == NOT_DRAWN:
                     flat.append(self._not_drawn_row(out, j, p, b))
                 else:
-                    drawn.append(self._bin_rows(out, j, p, b))
+                    drawn.append(self._bin_rows(out, j, p, b, labelled))
             drawn.sort(key=lambda r: -abs(r[0]["swing"]) if not math.isnan(r[0]["swing"]) else 1)
             for rank, group in enumerate(drawn, start=1):
                 rows += [r | {"rank": rank} for r in group]
@@ -363,12 +364,21 @@ class DriverCounts:
             "rank": None,
         }
 
-    def _bin_rows(self, out: Output, j: int, p: Param, b: _Bins) -> list[dict[str, Any]]:
+    def _bin_rows(
+        self,
+        out: Output,
+        j: int,
+        p: Param,
+        b: _Bins,
+        labelled: dict[str, tuple[list[str], list[float], list[float]]],
+    ) -> list[dict[str, Any]]:
         order = list(range(len(b.worlds)))
         if b.binning == "value":
             order.sort(key=lambda i: b.keys[i])
         worlds, counts = b.worlds[order], b.counts[j][order]
-        labels, los, his = _labels(b, order)
+        if p.id not in labelled:
+            labelled[p.id] = _labels(b, order)
+        labels, los, his = labelled[p.id]
         full = [i for i in range(len(order)) if worlds[i] > 0]
         swing = (math.nan, math.nan, math.nan)
         if len(full) >= 2:
@@ -415,10 +425,11 @@ def _grow(b: _Bins) -> None:
 def _many_values(p: Param, sample: np.ndarray) -> bool:
     """Whether a numeric parameter's first draws alone already hold more than
     :data:`MAX_VALUE_BINS` distinct values (then it gets quantile bins, whatever the rest),
-    found without listing every distinct value of the sample."""
+    found without listing every distinct value of the sample (and without ``np.unique``,
+    which imports ``numpy.ma``, some 10 ms, to ask whether a plain array is masked)."""
     if p.options or sample.dtype.kind in "OUS":
         return False
-    return len(np.unique(sample[: 4 * MAX_VALUE_BINS])) > MAX_VALUE_BINS
+    return len(set(sample[: 4 * MAX_VALUE_BINS].tolist())) > MAX_VALUE_BINS
 
 
 def _labels(b: _Bins, order: list[int]) -> tuple[list[str], list[float], list[float]]:
