@@ -338,7 +338,7 @@ AnyResult = (
 )
 
 
-def load_results(folder: Path | str, recount: bool = False) -> AnyResult:
+def load_results(folder: Path | str, recount: bool = False, *, check: bool = True) -> AnyResult:
     """Open a results folder (or ``results/<scenario>``, meaning its latest folder).
 
     Every table is checked against the manifest's record on opening (one
@@ -349,6 +349,10 @@ def load_results(folder: Path | str, recount: bool = False) -> AnyResult:
         folder: the folder.
         recount: recompute a batch's summary from ``runs.csv`` instead of
             trusting ``summary.json`` (reads the whole table).
+        check: check the tables against the manifest (``False`` only for a folder
+            this process has just written and recorded, :meth:`Staging.result
+            <sim.results.staging.Staging.result>`: reading every table back to
+            compare it with the record made from it moments ago finds nothing).
 
     Raises:
         ResultsError: the folder is missing, incomplete, altered or of an
@@ -356,7 +360,8 @@ def load_results(folder: Path | str, recount: bool = False) -> AnyResult:
     """
     path = find_folder(folder)
     m = read_manifest(path)
-    check_tables(path, m)
+    if check:
+        check_tables(path, m)
     name = "compare.json" if m["kind"] == "compare" else "summary.json"
     summary = read_json(path / name)
     kinds: dict[str, type[AnyResult]] = {

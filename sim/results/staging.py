@@ -134,9 +134,13 @@ class Staging:
                 ) from failure
 
     def result(self, note: str = "") -> Results:
-        """Open the committed folder; ``note`` (from presenting it) names its final path."""
+        """Open the committed folder; ``note`` (from presenting it) names its final path.
+
+        Its tables are not read back: their record in the manifest was just made from
+        them, and the folder has only been renamed since (``load_results(check=False)``).
+        """
         assert self.final is not None, "call after the with-block has committed the folder"
-        result = load_results(self.final)
+        result = load_results(self.final, check=False)
         result.note = note.replace(str(self.path), str(self.final))
         return result
 
