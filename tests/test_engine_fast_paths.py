@@ -13,6 +13,8 @@ import pytest
 from conftest import DEFAULT_SCENARIO, SHIPPED_SCENARIOS
 from engine_reference import CheckedDecide, reference_pick
 
+from sim.engine.adjudication import Changes, Decision, adjudicate
+from sim.engine.core import Engine
 from sim.engine.decision import softmax_pick
 from sim.engine.draws import LazyUniforms, skip_uniforms
 from sim.engine.model import WargameModel
@@ -195,3 +197,67 @@ def test_state_expressions_are_evaluated_afresh() -> None:
     after = st.evaluate(expr, st.env())
     np.testing.assert_array_equal(after, expr.evaluate(st.env(), 50))
     assert not np.array_equal(before, after)
+
+
+# -- a move made in every world, adjudicated without masks ---------------------------
+@pytest.mark.parametrize("path", CASES)
+def test_a_move_in_every_world_is_adjudicated_as_with_a_mask(
+    path: Path | None, write_scenario
+) -> None:
+    """Every action taken in all worlds (no masks, :class:`Changes` given None) writes
+    what it writes in the same worlds of a state with one world more that takes
+    another action (masks): state variables of every type, ladder, history."""
+    sc = load_scenario(path or write_scenario(TANGLE), registry=None)
+    R = 60
+    engine = Engine(sc, R + 1, np.random.default_rng(5))
+    for _ in range(min(4, sc.horizon_days - 1)):
+        engine.step()
+    base, first = engine.world, np.arange(R)
+    types = {base.var_types[e.target].type for a in sc.actors for x in a.actions for e in x.effects}
+    for actor in sc.actors:
+        for act in actor.actions:
+            other = (act.index + 1) % len(actor.actions)
+            whole, masked = base.take(first), base.take(np.arange(R + 1))
+            action = np.full(R + 1, act.index)
+            action[R] = other
+            with np.errstate(all="ignore"):
+                adjudicate(whole, [Decision(actor.id, action[:R], np.full(R, -1))], whole.env())
+                adjudicate(masked, [Decision(actor.id, action, np.full(R + 1, -1))], masked.env())
+            cut = masked.take(first)
+            for k in whole.values:
+                np.testing.assert_array_equal(whole.values[k], cut.values[k], err_msg=k)
+                assert whole.values[k].dtype == cut.values[k].dtype
+            for k in ("rung", "peak", "first_day"):
+                np.testing.assert_array_equal(getattr(whole, k), getattr(cut, k), err_msg=k)
+            np.testing.assert_array_equal(whole.action_count[actor.id], cut.action_count[actor.id])
+            np.testing.assert_array_equal(whole.action_last[actor.id], cut.action_last[actor.id])
+    if path is None:
+        assert types == {"int", "float", "bool"}
+
+
+@pytest.mark.parametrize("path", CASES)
+def test_changes_in_every_world_are_those_of_an_all_true_mask(
+    path: Path | None, write_scenario
+) -> None:
+    """``Changes.add(None, ...)`` records exactly what an all-true mask records."""
+    sc = load_scenario(path or write_scenario(TANGLE), registry=None)
+    st = WorldState.initial(sc, 40, np.random.default_rng(4))
+    env = st.env()
+    for actor in sc.actors:
+        for act in actor.actions:
+            everywhere, ones = Changes(st), Changes(st)
+            with np.errstate(all="ignore"):
+                everywhere.add(None, act.effects, env, act.escalate_to, act.deescalate_to)
+                ones.add(np.ones(40, bool), act.effects, env, act.escalate_to, act.deescalate_to)
+            for part in ("delta", "set_true", "set_false", "enum_max"):
+                got, want = getattr(everywhere, part), getattr(ones, part)
+                assert got.keys() == want.keys()
+                for k in got:
+                    np.testing.assert_array_equal(got[k], want[k], err_msg=f"{part} {k}")
+                    assert got[k].dtype == want[k].dtype
+            for part in ("escalate", "deescalate"):
+                got, want = getattr(everywhere, part), getattr(ones, part)
+                assert (got is None) == (want is None)
+                if got is not None:
+                    np.testing.assert_array_equal(got, want)
+                    assert got.dtype == want.dtype

@@ -20,6 +20,7 @@ from sim.expr import (
     ExpressionError,
     Symbol,
     compile_expr,
+    quiet,
 )
 
 RUNGS = ("peace", "alert", "war")
@@ -177,6 +178,27 @@ def test_division_by_zero_gives_zero_without_warnings() -> None:
         np.testing.assert_array_equal(ev("day ** -1"), [0.0, 0.2, 0.1, 0.05])
         assert c("0 ** -2").value == 0.0
     assert_scalar_consistent("troops / (day - 5)")
+
+
+def test_quiet_block_silences_evaluations_as_each_evaluation_does() -> None:
+    """Inside ``quiet()`` evaluations leave numpy's error state alone; it must be
+    the state each evaluation sets alone (an overflow warns nothing), and be
+    put back afterwards."""
+    expr = c("tension ** 16")
+    env = {"tension": np.array([0.0, 1e30, -1e30])}
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        alone = expr.evaluate(env)
+        with quiet():
+            assert set(np.geterr().values()) == {"ignore"}
+            inside = expr.evaluate(env)
+        assert np.geterr() == before
+        with np.errstate(all="raise"):  # outside the block, each evaluation silences itself
+            again = expr.evaluate(env)
+    np.testing.assert_array_equal(inside, alone)
+    np.testing.assert_array_equal(again, alone)
+    assert np.isinf(alone[1:]).all()
 
 
 def test_power() -> None:

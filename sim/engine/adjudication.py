@@ -50,13 +50,17 @@ class Changes:
 
     def add(
         self,
-        mask: np.ndarray,
+        mask: np.ndarray | None,
         effects: Sequence[Effect],
         env: dict[str, Any],
         escalate_to: int | None = None,
         deescalate_to: int | None = None,
     ) -> None:
-        """Record the effects of something that happened in the worlds of ``mask``."""
+        """Record the effects of something that happened in the worlds of ``mask``.
+
+        ``mask`` None means every world: the same changes as an all-true mask,
+        without the steps that would only copy them through it.
+        """
         R = self.state.R
         types = self.state.var_types
         for eff in effects:
@@ -64,26 +68,29 @@ class Changes:
             value = self.state.evaluate(eff.expr, env)
             old = self.state.values[eff.target]
             if var.type in ("int", "float"):
-                d = np.where(mask, np.asarray(value, dtype=float) - old, 0.0)
+                d = np.asarray(value, dtype=float) - old
+                if mask is not None:
+                    d = np.where(mask, d, 0.0)
                 if eff.target in self.delta:
                     self.delta[eff.target] += d
                 else:
                     self.delta[eff.target] = d
             elif var.type == "bool":
                 v = np.asarray(value, dtype=bool)
-                t, f = mask & v, mask & ~v
+                t, f = (v, ~v) if mask is None else (mask & v, mask & ~v)
                 self.set_true[eff.target] = self.set_true.get(eff.target, False) | t
                 self.set_false[eff.target] = self.set_false.get(eff.target, False) | f
             else:
                 cur = self.enum_max.get(eff.target)
                 if cur is None:
                     cur = np.full(R, -1, dtype=np.int64)
-                self.enum_max[eff.target] = np.where(mask, np.maximum(cur, value), cur)
+                top = np.maximum(cur, value)
+                self.enum_max[eff.target] = top if mask is None else np.where(mask, top, cur)
         if escalate_to is not None:
-            e = np.where(mask, escalate_to, -1)
+            e = _where(mask, escalate_to, R)
             self.escalate = e if self.escalate is None else np.maximum(self.escalate, e)
         if deescalate_to is not None:
-            e = np.where(mask, deescalate_to, -1)
+            e = _where(mask, deescalate_to, R)
             self.deescalate = e if self.deescalate is None else np.maximum(self.deescalate, e)
 
     def apply(self, day: int) -> None:
@@ -121,6 +128,15 @@ class Changes:
                     hit = newly & (st.rung >= j) & (st.first_day[j] < 0)
                     st.first_day[j][hit] = day
                 st.peak = np.maximum(st.peak, st.rung)
+
+
+def _where(mask: np.ndarray | None, rung: int, R: int) -> np.ndarray:
+    """``rung`` in the worlds of ``mask`` (every world for None), -1 elsewhere."""
+    if mask is None:
+        out = np.empty(R, dtype=np.int64)
+        out.fill(rung)
+        return out
+    return np.where(mask, rung, -1)
 
 
 SEATED = -2
@@ -162,25 +178,32 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
         return
     ch = Changes(state)
     day = state.day
-    taken: list[tuple[str, int, np.ndarray]] = []  # (actor, action, worlds) of today's moves
+    # (actor, action, worlds) of today's moves; worlds None: every world
+    taken: list[tuple[str, int, np.ndarray | None]] = []
+    R = state.R
     for dec in decisions:
         actor = state.actors[dec.actor]
         # One count of the worlds per action, instead of a mask per action to
         # find the actions nobody took (foresight adjudicates one action taken
-        # in every world many times a day).
+        # in every world many times a day, where no mask is needed at all).
         taken_in = np.bincount(dec.action, minlength=len(actor.actions))
         for act in actor.actions:
-            if not taken_in[act.index]:
+            n = taken_in[act.index]
+            if not n:
                 continue
-            mask = dec.action == act.index
+            mask = None if n == R else dec.action == act.index
             taken.append((actor.id, act.index, mask))
             if not act.default:
                 ch.add(mask, act.effects, env, act.escalate_to, act.deescalate_to)
     # History is updated only after every effect has been evaluated, so no
     # actor's effects can see another actor's move of the same day.
     for actor_id, index, mask in taken:
-        state.action_count[actor_id][index] += mask
-        state.action_last[actor_id][index][mask] = day
+        if mask is None:
+            state.action_count[actor_id][index] += 1
+            state.action_last[actor_id][index] = day
+        else:
+            state.action_count[actor_id][index] += mask
+            state.action_last[actor_id][index][mask] = day
     _fired(state, decisions)
     ch.apply(day)
 

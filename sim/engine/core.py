@@ -42,6 +42,7 @@ from sim.engine.phases import (
 )
 from sim.engine.state import WorldState
 from sim.errors import UsageError
+from sim.expr import quiet
 from sim.scenario.model import Actor, Scenario
 
 Ask = Callable[[str, dict[str, Any]], Sequence[Any]]
@@ -140,9 +141,18 @@ class Engine:
         ``ask`` puts the question of a phase to every actor; the answers are
         applied only once all have answered, decisions in scenario order, so
         the order in which actors are asked cannot change anything.
+
+        numpy's floating-point errors are ignored for the whole day
+        (:func:`sim.expr.quiet`), as every expression evaluation ignores them,
+        set once instead of once per evaluation.
         """
         if not self.running:
             return None
+        with quiet():
+            return self._day(ask)
+
+    def _day(self, ask: Ask | None) -> Day:
+        """The body of :meth:`step`: one day in every world."""
         ask = ask or self.ask_directly
         st = self.world
         st.day = day = self.day

@@ -275,14 +275,10 @@ def softmax_pick(
         np.add(cdf[j - 1], cdf[j], out=cdf[j])
     threshold = u * cdf[-1]
     # Where the threshold is a number, so is every weight, and cdf only
-    # grows: the rows above the threshold are the last ones, and the first of
-    # them is the one whose predecessor is not above it.
-    action, rule = candidates[0], best_rule[0]
-    above_before = threshold < cdf[0]
-    for j in range(1, m):
-        above = threshold < cdf[j]
-        first = above & ~above_before
-        action = np.where(first, candidates[j], action)
-        rule = np.where(first, best_rule[j], rule)
-        above_before = above
-    return np.broadcast_to(action, u.shape), np.broadcast_to(rule, u.shape)
+    # grows: the rows at or below the threshold come first, and their number
+    # is the row of the first one above it (m where none is: row 0, as where
+    # the threshold is nan and no row is counted).
+    row = (cdf <= threshold).sum(axis=0)
+    row[row == m] = 0
+    R = len(row)
+    return candidates.take(row), best_rule.ravel().take(row * R + np.arange(R))

@@ -72,10 +72,10 @@ def events_phase(state: WorldState, day: int, rng: np.random.Generator) -> list[
             state.event_active[i] = ev.start_day <= day <= ev.end_day
             if day == ev.start_day:
                 state.event_count[i] += 1
-                ch.add(ones, ev.effects, env, ev.escalate_to, ev.deescalate_to)
+                ch.add(None, ev.effects, env, ev.escalate_to, ev.deescalate_to)
                 happened.append(Happening(ev, "event", ones))
             if day == ev.end_day + 1 and ev.end_effects:
-                ch.add(ones, ev.end_effects, env)
+                ch.add(None, ev.end_effects, env)
                 happened.append(Happening(ev, "event_end", ones))
             continue
         assert ev.when is not None and ev.hazard is not None  # compiled so

@@ -39,6 +39,8 @@ Language summary
   exponent gives nan, as in numpy.  Other floating-point overflow follows IEEE rules (inf).
   numpy's floating-point warnings are silenced during evaluation: a warning per batch chunk
   would not say which world is affected, and such values are visible in the results anyway.
+  Code that evaluates many expressions in a row can silence them once for the whole block
+  with ``with quiet():`` (the engine does so for each simulated day), which is cheaper.
 * Comparisons ``== != < <= > >=`` (chains like ``0 < x <= 5`` allowed) give booleans.
   ``in``/``not in`` need a literal list or tuple of constants on the right.  Enum values can
   only be compared with ``==``, ``!=``, ``in`` and ``not in`` against their own values given as
@@ -67,7 +69,7 @@ be (or share memory with) an input array, so callers must not modify results in 
 from __future__ import annotations
 
 from sim.expr.errors import ExpressionError
-from sim.expr.expression import Expr, compile_expr
+from sim.expr.expression import Expr, compile_expr, quiet
 from sim.expr.functions import ALLOWED_FUNCTIONS
 from sim.expr.limits import MAX_CONSTANT, MAX_DEPTH, MAX_EXPONENT, MAX_LENGTH, MAX_NODES
 from sim.expr.symbol import Symbol
@@ -83,4 +85,5 @@ __all__ = [
     "ExpressionError",
     "Symbol",
     "compile_expr",
+    "quiet",
 ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import datetime
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -26,11 +28,35 @@ def _quietly(fn: Any, env: Mapping[str, Any]) -> Any:
     warn).
 
     The decorator form sets and resets numpy's error state in one call instead of
-    the three a ``with np.errstate(...)`` block makes; expressions are evaluated
-    often enough for that to count. It keeps no state between calls, so it is
-    safe to re-enter and to call from several threads.
+    the three a ``with np.errstate(...)`` block makes. It keeps no state between
+    calls, so it is safe to re-enter and to call from several threads. Inside
+    :func:`quiet` evaluations skip it: the error state is already what it sets.
     """
     return fn(env)
+
+
+_QUIET: ContextVar[bool] = ContextVar("sim.expr.quiet", default=False)
+"""True inside :func:`quiet` (per thread and per task, as numpy's error state is)."""
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """numpy's floating-point errors ignored for a whole block of evaluations.
+
+    :meth:`Expr.evaluate` ignores them for each evaluation by setting numpy's
+    error state and resetting it afterwards, which costs more than many a
+    small evaluation. Inside this block the state is set once and evaluations
+    leave it alone, with the same effect on what they compute and warn. Every
+    numpy operation of the block is silenced too, not only the evaluations.
+    The block must not change numpy's error state around an evaluation (a
+    nested ``np.errstate(over="ignore")`` is harmless: it ignores as well).
+    """
+    token = _QUIET.set(True)
+    try:
+        with np.errstate(all="ignore"):
+            yield
+    finally:
+        _QUIET.reset(token)
 
 
 class Expr:
@@ -97,7 +123,7 @@ class Expr:
             ExpressionError: If ``env`` lacks a value the expression needs.
         """
         try:
-            result = _quietly(self._fn, env)
+            result = self._fn(env) if _QUIET.get() else _quietly(self._fn, env)
         except KeyError as exc:
             missing = exc.args[0] if exc.args else "?"
             raise ExpressionError(
