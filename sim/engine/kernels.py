@@ -378,17 +378,16 @@ class GeneratedKernel:
     def run(self, fixed: tuple[Any, ...], view: dict[str, Any], R: int) -> bool:
         """Call the kernel with ``fixed`` and the names read from ``view``; False (and
         nothing written) where it cannot run, so the caller takes the numpy path."""
-        args = []
-        pattern = []
-        for n in self.names:
-            v = view[n]
-            kind = _kind(v, R)
-            if kind is None:
-                return False
-            pattern.append(kind)
-            args.append(v)
-        key = "".join(pattern)
-        fn = self.function(key)
+        args = [view[n] for n in self.names]
+        shape = (R,)
+        # a world array (the usual case, looked at first), a scalar, or no kernel
+        kinds = ["a" if type(v) is np.ndarray and v.shape == shape else _kind(v, R) for v in args]
+        if None in kinds:
+            return False
+        key = "".join(kinds)  # type: ignore[arg-type]
+        fn = self.variants.get(key, _UNSEEN)
+        if fn is _UNSEEN:
+            fn = self.function(key)
         if fn is None:
             return False
         try:
@@ -397,6 +396,10 @@ class GeneratedKernel:
             self.variants[key] = None
             return False
         return True
+
+
+_UNSEEN = object()
+"""What :attr:`GeneratedKernel.variants` gives for a pattern not compiled yet."""
 
 
 def planned(state: WorldState, key: str, make: Any) -> GeneratedKernel | None:
