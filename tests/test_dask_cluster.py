@@ -172,7 +172,7 @@ def test_private_local_cluster_binds_loopback_only_and_not_8787(tmp_path) -> Non
 
 def test_batch_on_the_cluster_is_byte_identical_to_serial(cluster, tmp_path) -> None:
     common = [RELATIVE, "--runs", "11000", "--seed", "3", "--no-plots", "-q"]
-    _wargame("batch", *common, "--out", str(tmp_path / "serial"))
+    _wargame("batch", *common, "--workers", "1", "--out", str(tmp_path / "serial"))
     done = _wargame(
         "batch", *common, "--scheduler", cluster["address"], "--out", str(tmp_path / "dask")
     )
@@ -197,7 +197,7 @@ def test_sweep_on_the_cluster_is_byte_identical_to_serial(cluster, tmp_path) -> 
         "--no-plots",
         "-q",
     ]
-    _wargame("sweep", *common, "--out", str(tmp_path / "serial"))
+    _wargame("sweep", *common, "--workers", "1", "--out", str(tmp_path / "serial"))
     _wargame("sweep", *common, "--scheduler", cluster["address"], "--out", str(tmp_path / "dask"))
     _same_tables(tmp_path / "serial", tmp_path / "dask")
     a, b = (json.loads((tmp_path / f / "summary.json").read_text()) for f in ("serial", "dask"))
