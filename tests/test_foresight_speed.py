@@ -44,7 +44,7 @@ def test_the_worlds_foresight_works_on_are_those_take_gives() -> None:
     foresight does not read is sliced on first reading, once."""
     st = _model().world
     where = np.flatnonzero(np.arange(st.R) % 3 != 1)
-    sub = foresight._Worlds.of(st, where)
+    sub = foresight._Worlds.of(st, where, frozenset(st.values) | frozenset(st.params))
     want = st.take(where, read_only=True)
     assert not foresight._LATER & sub.__dict__.keys()  # nothing of it sliced yet
     for f in dataclasses.fields(want):
@@ -102,3 +102,26 @@ def test_a_weight_is_the_product_of_beliefs_and_priors_per_world() -> None:
                 }
                 seen += 1
     assert seen >= 6
+
+
+def test_the_worlds_keep_the_variables_and_parameters_foresight_names() -> None:
+    """Each decider's restricted state keeps what its values, the moves' and the
+    responses' effects and the responses' rules name, and every variable a move
+    writes; the rest of the state variables and parameters are left out."""
+    st = _model().world
+    where = np.arange(0, st.R, 2)
+    for decider in (a for a in st.scenario.actors if a.rules_of("foresight")):
+        names = foresight._foreseen_names(st, decider)
+        sub = foresight._Worlds.of(st, where, names)
+        assert sub.values.keys() == st.values.keys() & names
+        assert sub.params.keys() == st.params.keys() & names
+        assert {t.of.names for t in decider.values} and all(
+            n in names for t in decider.values for n in t.of.names
+        )
+        written = {e.target for a in decider.actions for e in a.effects}
+        for b in foresight.responders(st, decider):
+            for r in b.responses:
+                assert r.reads <= names
+                written |= {e.target for e in r.action.effects}
+        assert written <= sub.values.keys()
+        assert len(sub.values) < len(st.values)  # the default scenario leaves some out

@@ -757,7 +757,8 @@ def utilities(
     if where is None:
         sub, sub_env = state, env
     else:
-        sub, sub_env = _Worlds.of(state, where), _take(env, where, R)
+        sub = _Worlds.of(state, where, _foreseen_names(state, decider))
+        sub_env = _take(env, where, R)
     outlook = Outlook(decider, sub, sub_env)
     default = decider.default_action
     cache: dict[tuple[int, int], np.ndarray] = {}
@@ -816,18 +817,25 @@ class _Worlds(WorldState):
     bookkeeping are not copied on every day foresight runs. A hypothetical
     copy (:meth:`WorldState.hypothetical`) does not have them: reading one
     there fails loudly instead of showing the whole state's worlds.
+
+    Of the state variables and parameters, only those named in ``names`` are
+    kept (:func:`_foreseen_names`: all that foresight's expressions read and
+    its moves write); an expression reading another would fail loudly.
     """
 
     _whole: WorldState
     _where: np.ndarray
 
     @classmethod
-    def of(cls, whole: WorldState, where: np.ndarray) -> _Worlds:
-        """``whole`` restricted to the worlds ``where``."""
+    def of(cls, whole: WorldState, where: np.ndarray, names: frozenset[str]) -> _Worlds:
+        """``whole`` restricted to the worlds ``where`` and to the ``names`` it keeps."""
         sub = object.__new__(cls)
         d = sub.__dict__
         for f in dataclasses.fields(WorldState):
-            if f.name not in _LATER:
+            if f.name in ("values", "params"):
+                kept = {k: v for k, v in getattr(whole, f.name).items() if k in names}
+                d[f.name] = _rows(kept, where)
+            elif f.name not in _LATER:
                 d[f.name] = _rows(getattr(whole, f.name), where)
         d["R"] = len(where)
         d.update(whole._shared())
@@ -840,6 +848,22 @@ class _Worlds(WorldState):
             raise AttributeError(name)
         v = self.__dict__[name] = _rows(getattr(self._whole, name), self._where)
         return v
+
+
+def _foreseen_names(state: WorldState, decider: Actor) -> frozenset[str]:
+    """Every name foresight reads or writes for ``decider``: what its values read, what
+    the effects of its moves and of the responses read and the variables they
+    write, and what the responses' rules read (worked out once)."""
+    key = f"foresight:names:{decider.id}"
+    cached = state.plans.get(key)
+    if cached is None:
+        predicted = [r for b in responders(state, decider) for r in b.responses]
+        names = set(_valued_names(decider)).union(*(r.reads for r in predicted))
+        for act in (*decider.actions, *(r.action for r in predicted)):
+            for e in act.effects:
+                names |= e.expr.names | {e.target}
+        cached = state.plans[key] = frozenset(names)
+    return cached
 
 
 _LATER = frozenset(
