@@ -300,6 +300,18 @@ def daily_probability(
 
 def _daily(resp: Response, state: WorldState, evaluate: Callable[[Expr], Any]) -> np.ndarray | None:
     """:func:`daily_probability`, or None where it is 0 in every world."""
+    parts = _parts(resp, state, evaluate)
+    return None if parts is None else _combined(*parts, state.R)
+
+
+Parts = tuple[np.ndarray | None, list[tuple[np.ndarray, Any]], np.ndarray | None]
+"""What a daily probability is made of: where the move is allowed (None: everywhere),
+each trigger that holds somewhere as its ``when`` and ``1 - p``, and the share of
+the preferences (None: none is active anywhere)."""
+
+
+def _parts(resp: Response, state: WorldState, evaluate: Callable[[Expr], Any]) -> Parts | None:
+    """The :data:`Parts` of ``resp``'s daily probability; None where it is 0 everywhere."""
     # Written for as few array operations as give the same numbers: the factors
     # that are 1 (all-true masks, a first product, a share of 0, a trigger or
     # preferences whose `when` holds in no world) are left out, and a constant
@@ -314,23 +326,93 @@ def _daily(resp: Response, state: WorldState, evaluate: Callable[[Expr], Any]) -
         allowed = ok if allowed is None else allowed & ok
     if allowed is not None and not allowed.any():
         return None
-    miss = None  # 1 in every world
+    factors = []
     for r in resp.triggers:
         when = _mask(evaluate(r.condition), R)
-        if not when.any():
-            continue  # a factor of 1 in every world
-        factor = np.where(when, _keep(r, state, evaluate, R), 1.0)
-        miss = factor if miss is None else miss * factor
+        if when.any():  # else a factor of 1 in every world
+            factors.append((when, _keep(r, state, evaluate, R)))
     share = _share(resp, evaluate, R) if resp.preferences else None
+    if share is None and not factors:
+        return None  # 1 - 1 in every world
+    return allowed, factors, share
+
+
+def _combined(
+    allowed: np.ndarray | None,
+    factors: list[tuple[np.ndarray, Any]],
+    share: np.ndarray | None,
+    R: int,
+) -> np.ndarray:
+    """The daily probability from its :data:`Parts`: ``q + (1 - q) * s``, 0 where not allowed."""
+    miss = None  # 1 in every world
+    for when, keep in factors:
+        factor = np.where(when, keep, 1.0)
+        miss = factor if miss is None else miss * factor
     if share is None:
-        if miss is None:
-            return None  # 1 - 1 in every world
+        assert miss is not None  # some factor (_parts)
         chance = 1.0 - miss
     else:
         if miss is None:
             miss = np.ones(R)
         chance = 1.0 - miss * (1.0 - share)
     return chance if allowed is None else np.where(allowed, chance, 0.0)
+
+
+def _by_table(
+    allowed: np.ndarray | None,
+    factors: list[tuple[np.ndarray, Any]],
+    horizon: int,
+    R: int,
+    tables: dict[Any, np.ndarray],
+) -> np.ndarray | None:
+    """``P_H`` from the :data:`Parts` of a daily probability without preferences whose
+    triggers' ``1 - p`` are each the same in every world (None where they are not).
+
+    A world's ``P_H`` then depends only on which triggers hold there and whether
+    the move is allowed: each of these at most ``2^k`` cases is worked out once,
+    by the very operations :func:`_combined` and the power apply to a world
+    (on an array of the cases), and each world reads its case's value. A
+    world's number is the same; the powers are taken once per case, not once
+    per world. ``tables`` keeps the cases' values by what they depend on.
+    """
+    keeps = []
+    for _, keep in factors:
+        if isinstance(keep, np.ndarray):
+            lo = keep.min()
+            if lo != keep.max():  # differs between worlds (or is nan somewhere)
+                return None
+            keep = lo  # equal values: equal bits (1 - x is never -0)
+        if keep != keep:  # nan: no key finds it again
+            return None
+        keeps.append(keep)
+    k = len(factors) + (allowed is not None)
+    if k > _TABLE_BITS:
+        return None
+    key = (*keeps, allowed is not None, horizon)
+    table = tables.get(key)
+    if table is None:
+        case = np.arange(1 << k)
+        holds = [(case >> j) & 1 == 1 for j in range(k)]
+        table = 1.0 - _combined(
+            holds[-1] if allowed is not None else None,
+            list(zip(holds, keeps, strict=False)),
+            None,
+            len(case),
+        )
+        table **= horizon
+        np.subtract(1.0, table, out=table)
+        table.flags.writeable = False
+        tables[key] = table
+    # each world's case, bit j set where mask j holds (a bool's byte is 0 or 1)
+    code = factors[0][0].view(np.uint8).copy()
+    masks = [when for when, _ in factors[1:]] + ([] if allowed is None else [allowed])
+    for j, m in enumerate(masks, start=1):
+        code |= m.view(np.uint8) << j
+    return table[code]
+
+
+_TABLE_BITS = 8
+"""At most this many triggers and the allowed mask for :func:`_by_table` (a case is a byte)."""
 
 
 def _keep(r: Rule, state: WorldState, evaluate: Callable[[Expr], Any], R: int) -> Any:
@@ -466,7 +548,10 @@ class Outlook:
     term, a response's daily probability, one of its rules' expressions) is
     worked out once on the base and reused by every state; what reads no
     weighed trait of a responder is worked out once for all of its types.
-    Each number is still computed by the same operations on the same arrays
+    A response whose triggers' probabilities are each the same in every world
+    (and no preference active in any world) has its ``P_H`` worked out once per
+    case of which triggers hold (:func:`_by_table`), not once per world.
+    Each number is still computed by the same operations on the same values
     as in the formulation of the module docstring, so the utilities are
     bit-identical to it; only repeated work is saved.
 
@@ -491,6 +576,7 @@ class Outlook:
         self._types: dict[str, list[Weighted]] = {}
         self._moves: dict[int, Hypothesis] = {}
         self._decisions: dict[tuple[str, int], Decision] = {}
+        self._tables: dict[Any, np.ndarray] = state.plans.setdefault("foresight:tables", {})
         self.compiled = kernels.active()  # asked once: the environment is read each time
 
     # -- states and views ----------------------------------------------------------
@@ -621,14 +707,18 @@ class Outlook:
                 def evaluate(expr: Expr) -> Any:
                     return self.evaluate(expr, h, responder, t, values)
 
-                p = _daily(resp, h.state, evaluate)
-                if p is None:
+                parts = _parts(resp, h.state, evaluate)
+                if parts is None:
                     got = memo[key] = (np.zeros(self.R), False)  # 1 - 1^H in every world
                     return got
-                # 1 - (1 - p) ** H, the power and the subtraction in place
-                p_h = 1.0 - p
-                _raise(p_h, horizon)
-                np.subtract(1.0, p_h, out=p_h)
+                allowed, factors, share = parts
+                if share is None:
+                    p_h = _by_table(allowed, factors, horizon, self.R, self._tables)
+                if p_h is None:
+                    # 1 - (1 - p) ** H, the power and the subtraction in place
+                    p_h = 1.0 - _combined(allowed, factors, share, self.R)
+                    _raise(p_h, horizon)
+                    np.subtract(1.0, p_h, out=p_h)
             got = memo[key] = (p_h, bool((p_h > 0).any()))
         return got
 
