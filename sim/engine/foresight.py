@@ -576,6 +576,7 @@ class Outlook:
         self._types: dict[str, list[Weighted]] = {}
         self._moves: dict[int, Hypothesis] = {}
         self._decisions: dict[tuple[str, int], Decision] = {}
+        self._fills: dict[int, np.ndarray] = {}
         self._tables: dict[Any, np.ndarray] = state.plans.setdefault("foresight:tables", {})
         self.compiled = kernels.active()  # asked once: the environment is read each time
 
@@ -597,7 +598,8 @@ class Outlook:
         key = (actor.id, action.index)
         decision = self._decisions.get(key)
         if decision is None:
-            decision = self._decisions[key] = _everywhere(actor, action, self.R)
+            filled = self._filled
+            decision = self._decisions[key] = Decision(actor.id, filled(action.index), filled(-1))
         st = _after(prev, env, actor, action, self.compiled, decision)
         delta: dict[str, Any] = {}
         for k, v in st.values.items():
@@ -619,6 +621,15 @@ class Outlook:
             v.flags.writeable = False
         changed = delta if parent is None else {**parent.changed, **delta}
         return Hypothesis(st, changed, delta, parent)
+
+    def _filled(self, v: int) -> np.ndarray:
+        """``v`` in every world, read only (made once: the decisions of every move share
+        their arrays, which adjudication only reads)."""
+        a = self._fills.get(v)
+        if a is None:
+            a = self._fills[v] = np.full(self.R, v, dtype=np.int64)
+            a.flags.writeable = False
+        return a
 
     def seen(self, actor: Actor) -> dict[str, Any]:
         """The base as ``actor`` sees it: with its beliefs, and, for a responder, its
