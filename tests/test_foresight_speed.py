@@ -108,9 +108,10 @@ def test_a_weight_is_the_product_of_beliefs_and_priors_per_world() -> None:
 
 
 def test_the_worlds_keep_the_variables_and_parameters_foresight_names() -> None:
-    """Each decider's restricted state keeps what its values, the moves' and the
-    responses' effects and the responses' rules name, and every variable a move
-    writes; the rest of the state variables and parameters are left out."""
+    """Each decider's restricted state keeps what its values, the responses' rules and
+    the effects of every action of the decider and the responders name, and every
+    variable those actions write; the rest of the state variables and parameters
+    are left out."""
     st = _model().world
     where = np.arange(0, st.R, 2)
     for decider in (a for a in st.scenario.actors if a.rules_of("foresight")):
@@ -121,12 +122,13 @@ def test_the_worlds_keep_the_variables_and_parameters_foresight_names() -> None:
         assert {t.of.names for t in decider.values} and all(
             n in names for t in decider.values for n in t.of.names
         )
-        written = {e.target for a in decider.actions for e in a.effects}
+        movers = [decider]
         for b in foresight.responders(st, decider):
-            for r in b.responses:
-                assert r.reads <= names
-                written |= {e.target for e in r.action.effects}
-        assert written <= sub.values.keys()
+            movers.append(b.actor)
+            assert all(r.reads <= names for r in b.responses)
+        effects = [e for m in movers for a in m.actions for e in a.effects]
+        assert {e.target for e in effects} <= sub.values.keys()
+        assert all(e.expr.names <= names for e in effects)
         assert len(sub.values) < len(st.values)  # the default scenario leaves some out
 
 

@@ -952,17 +952,19 @@ class _Worlds(WorldState):
 
 
 def _foreseen_names(state: WorldState, decider: Actor) -> frozenset[str]:
-    """Every name foresight reads or writes for ``decider``: what its values read, what
-    the effects of its moves and of the responses read and the variables they
-    write, and what the responses' rules read (worked out once)."""
+    """Every name foresight reads or writes for ``decider``: what its values and the
+    responses' rules read, and what the effects of every action of the decider and
+    of each responder read and the variables they write (an adjudication of one
+    move, compiled, reads those of all its mover's actions); worked out once."""
     key = f"foresight:names:{decider.id}"
     cached = state.plans.get(key)
     if cached is None:
-        predicted = [r for b in responders(state, decider) for r in b.responses]
-        names = set(_valued_names(decider)).union(*(r.reads for r in predicted))
-        for act in (*decider.actions, *(r.action for r in predicted)):
-            for e in act.effects:
-                names |= e.expr.names | {e.target}
+        others = responders(state, decider)
+        names = set(_valued_names(decider)).union(*(r.reads for b in others for r in b.responses))
+        for mover in (decider, *(b.actor for b in others)):
+            for act in mover.actions:
+                for e in act.effects:
+                    names |= e.expr.names | {e.target}
         cached = state.plans[key] = frozenset(names)
     return cached
 
