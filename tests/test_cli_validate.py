@@ -171,6 +171,28 @@ def test_python_dash_m_sim() -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """``wargame validate ... | head``: the pipe closes before the output is written;
+    the command stops with the shell's SIGPIPE code and no traceback."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "validate",
+            *[str(p) for p in sorted(ROOT.glob("scenarios/*.yaml"))],
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+
+
 _EXIT_NOW = """
 import atexit, sys, threading
 from sim.cli.common import exit_now

@@ -17,6 +17,7 @@ viewer's (:mod:`sim.viz.cli`).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 from sim import __version__
 from sim.arguments import add_claims_options, seed_value
 from sim.cli.batch import register as register_results_commands
-from sim.cli.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err, exit_now, out
+from sim.cli.common import EXIT_FAIL, EXIT_OK, EXIT_PIPE, EXIT_USAGE, err, exit_now, out
 from sim.cli.discover import register as register_discover
 from sim.cli.evidence import register as register_forecast
 from sim.cli.knockouts import register as register_knockouts
@@ -212,6 +213,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _reader_gone() -> int:
+    """The exit code when whoever read the output stopped (``wargame ... | head``).
+
+    Whatever the command wrote to files is complete (the summary is printed
+    last); what is left of stdout goes nowhere, so the interpreter's final
+    flush raises nothing, and the code is the shell's for a process ended by
+    SIGPIPE, as for any other program in a pipeline.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind stdout
+        pass
+    return EXIT_PIPE
+
+
 def _command(argv: Sequence[str] | None) -> int:
     """Parse ``argv`` and run its command; the exit code."""
     parser = build_parser()
@@ -242,3 +259,5 @@ def _command(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         err("interrupted")
         return 130
+    except BrokenPipeError:
+        return _reader_gone()

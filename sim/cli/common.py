@@ -10,6 +10,10 @@ import threading
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 """Success; a check that failed (``trace --strict``); an error the user can fix."""
 
+EXIT_PIPE = 141
+"""The reader of the output went away (128 + SIGPIPE, what a shell reports for a
+program a closed pipe ended)."""
+
 
 def out(text: str = "") -> None:
     """A line of the command's result, on stdout."""
