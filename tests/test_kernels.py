@@ -526,3 +526,51 @@ def test_the_viewer_warms_the_kernels_and_its_first_ensemble_at_start(
     assert kernels._preferred
     sc = settings.compiled(path, ())
     assert (sc.sha256, ()) in settings._ENSEMBLES
+
+
+def _decisions(model: WargameModel, rng: np.random.Generator, k: int) -> list[Any]:
+    """Random decisions of every actor: pattern ``k`` leaves some actions untaken (0), takes
+    one action everywhere (1) or any action anywhere (2)."""
+    from sim.engine.adjudication import Decision
+
+    R, out = model.world.R, []
+    for actor in model.spec.actors:
+        n = len(actor.actions)
+        if k == 0:
+            pick = rng.choice(n, size=max(1, n // 2), replace=False)
+            action = rng.choice(pick, size=R)
+        elif k == 1:
+            action = np.full(R, rng.integers(n))
+        else:
+            action = rng.integers(n, size=R)
+        out.append(Decision(actor.id, action.astype(np.int64), np.full(R, -1)))
+    return out
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_compiled_adjudication_equals_numpy_on_random_decisions(
+    path: Path, monkeypatch: pytest.MonkeyPatch, kernel_cache: Path
+) -> None:
+    """Every action of every actor, taken in some worlds, in all or in none."""
+    pytest.importorskip("numba")
+    from sim.engine.adjudication import adjudicate
+
+    model = WargameModel(load_scenario(path), replicates=300, collect=False, rng=3)
+    for _ in range(12):
+        model.step()
+    rng = np.random.default_rng(7)
+    for k in (0, 1, 2, 0, 2):
+        decisions = _decisions(model, rng, k)
+        env = model.world.env()
+        monkeypatch.setenv(kernels.MODE_VARIABLE, "numpy")
+        a = model.world.take(np.arange(model.world.R))
+        adjudicate(a, decisions, env)
+        monkeypatch.setenv(kernels.MODE_VARIABLE, "numba")
+        b = model.world.take(np.arange(model.world.R))
+        assert kernels.active() and kernels.adjudicate(b, decisions, env)  # compiled
+        assert all(same(a.values[n], b.values[n]) for n in a.values)
+        assert np.array_equal(a.rung, b.rung) and np.array_equal(a.peak, b.peak)
+        assert np.array_equal(a.first_day, b.first_day)
+        for actor in a.action_count:
+            assert np.array_equal(a.action_count[actor], b.action_count[actor])
+            assert np.array_equal(a.action_last[actor], b.action_last[actor])
