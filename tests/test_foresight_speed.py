@@ -4,10 +4,9 @@ The worlds foresight works on are sliced as :meth:`WorldState.take` slices
 them, the bookkeeping it never reads only when read, and only the state
 variables and parameters it names are kept; ``(1 - p) ** H`` skips the
 worlds where ``1 - p`` is 1, and is read from a table of cases where the
-triggers' probabilities are the same in every world; a weight made only of
-priors is a scalar.
-(The utilities themselves are compared with the plain computation in
-``test_engine_speedups.py``.)
+triggers' probabilities and the preferences' utilities are the same in every
+world; a weight made only of priors is a scalar. (The utilities themselves
+are compared with the plain computation in ``test_engine_speedups.py``.)
 """
 
 from __future__ import annotations
@@ -132,12 +131,23 @@ def test_the_worlds_keep_the_variables_and_parameters_foresight_names() -> None:
         assert len(sub.values) < len(st.values)  # the default scenario leaves some out
 
 
-def _plain_p_h(allowed, factors, horizon: int, R: int) -> np.ndarray:
+def _plain_p_h(allowed, factors, prefs, horizon: int, R: int) -> np.ndarray:
     """``1 - (1 - p) ** H`` of the daily probability from its parts, written plainly."""
     miss = np.ones(R)
     for when, keep in factors:
         miss = miss * np.where(when, keep, 1.0)
-    p = 1.0 - miss
+    share = np.zeros(R)
+    if prefs is not None:
+        mine, rival, beta = prefs
+        u = np.zeros(R)
+        for sign, group in ((1, mine), (-1, rival)):
+            for on, utility in group:
+                part = np.where(on, utility, 0.0)
+                u = u + part if sign > 0 else u - part
+        active = np.logical_or.reduce([on for on, _ in mine])
+        with np.errstate(over="ignore"):
+            share = np.where(active, 1.0 / (1.0 + np.exp(-beta * u)), 0.0)
+    p = 1.0 - miss * (1.0 - share)
     if allowed is not None:
         p = np.where(allowed, p, 0.0)
     return 1.0 - (1.0 - p) ** horizon
@@ -146,27 +156,39 @@ def _plain_p_h(allowed, factors, horizon: int, R: int) -> np.ndarray:
 @pytest.mark.parametrize("horizon", [1, 2, 3, 14])
 @pytest.mark.parametrize("once", [False, True])
 def test_the_chance_by_cases_is_the_chance_world_by_world(horizon: int, once: bool) -> None:
-    """Where each trigger's ``1 - p`` is the same in every world, ``P_H`` read from the
-    table of cases equals the power taken world by world, bit for bit; where one
-    differs between worlds (or is nan), there is no table."""
+    """Where each trigger's ``1 - p``, each preference's utility and the rationality are
+    the same in every world, ``P_H`` read from the table of cases equals the power
+    taken world by world, bit for bit; where one differs between worlds (or is
+    nan), there is no table."""
     R = 5000
     rng = np.random.default_rng(horizon)
     allowed = rng.random(R) < 0.7 if once else None
     masks = [rng.random(R) < f for f in (0.5, 0.2, 0.9)]
     masks.append(np.broadcast_to(np.True_, (R,)))  # a condition that reads no world
     keeps = [np.float64(0.7), np.full(R, 0.97), 0.0, np.float64(1 - 1e-9)]
+    on = [rng.random(R) < f for f in (0.4, 0.6)]
+    beta = np.broadcast_to(np.float64(1.5), (R,))
+    preferences = [
+        None,
+        ([(on[0], np.full(R, -3.0))], [], beta),
+        ([(on[0], np.full(R, 2.0)), (on[1], np.full(R, 0.5))], [(masks[0], np.full(R, 1.0))], 3.0),
+    ]
     tables: dict = {}
-    for n in range(1, len(masks) + 1):
-        factors = list(zip(masks[:n], keeps[:n], strict=True))
-        got = foresight._by_table(allowed, factors, horizon, R, tables)
-        assert got is not None
-        assert got.tobytes() == _plain_p_h(allowed, factors, horizon, R).tobytes()
-        again = foresight._by_table(allowed, factors, horizon, R, tables)  # the kept table
-        assert again is not None and again.tobytes() == got.tobytes()
+    for prefs in preferences:
+        for n in range(0 if prefs else 1, len(masks) + 1):
+            factors = list(zip(masks[:n], keeps[:n], strict=True))
+            got = foresight._by_table((allowed, factors, prefs), horizon, R, tables)
+            assert got is not None
+            want = _plain_p_h(allowed, factors, prefs, horizon, R)
+            assert got.tobytes() == want.tobytes()
+            again = foresight._by_table((allowed, factors, prefs), horizon, R, tables)
+            assert again is not None and again.tobytes() == got.tobytes()  # the kept table
     varying = np.linspace(0.1, 0.9, R)
-    assert foresight._by_table(allowed, [(masks[0], varying)], horizon, R, tables) is None
+    assert foresight._by_table((allowed, [(masks[0], varying)], None), horizon, R, tables) is None
     with_nan = np.full(R, 0.5)
     with_nan[7] = np.nan
-    assert foresight._by_table(allowed, [(masks[0], with_nan)], horizon, R, tables) is None
+    assert foresight._by_table((allowed, [(masks[0], with_nan)], None), horizon, R, tables) is None
+    mixed = ([(on[0], varying)], [], 1.0)
+    assert foresight._by_table((allowed, [], mixed), horizon, R, tables) is None
     many = [(masks[0], np.float64(0.5))] * (foresight._TABLE_BITS + 1)
-    assert foresight._by_table(allowed, many, horizon, R, tables) is None
+    assert foresight._by_table((allowed, many, None), horizon, R, tables) is None

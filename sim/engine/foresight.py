@@ -304,10 +304,14 @@ def _daily(resp: Response, state: WorldState, evaluate: Callable[[Expr], Any]) -
     return None if parts is None else _combined(*parts, state.R)
 
 
-Parts = tuple[np.ndarray | None, list[tuple[np.ndarray, Any]], np.ndarray | None]
+Parts = tuple[np.ndarray | None, list[tuple[np.ndarray, Any]], "Prefs | None"]
 """What a daily probability is made of: where the move is allowed (None: everywhere),
-each trigger that holds somewhere as its ``when`` and ``1 - p``, and the share of
-the preferences (None: none is active anywhere)."""
+each trigger that holds somewhere as its ``when`` and ``1 - p``, and the
+preferences (None: none is active anywhere)."""
+
+Prefs = tuple[list[tuple[np.ndarray, Any]], list[tuple[np.ndarray, Any]], Any]
+"""A response's preferences, each as its ``when`` and utility, the default's alike, and
+the responder's rationality."""
 
 
 def _parts(resp: Response, state: WorldState, evaluate: Callable[[Expr], Any]) -> Parts | None:
@@ -331,16 +335,16 @@ def _parts(resp: Response, state: WorldState, evaluate: Callable[[Expr], Any]) -
         when = _mask(evaluate(r.condition), R)
         if when.any():  # else a factor of 1 in every world
             factors.append((when, _keep(r, state, evaluate, R)))
-    share = _share(resp, evaluate, R) if resp.preferences else None
-    if share is None and not factors:
+    prefs = _preferences(resp, evaluate, R) if resp.preferences else None
+    if prefs is None and not factors:
         return None  # 1 - 1 in every world
-    return allowed, factors, share
+    return allowed, factors, prefs
 
 
 def _combined(
     allowed: np.ndarray | None,
     factors: list[tuple[np.ndarray, Any]],
-    share: np.ndarray | None,
+    prefs: Prefs | None,
     R: int,
 ) -> np.ndarray:
     """The daily probability from its :data:`Parts`: ``q + (1 - q) * s``, 0 where not allowed."""
@@ -348,6 +352,7 @@ def _combined(
     for when, keep in factors:
         factor = np.where(when, keep, 1.0)
         miss = factor if miss is None else miss * factor
+    share = None if prefs is None else _share(prefs, R)
     if share is None:
         assert miss is not None  # some factor (_parts)
         chance = 1.0 - miss
@@ -359,60 +364,75 @@ def _combined(
 
 
 def _by_table(
-    allowed: np.ndarray | None,
-    factors: list[tuple[np.ndarray, Any]],
-    horizon: int,
-    R: int,
-    tables: dict[Any, np.ndarray],
+    parts: Parts, horizon: int, R: int, tables: dict[Any, np.ndarray]
 ) -> np.ndarray | None:
-    """``P_H`` from the :data:`Parts` of a daily probability without preferences whose
-    triggers' ``1 - p`` are each the same in every world (None where they are not).
+    """``P_H`` from the :data:`Parts` of a daily probability whose triggers' ``1 - p``,
+    preferences' utilities and rationality are each the same in every world
+    (None where they are not).
 
-    A world's ``P_H`` then depends only on which triggers hold there and whether
-    the move is allowed: each of these at most ``2^k`` cases is worked out once,
-    by the very operations :func:`_combined` and the power apply to a world
-    (on an array of the cases), and each world reads its case's value. A
-    world's number is the same; the powers are taken once per case, not once
-    per world. ``tables`` keeps the cases' values by what they depend on.
+    A world's ``P_H`` then depends only on which triggers and preferences hold
+    there and whether the move is allowed: each of these at most ``2^k`` cases
+    is worked out once, by the very operations :func:`_combined` and the power
+    apply to a world (on an array of the cases), and each world reads its
+    case's value. A world's number is the same; the powers are taken once per
+    case, not once per world. ``tables`` keeps the cases' values by what they
+    depend on.
     """
-    keeps = []
-    for _, keep in factors:
-        if isinstance(keep, np.ndarray):
-            lo = keep.min()
-            if lo != keep.max():  # differs between worlds (or is nan somewhere)
-                return None
-            keep = lo  # equal values: equal bits (1 - x is never -0)
-        if keep != keep:  # nan: no key finds it again
+    allowed, factors, prefs = parts
+    pairs = list(factors)
+    if prefs is not None:
+        mine, rival, beta = prefs
+        pairs += [*mine, *rival]
+        beta = _uniform(beta)
+        if beta is None:
             return None
-        keeps.append(keep)
-    k = len(factors) + (allowed is not None)
+    scalars = [_uniform(x) for _, x in pairs]
+    if any(x is None for x in scalars):
+        return None
+    masks = [m for m, _ in pairs] + ([] if allowed is None else [allowed])
+    k = len(masks)
     if k > _TABLE_BITS:
         return None
-    key = (*keeps, allowed is not None, horizon)
+    shape = (len(factors), *(() if prefs is None else (len(mine), len(rival), beta)))
+    key = (*scalars, shape, allowed is not None, horizon)
     table = tables.get(key)
     if table is None:
         case = np.arange(1 << k)
         holds = [(case >> j) & 1 == 1 for j in range(k)]
+        cases = list(zip(holds, scalars, strict=False))
+        n = len(factors)
+        table_prefs = None
+        if prefs is not None:
+            table_prefs = (cases[n : n + len(mine)], cases[n + len(mine) : len(pairs)], beta)
         table = 1.0 - _combined(
-            holds[-1] if allowed is not None else None,
-            list(zip(holds, keeps, strict=False)),
-            None,
-            len(case),
+            holds[-1] if allowed is not None else None, cases[:n], table_prefs, len(case)
         )
         table **= horizon
         np.subtract(1.0, table, out=table)
         table.flags.writeable = False
         tables[key] = table
     # each world's case, bit j set where mask j holds (a bool's byte is 0 or 1)
-    code = factors[0][0].view(np.uint8).copy()
-    masks = [when for when, _ in factors[1:]] + ([] if allowed is None else [allowed])
-    for j, m in enumerate(masks, start=1):
+    code = masks[0].view(np.uint8).copy()
+    for j, m in enumerate(masks[1:], start=1):
         code |= m.view(np.uint8) << j
     return table[code]
 
 
+def _uniform(x: Any) -> Any:
+    """``x`` as one scalar where it is the same in every world (a scalar, or an array
+    whose least and greatest values are equal); None where it is not, or is nan
+    (which no key of a table finds again)."""
+    if isinstance(x, np.ndarray):
+        lo = x.min()
+        if lo != x.max():  # differs between worlds (or is nan somewhere)
+            return None
+        x = lo  # equal values (where they are 0 and -0, no result differs)
+    return None if x != x else x
+
+
 _TABLE_BITS = 8
-"""At most this many triggers and the allowed mask for :func:`_by_table` (a case is a byte)."""
+"""At most this many triggers, preferences and allowed mask for :func:`_by_table` (a case is
+a byte)."""
 
 
 def _keep(r: Rule, state: WorldState, evaluate: Callable[[Expr], Any], R: int) -> Any:
@@ -429,23 +449,33 @@ def _keep(r: Rule, state: WorldState, evaluate: Callable[[Expr], Any], R: int) -
     return 1.0 - _per_world(evaluate(r.prob), R).clip(0, 1)
 
 
-def _share(resp: Response, evaluate: Callable[[Expr], Any], R: int) -> np.ndarray | None:
-    """The softmax share ``s`` of ``resp``'s active preferences against the default's
-    (0 where none is active); None where none is active in any world."""
+def _preferences(resp: Response, evaluate: Callable[[Expr], Any], R: int) -> Prefs | None:
+    """The :data:`Prefs` of ``resp``; None where no preference is active in any world."""
     ons = [_mask(evaluate(r.condition), R) for r in resp.preferences]
     if not any(on.any() for on in ons):
         return None
-    active = np.zeros(R, dtype=bool)
-    u = np.zeros(R)
+    mine = []
     for r, on in zip(resp.preferences, ons, strict=True):
         assert r.utility is not None  # compiled so
-        u = u + np.where(on, _per_world(evaluate(r.utility), R), 0.0)
-        active |= on
+        mine.append((on, _per_world(evaluate(r.utility), R)))
+    rival = []
     for r in resp.rival:
-        on = _mask(evaluate(r.condition), R)
         assert r.utility is not None
-        u = u - np.where(on, _per_world(evaluate(r.utility), R), 0.0)
-    beta = _per_world(evaluate(resp.actor.rationality), R)
+        rival.append((_mask(evaluate(r.condition), R), _per_world(evaluate(r.utility), R)))
+    return mine, rival, _per_world(evaluate(resp.actor.rationality), R)
+
+
+def _share(prefs: Prefs, R: int) -> np.ndarray:
+    """The softmax share ``s`` of the active preferences against the default's (with the
+    responder's rationality), 0 where none is active."""
+    mine, rival, beta = prefs
+    active = np.zeros(R, dtype=bool)
+    u = np.zeros(R)
+    for on, utility in mine:
+        u = u + np.where(on, utility, 0.0)
+        active |= on
+    for on, utility in rival:
+        u = u - np.where(on, utility, 0.0)
     with np.errstate(over="ignore"):
         return np.where(active, 1.0 / (1.0 + np.exp(-beta * u)), 0.0)
 
@@ -548,9 +578,10 @@ class Outlook:
     term, a response's daily probability, one of its rules' expressions) is
     worked out once on the base and reused by every state; what reads no
     weighed trait of a responder is worked out once for all of its types.
-    A response whose triggers' probabilities are each the same in every world
-    (and no preference active in any world) has its ``P_H`` worked out once per
-    case of which triggers hold (:func:`_by_table`), not once per world.
+    A response whose triggers' probabilities, preferences' utilities and
+    rationality are each the same in every world has its ``P_H`` worked out
+    once per case of which of them hold (:func:`_by_table`), not once per
+    world.
     Each number is still computed by the same operations on the same values
     as in the formulation of the module docstring, so the utilities are
     bit-identical to it; only repeated work is saved.
@@ -722,12 +753,10 @@ class Outlook:
                 if parts is None:
                     got = memo[key] = (np.zeros(self.R), False)  # 1 - 1^H in every world
                     return got
-                allowed, factors, share = parts
-                if share is None:
-                    p_h = _by_table(allowed, factors, horizon, self.R, self._tables)
+                p_h = _by_table(parts, horizon, self.R, self._tables)
                 if p_h is None:
                     # 1 - (1 - p) ** H, the power and the subtraction in place
-                    p_h = 1.0 - _combined(allowed, factors, share, self.R)
+                    p_h = 1.0 - _combined(*parts, self.R)
                     _raise(p_h, horizon)
                     np.subtract(1.0, p_h, out=p_h)
             got = memo[key] = (p_h, bool((p_h > 0).any()))
