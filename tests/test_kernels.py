@@ -486,14 +486,22 @@ def test_auto_waits_longer_where_the_kernels_were_never_compiled(
     assert kernels._accounts[sc.sha256].after == kernels.AUTO_AFTER
 
 
-def test_auto_prefer_takes_the_kernels_at_once(
+def test_auto_prefer_takes_the_cached_kernels_at_once_and_compiles_none(
     monkeypatch: pytest.MonkeyPatch, fresh_auto: None
 ) -> None:
+    """A long-lived process uses a scenario's kernels from the first call where they are
+    in the cache, and does not stop to compile those of a scenario never compiled."""
     pytest.importorskip("numba")
-    path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+    sha = load_scenario(DEFAULT).sha256
     calls = _counting(monkeypatch)
     kernels.prefer()
-    _run(path, "auto", monkeypatch, n=50)
+    kernels.marker(sha).unlink(missing_ok=True)
+    _run(DEFAULT, "auto", monkeypatch, n=50)
+    assert calls and not any(calls)  # never compiled here: numpy, as a short process
+    kernels._mark(sha)
+    monkeypatch.setattr(kernels, "_accounts", {})
+    calls.clear()
+    _run(DEFAULT, "auto", monkeypatch, n=50)
     assert calls and all(calls)
 
 
@@ -509,23 +517,20 @@ def test_auto_without_numba_is_numpy(monkeypatch: pytest.MonkeyPatch, fresh_auto
     assert _same_worlds(plain, _run(path, "auto", monkeypatch, n=200))
 
 
-def test_the_viewer_warms_the_kernels_and_its_first_ensemble_at_start(
+def test_the_viewer_prefers_the_kernels_from_its_first_page(
     monkeypatch: pytest.MonkeyPatch, fresh_auto: None
 ) -> None:
-    """The viewer's process prefers the compiled path and has the page's first
-    ensemble (the scenario as written) ready before any slider move."""
+    """The viewer's process takes the compiled path once the page loads its settings, so
+    the page's first ensemble loads the kernels, not the first slider move."""
     pytest.importorskip("solara")
-    from sim.viz import settings
+    from sim.viz import app
     from sim.viz.environment import SCENARIO_ENV
 
-    path = str(ROOT / "scenarios" / "allied_resolve_2022.yaml")
-    monkeypatch.setenv(SCENARIO_ENV, path)
-    monkeypatch.setattr(settings, "_ENSEMBLES", {})
-    monkeypatch.setattr(settings, "WORLDS", 40)
-    settings.warm()
+    assert not kernels._preferred  # importing the page changes nothing
+    monkeypatch.setenv(SCENARIO_ENV, str(DEFAULT))
+    settings, error = app._load_settings()
+    assert settings is not None and error is None
     assert kernels._preferred
-    sc = settings.compiled(path, ())
-    assert (sc.sha256, ()) in settings._ENSEMBLES
 
 
 def _decisions(model: WargameModel, rng: np.random.Generator, k: int) -> list[Any]:

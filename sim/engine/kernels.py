@@ -38,7 +38,8 @@ this cache would first compile them (several seconds, once), so it waits
 :data:`AUTO_AFTER_COLD` seconds instead; a mark in the cache
 (:func:`marker`) records that a process compiled them. A process that
 knows it lives long (the viewer) calls :func:`prefer` and takes the
-compiled path at once. Where numba is not installed, ``auto`` is ``numpy``.
+compiled path at once for every scenario whose kernels are in the cache.
+Where numba is not installed, ``auto`` is ``numpy``.
 
 Kernels so far, the hottest parts of a default batch's profile: the chance
 ``P_H`` of a response in foresight (:func:`chance`), the decider's value of a
@@ -163,7 +164,11 @@ _preferred = False  # set by prefer(): this process lives long
 
 
 def prefer(on: bool = True) -> None:
-    """Tell ``auto`` that this process lives long (the viewer): kernels at once."""
+    """Tell ``auto`` that this process lives long (the viewer): the kernels at once for
+    every scenario whose kernels are in the cache. One that would have to be compiled
+    first (an override in the viewer makes a new scenario, whose kernels may need
+    compiling for seconds) still waits :data:`AUTO_AFTER_COLD`, so that no slider
+    move stops for a compilation."""
     global _preferred
     _preferred = on
 
@@ -182,18 +187,20 @@ def compiled_for(state: WorldState) -> bool:
         _mark(key)
         acc.on = True
         return True
-    _last[2] += 1
-    if _last[0] == key and _last[2] % 16:
-        return False  # the clock is read on every 16th call only (it costs 1-2 us)
-    now = time.process_time()
-    if _last[0] == key:
-        acc.spent += now - _last[1]
-    _last[0], _last[1] = key, now
-    if _preferred or acc.spent >= acc.after:
-        acc.on = usable()
-        if acc.on:
-            _mark(key)
-    return bool(acc.on)
+    if not (_preferred and acc.after <= AUTO_AFTER):  # else: at once
+        _last[2] += 1
+        if _last[0] == key and _last[2] % 16:
+            return False  # the clock is read on every 16th call only (it costs 1-2 us)
+        now = time.process_time()
+        if _last[0] == key:
+            acc.spent += now - _last[1]
+        _last[0], _last[1] = key, now
+        if acc.spent < acc.after:
+            return False
+    acc.on = usable()
+    if acc.on:
+        _mark(key)
+    return acc.on
 
 
 def marker(key: str) -> Path:

@@ -30,6 +30,7 @@ import solara
 import solara.lab
 from mesa.visualization.utils import update_counter
 
+from sim.engine import kernels
 from sim.errors import ValidationError
 from sim.viz import vega
 from sim.viz.asof import conditional_rows, conditioned, observation_days
@@ -38,11 +39,9 @@ from sim.viz.controls import describe_pins
 from sim.viz.ensemble import WORLDS, Change, Ensemble, changes
 from sim.viz.environment import OVERRIDES_ENV, SCENARIO_ENV
 from sim.viz.seat import SeatTab
-from sim.viz.settings import ViewerModel, ViewerSettings, ensemble_of, errors_of, warm
+from sim.viz.settings import ViewerModel, ViewerSettings, ensemble_of, errors_of
 from sim.viz.sidebar import OverridesCard, ParametersCard, WorldControls
 from sim.viz.story import StoryRow, story_rows, world_parameters, world_rungs, world_status
-
-warm()  # at the server's start, not on the first slider move
 
 _NOTE = {"font-size": "0.9em", "display": "block"}
 _NOTE_CSS = "font-size: 0.9em"
@@ -293,6 +292,9 @@ def Page() -> None:
 
 
 def _load_settings() -> tuple[ViewerSettings | None, str | None]:
+    # A long-lived process: the compiled kernels from now on (where numba is
+    # installed), loaded by the page's first ensemble, before any slider move.
+    kernels.prefer()
     try:
         return ViewerSettings.from_environment(), None
     except ValidationError as exc:

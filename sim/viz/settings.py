@@ -9,12 +9,10 @@ all three. Compiled scenarios and ensembles are cached across sessions.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import solara
 
-from sim.engine import kernels
 from sim.engine.model import DEFAULT_SCENARIO, WargameModel
 from sim.errors import UsageError, ValidationError
 from sim.registry import claims_policy
@@ -74,19 +72,6 @@ def ensemble_of(
             _ENSEMBLES.clear()
         _ENSEMBLES[key] = ens
     return ens
-
-
-def warm() -> None:
-    """At the server's start: the compiled path chosen at once for this long-lived
-    process (:func:`sim.engine.kernels.prefer`: where ``WARGAME_KERNELS`` is
-    ``auto`` and numba is installed), its kernels loaded (compiled the first time)
-    and the scenario as written run, so the page's first ensemble is ready and no
-    slider move waits for either. A scenario that does not load is left to the page,
-    which shows why."""
-    kernels.prefer()
-    path, overrides = scenario_from_environment()
-    with contextlib.suppress(UsageError, ValidationError):
-        ensemble_of(path or str(DEFAULT_SCENARIO), overrides, ())
 
 
 def errors_of(exc: ValidationError) -> str:
