@@ -128,13 +128,17 @@ def _viewer(scenario: str, claims: ClaimsPolicy, moves: int) -> dict[str, Any]:
     page's cache cannot help), reruns its 3,000 worlds, compares them with
     the scenario as written (run once, before the timing, as the page does on
     load) and builds both charts' specifications as the browser receives
-    them (JSON). The browser's own drawing is not counted.
+    them (JSON). The browser's own drawing is not counted. Like the page, it
+    tells the kernels' ``auto`` mode that the process lives long, so the
+    compiled path is taken at once where numba and cached kernels are there.
     """
     import json
 
+    from sim.engine import kernels
     from sim.viz.charts import fan_spec, outcomes_spec
     from sim.viz.ensemble import WORLDS, changes, run_ensemble
 
+    kernels.prefer()  # as the page does when it loads: a long-lived process
     sc = load(scenario, claims)
     base = run_ensemble(sc, {}, worlds=WORLDS)
     sim_cpu, draw_cpu, wall = [], [], []
