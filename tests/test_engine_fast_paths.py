@@ -187,6 +187,25 @@ def test_parameter_expressions_are_kept_and_read_only() -> None:
     assert not kept.flags.writeable
 
 
+def test_constant_values_are_shared_with_hypothetical_copies_only() -> None:
+    """A constant's kept value serves the state and its hypothetical copies (the same
+    worlds); a parameter expression's is kept per copy (views may stand a private trait
+    in for a parameter), and a copy of other worlds keeps its own."""
+    st, exprs = _state()
+    env = st.env()
+    const = next(x for x in exprs if x.is_constant)
+    param = next(x for x in exprs if x.names and x.names <= set(st.params) and not x.is_constant)
+    copy = st.hypothetical(st.scenario.actors[0].id)  # before anything is kept
+    kept, kept_param = st.evaluate(const, env), st.evaluate(param, env)
+    assert copy.evaluate(const, env) is kept
+    again = copy.evaluate(param, env)
+    assert again is not kept_param
+    np.testing.assert_array_equal(again, kept_param)
+    sub = st.take(np.arange(10))
+    assert sub.evaluate(const, sub.env()).shape == (10,)
+    assert not copy.evaluate(const, env).flags.writeable
+
+
 def test_state_expressions_are_evaluated_afresh() -> None:
     st, exprs = _state()
     floats = {v.id for v in st.scenario.state if v.type == "float"}

@@ -135,6 +135,7 @@ def decide(
     wanted = np.zeros((n, R), dtype=bool) if plan.constrained else None
     chosen = np.full(R, -1, dtype=np.int64)
     rule_of = np.full(R, -1, dtype=np.int64)
+    fired = False  # whether some trigger has decided in some world (else chosen < 0 everywhere)
     for k, rule in enumerate(plan.triggers):
         when = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
         if not when.any():
@@ -143,10 +144,13 @@ def decide(
         if wanted is not None and a in plan.constrained:
             wanted[a] |= when
         p = state.evaluate(rule.prob, env) if rule.prob is not None else 1.0
-        fire = when & allowed[a] & (u.row(k) < p) & (chosen < 0)
+        fire = when & allowed[a] & (u.row(k) < p)
+        if fired:
+            fire &= chosen < 0
         if fire.any():
             chosen[fire] = a
             rule_of[fire] = rule.index
+            fired = True
 
     # A foresight utility is read only where its action is allowed and no trigger
     # has decided: it is worked out there alone (what a rule wanted, for binding
@@ -156,17 +160,19 @@ def decide(
     foreseen = [p.rule for p in plan.preferences if p.utility is None]
     ahead = {}
     if foreseen:
-        undecided = allowed & (chosen < 0) if (chosen >= 0).any() else allowed
+        undecided = allowed & (chosen < 0) if fired else allowed
         ahead = foresight.utilities(actor, foreseen, state, env, undecided)
 
     m = len(plan.candidates)
     # The softmax's row, drawn where some world is undecided and there is a choice.
-    draws = u.row(T) if m > 1 and (chosen < 0).any() else None
+    draws = u.row(T) if m > 1 and (not fired or (chosen < 0).any()) else None
     masks, decided = (allowed, wanted), (chosen, rule_of)
     if not (
         kernels.active() and kernels.choose(actor, plan, state, env, masks, decided, draws, ahead)
     ):
-        chosen, rule_of = _by_preferences(actor, plan, state, env, masks, decided, draws, ahead)
+        chosen, rule_of = _by_preferences(
+            actor, plan, state, env, masks, decided, draws, ahead, everywhere=not fired
+        )
     u.finish()
 
     binding: list[tuple[int, np.ndarray]] = []
@@ -187,12 +193,15 @@ def _by_preferences(
     decided: tuple[np.ndarray, np.ndarray],
     draws: np.ndarray | None,
     ahead: dict[int, np.ndarray],
+    everywhere: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The decision completed by preferences and the softmax where no trigger decided
     (the numpy path; :func:`sim.engine.kernels.choose` is the compiled one).
 
     Writes ``wanted`` (the second of ``masks``) for constrained actions; returns
-    the new ``chosen`` and ``rule_of``.
+    the new ``chosen`` and ``rule_of``. ``everywhere`` says that no trigger decided
+    in any world (``chosen`` is -1 throughout), so the picks are the decision as
+    they are.
     """
     R = state.R
     allowed, wanted = masks
@@ -221,25 +230,31 @@ def _by_preferences(
         # Before an action's first preference its utility is the same in every
         # world (-inf, or 0 for the default), so the sum starts from 0.
         base = 0.0 if pref.first else np.where(np.isneginf(utility[j]), 0.0, utility[j])
-        utility[j] = np.where(active, base + val, utility[j])
+        # copyto(row, x, where=m) writes what row = np.where(m, x, row) writes, in place
+        np.copyto(utility[j], base + val, where=active)
         better = active & (val > best_u[j])
         if not pref.last:
-            best_u[j] = np.where(better, val, best_u[j])
-        best_rule[j] = np.where(better, rule.index, best_rule[j])
+            np.copyto(best_u[j], val, where=better)
+        np.copyto(best_rule[j], rule.index, where=better)
 
-    pending = chosen < 0
-    if pending.any():
-        if m == 1:
-            # A single candidate is picked whatever its weight (see softmax_pick).
-            action, picked_rule = plan.candidates[0], best_rule[0]
-        else:
-            beta = np.asarray(state.evaluate(actor.rationality, env), dtype=float)
-            assert draws is not None  # drawn for m > 1 where a world is pending
-            action, picked_rule = softmax_pick(
-                allowed[plan.candidates], utility, beta, draws, plan.candidates, best_rule
-            )
-        chosen = np.where(pending, action, chosen)
-        rule_of = np.where(pending, picked_rule, rule_of)
+    pending = None if everywhere else chosen < 0
+    if pending is not None and not pending.any():
+        return chosen, rule_of
+    if m == 1:
+        # A single candidate is picked whatever its weight (see softmax_pick).
+        action, picked_rule = plan.candidates[0], best_rule[0]
+    else:
+        beta = np.asarray(state.evaluate(actor.rationality, env), dtype=float)
+        assert draws is not None  # drawn for m > 1 where a world is pending
+        action, picked_rule = softmax_pick(
+            allowed[plan.candidates], utility, beta, draws, plan.candidates, best_rule
+        )
+    if pending is None:  # decided by the picks alone, in every world
+        if m > 1:
+            return action, picked_rule  # new arrays of their own
+        return np.full(R, action), picked_rule.copy()
+    chosen = np.where(pending, action, chosen)
+    rule_of = np.where(pending, picked_rule, rule_of)
     return chosen, rule_of
 
 

@@ -177,16 +177,18 @@ class WorldState:
         variables and the ladder arrays it changes (never writing into them)
         but writes into ``first_day`` and the mover's history rows, so those
         are copied; everything else is shared, and so are the caches that
-        depend on the scenario alone. The cache of fixed expression values is
-        not: foresight evaluates a move's effects on views in which a
-        responder's private trait stands for one of its types, so a value
-        kept there would be wrong for the real state and for the other types.
+        depend on the scenario alone and the values of constant expressions.
+        The other kept expression values are not: foresight evaluates a
+        move's effects on views in which a responder's private trait stands
+        for one of its types, so a value of parameters kept there would be
+        wrong for the real state and for the other types.
         Built without ``dataclasses.replace``, which costs more than the
         copies when foresight makes many of these a day.
         """
         copy = object.__new__(WorldState)
         copy.__dict__.update(self.__dict__)
         copy.__dict__.pop("_static", None)
+        copy.__dict__["_constants"] = self._constants  # the same worlds: shared
         copy.values = dict(self.values)
         copy.first_day = self.first_day.copy()
         copy.action_count = {**self.action_count, actor_id: self.action_count[actor_id].copy()}
@@ -196,7 +198,7 @@ class WorldState:
     def _shared(self) -> dict[str, Any]:
         """The cached properties that depend on the scenario alone, not on the worlds."""
         keep = ("plans", "var_types", "actors", "_dynamic_names", "_history", "_action_index")
-        return {k: getattr(self, k) for k in (*keep, "_event_index")}
+        return {k: getattr(self, k) for k in (*keep, "_event_index", "_fixed")}
 
     def evaluate(self, expr: Expr, env: Mapping[str, Any]) -> np.ndarray:
         """``expr.evaluate(env, R)``, computed only once if ``expr`` reads no state.
@@ -204,23 +206,41 @@ class WorldState:
         Expressions of parameters and constants alone (a preference's utility
         ``-6 + 5 * ukraine_retaliation``, a trigger's ``prob: 0.5``) give the
         same array every day, so the first result is kept and returned, read
-        only, from then on. Anything else is evaluated afresh.
+        only, from then on. Anything else is evaluated afresh. Which
+        expressions read the state is worked out once per scenario; the value
+        of a constant (``true``, ``1``) is kept for this state and its
+        :meth:`hypothetical` copies alike, since no view can change it.
         """
-        if expr in self._static:
-            cached = self._static[expr]
-            return expr.evaluate(env, self.R) if cached is None else cached
-        history = any(names.is_history(n) for n in expr.names)  # actor.action.count ...
-        if history or not expr.names.isdisjoint(self._dynamic_names):
-            self._static[expr] = None
+        if expr.is_constant:
+            kept = self._constants.get(expr)
+            if kept is None:
+                kept = self._constants[expr] = _kept(expr.evaluate(env, self.R))
+            return kept
+        fixed = self._fixed.get(expr)
+        if fixed is None:
+            history = any(names.is_history(n) for n in expr.names)  # actor.action.count ...
+            fixed = not history and expr.names.isdisjoint(self._dynamic_names)
+            self._fixed[expr] = fixed
+        if not fixed:
             return expr.evaluate(env, self.R)
-        value = np.array(expr.evaluate(env, self.R), copy=True)
-        value.flags.writeable = False
-        self._static[expr] = value
-        return value
+        kept = self._static.get(expr)
+        if kept is None:
+            kept = self._static[expr] = _kept(expr.evaluate(env, self.R))
+        return kept
 
     @cached_property
-    def _static(self) -> dict[Expr, np.ndarray | None]:
-        """Per expression: its fixed value, or None if it reads the state."""
+    def _static(self) -> dict[Expr, np.ndarray]:
+        """Per expression of parameters (not constant) that reads no state: its value."""
+        return {}
+
+    @cached_property
+    def _constants(self) -> dict[Expr, np.ndarray]:
+        """Per constant expression: its value for ``R`` worlds."""
+        return {}
+
+    @cached_property
+    def _fixed(self) -> dict[Expr, bool]:
+        """Per expression seen: whether it reads no state (its value never changes)."""
         return {}
 
     @cached_property
@@ -328,6 +348,13 @@ class WorldState:
         return {(a.id, x.id): x.index for a in self.scenario.actors for x in a.actions}
 
 
+def _kept(value: Any) -> np.ndarray:
+    """A read-only copy of an expression's value, to keep."""
+    out = np.array(value, copy=True)
+    out.flags.writeable = False
+    return out
+
+
 def frozen(a: np.ndarray) -> np.ndarray:
     """A read-only view of ``a`` (no copy)."""
     v = a.view()
@@ -349,8 +376,14 @@ def _coerce(x: np.ndarray, typ: str, lo: float | None, hi: float | None) -> np.n
     if lo is not None or hi is not None:
         x = np.clip(x, -np.inf if lo is None else lo, np.inf if hi is None else hi)
     if typ == "int":
-        x = np.nan_to_num(np.asarray(x, dtype=float), nan=0.0)
-        return np.clip(np.floor(x + 0.5), -INT_LIMIT, INT_LIMIT).astype(np.int64)
+        # What np.nan_to_num(x, nan=0.0) then rounding and clipping gives, in fewer
+        # steps: an infinity rounds and clips to the limit whether or not it was
+        # made the largest float first, and a nan is made 0 after the clip.
+        x = np.clip(np.floor(np.asarray(x, dtype=float) + 0.5), -INT_LIMIT, INT_LIMIT)
+        nan = np.isnan(x)
+        if nan.any():
+            x[nan] = 0.0
+        return x.astype(np.int64)
     return np.asarray(x, dtype=float)
 
 
