@@ -50,6 +50,7 @@ and the softmax (:func:`choose`).
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import importlib.util
 import os
 import sys
@@ -233,9 +234,25 @@ def _generator() -> str:
             numba = f"{origin}:{os.stat(origin).st_mtime_ns}" if origin else "none"
         except (ImportError, ValueError, OSError):
             numba = "none"
-        text = numba.encode() + Path(__file__).read_bytes() + HELPERS.encode()
+        text = numba.encode() + _own_source() + HELPERS.encode()
         _generator_id.append(hashlib.sha256(text).hexdigest()[:16])
     return _generator_id[0]
+
+
+def _own_source() -> bytes:
+    """This module's source, read through its package (so also from a wheel or a
+    zip on ``sys.path``, where ``__file__`` names no file); where it cannot be read,
+    the package's version stands for it."""
+    try:
+        return (
+            importlib.resources.files(__package__ or "sim.engine")
+            .joinpath("kernels.py")
+            .read_bytes()
+        )
+    except (OSError, ModuleNotFoundError, ValueError):
+        from sim import __version__
+
+        return f"sim {__version__}".encode()
 
 
 _agreement: bool | None = None  # the probe's answer, once per process
