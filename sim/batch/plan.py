@@ -119,7 +119,7 @@ def scenario_source(
     path: str | Path,
     overrides: Sequence[str] = (),
     ship_text: bool = True,
-    check: bool | None = None,
+    check: bool = True,
 ) -> ScenarioSource:
     """Describe ``sc`` for workers, with its resolved text: workers need no files.
 
@@ -138,7 +138,7 @@ def scenario_source(
         ExecutionError: the resolved text does not compile back to ``sc``.
     """
     text: str | None = resolved_text(sc.resolved) if ship_text else None
-    if text is not None and (check is None or check):
+    if text is not None and check:
         why = "it compiles to a different scenario"
         try:
             back = scenario_cache.scenario_from_text(sc.name, text)

@@ -32,7 +32,7 @@ import numpy as np
 from sim.engine import kernels
 from sim.engine.adjudication import Decision, adjudicate
 from sim.engine.beliefs import actor_env
-from sim.engine.state import WorldState
+from sim.engine.state import WorldState, rows_of
 from sim.expr import Expr
 from sim.scenario import names
 from sim.scenario.model import Action, Actor, Parameter, Rule, ValueTerm
@@ -964,9 +964,9 @@ class _Worlds(WorldState):
         for f in dataclasses.fields(WorldState):
             if f.name in ("values", "params"):
                 kept = {k: v for k, v in getattr(whole, f.name).items() if k in names}
-                d[f.name] = _rows(kept, where)
+                d[f.name] = rows_of(kept, where)
             elif f.name not in _LATER:
-                d[f.name] = _rows(getattr(whole, f.name), where)
+                d[f.name] = rows_of(getattr(whole, f.name), where)
         d["R"] = len(where)
         d.update(whole._shared())
         d["_whole"], d["_where"] = whole, where
@@ -976,7 +976,7 @@ class _Worlds(WorldState):
         # Called only for what the instance lacks: a field of _LATER, sliced now.
         if name not in _LATER:
             raise AttributeError(name)
-        v = self.__dict__[name] = _rows(getattr(self._whole, name), self._where)
+        v = self.__dict__[name] = rows_of(getattr(self._whole, name), self._where)
         return v
 
 
@@ -1010,15 +1010,3 @@ _LATER = frozenset(
     }
 )
 """The fields of a :class:`_Worlds` sliced when first read."""
-
-
-def _rows(x: Any, where: np.ndarray) -> Any:
-    """A field of a state restricted to the worlds ``where``: each array along its last
-    axis (made read-only), each dict of arrays entry by entry, anything else as it is."""
-    if isinstance(x, np.ndarray):
-        out = x.take(where, axis=-1)
-        out.flags.writeable = False
-        return out
-    if isinstance(x, dict):
-        return {k: _rows(v, where) for k, v in x.items()}
-    return x

@@ -138,23 +138,19 @@ class WorldState:
         with no view to make, and a stray write fails loudly.
         """
 
-        def rows(a: np.ndarray) -> np.ndarray:
-            # ndarray.take gives a[..., where], a few times faster for 2-D arrays
-            out = a.take(where, axis=-1)
-            if read_only:
-                out.flags.writeable = False
-            return out
+        def rows(x: Any) -> Any:
+            return rows_of(x, where, read_only)
 
         sub = WorldState(
             scenario=self.scenario,
             R=len(where),
-            values={k: rows(v) for k, v in self.values.items()},
-            params={k: rows(v) for k, v in self.params.items()},
+            values=rows(self.values),
+            params=rows(self.params),
             rung=rows(self.rung),
             peak=rows(self.peak),
             first_day=rows(self.first_day),
-            action_count={k: rows(v) for k, v in self.action_count.items()},
-            action_last={k: rows(v) for k, v in self.action_last.items()},
+            action_count=rows(self.action_count),
+            action_last=rows(self.action_last),
             event_active=rows(self.event_active),
             event_count=rows(self.event_count),
             belief=rows(self.belief),
@@ -163,8 +159,8 @@ class WorldState:
             rule_fired=rows(self.rule_fired),
             flag_any=rows(self.flag_any),
             history_names=self.history_names,
-            posterior={k: rows(v) for k, v in self.posterior.items()},
-            evidence_used={k: rows(v) for k, v in self.evidence_used.items()},
+            posterior=rows(self.posterior),
+            evidence_used=rows(self.evidence_used),
             day=self.day,
         )
         sub.__dict__.update(self._shared())
@@ -346,6 +342,21 @@ class WorldState:
     @cached_property
     def _action_index(self) -> dict[tuple[str, str], int]:
         return {(a.id, x.id): x.index for a in self.scenario.actors for x in a.actions}
+
+
+def rows_of(x: Any, where: np.ndarray, read_only: bool = True) -> Any:
+    """A field of a state restricted to the worlds ``where`` (indices): an array along
+    its last axis (read-only with ``read_only``), a dict of arrays entry by entry,
+    anything else as it is."""
+    if isinstance(x, np.ndarray):
+        # ndarray.take gives x[..., where], a few times faster for 2-D arrays
+        out = x.take(where, axis=-1)
+        if read_only:
+            out.flags.writeable = False
+        return out
+    if isinstance(x, dict):
+        return {k: rows_of(v, where, read_only) for k, v in x.items()}
+    return x
 
 
 def _kept(value: Any) -> np.ndarray:

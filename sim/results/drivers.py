@@ -278,21 +278,12 @@ class DriverCounts:
             if all(type(w) is str for w in seen):
                 # Words (an enum's options): sorted as np.unique sorts them, without
                 # its sort of every world's word by Python comparisons.
-                lookup = {k: i for i, k in enumerate(b.keys)}
-                for u in sorted(seen):
-                    if u not in lookup:
-                        lookup[u] = len(b.keys)
-                        b.keys.append(u)
-                _grow(b)
+                lookup = _keys_for(b, sorted(seen))
                 return np.fromiter((lookup[w] for w in words), dtype=np.int64, count=len(words))
         uniques, inverse = np.unique(x, return_inverse=True)
-        lookup = {k: i for i, k in enumerate(b.keys)}
-        for u in uniques.tolist():
-            if u not in lookup:
-                lookup[u] = len(b.keys)
-                b.keys.append(u)
-        _grow(b)
-        return np.array([lookup[u] for u in uniques.tolist()], dtype=np.int64)[inverse]
+        found = uniques.tolist()
+        lookup = _keys_for(b, found)
+        return np.array([lookup[u] for u in found], dtype=np.int64)[inverse]
 
     def table(self) -> pd.DataFrame:
         """``drivers.csv`` as a DataFrame (columns :data:`COLUMNS`), outputs in order, ranked."""
@@ -412,6 +403,18 @@ class DriverCounts:
                 }
             )
         return rows
+
+
+def _keys_for(b: _Bins, values: list[Any]) -> dict[Any, int]:
+    """Each key's bin in ``b``, once the ``values`` not yet among its keys are added (in
+    the order given), with their (empty) columns."""
+    lookup = {k: i for i, k in enumerate(b.keys)}
+    for u in values:
+        if u not in lookup:
+            lookup[u] = len(b.keys)
+            b.keys.append(u)
+    _grow(b)
+    return lookup
 
 
 def _grow(b: _Bins) -> None:
