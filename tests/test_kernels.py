@@ -505,6 +505,21 @@ def test_auto_prefer_takes_the_cached_kernels_at_once_and_compiles_none(
     assert calls and all(calls)
 
 
+def test_auto_prefer_never_compiles_however_long_it_runs(
+    monkeypatch: pytest.MonkeyPatch, fresh_auto: None
+) -> None:
+    """In a long-lived process a scenario never compiled stays on numpy even past the
+    budget of a cold scenario: a page or a game day never stops for a compilation."""
+    pytest.importorskip("numba")
+    sha = load_scenario(DEFAULT).sha256
+    calls = _counting(monkeypatch)
+    kernels.prefer()
+    kernels.marker(sha).unlink(missing_ok=True)
+    monkeypatch.setattr(kernels, "AUTO_AFTER_COLD", 0.0)
+    _run(DEFAULT, "auto", monkeypatch, n=50)
+    assert calls and not any(calls)
+
+
 def test_auto_without_numba_is_numpy(monkeypatch: pytest.MonkeyPatch, fresh_auto: None) -> None:
     path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
     plain = _run(path, "numpy", monkeypatch, n=200)

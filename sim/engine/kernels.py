@@ -151,10 +151,11 @@ def _installed() -> bool:
 class _Account:
     """What ``auto`` knows of one scenario in this process."""
 
-    __slots__ = ("after", "on", "spent")
+    __slots__ = ("after", "cold", "on", "spent")
 
-    def __init__(self, after: float) -> None:
-        self.after = after  # CPU seconds to spend on the numpy path before switching
+    def __init__(self, cold: bool) -> None:
+        self.cold = cold  # its kernels were never compiled into the cache
+        self.after = AUTO_AFTER_COLD if cold else AUTO_AFTER  # CPU seconds on numpy first
         self.spent = 0.0
         self.on: bool | None = None  # decided: kernels (True) or never (False)
 
@@ -168,8 +169,8 @@ def prefer(on: bool = True) -> None:
     """Tell ``auto`` that this process lives long (the viewer): the kernels at once for
     every scenario whose kernels are in the cache. One that would have to be compiled
     first (an override in the viewer makes a new scenario, whose kernels may need
-    compiling for seconds) still waits :data:`AUTO_AFTER_COLD`, so that no slider
-    move stops for a compilation."""
+    compiling for seconds) stays on the numpy path, however long the process works on
+    it, so that no slider move or game day stops for a compilation."""
     global _preferred
     _preferred = on
 
@@ -181,14 +182,16 @@ def compiled_for(state: WorldState) -> bool:
     key = sc.sha256 or f"id{id(sc)}"
     acc = _accounts.get(key)
     if acc is None:
-        acc = _accounts[key] = _Account(AUTO_AFTER if marker(key).exists() else AUTO_AFTER_COLD)
+        acc = _accounts[key] = _Account(cold=not marker(key).exists())
     if acc.on is not None:
         return acc.on
     if mode() != "auto":  # active() said yes: numba chosen and usable
         _mark(key)
         acc.on = True
         return True
-    if not (_preferred and acc.after <= AUTO_AFTER):  # else: at once
+    if _preferred and acc.cold:
+        return False  # never compiled: a long-lived process does not stop to compile
+    if not _preferred:  # else: at once
         _last[2] += 1
         if _last[0] == key and _last[2] % 16:
             return False  # the clock is read on every 16th call only (it costs 1-2 us)
