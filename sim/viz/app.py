@@ -23,6 +23,7 @@ browser.
 
 from __future__ import annotations
 
+import os
 from html import escape
 from typing import Any
 
@@ -292,9 +293,10 @@ def Page() -> None:
 
 
 def _load_settings() -> tuple[ViewerSettings | None, str | None]:
-    # A long-lived process: the compiled kernels from now on (where numba is
-    # installed), loaded by the page's first ensemble, before any slider move.
-    kernels.prefer()
+    # The numpy path in the viewer unless chosen otherwise: with the compiled
+    # kernels the hot-seat game's multi-day Advance did not finish
+    # (tests/test_viewer_browser.py), cause not yet found; same numbers either way.
+    os.environ.setdefault(kernels.MODE_VARIABLE, "numpy")
     try:
         return ViewerSettings.from_environment(), None
     except ValidationError as exc:
