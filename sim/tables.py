@@ -118,15 +118,17 @@ def inferred_kind(values: Any) -> str:
     """
     if isinstance(values, np.ndarray):
         return str(values.dtype.kind)
+    # By the values' types, each looked at once: a column of thousands of cells
+    # has a handful of types (``isinstance(v, T)`` is ``issubclass(type(v), T)``).
     seen = set()
-    for v in values:
-        if v is None:
+    for t in set(map(type, values)):
+        if t is type(None):
             seen.add("none")
-        elif isinstance(v, bool | np.bool_):
+        elif issubclass(t, bool | np.bool_):
             seen.add("b")
-        elif isinstance(v, int | np.integer):
+        elif issubclass(t, int | np.integer):
             seen.add("i")
-        elif isinstance(v, float | np.floating):
+        elif issubclass(t, float | np.floating):
             seen.add("f")
         else:
             return "O"
@@ -143,7 +145,19 @@ def _cells_of(values: list[Any], kind: str) -> list[str]:
         return ["" if x is None or math.isnan(x) else FLOAT_FORMAT % x for x in values]
     if kind in "iub":
         return [str(x) for x in values]
-    return [_cell(x) for x in values]
+    # Words repeat down a column (an output's name on each of its rows): each distinct
+    # word is made a cell once. Only words: 0.0 and -0.0 (or 1 and True) are equal keys.
+    words: dict[str, str] = {}
+    cells = []
+    for x in values:
+        if type(x) is str:
+            cell = words.get(x)
+            if cell is None:
+                cell = words[x] = text_cell(x)
+            cells.append(cell)
+        else:
+            cells.append(_cell(x))
+    return cells
 
 
 def _column_cells(values: Any) -> list[str]:

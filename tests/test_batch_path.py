@@ -97,10 +97,11 @@ def test_batch_without_plots_imports_no_mesa_pandas_scipy_matplotlib(tmp_path) -
 
 
 def test_quiet_batch_imports_only_what_it_runs(tmp_path) -> None:
-    """Start-up time: no progress bar (tqdm), no --moves (the seat layer), no package metadata."""
+    """Start-up time: no progress bar (tqdm), no --moves (the seat layer), no package metadata,
+    no masked arrays (the drivers' quantiles)."""
     out = tmp_path / "b"
     argv = ["batch", str(DEFAULT_SCENARIO), "--runs", "300", "--no-plots", "-q", "--out", str(out)]
-    unused = ("tqdm", "sim.seat", "importlib.metadata", "email")
+    unused = ("tqdm", "sim.seat", "importlib.metadata", "email", "numpy.ma")
     code = (
         "import json, sys\nfrom sim.cli import main\n"
         f"rc = main({argv!r})\n"

@@ -25,6 +25,7 @@ from sim.results.drivers import (
     Param,
     drivers,
     parameter_name,
+    quantiles,
 )
 from sim.results.reader import load_results
 from sim.tables import write_table
@@ -221,6 +222,32 @@ def test_words_are_counted_as_numpy_strings_are():
     pd.testing.assert_frame_equal(*tables)
     assert list(tables[0]["bin_label"]) == ["alfa", "kilo", "echo", "zulu"]
     assert tables[0]["worlds"].sum() == n
+
+
+_RNG = np.random.default_rng(11)
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        _RNG.uniform(size=10_000),
+        _RNG.integers(0, 30_000, size=10_000),
+        _RNG.normal(size=11),
+        np.array([1.0] * 5 + [2.0] * 7),  # ties at the edges
+        np.arange(11),
+        np.array([2**62, 2**62 + 1, -(2**62)] * 4),  # huge whole numbers
+        np.array([0.0, -0.0, 1e308, -1e308, 5e-324, 3.0, 2.0, 1.0, 0.5, 0.25, 0.125]),
+        np.array([np.inf, *range(10)], dtype=float),
+        np.array([-np.inf, np.inf] * 6),
+        np.array([np.nan, *range(10)], dtype=float),
+        _RNG.uniform(size=1001).astype(np.float32),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf, as numpy's
+def test_quantile_edges_are_numpys_to_the_bit(sample):
+    for qs in (np.arange(1, 5) / 5, np.arange(1, 3) / 3, np.array([0.0, 1.0]), np.arange(10) / 9):
+        want, got = np.quantile(sample, qs), quantiles(sample.copy(), qs)
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), (qs, want, got)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 import resource
@@ -21,6 +22,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
@@ -174,6 +176,38 @@ def test_columns_of_words_pandas_would_parse_stay_words(tmp_path: Path) -> None:
     write_table(path, df)
     back = read_table(path)
     assert {c: back[c].tolist() for c in back} == {c: df[c].tolist() for c in df}
+
+
+def test_columns_are_written_cell_by_cell_as_documented(tmp_path: Path) -> None:
+    """Plain columns of tricky values: each cell as the format states it (words quoted and
+    guarded, floats ``%.10g``, empty for missing), however often a word repeats."""
+
+    class Word(str):
+        pass
+
+    words = ["a,b", 'say "hi"', "=1+1", "-x", "'q", "plain", "a,b", "=1+1", Word("=w"), "", "nan"]
+    floats = [math.nan, math.inf, -math.inf, -0.0, 0.0, 1e308, 5e-324, 0.1, None, 2, 1 / 3]
+    ints = [0, -1, 2**63, -(2**70), 10**30, 7, 8, 9, 10, 11, 12]
+    mixed = [True, 1, 1.0, -0.0, 0.0, "1", None, math.nan, "x,y", 2**64, False]
+    path = tmp_path / "t.csv"
+    array = np.array([-0.0, math.inf, math.nan, 1e-300] * 3)[:11]
+    write_table(path, {"w": words, "f": floats, "i": ints, "m": mixed, "a": array})
+
+    def cell(v: object, kind: str) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return ""
+        if kind == "f":
+            return tables.FLOAT_FORMAT % v
+        return tables.text_cell(v) if isinstance(v, str) else str(v)
+
+    expected = ["w,f,i,m,a\n"] + [
+        ",".join([cell(w, "O"), cell(f, "f"), cell(i, "i"), cell(m, "O"), cell(a, "f")]) + "\n"
+        for w, f, i, m, a in zip(words, floats, ints, mixed, array.tolist(), strict=True)
+    ]
+    assert path.read_text(encoding="utf-8") == "".join(expected)
+    assert [tables.inferred_kind(c) for c in (words, floats, ints, mixed)] == ["O", "f", "i", "O"]
+    assert tables.inferred_kind([np.int64(1), 2]) == "i"
+    assert tables.inferred_kind([np.bool_(1)]) == "b"
 
 
 @pytest.mark.parametrize("block", [1, 2, 5, 64])

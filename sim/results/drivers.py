@@ -48,7 +48,7 @@ from sim.errors import ResultsError, WargameError
 from sim.results.aggregate import ChunkSummary
 from sim.results.reader import BatchResult
 from sim.stats import newcombe_diff, share
-from sim.tables import Columns, columns_of
+from sim.tables import Columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -225,8 +225,9 @@ class DriverCounts:
             keys = [o for o in p.options] + sorted(str(x) for x in distinct if x not in p.options)
             binning = "option"
         elif len(distinct) > MAX_VALUE_BINS:
-            qs = np.quantile(sample, np.arange(1, self.quantiles) / self.quantiles)
-            edges = np.unique(qs)
+            qs = quantiles(sample, np.arange(1, self.quantiles) / self.quantiles)
+            # Sorted and distinct; with counts, np.unique does without numpy.ma.
+            edges = np.unique(qs, return_counts=True)[0]
             b = _Bins("quantile", edges=edges)
             b.worlds = np.zeros(len(edges) + 1, dtype=np.int64)
             b.counts = np.zeros((n_out, len(edges) + 1), dtype=np.int64)
@@ -296,7 +297,7 @@ class DriverCounts:
 
     def columns(self) -> Columns:
         """:meth:`table` as plain columns (what a batch writes, without pandas)."""
-        cols = dict(columns_of(self._rows(), COLUMNS))
+        cols: dict[str, Any] = self._columns()
         for name in ("bin", "rank"):
             cols[name] = np.array(
                 [math.nan if v is None else float(v) for v in cols[name]], dtype=np.float64
@@ -305,10 +306,19 @@ class DriverCounts:
 
     def _rows(self) -> list[dict[str, Any]]:
         """The rows of :meth:`table`, one dict each."""
+        cols = self._columns()
+        return [dict(zip(cols, values, strict=True)) for values in zip(*cols.values(), strict=True)]
+
+    def _columns(self) -> dict[str, list[Any]]:
+        """The columns of :meth:`table` as lists (``None`` where ``bin`` and ``rank`` are empty).
+
+        Built column by column, a parameter's bins at a time: a batch writes
+        this table after its last chunk, while the command waits.
+        """
         if self._bins is None:
             self._fix()
         assert self._bins is not None
-        rows: list[dict[str, Any]] = []
+        cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
         labelled: dict[str, tuple[list[str], list[float], list[float]]] = {}  # the same per output
         for j, out in enumerate(self.outputs):
             drawn, flat = [], []
@@ -317,12 +327,16 @@ class DriverCounts:
                 if b.binning == NOT_DRAWN:
                     flat.append(self._not_drawn_row(out, j, p, b))
                 else:
-                    drawn.append(self._bin_rows(out, j, p, b, labelled))
-            drawn.sort(key=lambda r: -abs(r[0]["swing"]) if not math.isnan(r[0]["swing"]) else 1)
+                    drawn.append(self._bin_columns(out, j, p, b, labelled))
+            drawn.sort(key=lambda g: -abs(g["swing"][0]) if not math.isnan(g["swing"][0]) else 1)
             for rank, group in enumerate(drawn, start=1):
-                rows += [r | {"rank": rank} for r in group]
-            rows += flat
-        return rows
+                group["rank"] = [rank] * len(group["bin"])
+                for c in COLUMNS:
+                    cols[c] += group[c]
+            for row in flat:
+                for c in COLUMNS:
+                    cols[c].append(row[c])
+        return cols
 
     def _base(self, out: Output, p: Param) -> dict[str, Any]:
         return {
@@ -355,18 +369,19 @@ class DriverCounts:
             "rank": None,
         }
 
-    def _bin_rows(
+    def _bin_columns(
         self,
         out: Output,
         j: int,
         p: Param,
         b: _Bins,
         labelled: dict[str, tuple[list[str], list[float], list[float]]],
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, list[Any]]:
+        """The rows of one output by one drawn parameter's bins, as columns (no ``rank`` yet)."""
         order = list(range(len(b.worlds)))
         if b.binning == "value":
             order.sort(key=lambda i: b.keys[i])
-        worlds, counts = b.worlds[order], b.counts[j][order]
+        worlds, counts = b.worlds[order].tolist(), b.counts[j][order].tolist()
         if p.id not in labelled:
             labelled[p.id] = _labels(b, order)
         labels, los, his = labelled[p.id]
@@ -374,35 +389,67 @@ class DriverCounts:
         swing = (math.nan, math.nan, math.nan)
         if len(full) >= 2:
             if b.binning == "option":
-                shares = [counts[i] / worlds[i] for i in full]
-                low, top = full[int(np.argmin(shares))], full[int(np.argmax(shares))]
+                fractions = [counts[i] / worlds[i] for i in full]
+                low, top = full[int(np.argmin(fractions))], full[int(np.argmax(fractions))]
             else:
                 low, top = full[0], full[-1]
-            swing = newcombe_diff(
-                int(counts[low]), int(worlds[low]), int(counts[top]), int(worlds[top])
-            )
-        rows = []
-        for i in range(len(order)):
-            s = share(int(counts[i]), int(worlds[i]))
-            rows.append(
-                self._base(out, p)
-                | {
-                    "binning": b.binning,
-                    "bin": i,
-                    "bin_label": labels[i],
-                    "lo": los[i],
-                    "hi": his[i],
-                    "worlds": int(worlds[i]),
-                    "count": int(counts[i]),
-                    "share": s.p,
-                    "share_lo": s.lo,
-                    "share_hi": s.hi,
-                    "swing": swing[0],
-                    "swing_lo": swing[1],
-                    "swing_hi": swing[2],
-                }
-            )
-        return rows
+            swing = newcombe_diff(counts[low], worlds[low], counts[top], worlds[top])
+        n = len(order)
+        shares = [share(counts[i], worlds[i]) for i in range(n)]
+        group = {c: [v] * n for c, v in self._base(out, p).items()}
+        return group | {
+            "binning": [b.binning] * n,
+            "bin": list(range(n)),
+            "bin_label": [labels[i] for i in range(n)],
+            "lo": [los[i] for i in range(n)],
+            "hi": [his[i] for i in range(n)],
+            "worlds": worlds,
+            "count": counts,
+            "share": [s.p for s in shares],
+            "share_lo": [s.lo for s in shares],
+            "share_hi": [s.hi for s in shares],
+            "swing": [swing[0]] * n,
+            "swing_lo": [swing[1]] * n,
+            "swing_hi": [swing[2]] * n,
+        }
+
+
+def quantiles(sample: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """``np.quantile(sample, qs)`` of a 1-D sample (its default method, linear), computed
+    by the same steps in the same arithmetic, so the same numbers to the bit.
+
+    Start-up time: ``np.quantile`` calls ``np.unique``, which imports ``numpy.ma``
+    (some 10 ms, at the end of every batch) only to ask whether a plain array is
+    masked. tests/test_drivers.py holds it to ``np.quantile`` on tricky samples.
+    """
+    n = len(sample)
+    if not n:
+        return np.quantile(sample, qs)  # which refuses it
+    virtual = (n - 1) * np.asarray(qs, dtype=np.float64)
+    before = np.floor(virtual)
+    after = before + 1
+    above, below = virtual >= n - 1, virtual < 0
+    before[above], after[above] = -1, -1
+    before[below], after[below] = 0, 0
+    before[np.isnan(virtual)], after[np.isnan(virtual)] = -1, -1
+    low_i, high_i = before.astype(np.intp), after.astype(np.intp)
+    # The order statistics needed, and the extremes (a NaN sorts last), in place.
+    arr = np.partition(sample, sorted({0, n - 1, *(low_i % n).tolist(), *(high_i % n).tolist()}))
+    gamma = np.asanyarray(virtual - low_i, dtype=virtual.dtype)
+    low, high = arr[low_i], arr[high_i]
+    diff = high - low
+    result = np.add(low, diff * gamma)
+    np.subtract(
+        high,
+        diff * (1 - gamma),
+        out=result,
+        where=gamma >= 0.5,
+        casting="unsafe",
+        dtype=type(result.dtype),
+    )
+    if arr.dtype.kind in "fc" and n and np.isnan(arr[-1]):
+        result[...] = arr[-1]
+    return result
 
 
 def _keys_for(b: _Bins, values: list[Any]) -> dict[Any, int]:
