@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from sim.engine import kernels
+from sim.engine import outlook as outlook_kernel
 from sim.engine.adjudication import Decision, adjudicate
 from sim.engine.beliefs import actor_env
 from sim.engine.state import WorldState, rows_of
@@ -883,6 +884,10 @@ def utilities(
         active |= on if allowed is None else on & allowed[r.action_index]
     if not active.any():
         return {r.index: np.zeros(R) for r in rules}
+    if kernels.active():  # the whole outlook in one compiled loop, where it can be had
+        fused = outlook_kernel.utilities(decider, rules, state, env, active)
+        if fused is not None:
+            return fused
     where = None if active.all() else np.flatnonzero(active)
     if where is None:
         sub, sub_env = state, env

@@ -494,31 +494,37 @@ def chance_kernel(resp: Response, state: WorldState) -> GeneratedKernel | None:
         body = ["ok = True" if not resp.action.once else "ok = taken[i] == 0"]
         for r in resp.constraints:
             body.append(f"ok = ok and {code.truth(r.condition)}")
-        body.append("miss = 1.0")
+        # Where the move is not allowed, its chance is 0 whatever the rules say; where
+        # a trigger's `when` does not hold its factor is 1 (``miss * 1.0 == miss``):
+        # neither is worked out there.
+        inner = ["miss = 1.0"]
         for r in resp.triggers:
             p = "1.0" if r.prob is None else f"_clip01({code.number(r.prob)})"
-            body.append(f"when = {code.truth(r.condition)}")
-            body.append(f"p = {p}")
-            body.append("miss = miss * ((1.0 - p) if when else 1.0)")
+            inner += [f"if {code.truth(r.condition)}:", f"    miss = miss * (1.0 - {p})"]
         if not resp.preferences:
-            body.append("chance = 1.0 - miss")
+            inner.append("chance = 1.0 - miss")
         else:
-            body += ["active = False", "u = 0.0"]
+            inner += ["active = False", "u = 0.0"]
             for r in resp.preferences:
                 assert r.utility is not None
-                body.append(f"on = {code.truth(r.condition)}")
-                body.append(f"u = u + ({code.number(r.utility)} if on else 0.0)")
-                body.append("active = active or on")
+                inner.append(f"on = {code.truth(r.condition)}")
+                inner.append(f"u = u + ({code.number(r.utility)} if on else 0.0)")
+                inner.append("active = active or on")
             for r in resp.rival:
                 assert r.utility is not None
-                body.append(f"on = {code.truth(r.condition)}")
-                body.append(f"u = u - ({code.number(r.utility)} if on else 0.0)")
-            body.append(f"beta = {code.number(resp.actor.rationality)}")
-            body.append("share = 1.0 / (1.0 + math.exp((-beta) * u)) if active else 0.0")
-            body.append("chance = 1.0 - miss * (1.0 - share)")
+                inner.append(f"on = {code.truth(r.condition)}")
+                inner.append(f"u = u - ({code.number(r.utility)} if on else 0.0)")
+            inner.append(f"beta = {code.number(resp.actor.rationality)}")
+            inner.append("share = 1.0 / (1.0 + math.exp((-beta) * u)) if active else 0.0")
+            inner.append("chance = 1.0 - miss * (1.0 - share)")
+        body += ["chance = 0.0", "if ok:", *("    " + line for line in inner)]
         body += ["p = chance if ok else 0.0", "q = 1.0 - p"]
         # numpy's ``** H`` (a Python int): a copy for 1, a square for 2, pow otherwise
-        body.append("out[i] = 1.0 - (q if H == 1 else (q * q if H == 2 else q ** float(H)))")
+        # (and ``pow(1, H)`` is 1 exactly, by the C standard: not called for it)
+        body.append(
+            "out[i] = 1.0 - (q if H == 1 else (q * q if H == 2 else"
+            " (1.0 if q == 1.0 else q ** float(H))))"
+        )
         return GeneratedKernel(body, code.names(), ("R", "H", "out", "taken"))
 
     return planned(state, f"kernel:chance:{resp.actor.id}:{resp.action.index}", make)
@@ -843,13 +849,16 @@ def values_kernel(decider: Actor, state: WorldState) -> GeneratedKernel | None:
 
     def make() -> GeneratedKernel:
         code = _Codes()
-        body = ["t = 0.0"]
-        for term in decider.values:
-            body.append(f"t = t + {code.number(term.weight)} * {code.number(term.of)}")
+        body = ["t = 0.0", *(f"t = t + {term}" for term in value_terms(decider, code))]
         body.append("out[i] = t")
         return GeneratedKernel(body, code.names(), ("R", "out"))
 
     return planned(state, f"kernel:values:{decider.id}", make)
+
+
+def value_terms(decider: Actor, code: _Codes) -> list[str]:
+    """The scalar code of each of ``decider``'s value terms, ``weight * of``, in order."""
+    return [f"{code.number(term.weight)} * {code.number(term.of)}" for term in decider.values]
 
 
 def value(decider: Actor, state: WorldState, view: dict[str, Any]) -> np.ndarray | None:
