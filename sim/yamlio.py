@@ -24,10 +24,25 @@ ourselves, so that:
 * a caller can say what kind of file it expects (:class:`Expect`): a file
   whose top level has none of its keys is refused without quoting any of it,
   so pointing the tool at ``/etc/shadow`` prints none of its lines.
+
+Files read by :func:`load_file` are parsed once per content: the document and
+its positions are kept as JSON in a cache folder (:func:`cache_folder`), under
+the SHA-256 of the text, the kind of file expected, this module's source and
+the PyYAML installed, so a hit is what parsing again would give (an edited
+file, an upgrade, another kind: a miss). Only files that parsed without error
+are kept, and only documents of plain values (a timestamp with a time or
+binary data is parsed each time); JSON, not pickle, so an entry can only ever
+be data. Deleting the folder is safe. Parsing the default scenario and the
+claims registry costs some 50 ms and PyYAML's import 20 ms more; a hit reads
+the entries in a few.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
+import hashlib
+import json
 import os
 import re
 import stat
@@ -35,11 +50,12 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from sim.errors import Diagnostic, Location, ValidationError
+
+if TYPE_CHECKING:  # start-up time: PyYAML is imported only to parse a file not in the cache
+    import yaml
 
 MAX_BYTES = 1_000_000
 """Largest scenario or registry file accepted (bytes)."""
@@ -61,11 +77,27 @@ through recursion). The exact check, at :data:`MAX_NESTING`, is made on the
 composed document.
 """
 
-FAST_LOADER: type | None = getattr(yaml, "CSafeLoader", None)
-"""The C parser when this PyYAML build has it; ``None`` forces the pure-Python one.
+_C_LOADER = object()  # FAST_LOADER not yet looked up
 
-Valid files compose to the same nodes with either; only the speed differs.
-"""
+
+def __getattr__(name: str) -> Any:
+    if name == "FAST_LOADER":
+        return _fast_loader()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _fast_loader() -> type | None:
+    """``FAST_LOADER``: the C parser when this PyYAML build has it; ``None`` (set it so)
+    forces the pure-Python one. Valid files compose to the same nodes with either; only
+    the speed differs. Looked up on first use: importing PyYAML costs some 20 ms, and a
+    file found in the cache of parsed files needs none of it."""
+    chosen = globals().get("FAST_LOADER", _C_LOADER)
+    if chosen is _C_LOADER:
+        import yaml
+
+        return getattr(yaml, "CSafeLoader", None)
+    return chosen
+
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap"}
 
@@ -119,6 +151,9 @@ class Located:
 
 class _Converter:
     def __init__(self, loader: yaml.SafeLoader, file: str, text: str = ""):
+        import yaml  # imported by now: the loader is PyYAML's
+
+        self.yaml = yaml
         self.loader = loader
         self.file = file
         self.text = text
@@ -137,6 +172,7 @@ class _Converter:
         Every value counts towards MAX_NODES, aliases included, and ``stack`` holds the
         nodes being converted above this one, so a bomb or a cycle is refused early.
         """
+        yaml = self.yaml
         self.count += 1
         here = self.loc(node)
         if self.count > MAX_NODES:
@@ -526,6 +562,8 @@ def _syntax_error(exc: yaml.MarkedYAMLError, name: str) -> ValidationError:
 
 def _recognise(node: yaml.Node, name: str, expect: Expect) -> None:
     """Refuse a document that is not the expected kind of file, quoting none of it."""
+    import yaml  # imported by now: the node is PyYAML's
+
     here = Location(name, node.start_mark.line + 1, node.start_mark.column + 1)
     if not isinstance(node, yaml.MappingNode):
         raise _err(here, f"{expect.what} must be a YAML mapping of keys")
@@ -548,13 +586,16 @@ def parse_text(text: str, name: str, *, expect: Expect | None = None) -> Located
         expect: the kind of file expected; a document that is not of that
             kind is refused before any of its content can reach a message.
     """
+    import yaml  # start-up time: only to parse
+
     check_characters(text, name)
     check_nesting(text, name)
     node = None
     loader: Any = None
-    if FAST_LOADER is not None:
+    fast = _fast_loader()
+    if fast is not None:
         try:
-            loader, node = _compose(text, FAST_LOADER)
+            loader, node = _compose(text, fast)
         except yaml.YAMLError:
             loader = None  # described below by the reference parser, in its words
     if loader is None:
@@ -580,7 +621,7 @@ def load_file(
 ) -> Located:
     """Read and parse one YAML file; raises :class:`ValidationError`."""
     name = display or str(path)
-    return parse_text(read_text(path, display=name), name, expect=expect)
+    return _cached(read_text(path, display=name), name, expect)
 
 
 def iter_paths(data: Any, prefix: PathKey = ()) -> Iterator[PathKey]:
@@ -592,3 +633,148 @@ def iter_paths(data: Any, prefix: PathKey = ()) -> Iterator[PathKey]:
     elif isinstance(data, list):
         for i, v in enumerate(data):
             yield from iter_paths(v, (*prefix, i))
+
+
+# -- the cache of parsed files ----------------------------------------------------
+CACHE_VARIABLE = "WARGAME_YAML_CACHE"
+"""Environment variable naming the folder of parsed files; set but empty, no cache."""
+
+CACHE_FORMAT = 1
+CACHE_ENTRIES = 256
+"""Entries kept; the least recently written go first."""
+
+_TAG = "\0"  # a key no document can hold: YAML refuses NUL characters
+
+
+class _Uncacheable(Exception):
+    """A value the cache does not write (timestamps with a time, binary): parsed each time."""
+
+
+def cache_folder() -> Path | None:
+    """Where parsed files are kept: ``$WARGAME_YAML_CACHE``, else
+    ``$XDG_CACHE_HOME/wargame/parsed``, else ``~/.cache/wargame/parsed``; ``None`` when
+    ``WARGAME_YAML_CACHE`` is set but empty (no cache)."""
+    named = os.environ.get(CACHE_VARIABLE)
+    if named is not None:
+        return Path(named) if named.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wargame" / "parsed"
+
+
+def _code_stamp() -> str:
+    """What else a parse depends on: this module's source and the PyYAML installed (found
+    without importing it), so an upgrade or an edit of either parses every file again."""
+    if not _stamp:
+        import importlib.util
+
+        loader = __spec__.loader if __spec__ is not None else None
+        get_source = getattr(loader, "get_source", None)  # also from a wheel or a zip
+        source = get_source(__name__) if callable(get_source) else None
+
+        found = importlib.util.find_spec("yaml")
+        where = found.origin if found is not None else None
+        try:
+            st = os.stat(where) if where else None
+        except OSError:
+            st = None
+        yaml_id = f"{where}:{st.st_mtime_ns}:{st.st_size}" if st else "no yaml"
+        from sim import __version__
+
+        _stamp.append(f"{CACHE_FORMAT}\n{source or __version__}\n{yaml_id}")
+    return _stamp[0]
+
+
+_stamp: list[str] = []
+
+
+def _cache_key(text: str, expect: Expect | None) -> str:
+    kind = f"{expect.what}\n{','.join(expect.keys)}" if expect is not None else ""
+    material = f"{_code_stamp()}\n{kind}\n{text}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(material).hexdigest()
+
+
+def _encode(value: Any) -> Any:
+    t = type(value)
+    if t is dict:
+        if not all(type(k) is str for k in value):
+            raise _Uncacheable  # JSON would make the keys text
+        return {k: _encode(v) for k, v in value.items()}
+    if t is list:
+        return [_encode(v) for v in value]
+    if value is None or t in (str, int, float, bool):
+        return value
+    if t is _dt.date:
+        return {_TAG: value.isoformat()}
+    raise _Uncacheable
+
+
+def _decoded(obj: dict[str, Any]) -> Any:
+    return _dt.date.fromisoformat(obj[_TAG]) if _TAG in obj else obj
+
+
+def _entry(doc: Located, key: str) -> str:
+    """The cache entry of a parsed document (its positions without the file's name)."""
+    marks = []
+    for path, loc in doc.marks.items():
+        mark = [list(path), loc.line, loc.col]
+        if not loc.exact or loc.raw or loc.raw_col:
+            mark += [loc.exact, loc.raw, loc.raw_col]
+        marks.append(mark)
+    keys = [[list(path), loc.line, loc.col] for path, loc in doc.key_marks.items()]
+    entry = {"key": key, "data": _encode(doc.data), "marks": marks, "key_marks": keys}
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+
+
+def _document(entry: str, key: str, name: str) -> Located | None:
+    """The document of a cache entry, its positions in file ``name``; ``None`` if the
+    entry is not one for ``key`` (cut short, edited, or another version's)."""
+    try:
+        got = json.loads(entry, object_hook=_decoded)
+        if got.get("key") != key:
+            return None
+        marks = {
+            tuple(path): Location(name, line, col, *rest) for path, line, col, *rest in got["marks"]
+        }
+        keys = {tuple(path): Location(name, line, col) for path, line, col in got["key_marks"]}
+        return Located(got["data"], marks, keys, name)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _cached(text: str, name: str, expect: Expect | None) -> Located:
+    """:func:`parse_text`, from the cache of parsed files when it holds this text."""
+    folder = cache_folder()
+    if folder is None:
+        return parse_text(text, name, expect=expect)
+    key = _cache_key(text, expect)
+    path = folder / f"{key[:32]}.json"
+    try:
+        doc = _document(path.read_text(encoding="utf-8"), key, name)
+    except (OSError, UnicodeDecodeError):
+        doc = None
+    if doc is not None:
+        return doc
+    doc = parse_text(text, name, expect=expect)
+    try:
+        entry = _entry(doc, key)
+    except _Uncacheable:
+        return doc
+    _keep(folder, path, entry)
+    return doc
+
+
+def _keep(folder: Path, path: Path, entry: str) -> None:
+    """Write one entry whole (or not at all), then drop the oldest past CACHE_ENTRIES."""
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(entry, encoding="utf-8")
+        os.replace(tmp, path)
+        entries = list(folder.glob("*.json"))
+        if len(entries) > CACHE_ENTRIES:
+            entries.sort(key=lambda p: p.stat().st_mtime_ns)
+            for old in entries[: len(entries) - CACHE_ENTRIES]:
+                old.unlink(missing_ok=True)
+    except OSError:  # a read-only or full disk: the next load parses again
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

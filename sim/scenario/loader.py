@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sim.errors import Diagnostic, Location, ValidationError
 from sim.scenario.format import OBSERVATIONS_FILE
 from sim.spec import Ctx, did_you_mean
@@ -195,6 +193,8 @@ def parse_override(text: str, index: int) -> tuple[tuple[str, ...], Any]:
     parts = tuple(p.strip() for p in key.strip().split("."))
     if not key.strip() or any(not p for p in parts):
         raise ValidationError([Diagnostic(loc, f"--set {text!r}: the path has an empty part")])
+    import yaml  # start-up time: only for --set (files may come from the cache of parsed files)
+
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
