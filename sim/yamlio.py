@@ -101,10 +101,9 @@ def _fast_loader() -> type | None:
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap"}
 
-# Characters YAML does not allow in a stream (PyYAML's Reader.NON_PRINTABLE).
-_NON_PRINTABLE = re.compile(
-    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-)
+# Characters YAML does not allow in a stream (PyYAML's Reader.NON_PRINTABLE), compiled on
+# first use (some 5 ms: a file found in the cache of parsed files is not checked again).
+_NON_PRINTABLE_CLASS = "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 PathKey = tuple[str | int, ...]
 
@@ -355,7 +354,7 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
 
 def check_characters(text: str, name: str) -> None:
     """Refuse characters that YAML forbids in a stream (control characters, mostly)."""
-    m = _NON_PRINTABLE.search(text)
+    m = re.search(_NON_PRINTABLE_CLASS, text)  # compiled once, by re's own cache
     if m:
         line, col = _line_col(text, m.start())
         raise _err(

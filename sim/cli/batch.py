@@ -37,10 +37,12 @@ def _progress(args: argparse.Namespace) -> bool:
 
 def _pins(items: list[str] | None) -> dict[str, Any]:
     """``--pin PARAM=VALUE`` arguments as a mapping (values read as YAML scalars)."""
+    pins: dict[str, Any] = {}
+    if not items:
+        return pins  # start-up time: PyYAML only to read pinned values
     import yaml
 
-    pins: dict[str, Any] = {}
-    for text in items or ():
+    for text in items:
         pid, eq, raw = text.partition("=")
         if not eq or not pid.strip() or not raw.strip():
             raise UsageError(f"--pin {text!r}: expected PARAM=VALUE, e.g. kremlin_appetite=0.8")
