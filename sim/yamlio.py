@@ -732,12 +732,24 @@ def _document(entry: str, key: str, name: str) -> Located | None:
         if got.get("key") != key:
             return None
         marks = {
-            tuple(path): Location(name, line, col, *rest) for path, line, col, *rest in got["marks"]
+            tuple(path): _location(name, line, col, *rest)
+            for path, line, col, *rest in got["marks"]
         }
-        keys = {tuple(path): Location(name, line, col) for path, line, col in got["key_marks"]}
+        keys = {tuple(path): _location(name, line, col) for path, line, col in got["key_marks"]}
         return Located(got["data"], marks, keys, name)
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
+
+
+def _location(
+    file: str, line: int, col: int, exact: bool = True, raw: str = "", raw_col: int = 0
+) -> Location:
+    """``Location(file, line, col, exact, raw, raw_col)``, made as pickle restores one (its
+    fields put in place): a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``, and a registry's entry holds thousands of positions."""
+    loc = object.__new__(Location)
+    vars(loc).update(file=file, line=line, col=col, exact=exact, raw=raw, raw_col=raw_col)
+    return loc
 
 
 def _cached(text: str, name: str, expect: Expect | None) -> Located:

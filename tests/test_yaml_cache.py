@@ -21,6 +21,7 @@ import pytest
 from conftest import ROOT
 
 import sim.yamlio as yamlio
+from sim.errors import Location
 from sim.registry import CLAIMS_FILE_KIND, SOURCES_FILE_KIND
 from sim.yamlio import Located, load_file, parse_text
 
@@ -121,6 +122,17 @@ def test_a_hit_is_what_parsing_gives(source, kind, cache, tmp_path, monkeypatch)
     # Positions name the file as it is shown this time, not as it was when kept.
     elsewhere = _hit(path, monkeypatch, display="other.yaml", expect=kind)
     assert {m.file for m in elsewhere.marks.values()} == {"other.yaml"}
+
+
+def test_positions_from_an_entry_are_locations_like_any_other() -> None:
+    # They are made without Location.__init__: nothing may need to run there.
+    assert not hasattr(Location, "__post_init__")
+    made = yamlio._location("f.yaml", 3, 4, False, "raw text", 2)
+    full = Location("f.yaml", 3, 4, exact=False, raw="raw text", raw_col=2)
+    assert made == full and hash(made) == hash(full) and str(made) == "f.yaml:3:4"
+    assert vars(made) == vars(full) and type(made) is Location
+    with pytest.raises(AttributeError):
+        made.line = 5  # type: ignore[misc]
 
 
 def test_tricky_values_survive(cache, tmp_path, monkeypatch) -> None:
