@@ -57,23 +57,34 @@ Slot = tuple[Any, ...]
 
 
 class Plan:
-    """The outlook kernels of one decider's foresight rules: the first pass (every
-    move, value, chance and term, per world), the second (the sums), and what
-    their arguments are."""
+    """The outlook kernel of one decider's foresight rules and what its arguments are:
+    ``slots`` (see :func:`_fetch`), how many ``terms``, decider's moves (``width``),
+    ``rows`` (rules) and chances whose power is kept (``powers``) it has."""
 
-    __slots__ = ("first", "rows", "second", "slots", "terms", "width")
+    __slots__ = ("kernel", "powers", "rows", "slots", "terms", "width")
 
     def __init__(
-        self,
-        first: kernels.GeneratedKernel,
-        second: kernels.GeneratedKernel,
-        slots: list[Slot],
-        terms: int,
-        width: int,
-        rows: int,
+        self, kernel: _TwoLoops, slots: list[Slot], terms: int, width: int, rows: int, powers: int
     ) -> None:
-        self.first, self.second, self.slots = first, second, slots
-        self.terms, self.width, self.rows = terms, width, rows
+        self.kernel, self.slots = kernel, slots
+        self.terms, self.width, self.rows, self.powers = terms, width, rows, powers
+
+
+class _TwoLoops(kernels.GeneratedKernel):
+    """A generated kernel with a second loop over the worlds after the first, whose
+    lines ``after`` read only the fixed arguments (what the first loop wrote)."""
+
+    __slots__ = ("after",)
+
+    def __init__(
+        self, body: list[str], after: list[str], names: tuple[str, ...], fixed: tuple[str, ...]
+    ) -> None:
+        super().__init__(body, names, fixed)
+        self.after = after
+
+    def source(self, pattern: str) -> str:
+        second = "".join(f"        {line}\n" for line in self.after)
+        return f"{super().source(pattern)}    for i in range(R):\n{second}"
 
 
 class _Builder:
@@ -93,6 +104,7 @@ class _Builder:
         self.slots: dict[Slot, int] = {}
         self.done: dict[Any, Any] = {}  # what is computed already, by what it reads
         self.count = 0
+        self.powers = 0  # chances whose power is kept for the next world (``pc``)
         self.history = foresight._history_by_mover(state)
         self.terms = kernels.value_terms(decider, kernels._Codes())
         self.special = {decider.id: frozenset(belief_names(decider))}
@@ -220,6 +232,21 @@ class _Builder:
             taken = self.arg(("count", actor.id, resp.action.index))
             self.lines.append(f"H = {int(horizon)}")
             self.inline(kernel, bound, {"out[i]": got, "taken[i]": taken})
+            if horizon > 2:
+                # ``1 - q ** H`` (the last line) taken again where ``q`` is the last
+                # world's: a response's ``1 - p`` takes few values (it is never -0,
+                # whose power would differ from 0's), and ``pow`` costs much more
+                n = self.powers
+                self.powers += 1
+                last = self.lines.pop()
+                self.lines += [
+                    f"if q == pc[{n}, 0]:",
+                    f"    {got} = pc[{n}, 1]",
+                    "else:",
+                    f"    {last}",
+                    f"    pc[{n}, 0] = q",
+                    f"    pc[{n}, 1] = {got}",
+                ]
         return str(got)
 
 
@@ -230,8 +257,8 @@ _LEFT_OUT = ("first_day[", "newly[0]", "count[i] +=", "last[i] = day")
 def plan(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan | None:
     """The outlook kernels of ``decider``'s foresight ``rules`` (made once per scenario
     model and set of rules; None where some expression has no scalar code)."""
-    key = f"kernel:outlook:{decider.id}:{','.join(str(r.index) for r in rules)}"
-    plans = state.plans
+    key = f"{decider.id}:{','.join(str(r.index) for r in rules)}"
+    plans = _plans_of(state.scenario)
     if key not in plans:
         try:
             plans[key] = _make(state, decider, rules)
@@ -239,6 +266,23 @@ def plan(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan | Non
             plans[key] = None
     got: Plan | None = plans[key]
     return got
+
+
+_KEPT: dict[int, tuple[Any, dict[str, Plan | None]]] = {}
+"""The plans of the scenarios last seen, by identity (each held, so that its id is not
+reused while kept): a chunk's state is new, the scenario is not."""
+
+_KEEP = 16
+
+
+def _plans_of(scenario: Any) -> dict[str, Plan | None]:
+    """The plans kept for ``scenario`` (the oldest scenario's dropped beyond :data:`_KEEP`)."""
+    got = _KEPT.get(id(scenario))
+    if got is None or got[0] is not scenario:
+        while len(_KEPT) >= _KEEP:
+            _KEPT.pop(next(iter(_KEPT)))
+        got = _KEPT[id(scenario)] = (scenario, {})
+    return got[1]
 
 
 def _make(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan:
@@ -303,14 +347,14 @@ def _make(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan:
         second.append(f"    out[{row}, i] = e{mine} - e{base}")
     slots = [_resolved(x, state, decider) for x in sorted(gen.slots, key=gen.slots.__getitem__)]
     argnames = tuple(f"s{j}" for j in range(len(slots)))
-    fixed = ("R", "D0", "D1", "live", "anyw", "terms", "vxs")
+    fixed = ("R", "D0", "D1", "live", "anyw", "terms", "vxs", "pc", "out")
     return Plan(
-        kernels.GeneratedKernel(first, argnames, fixed),
-        kernels.GeneratedKernel(second, (), ("R", "live", "anyw", "terms", "vxs", "out")),
+        _TwoLoops(first, second, argnames, fixed),
         slots,
         k,
         len(moves),
         len(rules),
+        gen.powers,
     )
 
 
@@ -353,10 +397,10 @@ def utilities(
     terms = np.empty((max(got.terms, 1), R))
     vxs = np.empty((got.width, R))
     day = state.day
-    if not got.first.run((R, day, day + 1, active, anyw, terms, vxs), values, R):
-        return None
+    powers = np.full((max(got.powers, 1), 2), np.nan)  # no q equals nan
     out = np.zeros((got.rows, R))
-    if not got.second.run((R, active, anyw, terms, vxs, out), {}, R):
+    fixed = (R, day, day + 1, active, anyw, terms, vxs, powers, out)
+    if not got.kernel.run(fixed, values, R):
         return None
     return {r.index: out[j] for j, r in enumerate(rules)}
 
