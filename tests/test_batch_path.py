@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,10 @@ def test_plain_engine_matches_a_narrating_collecting_model() -> None:
 
 
 def _modules_after(argv: list[str], cwd: Path) -> dict[str, object]:
+    """The heavy modules a command leaves imported, on the numpy path: ``auto`` may
+    switch to the compiled kernels once a process has spent 2 s of CPU (a slow or
+    busy machine can take that long over these small chunks), and numba's own
+    imports (scipy among them) are not the batch's."""
     code = (
         "import json, sys\n"
         "from sim.cli import main\n"
@@ -76,8 +81,9 @@ def _modules_after(argv: list[str], cwd: Path) -> dict[str, object]:
         f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
         "print(json.dumps({'rc': rc, 'heavy': heavy}))\n"
     )
+    env = {**os.environ, "WARGAME_KERNELS": "numpy"}
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
