@@ -78,6 +78,36 @@ def test_softmax_over_candidates_matches_softmax_over_all_actions(seed: int) -> 
     np.testing.assert_array_equal(got_rule, want_rule)
 
 
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("m", "dead"), [(2, ()), (2, (1,)), (2, (0,)), (3, (2,)), (3, (1,)), (3, (1, 2)), (4, (0, 2))]
+)
+def test_softmax_without_candidates_weighed_nowhere(
+    seed: int, m: int, dead: tuple[int, ...]
+) -> None:
+    """Candidates allowed (with a finite utility) in no world are left out of the weighing,
+    and two are weighed with one ``exp``: the picks are still the reference's, specials too."""
+    rng = np.random.default_rng(seed)
+    R = 3000
+    candidates = np.arange(m, dtype=np.int64)
+    utility = _special(rng, (m, R), [np.inf, -np.inf, np.nan, 0.0, 700.0, -700.0])
+    allowed = rng.random((m, R)) < 0.7
+    allowed[list(dead)] = False
+    beta = _special(rng, (R,), [0.0, 1.0, np.inf, -np.inf, np.nan, 1e300])
+    if seed % 2:  # finite logits everywhere: the one-exp path of two candidates
+        utility = rng.normal(0, 3, (m, R))
+        utility[rng.random((m, R)) < 0.2] = 0.0
+        beta = np.full(R, 3.0)
+    u = rng.random(R)
+    u[:50] = 0.0
+    rule = rng.integers(-1, 9, size=(m, R))
+    want_action, want_rule = reference_pick(allowed, utility, beta, u, rule)
+    with np.errstate(all="ignore"):
+        action, got_rule = softmax_pick(allowed, utility, beta, u, candidates, rule)
+    np.testing.assert_array_equal(action, want_action)
+    np.testing.assert_array_equal(got_rule, want_rule)
+
+
 def test_single_candidate_is_always_picked() -> None:
     """One candidate: ``softmax_pick`` gives it whatever its weight, as the reference does."""
     rng = np.random.default_rng(1)

@@ -274,16 +274,48 @@ def softmax_pick(
         candidates: the ``m`` action indices, ascending.
 
     Returns:
-        The chosen action and its best preference rule, per world. A world
-        is given the first candidate whose cumulative weight exceeds
+        The chosen action and its best preference rule, per world (new arrays). A
+        world is given the first candidate whose cumulative weight exceeds
         ``u * total``, or row 0 where the weights are undefined (nan), as
         ``argmax`` over ``u * cdf[-1] < cdf`` would; the rounding is that of
         ``np.cumsum`` over the candidates' weights.
+
+    A candidate that is allowed with a finite utility in no world has weight 0
+    in every world: it adds exactly 0 to every running sum and is never the
+    first above a threshold, so where row 0 is a live candidate the others are
+    weighed without it. One live candidate is then picked everywhere, and two
+    are weighed with one ``exp`` per world instead of two (:func:`_pick_of_two`).
     """
     m = len(candidates)
     ok = allowed & np.isfinite(utility)
+    rows = None  # the candidates weighed (None: all)
+    if m > 1:
+        live = ok.any(axis=1)
+        if live[0] and not live.all():
+            rows = np.flatnonzero(live)
+            if len(rows) == 1:  # row 0 alone: its weight is 1 (or nan: row 0 again)
+                R = len(u)
+                return np.full(R, candidates[0]), best_rule[0].copy()
+            ok, utility = ok[rows], utility[rows]
+            m = len(rows)
     logits = np.full(utility.shape, -np.inf)
     np.multiply(beta, utility, out=logits, where=ok)
+    second = _pick_of_two(logits, u) if m == 2 else None
+    if second is not None:  # row 1 of the two where true, row 0 elsewhere
+        a, b = (0, 1) if rows is None else rows
+        return np.where(second, candidates[b], candidates[a]), np.where(
+            second, best_rule[b], best_rule[a]
+        )
+    row = _pick(logits, u)
+    if rows is not None:
+        row = rows.take(row)
+    R = len(row)
+    return candidates.take(row), best_rule.ravel().take(row * R + np.arange(R))
+
+
+def _pick(logits: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The row picked in each world from the ``(m, R)`` logits (written over)."""
+    m = len(logits)
     logits -= logits.max(axis=0)
     cdf = np.exp(logits, out=logits)
     for j in range(1, m):  # the running sum np.cumsum makes, row by row (faster)
@@ -295,5 +327,32 @@ def softmax_pick(
     # the threshold is nan and no row is counted).
     row = (cdf <= threshold).sum(axis=0)
     row[row == m] = 0
-    R = len(row)
-    return candidates.take(row), best_rule.ravel().take(row * R + np.arange(R))
+    return row
+
+
+def _pick_of_two(logits: np.ndarray, u: np.ndarray) -> np.ndarray | None:
+    """Where :func:`_pick` of two rows gives row 1, with one ``exp`` per world; None
+    where a logit is ``+inf`` or nan (whose weights are nan, which this does not
+    reproduce).
+
+    The larger logit less the maximum is exactly 0, whose ``exp`` is exactly 1;
+    the other less the maximum is ``-|l0 - l1|`` (a difference and its negation
+    round alike). So the first weight is 1 or ``x = exp(-|l0 - l1|)`` and the
+    total is ``1 + x`` either way; a world whose logits are both ``-inf`` has a
+    nan ``x`` and total, hence row 0, as in :func:`_pick`.
+    """
+    l0, l1 = logits
+    if not logits.max() < np.inf:  # +inf or nan somewhere
+        return None
+    x = np.subtract(l0, l1)
+    first = x >= 0  # l0 is the larger (or a nan difference, where the total is nan)
+    np.abs(x, out=x)
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    cdf0 = np.where(first, 1.0, x)
+    x += 1.0
+    threshold = u * x
+    # row 1 where the first weight is at or below the threshold and the total is not
+    second = cdf0 <= threshold
+    second &= ~(x <= threshold)
+    return second
