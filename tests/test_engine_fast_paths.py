@@ -13,7 +13,7 @@ import pytest
 from conftest import DEFAULT_SCENARIO, SHIPPED_SCENARIOS
 from engine_reference import CheckedDecide, reference_pick
 
-from sim.engine.adjudication import Changes, Decision, adjudicate
+from sim.engine.adjudication import Changes, Decision, adjudicate, move
 from sim.engine.core import Engine
 from sim.engine.decision import softmax_pick
 from sim.engine.draws import LazyUniforms, skip_uniforms
@@ -282,6 +282,48 @@ def test_a_move_in_every_world_is_adjudicated_as_with_a_mask(
             np.testing.assert_array_equal(whole.action_last[actor.id], cut.action_last[actor.id])
     if path is None:
         assert types == {"int", "float", "bool"}
+
+
+@pytest.mark.parametrize("path", CASES)
+def test_a_move_on_a_copy_without_its_ladder_writes_what_adjudication_writes(
+    path: Path | None, write_scenario
+) -> None:
+    """``adjudication.move`` on a hypothetical copy that shares ``first_day`` (read only)
+    with its state writes what :func:`adjudicate` of the same move writes on a whole
+    copy, ``first_day`` included, and never writes into the state it was made from."""
+    sc = load_scenario(path or write_scenario(TANGLE), registry=None)
+    engine = Engine(sc, 40, np.random.default_rng(6))
+    for _ in range(min(3, sc.horizon_days - 1)):
+        engine.step()
+    st = engine.world
+    st.first_day[1:, ::2] = -1  # rungs not yet reached in half the worlds, whatever the run
+    first_day, peak = st.first_day.copy(), st.peak.copy()
+    env = st.env()
+    escalated = False
+    for actor in sc.actors:
+        count, last = st.action_count[actor.id].copy(), st.action_last[actor.id].copy()
+        for act in actor.actions:
+            shared, whole = st.hypothetical(actor.id, ladder=False), st.hypothetical(actor.id)
+            assert not shared.first_day.flags.writeable
+            with np.errstate(all="ignore"):
+                move(shared, actor, act, env)
+                everywhere = Decision(actor.id, np.full(40, act.index), np.full(40, -1))
+                adjudicate(whole, [everywhere], env)
+            for k in whole.values:
+                np.testing.assert_array_equal(shared.values[k], whole.values[k], err_msg=k)
+                assert shared.values[k].dtype == whole.values[k].dtype
+            for k in ("rung", "peak", "first_day"):
+                np.testing.assert_array_equal(getattr(shared, k), getattr(whole, k), err_msg=k)
+            for k in ("action_count", "action_last"):
+                got, want = getattr(shared, k)[actor.id], getattr(whole, k)[actor.id]
+                np.testing.assert_array_equal(got, want, err_msg=k)
+            np.testing.assert_array_equal(shared.rule_fired, whole.rule_fired)
+            escalated |= not np.array_equal(whole.first_day, first_day)
+            np.testing.assert_array_equal(st.first_day, first_day)  # the state's, untouched
+            np.testing.assert_array_equal(st.peak, peak)
+        np.testing.assert_array_equal(st.action_count[actor.id], count)
+        np.testing.assert_array_equal(st.action_last[actor.id], last)
+    assert escalated or not any(a.escalate_to for b in sc.actors for a in b.actions)
 
 
 @pytest.mark.parametrize("path", CASES)

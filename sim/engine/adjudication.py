@@ -33,7 +33,7 @@ import numpy as np
 
 from sim.engine import kernels
 from sim.engine.state import WorldState, coerce
-from sim.scenario.model import Effect
+from sim.scenario.model import Action, Actor, Effect
 
 
 @dataclass
@@ -123,6 +123,9 @@ class Changes:
             st.rung = rung.astype(np.int64, copy=False)
             newly = st.rung > st.peak
             if newly.any():
+                if not st.first_day.flags.writeable:
+                    # a hypothetical copy's, shared with the state it was made from
+                    st.first_day = st.first_day.copy()
                 # Every rung passed on the way up counts as reached today.
                 for j in range(1, len(st.first_day)):
                     hit = newly & (st.rung >= j) & (st.first_day[j] < 0)
@@ -205,6 +208,23 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
             state.action_count[actor_id][index] += mask
             state.action_last[actor_id][index][mask] = day
     _fired(state, decisions)
+    ch.apply(day)
+
+
+def move(state: WorldState, actor: Actor, action: Action, env: dict[str, Any]) -> None:
+    """:func:`adjudicate` of one decision: ``actor`` taking ``action`` in every world, by
+    no rule (foresight's hypothetical moves, many a day), on the numpy path.
+
+    The same writes in the same order, without what a decision that differs
+    between worlds needs: no count of the worlds per action, no masks, and no
+    rule to record (none fired, no constraint bound).
+    """
+    ch = Changes(state)
+    if not action.default:
+        ch.add(None, action.effects, env, action.escalate_to, action.deescalate_to)
+    day = state.day
+    state.action_count[actor.id][action.index] += 1
+    state.action_last[actor.id][action.index] = day
     ch.apply(day)
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from sim.engine import kernels
 from sim.engine import outlook as outlook_kernel
-from sim.engine.adjudication import Decision, adjudicate
+from sim.engine.adjudication import Decision, adjudicate, move
 from sim.engine.beliefs import actor_env
 from sim.engine.state import WorldState, rows_of
 from sim.expr import Expr
@@ -234,9 +234,14 @@ def _after(
     decision: Decision | None,
 ) -> WorldState:
     """:func:`after`, by the move's kernel where ``compiled``; ``decision`` is the
-    decision to adjudicate (``action`` in every world; made here if None)."""
-    copy = state.hypothetical(actor.id)
-    if compiled and kernels.move(copy, env, actor, action):
+    decision to adjudicate (``action`` in every world; made here if None). The numpy
+    path adjudicates it by :func:`~sim.engine.adjudication.move`, which copies
+    ``first_day`` only where a rung is first reached."""
+    copy = state.hypothetical(actor.id, ladder=compiled)
+    if not compiled:
+        move(copy, actor, action, env)
+        return copy
+    if kernels.move(copy, env, actor, action):
         return copy
     if decision is None:
         decision = _everywhere(actor, action, state.R)

@@ -166,7 +166,7 @@ class WorldState:
         sub.__dict__.update(self._shared())
         return sub
 
-    def hypothetical(self, actor_id: str) -> WorldState:
+    def hypothetical(self, actor_id: str, ladder: bool = True) -> WorldState:
         """A copy to adjudicate ``actor_id``'s move on without touching this state.
 
         :func:`~sim.engine.adjudication.adjudicate` replaces the state
@@ -174,6 +174,9 @@ class WorldState:
         but writes into ``first_day`` and the mover's history rows, so those
         are copied; everything else is shared, and so are the caches that
         depend on the scenario alone and the values of constant expressions.
+        Without ``ladder`` the copy's ``first_day`` is a read-only view of this
+        state's, copied by the numpy adjudication only if a rung is first
+        reached there (a compiled one writes it in place: not for those).
         The other kept expression values are not: foresight evaluates a
         move's effects on views in which a responder's private trait stands
         for one of its types, so a value of parameters kept there would be
@@ -186,7 +189,7 @@ class WorldState:
         copy.__dict__.pop("_static", None)
         copy.__dict__["_constants"] = self._constants  # the same worlds: shared
         copy.values = dict(self.values)
-        copy.first_day = self.first_day.copy()
+        copy.first_day = self.first_day.copy() if ladder else frozen(self.first_day)
         copy.action_count = {**self.action_count, actor_id: self.action_count[actor_id].copy()}
         copy.action_last = {**self.action_last, actor_id: self.action_last[actor_id].copy()}
         return copy
