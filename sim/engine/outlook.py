@@ -127,7 +127,10 @@ class _Builder:
             traits is not None
             and name in foresight.responders(self.state, self.decider)[traits[0]].typed
         ):
-            return self.arg(("type", *traits, name))
+            responder = foresight.responders(self.state, self.decider)[traits[0]]
+            combo = _joint_types(responder)[traits[1]]
+            j = next(j for j, t in enumerate(responder.traits) if t.id == name)
+            return self.arg(("const", responder.traits[j].values[combo[j]]))
         got = changed.get(name)
         if got is not None:
             return got
@@ -150,6 +153,23 @@ class _Builder:
                 continue
             line = substitute(line, bound)
             self.lines.append(token.sub(lambda m: fixed[m.group(1)], line) if fixed else line)
+
+    def weight(self, b: int, t: int) -> str:
+        """The weight of responder ``b``'s joint type ``t``, as :func:`foresight._type_weights`
+        makes it: the product, in order, of the decider's belief in each trait's type
+        (a row per world) or, where it holds none, the trait's prior (a number)."""
+        responder = foresight.responders(self.state, self.decider)[b]
+        factors = []
+        for trait, k in zip(responder.traits, _joint_types(responder)[t], strict=True):
+            key = (self.decider.id, trait.id)
+            held = key in self.state.posterior
+            factors.append(self.arg(("posterior", key, k) if held else ("const", trait.prior[k])))
+        if not factors:
+            return "1.0"
+        product = factors[0]
+        for f in factors[1:]:
+            product = f"({product} * {f})"
+        return product
 
     # -- the pieces ---------------------------------------------------------------------
     def move(
@@ -323,7 +343,7 @@ def _make(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan:
                         sxr = gen.move(b, resp.action, sx, bound)
                         g = gains[key] = gen.local("gain")
                         gen.lines.append(f"{g} = {gen.value(sxr)} - {vx}")
-                    weight = gen.arg(("weight", bi, t))
+                    weight = gen.weight(bi, t)
                     for h in horizons:
                         ph = gen.chance(bi, resp, t, h, sx)
                         gen.lines += [
@@ -392,15 +412,26 @@ def utilities(
     if got is None:
         return None
     R = state.R
-    values = _fetch(got.slots, state, decider, env)
+    args = _fetch(got.slots, state, env)
+    shape = (R,)
+    kinds = [
+        "a" if type(v) is np.ndarray and v.shape == shape else kernels._kind(v, R) for v in args
+    ]
+    if None in kinds:
+        return None
+    fn = got.kernel.function("".join(kinds))  # type: ignore[arg-type]
+    if fn is None:
+        return None
+    day = state.day
     anyw = np.zeros(max(got.terms, 1), dtype=np.bool_)
     terms = np.empty((max(got.terms, 1), R))
     vxs = np.empty((got.width, R))
-    day = state.day
     powers = np.full((max(got.powers, 1), 2), np.nan)  # no q equals nan
     out = np.zeros((got.rows, R))
-    fixed = (R, day, day + 1, active, anyw, terms, vxs, powers, out)
-    if not got.kernel.run(fixed, values, R):
+    try:
+        fn(R, day, day + 1, active, anyw, terms, vxs, powers, out, *args)
+    except Exception:  # a typing failure in numba: keep the numpy path
+        got.kernel.variants["".join(kinds)] = None  # type: ignore[arg-type]
         return None
     return {r.index: out[j] for j, r in enumerate(rules)}
 
@@ -421,6 +452,9 @@ def _resolved(slot: Slot, state: WorldState, decider: Actor) -> Slot:
             return ("history", history[name])
         if name in ("day", "rung", "peak"):
             return (name,)
+        intel = [it.id for it in state.scenario.intel]
+        if name in intel:
+            return ("intel", intel.index(name))
     elif kind == "seen":
         actor = state.actors[slot[1]]
         where = belief_names(actor).get(slot[2])
@@ -431,48 +465,40 @@ def _resolved(slot: Slot, state: WorldState, decider: Actor) -> Slot:
     return slot
 
 
-def _fetch(
-    slots: list[Slot], state: WorldState, decider: Actor, env: dict[str, Any]
-) -> dict[str, Any]:
-    """The value of each argument (``s<k>`` for the ``k``-th of the :func:`_resolved`
-    ``slots``) today: a name of the decider's view ``env``, of the base (the snapshot
-    read as the next day), of an actor's own view of it (its beliefs; a responder's
-    numeric traits without types as their prior means), a history row, a type's trait
-    value or weight."""
+def _fetch(slots: list[Slot], state: WorldState, env: dict[str, Any]) -> list[Any]:
+    """The value today of each of the :func:`_resolved` ``slots``: a name of the
+    decider's view ``env``; of the base (the snapshot read as the next day) a state
+    variable, a parameter, a history name, an intelligence item, the ladder or the
+    day; a row of a belief, a history row, or a number."""
     day = state.day + 1
     base: dict[str, Any] | None = None
-    weighted: dict[int, list[foresight.Weighted]] = {}
-    out: dict[str, Any] = {}
-    for k, slot in enumerate(slots):
+    out: list[Any] = []
+    for slot in slots:
         kind = slot[0]
-        if kind == "env":
-            v = env[slot[1]]
-        elif kind == "value":
+        v: Any
+        if kind == "value":
             v = state.values[slot[1]]
         elif kind == "param":
             v = state.params[slot[1]]
-        elif kind == "history":
-            v = state.history_value(slot[1], day)
+        elif kind == "const":
+            v = slot[1]
+        elif kind == "env":
+            v = env[slot[1]]
         elif kind == "count":
             v = state.action_count[slot[1]][slot[2]]
         elif kind == "posterior":
             v = state.posterior[slot[1]][slot[2]]
-        elif kind == "const":
-            v = slot[1]
+        elif kind == "history":
+            v = state.history_value(slot[1], day)
+        elif kind == "intel":
+            v = state.belief[slot[1]]  # read only (the base's is a copy of it)
         elif kind == "day":
             v = day
         elif kind in ("rung", "peak"):
             v = state.rung if kind == "rung" else state.peak
-        elif kind == "base":
+        else:
             if base is None:
                 base = state.env(day)
             v = base[slot[1]]
-        else:  # a type's trait value or weight
-            bi, t = slot[1], slot[2]
-            w = weighted.get(bi)
-            if w is None:
-                others = foresight.responders(state, decider)
-                w = weighted[bi] = foresight._type_weights(state, decider, others[bi])
-            v = w[t][0][slot[3]] if kind == "type" else w[t][1]
-        out[f"s{k}"] = v
+        out.append(v)
     return out
