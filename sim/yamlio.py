@@ -32,7 +32,8 @@ the PyYAML installed, so a hit is what parsing again would give (an edited
 file, an upgrade, another kind: a miss). Only files that parsed without error
 are kept, and only documents of plain values (a timestamp with a time or
 binary data is parsed each time); JSON, not pickle, so an entry can only ever
-be data. Deleting the folder is safe. Parsing the default scenario and the
+be data, and only from a folder of the user's own that no one else may write.
+Deleting the folder is safe. Parsing the default scenario and the
 claims registry costs some 50 ms and PyYAML's import 20 ms more; a hit reads
 the entries in a few.
 """
@@ -755,7 +756,7 @@ def _location(
 def _cached(text: str, name: str, expect: Expect | None) -> Located:
     """:func:`parse_text`, from the cache of parsed files when it holds this text."""
     folder = cache_folder()
-    if folder is None:
+    if folder is None or not _own(folder):
         return parse_text(text, name, expect=expect)
     key = _cache_key(text, expect)
     path = folder / f"{key[:32]}.json"
@@ -774,11 +775,24 @@ def _cached(text: str, name: str, expect: Expect | None) -> Located:
     return doc
 
 
+def _own(folder: Path) -> bool:
+    """Whether the entries of ``folder`` may be used: where files have owners, it must be
+    this user's and writable by no one else (or not exist yet: it is made so)."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return True
+    try:
+        st = folder.stat()
+    except OSError:
+        return True
+    return st.st_uid == getuid() and not st.st_mode & 0o022
+
+
 def _keep(folder: Path, path: Path, entry: str) -> None:
     """Write one entry whole (or not at all), then drop the oldest past CACHE_ENTRIES."""
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp.write_text(entry, encoding="utf-8")
         os.replace(tmp, path)
         entries = list(folder.glob("*.json"))

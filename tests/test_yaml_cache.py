@@ -214,6 +214,19 @@ def test_an_unwritable_folder_only_costs_a_parse(tmp_path, monkeypatch) -> None:
     assert load_file(path).data == load_file(path).data == {"a": 1}
 
 
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="files have no owners here")
+def test_a_folder_others_may_write_is_not_used(cache, tmp_path, monkeypatch) -> None:
+    cache.mkdir()
+    cache.chmod(0o777)
+    parsed = []
+    real = yamlio.parse_text
+    monkeypatch.setattr(yamlio, "parse_text", lambda *a, **k: parsed.append(1) or real(*a, **k))
+    path = tmp_path / "s.yaml"
+    path.write_text("a: 1\n", encoding="utf-8")
+    assert load_file(path).data == load_file(path).data == {"a": 1}
+    assert len(parsed) == 2 and not list(cache.iterdir())
+
+
 def test_the_oldest_entries_go_past_the_limit(cache, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(yamlio, "CACHE_ENTRIES", 3)
     for i in range(5):
