@@ -256,3 +256,58 @@ def test_the_sidebar_keeps_solaras_rules_of_hooks():
         warnings.simplefilter("always")
         importlib.reload(sim.viz.sidebar)
     assert not [str(w.message) for w in caught if "hook" in str(w.message).lower()]
+
+
+def test_days_typed_before_a_redraw_are_the_days_advanced(scenario):
+    """The game's *days* box keeps the text typed into it when the page is drawn again
+    before the box loses focus (a background computation finishing, such as the
+    options of the day), so Advance plays the days typed, not the value last applied."""
+    pytest.importorskip("solara")
+    import ipyvuetify as v
+    import solara
+
+    from sim.game import Game
+    from sim.viz.seat import GameControls, SeatSession
+
+    session = SeatSession()
+    session.game = Game.new(scenario, seats=("kremlin",), worlds=20)
+    elsewhere = solara.reactive(0)
+
+    @solara.component
+    def Board() -> None:
+        elsewhere.value  # noqa: B018 - read, so that a change of it draws the board again
+        GameControls(session, None, session.version.value)
+
+    _, rc = solara.render(Board(), handle_error=False)
+    try:
+        box = rc.find(v.TextField, label="days").widget
+        box.v_model = "4"  # the browser sends the text as it is typed
+        elsewhere.set(1)  # the page is drawn again before the box loses focus
+        box = rc.find(v.TextField, label="days").widget
+        assert box.v_model == "4"
+        box.fire_event("focusout")
+        rc.find(v.Btn, children=["Advance"]).widget.click()
+        assert session.game.day == 4
+    finally:
+        rc.close()
+
+
+def test_a_text_box_applies_on_enter_and_follows_a_value_set_elsewhere():
+    pytest.importorskip("solara")
+    import ipyvuetify as v
+    import solara
+
+    from sim.viz.textbox import TextBox
+
+    value = solara.reactive("a")
+    _, rc = solara.render(TextBox("x", value), handle_error=False)
+    try:
+        box = rc.find(v.TextField, label="x").widget
+        box.v_model = "b"
+        assert value.value == "a"  # typed, not applied yet
+        box.fire_event("keyup.enter")
+        assert value.value == "b"
+        value.set("c")  # a reset elsewhere replaces the text
+        assert rc.find(v.TextField, label="x").widget.v_model == "c"
+    finally:
+        rc.close()

@@ -32,6 +32,7 @@ from sim.errors import UsageError, WargameError
 from sim.results.drivers import parameter_name
 from sim.scenario.model import Scenario
 from sim.viz.settings import ViewerSettings
+from sim.viz.textbox import TextBox
 
 PREDICTION_WORLDS = (200, 500, 1000)
 """Choices of ensemble size for the predicted consequences (per action)."""
@@ -366,17 +367,17 @@ def GameControls(session: SeatSession, turn: str | None, version: int) -> None:
             on_click=lambda: session.act(advance),
         )
         with solara.Div(style={"width": "70px"}):
-            solara.InputText("days", value=days)
+            TextBox("days", days)
         if turn is not None:
             solara.Text("(seats that have not chosen follow their doctrine)", style=_SMALL)
         solara.Button("Rewind to day", outlined=True, on_click=lambda: session.act(rewind))
         with solara.Div(style={"width": "70px"}):
-            solara.InputText("day", value=back)
+            TextBox("day", back)
         solara.Button(
             "or branch off there as", outlined=True, on_click=lambda: session.act(branch_off)
         )
         with solara.Div(style={"width": "110px"}):
-            solara.InputText("branch name", value=name)
+            TextBox("branch name", name)
         if len(game.branches) > 1:
             with solara.Div(style={"width": "150px"}):
                 solara.Select(

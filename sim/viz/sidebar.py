@@ -17,6 +17,7 @@ from mesa.visualization.solara_viz import ModelController
 
 from sim.viz.controls import EXTRA, UNCERTAIN, Control, format_value
 from sim.viz.settings import ViewerModel, ViewerSettings
+from sim.viz.textbox import TextBox
 
 _CSS = """
 .wg-param .v-label { font-size: 0.9rem; font-weight: 600; color: rgba(0, 0, 0, 0.87); }
@@ -181,7 +182,7 @@ def WorldControls(settings: ViewerSettings, model: solara.Reactive[ViewerModel])
                 render_interval=render_interval,
                 use_threads=threads,
             )
-        solara.InputText("Seed of this world (applied on Reset)", value=settings.seed)
+        TextBox("Seed of this world (applied on Reset)", settings.seed)
 
 
 @solara.component
@@ -198,9 +199,7 @@ def OverridesCard(settings: ViewerSettings) -> None:
             style=_CAPTION,
         )
         for a in settings.base.actors:
-            solara.InputText(f"rationality of {a.name}", value=settings.rationality[a.id])
+            TextBox(f"rationality of {a.name}", settings.rationality[a.id])
             _error(f"rationality-{a.id}", errors.get(f"rationality:{a.id}"))
-        solara.InputText(
-            "more overrides, e.g. parameters.withdrawal_rate.high=0.3", value=settings.extra
-        )
+        TextBox("more overrides, e.g. parameters.withdrawal_rate.high=0.3", settings.extra)
         _error("overrides", errors.get(EXTRA))
