@@ -535,24 +535,20 @@ def test_auto_without_numba_is_numpy(monkeypatch: pytest.MonkeyPatch, fresh_auto
     assert _same_worlds(plain, _run(path, "auto", monkeypatch, n=200))
 
 
-def test_the_viewer_keeps_the_numpy_path_unless_chosen(
+def test_the_viewer_prefers_the_kernels_from_its_first_page(
     monkeypatch: pytest.MonkeyPatch, fresh_auto: None
 ) -> None:
-    """The viewer's process takes the numpy path once the page loads its settings (the
-    hot-seat game did not finish a multi-day Advance on the compiled one), unless
-    ``WARGAME_KERNELS`` chooses otherwise."""
+    """The viewer's process takes the compiled path once the page loads its settings, so
+    the page's first ensemble loads the kernels, not the first slider move."""
     pytest.importorskip("solara")
     from sim.viz import app
     from sim.viz.environment import SCENARIO_ENV
 
-    monkeypatch.delenv(kernels.MODE_VARIABLE, raising=False)
+    assert not kernels._preferred  # importing the page changes nothing
     monkeypatch.setenv(SCENARIO_ENV, str(DEFAULT))
     settings, error = app._load_settings()
     assert settings is not None and error is None
-    assert kernels.mode() == "numpy"
-    monkeypatch.setenv(kernels.MODE_VARIABLE, "numba")
-    app._load_settings()
-    assert kernels.mode() == "numba"
+    assert kernels._preferred
 
 
 def _decisions(model: WargameModel, rng: np.random.Generator, k: int) -> list[Any]:

@@ -23,7 +23,6 @@ browser.
 
 from __future__ import annotations
 
-import os
 from html import escape
 from typing import Any
 
@@ -293,10 +292,9 @@ def Page() -> None:
 
 
 def _load_settings() -> tuple[ViewerSettings | None, str | None]:
-    # The numpy path in the viewer unless chosen otherwise: with the compiled
-    # kernels the hot-seat game's multi-day Advance did not finish
-    # (tests/test_viewer_browser.py), cause not yet found; same numbers either way.
-    os.environ.setdefault(kernels.MODE_VARIABLE, "numpy")
+    # A long-lived process: the compiled kernels from now on (where numba is
+    # installed), loaded by the page's first ensemble, before any slider move.
+    kernels.prefer()
     try:
         return ViewerSettings.from_environment(), None
     except ValidationError as exc:
