@@ -84,3 +84,22 @@ def test_outlook_equals_the_path_without_it(path: Path, monkeypatch: pytest.Monk
     has_foresight = any(r.kind == "foresight" for a in load_scenario(path).actors for r in a.rules)
     if has_foresight:
         assert calls and fused == calls  # the kernel ran, on every call with an active world
+
+
+def test_no_kernel_means_the_numpy_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a piece has no kernel (an expression without scalar code), the outlook
+    gives None and foresight's own path gives the utilities."""
+    path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+    monkeypatch.setattr(outlook, "_KEPT", {})
+    monkeypatch.setattr(kernels, "chance_kernel", lambda *args: None)
+    real = outlook.utilities
+    got: list[Any] = []
+
+    def spy(*args: Any) -> Any:
+        out = real(*args)
+        got.append(out)
+        return out
+
+    monkeypatch.setattr(outlook, "utilities", spy)
+    WargameModel(load_scenario(path), replicates=200, collect=False, rng=11).run()
+    assert got and all(x is None for x in got)

@@ -34,6 +34,7 @@ unexpected kind), :func:`utilities` gives None and the numpy path runs.
 from __future__ import annotations
 
 import re
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,13 +62,29 @@ class Plan:
     ``slots`` (see :func:`_fetch`), how many ``terms``, decider's moves (``width``),
     ``rows`` (rules) and chances whose power is kept (``powers``) it has."""
 
-    __slots__ = ("kernel", "powers", "rows", "slots", "terms", "width")
+    __slots__ = ("kernel", "powers", "rows", "scratch", "slots", "terms", "width")
 
     def __init__(
         self, kernel: _TwoLoops, slots: list[Slot], terms: int, width: int, rows: int, powers: int
     ) -> None:
         self.kernel, self.slots = kernel, slots
         self.terms, self.width, self.rows, self.powers = terms, width, rows, powers
+        self.scratch: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def buffers(self, R: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first loop's ``terms`` and ``vxs`` for ``R`` worlds, kept for the next call
+        in this thread (every element the second loop reads is written first): new
+        arrays of several megabytes on every call cost their pages' first touch."""
+        key = (R, threading.get_ident())
+        got = self.scratch.get(key)
+        if got is None:
+            if len(self.scratch) >= 4:
+                self.scratch.clear()
+            got = self.scratch[key] = (
+                np.empty((max(self.terms, 1), R)),
+                np.empty((self.width, R)),
+            )
+        return got
 
 
 class _TwoLoops(kernels.GeneratedKernel):
@@ -424,8 +441,7 @@ def utilities(
         return None
     day = state.day
     anyw = np.zeros(max(got.terms, 1), dtype=np.bool_)
-    terms = np.empty((max(got.terms, 1), R))
-    vxs = np.empty((got.width, R))
+    terms, vxs = got.buffers(R)
     powers = np.full((max(got.powers, 1), 2), np.nan)  # no q equals nan
     out = np.zeros((got.rows, R))
     try:
