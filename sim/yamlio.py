@@ -643,7 +643,7 @@ CACHE_FORMAT = 1
 CACHE_ENTRIES = 256
 """Entries kept; the least recently written go first."""
 
-_TAG = "\0"  # a key no document can hold: YAML refuses NUL characters
+_TAG = "\0"  # the key of a tagged value (a date); a document holding it is not kept
 
 
 class _Uncacheable(Exception):
@@ -696,8 +696,8 @@ def _cache_key(text: str, expect: Expect | None) -> str:
 def _encode(value: Any) -> Any:
     t = type(value)
     if t is dict:
-        if not all(type(k) is str for k in value):
-            raise _Uncacheable  # JSON would make the keys text
+        if _TAG in value or not all(type(k) is str for k in value):
+            raise _Uncacheable  # JSON would make the keys text; "\0" is a YAML escape
         return {k: _encode(v) for k, v in value.items()}
     if t is list:
         return [_encode(v) for v in value]
@@ -722,7 +722,8 @@ def _entry(doc: Located, key: str) -> str:
         marks.append(mark)
     keys = [[list(path), loc.line, loc.col] for path, loc in doc.key_marks.items()]
     entry = {"key": key, "data": _encode(doc.data), "marks": marks, "key_marks": keys}
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+    # ASCII: a lone surrogate (a YAML escape) is written as its escape, not refused.
+    return json.dumps(entry, separators=(",", ":"))
 
 
 def _document(entry: str, key: str, name: str) -> Located | None:
@@ -755,7 +756,10 @@ def _location(
 
 def _cached(text: str, name: str, expect: Expect | None) -> Located:
     """:func:`parse_text`, from the cache of parsed files when it holds this text."""
-    folder = cache_folder()
+    try:
+        folder = cache_folder()
+    except (RuntimeError, KeyError, OSError):  # no home folder to find the cache in
+        folder = None
     if folder is None or not _own(folder):
         return parse_text(text, name, expect=expect)
     key = _cache_key(text, expect)
@@ -800,6 +804,6 @@ def _keep(folder: Path, path: Path, entry: str) -> None:
             entries.sort(key=lambda p: p.stat().st_mtime_ns)
             for old in entries[: len(entries) - CACHE_ENTRIES]:
                 old.unlink(missing_ok=True)
-    except OSError:  # a read-only or full disk: the next load parses again
+    except (OSError, ValueError):  # a read-only or full disk: the next load parses again
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)

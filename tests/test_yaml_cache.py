@@ -189,6 +189,19 @@ def test_a_broken_entry_is_parsed_again_and_replaced(damage, cache, tmp_path, mo
     assert _hit(path, monkeypatch).data == fresh.data  # the entry was written anew
 
 
+def test_escaped_nul_keys_and_lone_surrogates_come_back_as_written(cache, tmp_path, monkeypatch):
+    """YAML escapes can write a NUL (the cache's tag) and a lone surrogate, which no text
+    file can hold: the first is parsed each time, the second kept escaped."""
+    tagged = tmp_path / "t.yaml"
+    tagged.write_text('a: {"\\0": "2022-01-17"}\n', encoding="utf-8")
+    assert load_file(tagged).data == load_file(tagged).data == {"a": {"\0": "2022-01-17"}}
+    assert not list(cache.glob("*.json"))
+    odd = tmp_path / "s.yaml"
+    odd.write_text('a: "x\\ud800y"\n', encoding="utf-8")
+    assert load_file(odd).data == {"a": "x\ud800y"}
+    assert _hit(odd, monkeypatch).data == {"a": "x\ud800y"}
+
+
 def test_timestamps_and_binary_are_parsed_each_time(cache, tmp_path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text("at: 2022-01-17 10:00:00\nb: !!binary aGk=\n", encoding="utf-8")
