@@ -47,6 +47,7 @@ import json
 import os
 import re
 import stat
+import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -662,8 +663,9 @@ def cache_folder() -> Path | None:
 
 
 def _code_stamp() -> str:
-    """What else a parse depends on: this module's source and the PyYAML installed (found
-    without importing it), so an upgrade or an edit of either parses every file again."""
+    """What else a parse depends on: this module's source, the PyYAML installed (found
+    without importing it) and Python's version, so an upgrade or an edit of any of them
+    parses every file again."""
     if not _stamp:
         import importlib.util
 
@@ -680,7 +682,7 @@ def _code_stamp() -> str:
         yaml_id = f"{where}:{st.st_mtime_ns}:{st.st_size}" if st else "no yaml"
         from sim import __version__
 
-        _stamp.append(f"{CACHE_FORMAT}\n{source or __version__}\n{yaml_id}")
+        _stamp.append(f"{CACHE_FORMAT}\n{sys.version}\n{source or __version__}\n{yaml_id}")
     return _stamp[0]
 
 
