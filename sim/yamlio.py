@@ -27,7 +27,7 @@ ourselves, so that:
 
 Files read by :func:`load_file` are parsed once per content: the document and
 its positions are kept as JSON in a cache folder (:func:`cache_folder`), under
-the SHA-256 of the text, the kind of file expected, this module's source and
+the SHA-256 of the text, the kind of file expected, this module's source, Python and
 the PyYAML installed, so a hit is what parsing again would give (an edited
 file, an upgrade, another kind: a miss). Only files that parsed without error
 are kept, and only documents of plain values (a timestamp with a time or
