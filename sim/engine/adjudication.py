@@ -78,8 +78,12 @@ class Changes:
             elif var.type == "bool":
                 v = np.asarray(value, dtype=bool)
                 t, f = (v, ~v) if mask is None else (mask & v, mask & ~v)
-                self.set_true[eff.target] = self.set_true.get(eff.target, False) | t
-                self.set_false[eff.target] = self.set_false.get(eff.target, False) | f
+                # kept as they are when first set (never written in place: a later
+                # effect on the same variable makes new arrays, as apply does)
+                before = self.set_true.get(eff.target)
+                self.set_true[eff.target] = t if before is None else before | t
+                before = self.set_false.get(eff.target)
+                self.set_false[eff.target] = f if before is None else before | f
             else:
                 cur = self.enum_max.get(eff.target)
                 if cur is None:

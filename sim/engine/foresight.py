@@ -463,12 +463,22 @@ def _preferences(resp: Response, evaluate: Callable[[Expr], Any], R: int) -> Pre
     mine = []
     for r, on in zip(resp.preferences, ons, strict=True):
         assert r.utility is not None  # compiled so
-        mine.append((on, _per_world(evaluate(r.utility), R)))
+        mine.append((on, _number(r.utility, evaluate, R)))
     rival = []
     for r in resp.rival:
         assert r.utility is not None
-        rival.append((_mask(evaluate(r.condition), R), _per_world(evaluate(r.utility), R)))
-    return mine, rival, _per_world(evaluate(resp.actor.rationality), R)
+        rival.append((_mask(evaluate(r.condition), R), _number(r.utility, evaluate, R)))
+    return mine, rival, _number(resp.actor.rationality, evaluate, R)
+
+
+def _number(expr: Expr, evaluate: Callable[[Expr], Any], R: int) -> Any:
+    """``expr``'s value as a float per world, or as one float where it is a constant
+    (a utility of ``-3``, a rationality of ``1``): the same number in every world,
+    which broadcasts like the array, and which :func:`_by_table` takes as it is
+    instead of finding it the same in every world."""
+    if expr.is_constant:
+        return np.float64(expr.value)
+    return _per_world(evaluate(expr), R)
 
 
 def _share(prefs: Prefs, R: int) -> np.ndarray:
@@ -634,7 +644,7 @@ class Outlook:
         prev = self.state if parent is None else parent.state
         key = (actor.id, action.index)
         decision = self._decisions.get(key)
-        if decision is None:
+        if decision is None and self.compiled:  # the numpy path adjudicates without one
             filled = self._filled
             decision = self._decisions[key] = Decision(actor.id, filled(action.index), filled(-1))
         st = _after(prev, env, actor, action, self.compiled, decision)
@@ -971,12 +981,12 @@ class _Worlds(WorldState):
         """``whole`` restricted to the worlds ``where`` and to the ``names`` it keeps."""
         sub = object.__new__(cls)
         d = sub.__dict__
-        for f in dataclasses.fields(WorldState):
-            if f.name in ("values", "params"):
-                kept = {k: v for k, v in getattr(whole, f.name).items() if k in names}
-                d[f.name] = rows_of(kept, where)
-            elif f.name not in _LATER:
-                d[f.name] = rows_of(getattr(whole, f.name), where)
+        for name in _FIELDS:
+            if name in ("values", "params"):
+                kept = {k: v for k, v in getattr(whole, name).items() if k in names}
+                d[name] = rows_of(kept, where)
+            elif name not in _LATER:
+                d[name] = rows_of(getattr(whole, name), where)
         d["R"] = len(where)
         d.update(whole._shared())
         d["_whole"], d["_where"] = whole, where
@@ -1020,3 +1030,6 @@ _LATER = frozenset(
     }
 )
 """The fields of a :class:`_Worlds` sliced when first read."""
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(WorldState))
+"""The fields of a :class:`WorldState`, in order."""
