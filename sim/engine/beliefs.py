@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.scenario import names
-from sim.scenario.model import Actor, Belief, Scenario
+from sim.scenario.model import Actor, Belief, Evidence, Scenario
 
 if TYPE_CHECKING:
     from sim.engine.state import WorldState
@@ -106,15 +106,27 @@ def update(
     key = (actor.id, belief.trait)
     prior = state.posterior[key]
     factor = np.ones_like(prior)
+    moved = False  # whether some factor is not 1 in every world
     used: dict[EvidenceKey, np.ndarray] = {}
     for ev in belief.evidence:
         seen = _per_world(ev.seen.evaluate(env, R), R).astype(bool)
-        lik = np.clip(np.stack([_per_world(x.evaluate(env, R), R) for x in ev.likelihood]), 0, 1)
         if ev.once:
             k = (actor.id, belief.trait, ev.id)
             before = state.evidence_used[k]
-            factor *= np.where(seen & ~before, lik, 1.0)
+            new = seen & ~before
+            if not new.any():  # a factor of 1 everywhere, and ``before | seen`` is ``before``
+                used[k] = before
+                continue
+            factor *= np.where(new, _likelihood(ev, env, R), 1.0)
             used[k] = before | seen
         else:
+            lik = _likelihood(ev, env, R)
             factor *= np.where(seen, lik, 1.0 - lik)
-    return _normalised(prior * factor, prior), used
+        moved = True
+    # prior * 1 is the prior, number for number: the product is made only where it moves
+    return _normalised(prior * factor if moved else prior, prior), used
+
+
+def _likelihood(ev: Evidence, env: dict[str, Any], R: int) -> np.ndarray:
+    """P(seen | type) of evidence ``ev``, per type and world, clipped to [0, 1]."""
+    return np.clip(np.stack([_per_world(x.evaluate(env, R), R) for x in ev.likelihood]), 0, 1)
