@@ -9,6 +9,7 @@ without it (or with its import failing) the numpy path runs.
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -353,6 +354,21 @@ def test_a_kernel_that_cannot_be_compiled_leaves_the_numpy_path(
     plain = _run(path, "numpy", monkeypatch, n=400)
     monkeypatch.setattr(kernels, "module", lambda source, prefix="k": None)
     assert _same_worlds(plain, _run(path, "numba", monkeypatch, n=400))
+
+
+def test_a_copy_of_a_state_shares_its_kernels(
+    monkeypatch: pytest.MonkeyPatch, kernel_cache: Path
+) -> None:
+    """The game's look ahead deep-copies the engine; its kernels are the scenario's
+    code, shared, and numba's dispatchers are never copied (two threads copying one
+    for the first time at once fail inside numba)."""
+    pytest.importorskip("numba")
+    path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
+    world = _run(path, "numba", monkeypatch, n=50).world
+    made = [k for k in world.plans.values() if isinstance(k, kernels.GeneratedKernel)]
+    assert made and any(k.variants for k in made)
+    copied = copy.deepcopy(world.plans)
+    assert all(copied[key] is k for key, k in world.plans.items() if k in made)
 
 
 def test_kernels_are_not_used_where_numpy_rounds_otherwise(

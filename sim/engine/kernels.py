@@ -384,6 +384,13 @@ class GeneratedKernel:
         self.fixed = fixed
         self.variants: dict[str, Any] = {}
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> GeneratedKernel:
+        """The kernel itself: it is the scenario's code and holds nothing of a world,
+        so a copy of a state (the game's look ahead) shares it. Copying its compiled
+        functions would also be unsafe: numba gives a dispatcher its identity on its
+        first copy, and two threads doing that at once fail an assertion."""
+        return self
+
     def source(self, pattern: str) -> str:
         """The module source for the pattern (``"a"`` array, ``"s"`` scalar, per name)."""
         variables = {
