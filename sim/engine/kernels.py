@@ -50,7 +50,6 @@ and the softmax (:func:`choose`).
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import importlib.util
 import os
 import sys
@@ -243,19 +242,25 @@ def _generator() -> str:
 
 
 def _own_source() -> bytes:
-    """This module's source, read through its package (so also from a wheel or a
-    zip on ``sys.path``, where ``__file__`` names no file); where it cannot be read,
-    the package's version stands for it."""
-    try:
-        return (
-            importlib.resources.files(__package__ or "sim.engine")
-            .joinpath("kernels.py")
-            .read_bytes()
-        )
-    except (OSError, ModuleNotFoundError, ValueError):
-        from sim import __version__
+    """The source of the modules that generate kernels (this one and the outlook
+    kernel's), read through their loaders, so also from a wheel or a zip on
+    ``sys.path`` where ``__file__`` names no file (``importlib.resources`` would do
+    as well but imports zipfile into every worker); where one cannot be read, the
+    package's version stands for it."""
+    parts = []
+    for name in (__name__, "sim.engine.outlook"):
+        try:
+            spec = importlib.util.find_spec(name)
+            get = getattr(spec.loader, "get_source", None) if spec is not None else None
+            text = get(name) if get is not None else None
+        except (ImportError, OSError, ValueError):
+            text = None
+        if text is None:
+            from sim import __version__
 
-        return f"sim {__version__}".encode()
+            text = f"sim {__version__}"
+        parts.append(text.encode())
+    return b"".join(parts)
 
 
 _agreement: bool | None = None  # the probe's answer, once per process
