@@ -127,13 +127,13 @@ class Changes:
             st.rung = rung.astype(np.int64, copy=False)
             newly = st.rung > st.peak
             if newly.any():
-                if not st.first_day.flags.writeable:
-                    # a hypothetical copy's, shared with the state it was made from
-                    st.first_day = st.first_day.copy()
-                # Every rung passed on the way up counts as reached today.
-                for j in range(1, len(st.first_day)):
-                    hit = newly & (st.rung >= j) & (st.first_day[j] < 0)
-                    st.first_day[j][hit] = day
+                # Every rung passed on the way up counts as reached today, except on a
+                # hypothetical copy that shares the days with its state, read only
+                # (WorldState.hypothetical without ``ladder``): nothing reads them there.
+                if st.first_day.flags.writeable:
+                    for j in range(1, len(st.first_day)):
+                        hit = newly & (st.rung >= j) & (st.first_day[j] < 0)
+                        st.first_day[j][hit] = day
                 st.peak = np.maximum(st.peak, st.rung)
 
 

@@ -235,8 +235,8 @@ def _after(
 ) -> WorldState:
     """:func:`after`, by the move's kernel where ``compiled``; ``decision`` is the
     decision to adjudicate (``action`` in every world; made here if None). The numpy
-    path adjudicates it by :func:`~sim.engine.adjudication.move`, which copies
-    ``first_day`` only where a rung is first reached."""
+    path adjudicates it by :func:`~sim.engine.adjudication.move` on a copy that does
+    not record the days rungs are first reached (nothing here reads them)."""
     copy = state.hypothetical(actor.id, ladder=compiled)
     if not compiled:
         move(copy, actor, action, env)

@@ -175,8 +175,9 @@ class WorldState:
         are copied; everything else is shared, and so are the caches that
         depend on the scenario alone and the values of constant expressions.
         Without ``ladder`` the copy's ``first_day`` is a read-only view of this
-        state's, copied by the numpy adjudication only if a rung is first
-        reached there (a compiled one writes it in place: not for those).
+        state's, which the numpy adjudication leaves as it is (foresight reads
+        no day a rung was first reached on its copies); the compiled one
+        writes it in place, so its copies get their own.
         The other kept expression values are not: foresight evaluates a
         move's effects on views in which a responder's private trait stands
         for one of its types, so a value of parameters kept there would be
