@@ -86,7 +86,11 @@ def events_phase(state: WorldState, day: int, rng: np.random.Generator) -> list[
         if not when.any():
             state.event_active[i] = False
             continue
-        hit = when & (draws.row(i) < state.evaluate(ev.hazard, env))
+        if ev.hazard.value is not None and ev.hazard.value >= 1:  # a constant
+            # every uniform draw in [0, 1) is below it: the row is skipped, not drawn
+            hit = when.copy()
+        else:
+            hit = when & (draws.row(i) < state.evaluate(ev.hazard, env))
         state.event_active[i] = hit
         if hit.any():
             state.event_count[i] += hit
