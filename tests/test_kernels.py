@@ -485,6 +485,29 @@ def test_auto_switches_after_its_cpu_budget_with_the_same_worlds(
     assert not calls[0] and calls[-1]  # numpy until the clock was read, compiled after
 
 
+def test_auto_before_its_switch_foresees_as_the_numpy_path(
+    monkeypatch: pytest.MonkeyPatch, fresh_auto: None
+) -> None:
+    """Until auto switches, foresight's hypothetical moves go the numpy path's way
+    (adjudication.move on a copy), not the compiled path's general adjudication that
+    each declining kernel would leave them to: the general one runs once a day only,
+    for the real moves."""
+    pytest.importorskip("numba")
+    monkeypatch.setattr(kernels, "AUTO_AFTER", 1e9)
+    monkeypatch.setattr(kernels, "AUTO_AFTER_COLD", 1e9)
+    general: list[int] = []
+    real = foresight.adjudicate
+
+    def counted(*args: Any) -> None:
+        general.append(1)
+        real(*args)
+
+    monkeypatch.setattr(foresight, "adjudicate", counted)
+    plain = _run(DEFAULT, "numpy", monkeypatch, n=300)
+    assert _same_worlds(plain, _run(DEFAULT, "auto", monkeypatch, n=300))
+    assert general == []
+
+
 def test_auto_waits_longer_where_the_kernels_were_never_compiled(
     monkeypatch: pytest.MonkeyPatch, fresh_auto: None
 ) -> None:

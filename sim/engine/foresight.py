@@ -222,7 +222,7 @@ def after(state: WorldState, env: dict[str, Any], actor: Actor, action: Action) 
     actor's history: :meth:`WorldState.hypothetical`); everything else is
     shared, read only. ``env`` is the view the action's effects are evaluated on.
     """
-    return _after(state, env, actor, action, kernels.active(), None)
+    return _after(state, env, actor, action, _compiled(state), None)
 
 
 def _after(
@@ -247,6 +247,15 @@ def _after(
         decision = _everywhere(actor, action, state.R)
     adjudicate(copy, [decision], env)
     return copy
+
+
+def _compiled(state: WorldState) -> bool:
+    """Whether foresight on ``state`` takes the compiled path now: kernels allowed and,
+    under ``auto``, this process switched to them for the scenario. Asking
+    :func:`kernels.active` alone would say yes under ``auto`` before the switch too,
+    and the moves would then go the compiled path's way (full copies, the general
+    adjudication) only for each kernel to decline: the same numbers, more slowly."""
+    return kernels.active() and kernels.compiled_for(state)
 
 
 def _everywhere(actor: Actor, action: Action, R: int) -> Decision:
@@ -625,7 +634,7 @@ class Outlook:
         self._decisions: dict[tuple[str, int], Decision] = {}
         self._fills: dict[int, np.ndarray] = {}
         self._tables: dict[Any, np.ndarray] = state.plans.setdefault("foresight:tables", {})
-        self.compiled = kernels.active()  # asked once: the environment is read each time
+        self.compiled = _compiled(state)  # asked once: the environment is read each time
 
     # -- states and views ----------------------------------------------------------
     def move(self, action: Action) -> Hypothesis:
