@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -74,3 +76,18 @@ def test_task_description_names_scenario_point_chunk_and_seed():
 
 def test_resolved_text_drops_absent_keys():
     assert resolved_text({"b": None, "a": [1, {"x": None, "y": 2}]}) == '{"a":[1,{"y":2}]}'
+
+
+def test_each_task_knows_about_how_many_worlds_its_process_has_ahead():
+    """The estimate the compiled path's switch reads: the scenario's worlds from a task
+    on, shared among the workers; a second scenario's tasks count apart. Nothing else
+    of a task changes, so neither does any number."""
+    from sim.batch.runner import with_ahead
+
+    other = ScenarioSource("other", "other.yaml", (), "1" * 64)
+    tasks = plan_point(SOURCE, 0, 12_000, 7) + plan_point(other, 1, 5_000, 7)
+    assert [t.ahead for t in tasks] == [0, 0, 0, 0]
+    assert [t.ahead for t in with_ahead(tasks, 1)] == [12_000, 7_000, 2_000, 5_000]
+    assert [t.ahead for t in with_ahead(tasks, 2)] == [6_000, 3_500, 1_000, 2_500]
+    again = [dataclasses.replace(t, ahead=0) for t in with_ahead(tasks, 2)]
+    assert again == tasks

@@ -508,6 +508,45 @@ def test_auto_before_its_switch_foresees_as_the_numpy_path(
     assert general == []
 
 
+def _chunks_with_estimates(
+    monkeypatch: pytest.MonkeyPatch, n: int, aheads: list[int]
+) -> list[list[bool]]:
+    """Chunks of ``n`` worlds of the default scenario under auto, each told
+    :func:`kernels.expect` its estimate first; per chunk, whether each compiled
+    choice ran compiled. Each chunk's worlds are the numpy path's."""
+    sc = load_scenario(DEFAULT)
+    plain = _run(DEFAULT, "numpy", monkeypatch, n=n)
+    calls = _counting(monkeypatch)
+    monkeypatch.setenv(kernels.MODE_VARIABLE, "auto")
+    seen = []
+    for ahead in aheads:
+        calls.clear()
+        kernels.expect(sc, n, ahead)
+        assert _same_worlds(plain, _run(DEFAULT, "auto", monkeypatch, n=n))
+        seen.append(list(calls))
+    return seen
+
+
+def test_auto_with_a_runners_estimate_switches_where_it_pays(
+    monkeypatch: pytest.MonkeyPatch, fresh_auto: None
+) -> None:
+    """Told that many worlds are ahead, auto takes the kernels after the first chunk,
+    long before its own budget; told that only this chunk is left, it never does,
+    even past its budget."""
+    pytest.importorskip("numba")
+    _run(DEFAULT, "numba", monkeypatch, n=50)  # the kernels compiled into the cache
+    monkeypatch.setattr(kernels, "_accounts", {})
+    monkeypatch.setattr(kernels, "_agreement", None)
+    monkeypatch.setattr(kernels, "AUTO_AFTER", 1e9)
+    first, second = _chunks_with_estimates(monkeypatch, 300, [10**9, 10**9])
+    assert first and not any(first)  # the first chunk measures the numpy path
+    assert second and second[-1]  # then the kernels, the budget still far off
+    monkeypatch.setattr(kernels, "_accounts", {})
+    monkeypatch.setattr(kernels, "AUTO_AFTER", 0.0)
+    chunks = _chunks_with_estimates(monkeypatch, 300, [600, 300])
+    assert all(c and not any(c) for c in chunks)  # the last chunks: never worth a switch
+
+
 def test_auto_waits_longer_where_the_kernels_were_never_compiled(
     monkeypatch: pytest.MonkeyPatch, fresh_auto: None
 ) -> None:

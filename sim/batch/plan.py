@@ -61,6 +61,10 @@ class ChunkTask:
     """Send the per-world rows back (for ``runs.csv`` and the drivers)."""
     runs_text: bool = False
     """Send them formatted as ``runs.csv`` lines too, formatted where the chunk ran."""
+    ahead: int = 0
+    """Worlds of this scenario the process that runs this chunk can expect to run from it
+    on, this chunk's included (an estimate, :func:`sim.batch.runner.with_ahead`; 0:
+    unknown). Only the choice of the compiled path reads it; no number depends on it."""
 
     @property
     def seed_sequence(self) -> np.random.SeedSequence:

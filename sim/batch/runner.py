@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +119,22 @@ def progress_bar(total: int, unit: str, show: bool, unit_scale: bool = False) ->
     )
 
 
+def with_ahead(tasks: Sequence[ChunkTask], workers: int) -> list[ChunkTask]:
+    """``tasks`` with :attr:`ChunkTask.ahead` set: the worlds of its scenario from each
+    task on, shared among ``workers`` (chunks go to whichever worker is free, so each
+    can expect about its share). The compiled path's switch reads it
+    (:func:`sim.engine.kernels.expect`); the results do not depend on it."""
+    left: dict[str, int] = {}
+    out = []
+    share = max(int(workers), 1)
+    for t in reversed(tasks):
+        key = t.source.sha256 or t.source.path
+        left[key] = left.get(key, 0) + t.n
+        out.append(replace(t, ahead=-(-left[key] // share)))
+    out.reverse()
+    return out
+
+
 def execute(
     tasks: Sequence[ChunkTask],
     executor: Executor,
@@ -128,7 +144,7 @@ def execute(
     """Run ``tasks`` on ``executor``; call ``on_chunk`` for each result in task order."""
     total = sum(t.n for t in tasks)
     with progress_bar(total, "world", progress, unit_scale=True) as bar:
-        for result in executor.map(run_chunk, tasks):
+        for result in executor.map(run_chunk, with_ahead(tasks, executor.workers)):
             on_chunk(result)
             bar.update(result.counts.n)
 
@@ -153,7 +169,7 @@ def execute_groups(
         executor,
         progress_bar(len(groups), unit, progress) as bar,
     ):
-        flat = [t for tasks in groups for t in tasks]
+        flat = with_ahead([t for tasks in groups for t in tasks], executor.workers)
         for k, result in enumerate(executor.map(run_chunk, flat)):
             g = owner[k]
             on_chunk(g, result)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.batch.plan import ChunkTask, ScenarioSource
+from sim.engine import kernels
 from sim.engine.core import Engine
 from sim.errors import ExecutionError
 from sim.results.aggregate import ChunkSummary, summarise_chunk
@@ -55,6 +56,8 @@ def run_chunk(task: ChunkTask) -> ChunkSummary:
     from ``default_rng(task.seed_sequence)`` and give the same worlds.
     """
     sc = compiled(task.source)
+    if task.ahead:
+        kernels.expect(sc, task.n, task.ahead)
     rng = np.random.default_rng(task.seed_sequence)
     seats = task.moves.seats() if task.moves is not None else None
     pins = check_pinned(sc, dict(task.pinned) or None)
