@@ -379,3 +379,57 @@ def test_by_default_the_charts_keep_outcomes_first_then_the_flags_that_swing_mos
     note = _left_out(table, drawn)
     assert "F0, F1, F2" in note
     assert "F0" not in _left_out(table, ["outcome:o0"])  # not asked for is not "left out"
+
+
+@pytest.mark.parametrize("n_out", [0, 3, 70])
+def test_counts_by_bin_are_each_worlds_hits(n_out):
+    """Every (output, parameter, bin) count is the worlds of that bin that hit the output,
+    however many outputs (more than fit in the bits of a number too), chunk by chunk."""
+    rng = np.random.default_rng(n_out)
+    n = 4000
+    x = rng.uniform(size=n)
+    m = rng.integers(0, 4, size=n)
+    w = np.asarray(rng.choice(["a", "b", "c"], size=n), dtype=object)
+    hits = rng.uniform(size=(n_out, n)) < rng.uniform(size=(n_out, 1))
+    outputs = [Output(f"o{j}", f"O{j}", "flag") for j in range(n_out)]
+    params = [Param("x", "X"), Param("m", "M"), Param("w", "W", ("c", "a", "b"))]
+    dc = DriverCounts(outputs, params, edge_worlds=1000)
+    for s in range(0, n, 600):
+        part = slice(s, s + 600)
+        dc.add(hits[:, part], {"x": x[part], "m": m[part], "w": w[part]})
+    table = dc.table()
+    edges = np.quantile(x[:1000], [0.2, 0.4, 0.6, 0.8])
+    bins = {
+        "x": (np.searchsorted(edges, x, side="right"), range(5)),
+        "m": (m, range(4)),
+        "w": (w, ["c", "a", "b"]),
+    }
+    for j in range(n_out):
+        for pid, (of, keys) in bins.items():
+            rows = table[(table["output"] == f"o{j}") & (table["parameter"] == pid)]
+            assert list(rows["worlds"]) == [int((of == k).sum()) for k in keys]
+            assert list(rows["count"]) == [int((hits[j] & (of == k)).sum()) for k in keys]
+
+
+def test_options_given_by_their_index_count_as_their_words():
+    """Once the bins are fixed, an option's index stands for its word (``bins``)."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    options = ("firm", "soft")
+    code = rng.integers(0, 2, size=n)
+    words = np.asarray(options, dtype=object)[code]
+    hits = np.stack([rng.uniform(size=n) < 0.3 + 0.4 * code])
+    tables = []
+    for by_index in (False, True):
+        outputs, params = [Output("o", "O", "outcome")], [Param("w", "W", options)]
+        dc = DriverCounts(outputs, params, edge_worlds=1000)
+        for s in range(0, n, 500):
+            part = slice(s, s + 500)
+            if by_index and dc.option_bins("w", options):
+                dc.add(hits[:, part], {}, {"w": code[part]})
+            else:
+                dc.add(hits[:, part], {"w": words[part]})
+        assert dc.option_bins("w", options) and not dc.option_bins("w", ("soft", "firm"))
+        tables.append(dc.table())
+    pd.testing.assert_frame_equal(*tables)
+    assert list(tables[1]["count"]) == [int((hits[0] & (code == k)).sum()) for k in (0, 1)]

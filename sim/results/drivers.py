@@ -89,6 +89,9 @@ COLUMNS = (
 
 NOT_DRAWN = "not drawn"
 
+Bins = Mapping[str, np.ndarray] | None
+"""Each world's bin by parameter, for parameters whose bins are known (:meth:`DriverCounts.add`)."""
+
 
 @dataclass(frozen=True)
 class Output:
@@ -189,8 +192,12 @@ class DriverCounts:
         self._held_n = 0
         self._bins: dict[str, _Bins] | None = None
 
-    def add(self, hits: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
-        """Add worlds: ``hits`` (outputs × worlds) booleans, ``values`` each parameter's draws."""
+    def add(self, hits: np.ndarray, values: Mapping[str, np.ndarray], bins: Bins = None) -> None:
+        """Add worlds: ``hits`` (outputs × worlds) booleans, ``values`` each parameter's draws.
+
+        ``bins``: each world's bin, instead of its draw, for parameters whose bins are
+        known already (an option's index is its bin where :meth:`option_bins` says so).
+        """
         hits = np.asarray(hits, dtype=bool)
         if hits.shape[1] == 0:
             return
@@ -202,7 +209,13 @@ class DriverCounts:
             if self._held_n >= self.edge_worlds:
                 self._fix()
             return
-        self._count(hits, values)
+        self._count(hits, values, bins)
+
+    def option_bins(self, pid: str, options: Sequence[str]) -> bool:
+        """Whether parameter ``pid``'s bins are fixed as its ``options`` first, in order (then
+        a world's bin is its option's index)."""
+        b = self._bins.get(pid) if self._bins is not None else None
+        return b is not None and b.binning == "option" and b.keys[: len(options)] == list(options)
 
     def _fix(self) -> None:
         held, self._held = self._held, []
@@ -243,10 +256,14 @@ class DriverCounts:
             counts=np.zeros((n_out, len(keys)), dtype=np.int64),
         )
 
-    def _count(self, hits: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
+    def _count(self, hits: np.ndarray, values: Mapping[str, np.ndarray], bins: Bins = None) -> None:
         assert self._bins is not None
-        n_out, n = hits.shape
+        n = hits.shape[1]
+        binned: list[tuple[_Bins, np.ndarray]] = []
         for p in self.params:
+            if bins and p.id in bins:
+                binned.append((self._bins[p.id], np.asarray(bins[p.id], dtype=np.int64)))
+                continue
             b, x = self._bins[p.id], np.asarray(values[p.id])
             if b.binning == NOT_DRAWN:
                 if not (x != b.value).any():
@@ -257,15 +274,14 @@ class DriverCounts:
                 b.worlds = np.array([self._counted], dtype=np.int64)
                 b.counts = self._counted_totals[:, None].copy()
             if b.binning == "quantile":
+                x = np.ascontiguousarray(x)  # a field of the rows: searched faster in one piece
                 index = np.searchsorted(b.edges, x, side="right")
                 b.low, b.high = min(b.low, float(x.min())), max(b.high, float(x.max()))
             else:
                 index = self._key_index(b, x)
-            size = len(b.worlds)
-            b.worlds += np.bincount(index, minlength=size)
-            # One bincount over every (output, bin) a world counts in.
-            cells = (index[None, :] + size * np.arange(n_out)[:, None])[hits]
-            b.counts += np.bincount(cells, minlength=n_out * size).reshape(n_out, size)
+            binned.append((b, index))
+        if binned:
+            _add_bins(binned, hits)
         self._counted += n
         self._counted_totals += hits.sum(axis=1)
 
@@ -274,13 +290,16 @@ class DriverCounts:
         """Each world's bin among ``b.keys``; values not yet seen get bins of their own
         (in sorted order)."""
         if x.dtype == object:
-            words = x.tolist()
-            seen = set(words)
+            seen = set(x.tolist())
             if all(type(w) is str for w in seen):
                 # Words (an enum's options): sorted as np.unique sorts them, without
-                # its sort of every world's word by Python comparisons.
+                # its sort of every world's word by Python comparisons; each world's
+                # bin set by one comparison per word seen (a handful).
                 lookup = _keys_for(b, sorted(seen))
-                return np.fromiter((lookup[w] for w in words), dtype=np.int64, count=len(words))
+                index = np.empty(len(x), dtype=np.int64)
+                for w in seen:
+                    index[x == w] = lookup[w]
+                return index
         uniques, inverse = np.unique(x, return_inverse=True)
         found = uniques.tolist()
         lookup = _keys_for(b, found)
@@ -452,6 +471,51 @@ def quantiles(sample: np.ndarray, qs: np.ndarray) -> np.ndarray:
     return result
 
 
+def _add_bins(binned: Sequence[tuple[_Bins, np.ndarray]], hits: np.ndarray) -> None:
+    """Add worlds to the bins of every parameter at once: ``binned`` pairs each parameter's
+    bins with each world's bin in them, ``hits`` (outputs x worlds) is what each world counts.
+
+    Worlds that hit the same outputs (a handful of combinations: one outcome each, and the
+    key flags) count alike, so each world is counted once per parameter in one bincount of
+    (combination, parameter's bin) cells, and the outputs' counts follow from the
+    combinations' table of hits, exactly (whole numbers throughout).
+    """
+    combos, which = _combinations(hits)
+    sizes = [len(b.worlds) for b, _ in binned]
+    offsets = np.cumsum([0, *sizes])
+    width = int(offsets[-1])
+    starts = offsets[:-1].tolist()
+    cells = np.concatenate([index + off for (_, index), off in zip(binned, starts, strict=True)])
+    cells += np.tile(which * width, len(binned))
+    table = np.bincount(cells, minlength=len(combos) * width).reshape(len(combos), width)
+    worlds = table.sum(axis=0)
+    counts = combos.T.astype(np.int64) @ table  # (outputs, all bins)
+    for (b, _), start, size in zip(binned, starts, sizes, strict=True):
+        b.worlds += worlds[start : start + size]
+        b.counts += counts[:, start : start + size]
+
+
+def _combinations(hits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct columns of ``hits`` (outputs x worlds, booleans) as rows (combinations x
+    outputs), and each world's combination."""
+    n_out, n = hits.shape
+    code: np.ndarray
+    if n_out <= 63:
+        code = np.zeros(n, dtype=np.int64)
+        for j in range(n_out):
+            code |= hits[j].astype(np.int64) << j
+    else:  # more outputs than bits of a number: the worlds' bytes of hits, as one value each
+        packed = np.ascontiguousarray(np.packbits(hits, axis=0).T)
+        code = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    order = np.argsort(code, kind="stable")
+    ordered = code[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    which = np.empty(n, dtype=np.int64)
+    which[order] = np.cumsum(first) - 1
+    return hits[:, order[first]].T, which
+
+
 def _keys_for(b: _Bins, values: list[Any]) -> dict[Any, int]:
     """Each key's bin in ``b``, once the ``values`` not yet among its keys are added (in
     the order given), with their (empty) columns."""
@@ -540,10 +604,14 @@ def add_chunk(dc: DriverCounts, sc: Scenario, cs: ChunkSummary) -> None:
         else np.zeros((0, len(rows)), dtype=bool)
     )
     values: dict[str, np.ndarray] = {}
+    bins: dict[str, np.ndarray] = {}
     for p in sc.parameters:
         v = rows[f"param_{p.id}"]
-        values[p.id] = np.asarray(p.enum_values, dtype=object)[v] if p.enum_values else v
-    dc.add(hits, values)
+        if p.enum_values and dc.option_bins(p.id, p.enum_values):
+            bins[p.id] = v  # the option's index, not its word
+        else:
+            values[p.id] = np.asarray(p.enum_values, dtype=object)[v] if p.enum_values else v
+    dc.add(hits, values, bins)
 
 
 # -- from a results folder ----------------------------------------------------------
