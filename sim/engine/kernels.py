@@ -298,7 +298,7 @@ def _own_source() -> bytes:
     as well but imports zipfile into every worker); where one cannot be read, the
     package's version stands for it."""
     parts = []
-    for name in (__name__, "sim.engine.outlook"):
+    for name in (__name__, "sim.engine.outlook", "sim.engine.morning"):
         try:
             spec = importlib.util.find_spec(name)
             get = getattr(spec.loader, "get_source", None) if spec is not None else None

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine import kernels, morning
 from sim.engine.adjudication import Changes
 from sim.engine.beliefs import BeliefKey, EvidenceKey, actor_env, update
 from sim.engine.draws import LazyUniforms, skip_uniforms
@@ -133,6 +134,10 @@ def observe(
     Moves ``rng`` (the actor's stream) on by exactly one uniform array of
     length R per intel item the actor observes, drawn or skipped.
     """
+    if kernels.active():  # the generated kernels (sim.engine.morning), where they exist
+        got = morning.observe(actor_id, state, env, rng)
+        if got is not None:
+            return got
     held: dict[int, np.ndarray] = {}
     known: dict[int, np.ndarray] = {}
     for i, it in enumerate(state.scenario.intel):
@@ -179,6 +184,8 @@ def learn(state: WorldState, knowledge: Sequence[Knowledge]) -> None:
 
 def record_flags(state: WorldState, flags: Sequence[Flag]) -> None:
     """At the end of a day, note the ``any_day`` flags that hold (writes ``flag_any``)."""
+    if kernels.active() and morning.record_flags(state, flags):
+        return
     if not flags:
         return
     env = state.env()
