@@ -313,6 +313,11 @@ def test_a_move_on_a_copy_without_its_ladder_writes_what_adjudication_writes(
             for k in whole.values:
                 np.testing.assert_array_equal(shared.values[k], whole.values[k], err_msg=k)
                 assert shared.values[k].dtype == whole.values[k].dtype
+                new = shared.values[k]
+                if new is not st.values[k]:  # a new array of its own, as adjudicate's
+                    assert new.flags.writeable, k
+                    arrays = [v for v in (*env.values(), *st.values.values()) if hasattr(v, "base")]
+                    assert not any(np.shares_memory(new, v) for v in arrays), k
             for k in ("rung", "peak"):
                 np.testing.assert_array_equal(getattr(shared, k), getattr(whole, k), err_msg=k)
             np.testing.assert_array_equal(shared.first_day, first_day)

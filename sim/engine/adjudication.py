@@ -124,17 +124,23 @@ class Changes:
                 lower &= self.escalate < 0  # any escalatory move blocks de-escalation
             rung = np.where(lower, self.deescalate, rung)
         if rung is not st.rung:
-            st.rung = rung.astype(np.int64, copy=False)
-            newly = st.rung > st.peak
-            if newly.any():
-                # Every rung passed on the way up counts as reached today, except on a
-                # hypothetical copy that shares the days with its state, read only
-                # (WorldState.hypothetical without ``ladder``): nothing reads them there.
-                if st.first_day.flags.writeable:
-                    for j in range(1, len(st.first_day)):
-                        hit = newly & (st.rung >= j) & (st.first_day[j] < 0)
-                        st.first_day[j][hit] = day
-                st.peak = np.maximum(st.peak, st.rung)
+            _climb(st, rung, day)
+
+
+def _climb(st: WorldState, rung: np.ndarray, day: int) -> None:
+    """Put the day's new ``rung`` (a new array) in place, with the peak and the days
+    rungs are first reached."""
+    st.rung = rung.astype(np.int64, copy=False)
+    newly = st.rung > st.peak
+    if newly.any():
+        # Every rung passed on the way up counts as reached today, except on a
+        # hypothetical copy that shares the days with its state, read only
+        # (WorldState.hypothetical without ``ladder``): nothing reads them there.
+        if st.first_day.flags.writeable:
+            for j in range(1, len(st.first_day)):
+                hit = newly & (st.rung >= j) & (st.first_day[j] < 0)
+                st.first_day[j][hit] = day
+        st.peak = np.maximum(st.peak, st.rung)
 
 
 def _where(mask: np.ndarray | None, rung: int, R: int) -> np.ndarray:
@@ -223,13 +229,75 @@ def move(state: WorldState, actor: Actor, action: Action, env: dict[str, Any]) -
     between worlds needs: no count of the worlds per action, no masks, and no
     rule to record (none fired, no constraint bound).
     """
-    ch = Changes(state)
-    if not action.default:
-        ch.add(None, action.effects, env, action.escalate_to, action.deescalate_to)
     day = state.day
+    if action.default:
+        pass
+    elif _distinct(action):
+        _alone(state, action, env, day)
+    else:
+        ch = Changes(state)
+        ch.add(None, action.effects, env, action.escalate_to, action.deescalate_to)
+        ch.apply(day)
     state.action_count[actor.id][action.index] += 1
     state.action_last[actor.id][action.index] = day
-    ch.apply(day)
+
+
+_DISTINCT: dict[Action, bool] = {}
+
+
+def _distinct(action: Action) -> bool:
+    """Whether no two of ``action``'s effects set the same variable (worked out once)."""
+    got = _DISTINCT.get(action)
+    if got is None:
+        targets = [e.target for e in action.effects]
+        got = _DISTINCT[action] = len(set(targets)) == len(targets)
+    return got
+
+
+def _alone(state: WorldState, action: Action, env: dict[str, Any], day: int) -> None:
+    """What :class:`Changes` writes for ``action`` alone, taken in every world, whose
+    effects set different variables: the same numbers, without the combining.
+
+    A number is ``old + (value - old)``, made an ``int``'s old value where it is
+    nan, then coerced; a bool set alone is its value (``v or (old and not not v)``
+    is ``v``: a new array); an enum is the larger of its value and -1 where that is
+    a value, else the old one. The ladder rises to ``escalate_to`` and, where nothing
+    escalates, falls to ``deescalate_to`` where it is above it (the smaller of the
+    two, for ints); a move of the ladder always gives a new ``rung`` array.
+    """
+    R = state.R
+    types = state.var_types
+    values = state.values
+    new: list[tuple[str, np.ndarray]] = []
+    for eff in action.effects:  # every value on the morning's state, then the writes
+        var = types[eff.target]
+        value = state.evaluate(eff.expr, env)
+        old = values[eff.target]
+        if var.type in ("int", "float"):
+            x = old + (np.asarray(value, dtype=float) - old)
+            if var.type == "int":
+                x = np.where(np.isnan(x), old, x)
+            x = coerce(x, var.type, var.min, var.max)
+        elif var.type == "bool":
+            x = np.array(value, dtype=bool)
+        else:
+            top = np.maximum(np.full(R, -1, dtype=np.int64), value)
+            x = np.where(top >= 0, top, old)
+        new.append((eff.target, x))
+    for name, x in new:
+        values[name] = x
+    up, down = action.escalate_to, action.deescalate_to
+    if up is None and down is None:
+        return
+    rung = state.rung
+    if up is not None:
+        rung = np.maximum(rung, up)
+    if down is not None:
+        # any escalatory move (a rung of 0 or more) blocks de-escalation: ``rung`` is
+        # then as it is
+        blocked = up is not None and up >= 0
+        rung = np.minimum(rung, down) if down >= 0 and not blocked else rung.copy()
+    _climb(state, rung, day)
 
 
 def _fired(state: WorldState, decisions: Sequence[Decision]) -> None:

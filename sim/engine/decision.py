@@ -143,10 +143,15 @@ def decide(
         a = rule.action_index
         if wanted is not None and a in plan.constrained:
             wanted[a] |= when
-        p = state.evaluate(rule.prob, env) if rule.prob is not None else 1.0
-        fire = when & allowed[a] & (u.row(k) < p)
+        # Where the trigger can fire: its row is drawn only if that is somewhere
+        # (skipped otherwise, which leaves the stream where drawing it would).
+        fire = when & allowed[a]
         if fired:
             fire &= chosen < 0
+        if not fire.any():
+            continue
+        p = state.evaluate(rule.prob, env) if rule.prob is not None else 1.0
+        fire &= u.row(k) < p
         if fire.any():
             chosen[fire] = a
             rule_of[fire] = rule.index

@@ -461,7 +461,10 @@ def _keep(r: Rule, state: WorldState, evaluate: Callable[[Expr], Any], R: int) -
         if got is None:
             got = kept[r.prob] = 1.0 - np.clip(np.float64(r.prob.value), 0, 1)
         return got
-    return 1.0 - _per_world(evaluate(r.prob), R).clip(0, 1)
+    p = evaluate(r.prob)
+    if not isinstance(p, np.ndarray):  # the same in every world (a type's value, say)
+        return 1.0 - np.clip(np.float64(p), 0, 1)
+    return 1.0 - _per_world(p, R).clip(0, 1)
 
 
 def _preferences(resp: Response, evaluate: Callable[[Expr], Any], R: int) -> Prefs | None:
@@ -487,7 +490,10 @@ def _number(expr: Expr, evaluate: Callable[[Expr], Any], R: int) -> Any:
     instead of finding it the same in every world."""
     if expr.is_constant:
         return np.float64(expr.value)
-    return _per_world(evaluate(expr), R)
+    x = evaluate(expr)
+    if not isinstance(x, np.ndarray):  # the same in every world (a type's value, say)
+        return np.float64(x)
+    return _per_world(x, R)
 
 
 def _share(prefs: Prefs, R: int) -> np.ndarray:
@@ -799,7 +805,9 @@ class Outlook:
         key = (b.id, expr, t if typed else None)
         got = memo.get(key)
         if got is None:
-            got = memo[key] = expr.evaluate(self.view(h, b, values), self.R)
+            # a scalar where it is the same in every world (it reads only scalars, such
+            # as a type's value): what reads it broadcasts it, or takes it as it is
+            got = memo[key] = expr.evaluate(self.view(h, b, values))
         return got
 
     def gain(

@@ -149,9 +149,13 @@ def observe(
             skip_uniforms(rng, state.R)
             known[i] = np.zeros(state.R, dtype=bool)
             continue
-        p = state.evaluate(it.detect_prob, env)
-        draw = rng.random(state.R)
-        notice = watched & (held[i] > state.intel_delay[i]) & (draw < p)
+        # Where it can be noticed today: the row is drawn only if that is somewhere
+        # (skipped otherwise, which leaves the stream where drawing it would).
+        notice = watched & (held[i] > state.intel_delay[i])
+        if notice.any():
+            notice &= rng.random(state.R) < state.evaluate(it.detect_prob, env)
+        else:
+            skip_uniforms(rng, state.R)
         known[i] = (state.belief[i] | notice) & watched
     actor = state.actors[actor_id]
     if not actor.beliefs:

@@ -281,13 +281,13 @@ class WorldState:
         # Read-only views: an expression may return the very array it reads,
         # and any in-place change of such a result must fail loudly rather
         # than silently rewrite the world state.
-        view = self._view
+        view, views = self._view, self._views
         env: dict[str, Any] = {"day": d, "rung": view("rung", self.rung)}
         env["peak"] = view("peak", self.peak)
-        for k, v in self.params.items():
-            env[k] = view(k, v)
-        for k, v in self.values.items():
-            env[k] = view(k, v)
+        for part in (self.params, self.values):
+            for k, v in part.items():
+                held = views.get(k)  # _view's own first step, without its call
+                env[k] = held[1] if held is not None and held[0] is v else view(k, v)
         for name, h in self._history:
             env[name] = self.history_value(h, d)
         for i, it in enumerate(self.scenario.intel):
