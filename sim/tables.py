@@ -30,9 +30,9 @@ import csv
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -354,3 +354,259 @@ def read_records(path: Path) -> list[dict[str, str]]:
             raise ResultsError(f"{path}: row {n} has {len(row)} cells, the header {len(header)}")
         records.append({k: unguard(v) for k, v in zip(header, row, strict=False)})
     return records
+
+
+# -- cells of many rows at once, as bytes ----------------------------------------------
+# ``runs.csv`` has a row per world: its cells are made a column at a time, as a matrix of
+# bytes per column (one row per world, each cell left-aligned, with its length), and the
+# rows are cut out of the columns side by side in one step (:func:`joined_rows`).
+
+
+class Cells(NamedTuple):
+    """A column's cells as bytes: ``chars`` (rows x width, ``uint8``), each row's cell
+    left-aligned, and its length in bytes, ``lengths`` (rows)."""
+
+    chars: np.ndarray
+    lengths: np.ndarray
+
+
+def cell_table(texts: Sequence[str]) -> Cells:
+    """Cells already made (:func:`text_cell`, numbers as text), to be looked up by index
+    (``table.chars[codes]``, :func:`looked_up`)."""
+    data = [t.encode("utf-8") for t in texts]
+    if any(b"\0" in d for d in data):
+        raise ValueError("a cell holds a NUL character")
+    width = max((len(d) for d in data), default=0) or 1
+    chars = np.frombuffer(b"".join(d.ljust(width, b"\0") for d in data), dtype=np.uint8)
+    return Cells(chars.reshape(len(data), width), np.array([len(d) for d in data], np.int64))
+
+
+def looked_up(table: Cells, codes: np.ndarray) -> Cells:
+    """Each row's cell from ``table`` (:func:`cell_table`) by its index in ``codes``."""
+    return Cells(table.chars[codes], table.lengths[codes])
+
+
+_POW10 = np.array([10**i for i in range(20)], dtype=np.uint64)
+_DIGIT = ord("0")
+
+
+_FOURS = np.frombuffer(
+    b"".join(b"%04d" % i for i in range(10_000)), dtype=np.uint32
+)  # "0000" to "9999", the bytes of each as one number
+
+
+def _digits(magnitude: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each whole number of ``magnitude`` (``uint64``, at most ``width`` <= 20 digits)
+    written out left-aligned in ``width`` columns of ASCII digits ("0" after its last
+    digit), and how many digits it has. Four digits at a time, looked up."""
+    count = np.maximum(np.searchsorted(_POW10, magnitude, side="right"), 1)
+    aligned = magnitude * _POW10[width - count]
+    fours = np.empty((len(magnitude), 5), dtype=np.int64)
+    ten4 = np.uint64(10_000)
+    for j in range(4, -1, -1):
+        rest = aligned // ten4
+        fours[:, j] = aligned - rest * ten4
+        aligned = rest
+    digits = _FOURS[fours].view(np.uint8).reshape(len(magnitude), 20)
+    return digits[:, 20 - width :], count.astype(np.int64)
+
+
+def int_cells(values: np.ndarray) -> Cells:
+    """Whole numbers as ``str`` writes them."""
+    v = np.ascontiguousarray(values, dtype=np.int64)
+    neg = v < 0
+    magnitude = np.where(neg, -(v + 1), v).astype(np.uint64) + neg.astype(np.uint64)
+    digits, count = _digits(magnitude, 19)
+    width = int(count.max()) if len(count) else 1
+    digits = digits[:, :width] * (np.arange(width)[None, :] < count[:, None])
+    return _signed(digits, count, neg)
+
+
+def _signed(chars: np.ndarray, lengths: np.ndarray, neg: np.ndarray) -> Cells:
+    """``chars`` with a minus sign in front of the rows where ``neg``."""
+    if not neg.any():
+        return Cells(chars, lengths)
+    out = np.zeros((len(chars), chars.shape[1] + 1), dtype=np.uint8)
+    out[:, :-1] = chars
+    out[neg, 0] = ord("-")
+    out[neg, 1:] = chars[neg]
+    return Cells(out, lengths + neg)
+
+
+# Schubfach (R. Giulietti, "The Schubfach way to render doubles", 2020), as in the
+# JDK's DoubleToDecimal: for a double c * 2**q, the decimal of fewest digits that reads
+# back as it, the closest to it of those (an even last digit on a tie): what repr gives.
+_K_MIN, _K_MAX = -324, 292
+_C_MIN = 1 << 52
+_Q_MIN = -1074
+_MASK32 = np.uint64(0xFFFFFFFF)
+_MASK63 = np.uint64((1 << 63) - 1)
+_TENTH = np.uint64(115_292_150_460_684_698 << 4)  # floor(s / 10) = mulhi(s, this)
+_G: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _g() -> tuple[np.ndarray, np.ndarray]:
+    """The 126-bit ``g = g1 * 2**63 + g0`` of each decimal exponent ``k`` (from ``_K_MIN``):
+    ``floor(10**-k * 2**-r) + 1`` with ``r = floor(log2(10**-k)) - 125``."""
+    global _G
+    if _G is None:
+        g1, g0 = [], []
+        for k in range(_K_MIN, _K_MAX + 1):
+            r = ((-k * 913_124_641_741) >> 38) - 125
+            if k <= 0:
+                g = (10**-k << -r if r < 0 else 10**-k >> r) + 1
+            else:
+                g = (1 << -r) // 10**k + 1
+            assert 1 << 125 <= g < 1 << 126, k
+            g1.append(g >> 63)
+            g0.append(g & ((1 << 63) - 1))
+        _G = np.array(g1, dtype=np.uint64), np.array(g0, dtype=np.uint64)
+    return _G
+
+
+def _mulhi(a: np.ndarray, b: np.ndarray | np.uint64) -> np.ndarray:
+    """The upper 64 bits of the 128-bit products ``a * b`` (``uint64``)."""
+    a0, a1, b0, b1 = a & _MASK32, a >> np.uint64(32), b & _MASK32, b >> np.uint64(32)
+    p01, p10 = a0 * b1, a1 * b0
+    mid = ((a0 * b0) >> np.uint64(32)) + (p01 & _MASK32) + (p10 & _MASK32)
+    return a1 * b1 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (mid >> np.uint64(32))
+
+
+def _rop(g1: np.ndarray, g0: np.ndarray, cp: np.ndarray) -> np.ndarray:
+    """``cp * g * 2**-127``, rounded to odd."""
+    x1 = _mulhi(g0, cp)
+    z = ((g1 * cp) >> np.uint64(1)) + x1
+    vbp = _mulhi(g1, cp) + (z >> np.uint64(63))
+    return (vbp | (((z & _MASK63) + _MASK63) >> np.uint64(63))).astype(np.int64)
+
+
+def _shortest(c: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The shortest decimal ``f * 10**e`` of each normal double ``c * 2**q``."""
+    out = c & 1
+    cb = c << 2
+    regular = (c != _C_MIN) | (q == _Q_MIN)
+    cbl = np.where(regular, cb - 2, cb - 1)
+    k = np.where(regular, q * 661_971_961_083, q * 661_971_961_083 - 274_743_187_321) >> 41
+    h = q + ((-k * 913_124_641_741) >> 38) + 2
+    g1, g0 = (g[k - _K_MIN] for g in _g())
+    vb, vbl, vbr = (_rop(g1, g0, (x << h).astype(np.uint64)) for x in (cb, cbl, cb + 2))
+    s = vb >> 2
+    sp10 = 10 * _mulhi(s.astype(np.uint64), _TENTH).astype(np.int64)
+    tp10 = sp10 + 10
+    upin = vbl + out <= sp10 << 2
+    wpin = (tp10 << 2) + out <= vbr
+    t = s + 1
+    uin = vbl + out <= s << 2
+    win = (t << 2) + out <= vbr
+    cmp = vb - ((s + t) << 1)
+    closer = np.where((cmp < 0) | ((cmp == 0) & ((s & 1) == 0)), s, t)
+    f = np.where(uin != win, np.where(uin, s, t), closer)
+    f = np.where((s >= 100) & (upin != wpin), np.where(upin, sp10, tp10), f)
+    return f, k
+
+
+def _positional(
+    digits: np.ndarray, n: np.ndarray, point: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Digits (left-aligned, ``n`` of them, the first one at the decimal exponent
+    ``point``) laid out as ``repr`` lays them where ``point`` is from -4 to 15:
+    ``123.45``, ``100.0``, ``0.00012`` (other rows hold nothing that counts).
+
+    A column's numbers have a few exponents: the rows of each are laid out together.
+    """
+    rows = len(n)
+    chars = np.zeros((rows, 22), dtype=np.uint8)
+    lengths = np.zeros(rows, dtype=np.int64)
+    exponents = (np.flatnonzero(np.bincount(np.clip(point, -5, 16) + 5)) - 5).tolist()
+    for e in exponents:
+        if not -4 <= e < 16:  # (-5 and 16: every exponent below and above)
+            continue
+        which: slice | np.ndarray = (
+            slice(None) if len(exponents) == 1 else np.flatnonzero(point == e)
+        )
+        d = digits[which]
+        if e >= 0:  # the integer part, the point, the decimals (at least one)
+            out = np.empty((len(d), 22), dtype=np.uint8)
+            out[:, : e + 1] = d[:, : e + 1]
+            out[:, e + 1] = ord(".")
+            out[:, e + 2 : 18] = d[:, e + 1 :]
+            out[:, 18:] = 0
+            length = e + 2 + np.maximum(n[which] - e - 1, 1)
+        else:  # "0.", the zeros, the digits
+            lead = 1 - e
+            out = np.zeros((len(d), 22), dtype=np.uint8)
+            out[:, :lead] = _DIGIT
+            out[:, 1] = ord(".")
+            out[:, lead : lead + 17] = d
+            length = lead + n[which]
+        out *= np.arange(22)[None, :] < length[:, None]  # NULs after the cell
+        chars[which] = out
+        lengths[which] = length
+    return chars, lengths
+
+
+def float_cells(values: np.ndarray) -> Cells:
+    """Floats as ``repr`` writes them (the shortest text that reads back as the same
+    float), byte for byte.
+
+    Numbers from 0.0001 to 1e16 are made here, a column at a time; any other (zeros,
+    exponents, infinities, NaNs, subnormal numbers) by ``repr`` itself.
+    """
+    x = np.ascontiguousarray(values, dtype=np.float64)
+    bits = x.view(np.uint64)
+    biased = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
+    normal = (biased > 0) & (biased < 0x7FF)
+    c = np.where(normal, (bits & np.uint64(_C_MIN - 1)).astype(np.int64) | _C_MIN, _C_MIN)
+    q = np.where(normal, biased - 1075, 0)
+    f, e = _shortest(c, q)
+    # Whole numbers below 2**53 are their own shortest decimal.
+    shift = np.clip(-q, 0, 63)
+    whole = (q < 0) & (-q < 53) & ((c >> shift) << shift == c)
+    f = np.where(whole, c >> shift, f)
+    e = np.where(whole, 0, e)
+    digits, n = _digits(f.astype(np.uint64), 17)
+    point = n + e - 1  # the decimal exponent of the first digit
+    # The digits that count: up to the last one not 0.
+    n = 17 - np.argmax(digits[:, ::-1] != _DIGIT, axis=1)
+    fixed = normal & (point >= 0) & (point < 16)
+    small = normal & (point < 0) & (point >= -4)
+    chars, lengths = _positional(digits, n, point)
+    chars = chars[:, : max(int(lengths.max()), 1)] if len(x) else chars
+    neg = (bits >> np.uint64(63)).astype(bool) & (fixed | small)
+    cells = _signed(chars, lengths, neg)
+    other = np.flatnonzero(~(fixed | small))
+    if len(other):  # as repr has them
+        texts = cell_table([repr(v) for v in x[other].tolist()])
+        width = max(cells.chars.shape[1], texts.chars.shape[1])
+        chars = np.zeros((len(x), width), dtype=np.uint8)
+        chars[:, : cells.chars.shape[1]] = cells.chars
+        chars[other] = 0
+        chars[other, : texts.chars.shape[1]] = texts.chars
+        lengths = cells.lengths.copy()
+        lengths[other] = texts.lengths
+        cells = Cells(chars, lengths)
+    return cells
+
+
+def joined_rows(columns: Sequence[Cells]) -> bytes:
+    """The rows of ``columns`` side by side, as CSV lines: cells separated by commas, each
+    row ended by an LF.
+
+    Every cell is NUL-padded to its column's width (no cell holds a NUL,
+    :func:`cell_table`): the cells and their separators are laid side by side, padding and
+    all, and the padding is dropped from the bytes in one pass.
+    """
+    if not columns:
+        return b""
+    rows = len(columns[0].lengths)
+    width = sum(c.chars.shape[1] + 1 for c in columns)
+    chars = np.empty((rows, width), dtype=np.uint8)
+    every = np.arange(rows)
+    at = 0
+    for i, c in enumerate(columns):
+        w = c.chars.shape[1]
+        chars[:, at : at + w] = c.chars
+        chars[:, at + w] = 0
+        chars[every, at + c.lengths] = ord("\n") if i == len(columns) - 1 else ord(",")
+        at += w + 1
+    return chars.tobytes().translate(None, b"\0")

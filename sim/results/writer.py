@@ -23,7 +23,18 @@ import numpy as np
 
 from sim import __version__
 from sim.results.aggregate import ChunkSummary
-from sim.tables import FORMAT_VERSION, line, record_tables, text_cell
+from sim.tables import (
+    FORMAT_VERSION,
+    Cells,
+    cell_table,
+    float_cells,
+    int_cells,
+    joined_rows,
+    line,
+    looked_up,
+    record_tables,
+    text_cell,
+)
 from sim.tables import write_table as write_table
 
 if TYPE_CHECKING:
@@ -199,9 +210,13 @@ class RunsFormat:
 
     def __init__(self, sc: Scenario):
         self.sc = sc
-        self._outcomes = _words([o.id for o in sc.outcomes])
-        self._rungs = _words([r.id for r in sc.ladder])
-        self._enums = {p.id: _words(p.enum_values) for p in sc.parameters if p.enum_values}
+        self._outcomes = [text_cell(o.id) for o in sc.outcomes]
+        self._rungs = [text_cell(r.id) for r in sc.ladder]
+        self._enums = {
+            p.id: cell_table([text_cell(w) for w in p.enum_values])
+            for p in sc.parameters
+            if p.enum_values
+        }
         header = ["world", "point", "chunk", "index_in_chunk", "seed", "outcome", "peak"]
         header += [f"first_day_{r}" for r in sc.key_rungs]
         header += [f"flag_{f.id}" for f in sc.flags]
@@ -209,28 +224,27 @@ class RunsFormat:
         header += [f"obs_{o.id}" for o in sc.observations]
         self.header = line(map(text_cell, header))
         # Whole days 0..H-1, and -1 (never) as an empty cell, at index day + 1.
-        self._days = np.array([""] + [str(d) for d in range(sc.horizon_days)], dtype=object)
-        self._bits: dict[int, np.ndarray] = {}
+        self._days = cell_table([""] + [str(d) for d in range(sc.horizon_days)])
+        self._bits: dict[int, Cells] = {}
 
-    def _combinations(self, k: int) -> np.ndarray:
+    def _combinations(self, k: int) -> Cells:
         """The cells of ``k`` 0/1 columns, indexed by their bits (column ``i`` is bit ``i``)."""
         table = self._bits.get(k)
         if table is None:
-            table = np.array(
-                [",".join("1" if code >> i & 1 else "0" for i in range(k)) for code in range(2**k)],
-                dtype=object,
+            table = cell_table(
+                [",".join("1" if code >> i & 1 else "0" for i in range(k)) for code in range(2**k)]
             )
             self._bits[k] = table
         return table
 
-    def _flag_cells(self, columns: list[np.ndarray]) -> list[list[str]]:
+    def _flag_cells(self, columns: list[np.ndarray]) -> list[Cells]:
         cells = []
         for start in range(0, len(columns), self.FLAGS_PER_CELL):
             group = columns[start : start + self.FLAGS_PER_CELL]
             code = np.zeros(len(group[0]), dtype=np.int64)
             for i, col in enumerate(group):
                 code |= col.astype(np.int64) << i
-            cells.append(self._combinations(len(group))[code].tolist())
+            cells.append(looked_up(self._combinations(len(group)), code))
         return cells
 
     def lines(self, rows: np.ndarray, point: int, chunk: int, seed: int) -> bytes:
@@ -240,34 +254,31 @@ class RunsFormat:
         if n == 0:
             return b""
         # outcome and peak in one cell, behind the seed: O x K strings per chunk
-        ends = np.array(
-            [f"{seed},{o},{r}" for o in self._outcomes.tolist() for r in self._rungs.tolist()],
-            dtype=object,
-        )
+        ends = cell_table([f"{seed},{o},{r}" for o in self._outcomes for r in self._rungs])
         ending = rows["outcome"].astype(np.int64) * len(self._rungs) + rows["peak"]
-        cols: list[list[str]] = [
-            list(map(str, rows["world"].tolist())),
-            [f"{point},{chunk}"] * n,
-            list(map(str, rows["index_in_chunk"].tolist())),
-            ends[ending].tolist(),
+        cols: list[Cells] = [
+            int_cells(rows["world"]),
+            looked_up(cell_table([f"{point},{chunk}"]), np.zeros(n, dtype=np.int64)),
+            int_cells(rows["index_in_chunk"]),
+            looked_up(ends, ending),
         ]
         for r in sc.key_rungs:
-            cols.append(self._days[rows[f"first_day_{r}"].astype(np.int64) + 1].tolist())
+            cols.append(looked_up(self._days, rows[f"first_day_{r}"].astype(np.int64) + 1))
         flags = [rows[f"flag_{f.id}"] for f in sc.flags]
         if flags:
             cols += self._flag_cells(flags)
         for p in sc.parameters:
             values = rows[f"param_{p.id}"]
             if p.enum_values:
-                cols.append(self._enums[p.id][values].tolist())
+                cols.append(looked_up(self._enums[p.id], values))
             elif p.integer:
-                cols.append(list(map(str, values.tolist())))
+                cols.append(int_cells(values))
             else:
-                cols.append(list(map(repr, values.tolist())))
+                cols.append(float_cells(values))
         observed = [rows[f"obs_{o.id}"] for o in sc.observations]
         if observed:
             cols += self._flag_cells(observed)
-        return "".join(map(line, zip(*cols, strict=True))).encode("utf-8")
+        return joined_rows(cols)
 
 
 class RunsWriter:
@@ -292,8 +303,3 @@ class RunsWriter:
     def close(self) -> None:
         """Closes the file (the staging folder makes it final, or discards it)."""
         self._file.close()
-
-
-def _words(words: Iterable[str]) -> np.ndarray:
-    """Words as CSV fields (quoted, guarded), indexable by their codes."""
-    return np.array([text_cell(w) for w in words], dtype=object)

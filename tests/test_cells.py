@@ -1,0 +1,83 @@
+"""Cells of many rows at once (sim.tables: float_cells, int_cells, joined_rows): the bytes
+of ``repr``, ``str`` and a plain join, whatever the values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.tables import cell_table, float_cells, int_cells, joined_rows, looked_up
+
+
+def _texts(cells) -> list[str]:
+    return [
+        bytes(row[:n]).decode("utf-8") for row, n in zip(cells.chars, cells.lengths, strict=True)
+    ]
+
+
+_RNG = np.random.default_rng(20)
+_TRICKY = [
+    0.0, -0.0, 1.0, -3.0, 0.1, 0.2, 0.3, 1 / 3, 2 / 3, 100.0, 123456.0, 0.5, 0.25,
+    1e-4, 9.999999999999999e-05, 0.0001234, 1e-5, 2.5e-7, 1e15, 1e16, 9999999999999998.0,
+    999999999999999.9, 2.0**53, 2.0**53 + 2, 9007199254740993.0, 1e22, 1e23, 1e100,
+    1.5e-300, 5e-324, 1.5e-323, 2.2250738585072014e-308, 2.225073858507201e-308,
+    1.7976931348623157e308, float("inf"), float("-inf"), float("nan"), -1e-5, -123.456,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array(_TRICKY),
+        _RNG.uniform(size=20_000),
+        _RNG.uniform(0.001, 0.05, size=5_000),
+        _RNG.lognormal(0, 10, size=20_000),
+        _RNG.integers(0, 2**63, size=20_000, dtype=np.int64).view(np.float64),  # any bits
+        np.ldexp(1.0, _RNG.integers(-1074, 1024, size=5_000)),  # powers of two
+        np.round(_RNG.uniform(-100, 100, size=5_000), 2),
+        _RNG.integers(-(10**6), 10**6, size=5_000).astype(float),
+        np.array([]),
+    ],
+)
+def test_floats_are_written_as_repr_writes_them(values):
+    assert _texts(float_cells(values)) == list(map(repr, values.tolist()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=50))
+def test_any_floats_as_repr(values):
+    assert _texts(float_cells(np.array(values))) == list(map(repr, values))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=50))
+def test_whole_numbers_as_str(values):
+    assert _texts(int_cells(np.array(values, dtype=np.int64))) == list(map(str, values))
+
+
+def test_a_field_of_rows_is_read_where_it_is():
+    rows = np.zeros(4, dtype=[("a", np.int16), ("x", np.float64), ("k", np.int64)])
+    rows["x"] = [0.1, -2.5, 1e-9, 7.0]
+    rows["k"] = [-1, 0, 10**18, 42]
+    assert _texts(float_cells(rows["x"])) == ["0.1", "-2.5", "1e-09", "7.0"]
+    assert _texts(int_cells(rows["k"])) == ["-1", "0", "1000000000000000000", "42"]
+
+
+def test_rows_are_joined_with_commas_and_line_ends():
+    words = cell_table(["", "a", '"quoted, with a comma"', "naïve"])
+    cols = [
+        int_cells(np.array([1, 22, 333, 4444])),
+        looked_up(words, np.array([3, 0, 2, 1])),
+        float_cells(np.array([0.5, -0.0, 1e20, 12.25])),
+    ]
+    want = '1,naïve,0.5\n22,,-0.0\n333,"quoted, with a comma",1e+20\n4444,a,12.25\n'
+    assert joined_rows(cols).decode("utf-8") == want
+    assert joined_rows([]) == b""
+
+
+def test_a_cell_with_a_nul_is_refused():
+    """A NUL is what the rows' padding is made of, so no cell may hold one."""
+    with pytest.raises(ValueError, match="NUL"):
+        cell_table(["a\0b"])
