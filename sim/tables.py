@@ -213,9 +213,17 @@ def digest(path: Path) -> dict[str, Any]:
     return {"rows": max(ends - 1, 0), "sha256": sha.hexdigest()}
 
 
-def record_tables(folder: Path) -> dict[str, dict[str, Any]]:
-    """The manifest's ``tables``: the digest of every table present in ``folder``."""
-    return {name: digest(folder / name) for name in TABLES if (folder / name).is_file()}
+def record_tables(
+    folder: Path, known: Mapping[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The manifest's ``tables``: the digest of every table present in ``folder``
+    (``known``: digests already made of some, as they were written)."""
+    known = known or {}
+    return {
+        name: known.get(name) or digest(folder / name)
+        for name in TABLES
+        if (folder / name).is_file()
+    }
 
 
 def check_format(manifest: Any, where: Path) -> int:

@@ -81,3 +81,36 @@ def test_a_cell_with_a_nul_is_refused():
     """A NUL is what the rows' padding is made of, so no cell may hold one."""
     with pytest.raises(ValueError, match="NUL"):
         cell_table(["a\0b"])
+
+
+def test_runs_csv_is_recorded_as_it_was_written(tmp_path):
+    """The manifest's record of runs.csv is made while it is written, and is the digest
+    of the file read back; a file changed after it was written is read again."""
+    import json
+
+    from sim.engine.core import Engine
+    from sim.results.aggregate import summarise_chunk
+    from sim.results.writer import _WRITTEN, RunsWriter, write_manifest
+    from sim.scenario import load_scenario
+    from sim.tables import digest
+
+    sc = load_scenario("scenarios/allied_resolve_2022.yaml")
+    chunks = [
+        summarise_chunk(Engine(sc, 300, np.random.default_rng(c)).run(), 0, c, 300 * c)
+        for c in range(3)
+    ]
+    for changed in (False, True):
+        folder = tmp_path / f"f{changed}"
+        folder.mkdir()
+        writer = RunsWriter(folder / "runs.csv", sc)
+        for cs in chunks:
+            writer.write(cs, 7)
+        writer.close()
+        assert str(folder / "runs.csv") in _WRITTEN
+        if changed:
+            with (folder / "runs.csv").open("ab") as f:
+                f.write(b"0,0,0,0,7,x,y\n")
+        write_manifest(folder, {})
+        recorded = json.loads((folder / "manifest.json").read_text())["tables"]["runs.csv"]
+        assert recorded == digest(folder / "runs.csv")
+        assert recorded["rows"] == 900 + changed

@@ -11,6 +11,7 @@ folder, so a reader can check each table against it
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import importlib.util
 import json
 import platform
@@ -53,9 +54,33 @@ def write_manifest(folder: Path, m: dict[str, Any]) -> None:
     """Write ``manifest.json`` with the record of the tables already in ``folder``.
 
     Written last, once every table is complete: readers check each table
-    against this record (:func:`sim.tables.check_tables`).
+    against this record (:func:`sim.tables.check_tables`). ``runs.csv``, the
+    largest, is not read again if :class:`RunsWriter` made its digest as it
+    wrote it and the file is as it left it.
     """
-    write_json(folder / "manifest.json", m | {"tables": record_tables(folder)})
+    known = {}
+    runs = _written_digest(folder / "runs.csv")
+    if runs is not None:
+        known["runs.csv"] = runs
+    write_json(folder / "manifest.json", m | {"tables": record_tables(folder, known)})
+
+
+_WRITTEN: dict[str, tuple[int, int, dict[str, Any]]] = {}
+"""Digests :class:`RunsWriter` made, by path: the file's size and modification time
+when it was closed, and its digest (:func:`sim.tables.digest`'s)."""
+
+
+def _written_digest(path: Path) -> dict[str, Any] | None:
+    """The digest made while ``path`` was written, if it is still the file that was written."""
+    made = _WRITTEN.pop(str(path), None)
+    if made is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    size, mtime, found = made
+    return found if (st.st_size, st.st_mtime_ns) == (size, mtime) else None
 
 
 def versions() -> dict[str, str]:
@@ -290,16 +315,34 @@ class RunsWriter:
 
     def __init__(self, path: Path, sc: Scenario):
         self.format = RunsFormat(sc)
+        self.path = path
         self._file = path.open("wb")
-        self._file.write(self.format.header.encode("utf-8"))
+        # The digest the manifest records, made as the bytes go by (not read back).
+        self._sha = hashlib.sha256()
+        self._rows = 0
+        self._put(self.format.header.encode("utf-8"))
+
+    def _put(self, data: bytes) -> None:
+        self._file.write(data)
+        self._sha.update(data)
 
     def write(self, cs: ChunkSummary, seed: int) -> None:
         """Appends one row per world of the chunk (nothing for a chunk without rows)."""
-        if cs.text is not None:
-            self._file.write(cs.text)
-        elif cs.rows is not None:
-            self._file.write(self.format.lines(cs.rows, cs.point, cs.chunk, seed))
+        if cs.rows is None:
+            return
+        self._put(
+            cs.text if cs.text is not None else self.format.lines(cs.rows, cs.point, cs.chunk, seed)
+        )
+        self._rows += len(cs.rows)
 
     def close(self) -> None:
         """Closes the file (the staging folder makes it final, or discards it)."""
+        if self._file.closed:
+            return
         self._file.close()
+        st = self.path.stat()
+        _WRITTEN[str(self.path)] = (
+            st.st_size,
+            st.st_mtime_ns,
+            {"rows": self._rows, "sha256": self._sha.hexdigest()},
+        )
