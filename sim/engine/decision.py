@@ -133,8 +133,8 @@ def decide(
     u = LazyUniforms(rng, T + 1, R)  # row k for trigger k, row T for the softmax
     # What a trigger or preference wanted, kept only for constrained actions.
     wanted = np.zeros((n, R), dtype=bool) if plan.constrained else None
-    chosen = np.full(R, -1, dtype=np.int64)
-    rule_of = np.full(R, -1, dtype=np.int64)
+    chosen = _full(R, -1, np.int64)
+    rule_of = chosen.copy()
     fired = False  # whether some trigger has decided in some world (else chosen < 0 everywhere)
     for k, rule in enumerate(plan.triggers):
         when = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
@@ -213,10 +213,10 @@ def _by_preferences(
     chosen, rule_of = decided
     # Per candidate action: summed utility, best preference and its utility.
     m = len(plan.candidates)
-    utility = np.full((m, R), -np.inf)
+    utility = _full((m, R), -np.inf)
     utility[plan.default_row] = 0.0
-    best_u = np.full((m, R), -np.inf)
-    best_rule = np.full((m, R), -1, dtype=np.int64)
+    best_u = _full((m, R), -np.inf)
+    best_rule = _full((m, R), -1, np.int64)
     for pref in plan.preferences:
         rule, j = pref.rule, pref.row
         active = np.asarray(state.evaluate(rule.condition, env), dtype=bool)
@@ -235,12 +235,13 @@ def _by_preferences(
         # Before an action's first preference its utility is the same in every
         # world (-inf, or 0 for the default), so the sum starts from 0.
         base = 0.0 if pref.first else np.where(np.isneginf(utility[j]), 0.0, utility[j])
-        # copyto(row, x, where=m) writes what row = np.where(m, x, row) writes, in place
-        np.copyto(utility[j], base + val, where=active)
+        # putmask(row, m, x) writes what row = np.where(m, x, row) writes, in place
+        # (as copyto(row, x, where=m) does, whose masked loop costs a few times more)
+        np.putmask(utility[j], active, base + val)
         better = active & (val > best_u[j])
         if not pref.last:
-            np.copyto(best_u[j], val, where=better)
-        np.copyto(best_rule[j], rule.index, where=better)
+            np.putmask(best_u[j], better, val)
+        np.putmask(best_rule[j], better, rule.index)
 
     pending = None if everywhere else chosen < 0
     if pending is not None and not pending.any():
@@ -261,6 +262,13 @@ def _by_preferences(
     chosen = np.where(pending, action, chosen)
     rule_of = np.where(pending, picked_rule, rule_of)
     return chosen, rule_of
+
+
+def _full(shape: int | tuple[int, int], value: float, dtype: type = np.float64) -> np.ndarray:
+    """``np.full(shape, value, dtype)``, without its Python-level steps."""
+    out: np.ndarray = np.empty(shape, dtype=dtype)
+    out.fill(value)
+    return out
 
 
 def softmax_pick(
@@ -303,8 +311,12 @@ def softmax_pick(
                 return np.full(R, candidates[0]), best_rule[0].copy()
             ok, utility = ok[rows], utility[rows]
             m = len(rows)
-    logits = np.full(utility.shape, -np.inf)
-    np.multiply(beta, utility, out=logits, where=ok)
+    # beta * utility where ok, -inf elsewhere: the product everywhere, then -inf put
+    # in (a masked multiply's loop costs a few times more); the products it then
+    # drops may be undefined or overflow, which is not worth a warning
+    with np.errstate(invalid="ignore", over="ignore"):
+        logits = np.multiply(beta, utility)
+    np.putmask(logits, ~ok, -np.inf)
     second = _pick_of_two(logits, u) if m == 2 else None
     if second is not None:  # row 1 of the two where true, row 0 elsewhere
         a, b = (0, 1) if rows is None else rows
@@ -359,5 +371,7 @@ def _pick_of_two(logits: np.ndarray, u: np.ndarray) -> np.ndarray | None:
     threshold = u * x
     # row 1 where the first weight is at or below the threshold and the total is not
     second = cdf0 <= threshold
-    second &= ~(x <= threshold)
+    # ``~(x <= threshold)``: they differ only where the total is nan, where the first
+    # comparison is false already
+    second &= x > threshold
     return second

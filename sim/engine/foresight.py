@@ -426,10 +426,13 @@ def _by_table(
         np.subtract(1.0, table, out=table)
         table.flags.writeable = False
         tables[key] = table
-    # each world's case, bit j set where mask j holds (a bool's byte is 0 or 1)
-    code = masks[0].view(np.uint8).copy()
-    for j, m in enumerate(masks[1:], start=1):
-        code |= m.view(np.uint8) << j
+    # each world's case, bit j set where mask j holds (a bool's byte is 0 or 1); one
+    # mask is its own code (indexing reads it only)
+    code: np.ndarray = masks[0].view(np.uint8)
+    if k > 1:
+        code = code | (masks[1].view(np.uint8) << 1)
+        for j in range(2, k):
+            code |= masks[j].view(np.uint8) << j
     return table[code]
 
 
@@ -456,7 +459,9 @@ def _keep(r: Rule, state: WorldState, evaluate: Callable[[Expr], Any], R: int) -
     if r.prob is None:
         return 0.0  # 1 - 1
     if r.prob.is_constant:
-        kept = state.plans.setdefault("foresight:keep", {})
+        kept = state.plans.get("foresight:keep")
+        if kept is None:
+            kept = state.plans["foresight:keep"] = {}
         got = kept.get(r.prob)
         if got is None:
             got = kept[r.prob] = 1.0 - np.clip(np.float64(r.prob.value), 0, 1)
