@@ -433,3 +433,35 @@ def test_options_given_by_their_index_count_as_their_words():
         tables.append(dc.table())
     pd.testing.assert_frame_equal(*tables)
     assert list(tables[1]["count"]) == [int((hits[0] & (code == k)).sum()) for k in (0, 1)]
+
+
+def test_values_past_the_first_worlds_in_the_chunk_that_fixes_the_bins():
+    """The chunk that completes the first worlds may reach past them: its later worlds are
+    counted, and values they alone hold get bins of their own, as in any later chunk."""
+    rng = np.random.default_rng(9)
+    n = 2800
+    x = rng.uniform(size=n)
+    m = rng.integers(0, 3, size=n)
+    m[1200], m[1300] = 9, 8  # past the first 1,000 worlds, in the chunk that fixes the bins
+    w = np.asarray(rng.choice(["a", "b"], size=n), dtype=object)
+    w[1250] = "c"
+    hits = np.stack([x > 0.5, m == 2])
+    outputs = [Output("o", "O", "outcome"), Output("f", "F", "flag")]
+    params = [Param("x", "X"), Param("m", "M"), Param("w", "W")]
+    tables = []
+    for step in (700, 1400, n):
+        dc = DriverCounts(outputs, params, edge_worlds=1000)
+        for s in range(0, n, step):
+            part = slice(s, s + step)
+            dc.add(hits[:, part], {"x": x[part], "m": m[part], "w": w[part]})
+        tables.append(dc.table())
+    for table in tables[1:]:
+        pd.testing.assert_frame_equal(tables[0], table)
+    table = tables[0]
+    mrows = table[(table["output"] == "f") & (table["parameter"] == "m")]
+    assert list(mrows["bin_label"]) == ["0", "1", "2", "8", "9"]
+    assert list(mrows["worlds"]) == [int((m == k).sum()) for k in (0, 1, 2, 8, 9)]
+    wrows = table[(table["output"] == "o") & (table["parameter"] == "w")]
+    assert list(wrows["bin_label"]) == ["a", "b", "c"]
+    xrows = table[(table["output"] == "o") & (table["parameter"] == "x")]
+    assert list(xrows["lo"])[1:] == pytest.approx(np.quantile(x[:1000], [0.2, 0.4, 0.6, 0.8]))

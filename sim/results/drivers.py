@@ -220,13 +220,13 @@ class DriverCounts:
     def _fix(self) -> None:
         held, self._held = self._held, []
         self._held_n = 0
-        sample = {
-            p.id: np.concatenate([v[p.id] for _, v in held])[: self.edge_worlds]
-            for p in self.params
-        }
-        self._bins = {p.id: self._binning(p, sample[p.id]) for p in self.params}
-        for hits, values in held:
-            self._count(hits, values)
+        # The worlds held are counted at once: only the last chunk can reach past the
+        # first ``edge_worlds`` worlds and hold values the bins have not seen, so they
+        # get their bins in the order they would chunk by chunk.
+        hits = np.concatenate([h for h, _ in held], axis=1)
+        values = {p.id: np.concatenate([v[p.id] for _, v in held]) for p in self.params}
+        self._bins = {p.id: self._binning(p, values[p.id][: self.edge_worlds]) for p in self.params}
+        self._count(hits, values)
 
     def _binning(self, p: Param, sample: np.ndarray) -> _Bins:
         n_out = len(self.outputs)
