@@ -1,4 +1,4 @@
-"""The morning kernels (observe, the any_day flags) == the numpy path, to the bit.
+"""The morning kernels (events, observe, the any_day flags) == the numpy path, to the bit.
 
 Every call of each phase on every shipped scenario is made twice, by the
 generated kernel and by the numpy path, on the same state and a copy of the
@@ -60,7 +60,8 @@ def _compared(path: Path, monkeypatch: pytest.MonkeyPatch, n: int = 1200) -> dic
     """Run ``path`` with every observe and record_flags call made both ways; how many
     calls each kernel made."""
     fused_observe, fused_flags = morning.observe, morning.record_flags
-    made = {"observe": 0, "flags": 0}
+    fused_events = morning.events_phase
+    made = {"observe": 0, "flags": 0, "events": 0}
 
     def observe(actor_id: str, state: Any, env: dict[str, Any], rng: Any) -> Any:
         other = copy.deepcopy(rng)
@@ -89,10 +90,50 @@ def _compared(path: Path, monkeypatch: pytest.MonkeyPatch, n: int = 1200) -> dic
         assert same(got, state.flag_any)
         return True
 
+    def events_phase(state: Any, day: int, rng: Any) -> Any:
+        other = copy.deepcopy(rng)
+        before = _written_by_events(state)
+        got = fused_events(state, day, rng)
+        if got is None:
+            assert rng.bit_generator.state == other.bit_generator.state  # untouched
+            return None
+        made["events"] += 1
+        after = _written_by_events(state)
+        _restore(state, before)
+        monkeypatch.setattr(morning, "events_phase", lambda *args: None)
+        want = phases.events_phase(state, day, other)
+        monkeypatch.setattr(morning, "events_phase", events_phase)
+        assert rng.bit_generator.state == other.bit_generator.state
+        numpy_after = _written_by_events(state)
+        assert list(after) == list(numpy_after)
+        for k in numpy_after:
+            assert same(after[k], numpy_after[k]), (k, day)
+        assert [(h.event.id, h.kind) for h in got] == [(h.event.id, h.kind) for h in want]
+        assert all(same(g.worlds, w.worlds) for g, w in zip(got, want, strict=True))
+        return got
+
     monkeypatch.setattr(morning, "observe", observe)
     monkeypatch.setattr(morning, "record_flags", record_flags)
+    monkeypatch.setattr(morning, "events_phase", events_phase)
     WargameModel(load_scenario(path), replicates=n, collect=False, rng=11).run()
     return made
+
+
+_EVENT_FIELDS = ("rung", "peak", "first_day", "event_active", "event_count")
+
+
+def _written_by_events(state: Any) -> dict[str, np.ndarray]:
+    """Copies of what the events phase may write: the ladder, the events' rows, the values."""
+    out = {f: getattr(state, f).copy() for f in _EVENT_FIELDS}
+    out.update({f"value:{k}": v.copy() for k, v in state.values.items()})
+    return out
+
+
+def _restore(state: Any, saved: dict[str, np.ndarray]) -> None:
+    for f in _EVENT_FIELDS:
+        setattr(state, f, saved[f].copy())
+    for k in state.values:
+        state.values[k] = saved[f"value:{k}"].copy()
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
@@ -103,21 +144,50 @@ def test_morning_equals_the_numpy_path(path: Path, monkeypatch: pytest.MonkeyPat
         assert made["observe"]
     if any(f.at == "any_day" for f in sc.flags):
         assert made["flags"] == sc.horizon_days
+    if sc.events:
+        assert made["events"] == sc.horizon_days
+
+
+def _ending(path: Path) -> list[np.ndarray]:
+    model = WargameModel(load_scenario(path), replicates=800, collect=False, rng=5).run()
+    assert model.flags is not None and model.outcome is not None
+    return [model.flags, model.outcome, model.rung_track]
+
+
+def _without_morning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(morning, "observe", lambda *args: None)
+    monkeypatch.setattr(morning, "record_flags", lambda *args: False)
+    monkeypatch.setattr(morning, "events_phase", lambda *args: None)
 
 
 def test_whole_runs_equal(monkeypatch: pytest.MonkeyPatch) -> None:
     """A run with the morning kernels and one without: the same flags, outcomes and rungs."""
     path = ROOT / "scenarios" / "rgf_deployment_2022.yaml"
+    got = _ending(path)
+    _without_morning(monkeypatch)
+    want = _ending(path)
+    assert all(same(g, w) for g, w in zip(got, want, strict=True))
 
-    def ending() -> list[np.ndarray]:
-        model = WargameModel(load_scenario(path), replicates=800, collect=False, rng=5).run()
-        assert model.flags is not None and model.outcome is not None
-        return [model.flags, model.outcome, model.rung_track]
 
-    got = ending()
-    monkeypatch.setattr(morning, "observe", lambda *args: None)
-    monkeypatch.setattr(morning, "record_flags", lambda *args: False)
-    want = ending()
+def test_a_kernel_failing_after_the_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the loop after the draws cannot run (events' strikes, intel's detection),
+    the stream is put back and the numpy path draws the same rows again."""
+    path = ROOT / "scenarios" / "rgf_deployment_2022.yaml"
+    real = kernels.GeneratedKernel.run
+    failed = [0]
+
+    def run(self: kernels.GeneratedKernel, *args: Any) -> bool:
+        if "anyh" in self.fixed or "known" in self.fixed:
+            failed[0] += 1
+            return False
+        return real(self, *args)
+
+    monkeypatch.setattr(kernels.GeneratedKernel, "run", run)
+    got = _ending(path)
+    assert failed[0]
+    monkeypatch.setattr(kernels.GeneratedKernel, "run", real)
+    _without_morning(monkeypatch)
+    want = _ending(path)
     assert all(same(g, w) for g, w in zip(got, want, strict=True))
 
 
@@ -137,8 +207,15 @@ def test_no_kernel_means_the_numpy_path(monkeypatch: pytest.MonkeyPatch) -> None
         got.append(real_flags(*args) or None)
         return False
 
+    real_events = morning.events_phase
+
+    def events_phase(*args: Any) -> Any:
+        got.append(real_events(*args))
+        return got[-1]
+
     monkeypatch.setattr(morning, "observe", observe)
     monkeypatch.setattr(morning, "record_flags", record_flags)
+    monkeypatch.setattr(morning, "events_phase", events_phase)
     WargameModel(load_scenario(path), replicates=100, collect=False, rng=3).run()
     assert got and all(x is None for x in got)
 

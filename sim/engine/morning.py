@@ -1,31 +1,41 @@
-"""The phases around a day's decisions as generated kernels (observe, the ``any_day`` flags).
+"""The phases around a day's decisions as generated kernels (events, observe, flags).
 
 On the compiled path the decisions and their adjudication run as compiled
 loops (:mod:`sim.engine.kernels`, :mod:`sim.engine.outlook`), while the
 phases around them made one numpy operation after another, each over all
-the worlds: an actor's intel items and the Bayes update of its beliefs, the
-flags recorded at the end of the day. This module generates one kernel per
-actor for its observe phase and one per scenario for the flags, from the
-compiled scenario (each expression's scalar code), never by hand.
+the worlds: the events and their effects, an actor's intel items and the
+Bayes update of its beliefs, the flags recorded at the end of the day. This
+module generates their kernels from the compiled scenario (each
+expression's scalar code), never by hand: three for the events phase and
+one for the flags per scenario, two per actor for its observe phase.
 
-The numbers are those of the numpy path (:func:`sim.engine.phases.observe`,
-:func:`sim.engine.beliefs.update`, :func:`sim.engine.phases.record_flags`) to
-the bit, world by world:
+The numbers are those of the numpy path (:func:`sim.engine.phases.events_phase`,
+:func:`sim.engine.phases.observe`, :func:`sim.engine.beliefs.update`,
+:func:`sim.engine.phases.record_flags`) to the bit, world by world. Random
+numbers are never drawn in a kernel: where the numpy path draws a row of
+``R`` uniforms only if some world needs it, a first loop finds where, the
+rows are drawn (or skipped) from the same stream in the same order, and a
+second loop reads them.
 
-* an intel item's ``held`` counter and whether its observer noticed it, with
-  exactly one uniform array of ``R`` per item from the actor's stream, drawn
-  where its condition holds in some world and skipped where it holds in none,
-  as the numpy path does: random numbers are never drawn in a kernel, so the
-  observe kernel is two loops, the first finding where each condition holds,
-  the second (after the draws) who noticed;
-* each belief's factor made in the evidence's order from 1 (a factor of 1
-  where a ``once`` item is not new, which the numpy path leaves out and which
-  changes no bit), the prior times it, the types' sum in their order and the
-  division where it is positive, else the prior kept.
+* Events: where each random event's ``when`` holds (and it may strike
+  again), one row of the events' stream per event drawn or skipped as the
+  numpy path does, where it strikes; then a third loop adds up the effects
+  of everything that happened today by the conflict rules of
+  :class:`~sim.engine.adjudication.Changes`, in its order (which of them it
+  adds at all, decided across the worlds, comes in as flags), casts each
+  target to its type and bounds and moves the ladder.
+* Observe: an intel item's ``held`` counter and whether its observer
+  noticed it, one row of the actor's stream per item; each belief's factor
+  made in the evidence's order from 1 (a factor of 1 where a ``once`` item
+  is not new, which the numpy path leaves out and which changes no bit), the
+  prior times it, the types' sum in their order and the division where it is
+  positive, else the prior kept.
+* Flags: each ``any_day`` flag noted where its condition holds.
 
 Where a kernel cannot be had (numba missing, an expression without scalar
-code, a value of an unexpected kind), each entry gives None and the caller
-keeps the numpy path.
+code, a value of an unexpected kind), each entry gives None, with nothing
+written and the stream put back where it was, and the caller keeps the
+numpy path.
 """
 
 from __future__ import annotations
@@ -154,7 +164,7 @@ def observe(
     actor_id: str, state: WorldState, env: dict[str, Any], rng: np.random.Generator
 ) -> phases.Knowledge | None:
     """:func:`sim.engine.phases.observe` by the generated kernels (the same result, the
-    same uniforms taken from ``rng``); None, with ``rng`` untouched, where there are none."""
+    same uniforms taken from ``rng``); None, with ``rng`` where it was, where there are none."""
     if not kernels.compiled_for(state):
         return None
     actor = state.actors[actor_id]
@@ -192,6 +202,7 @@ def observe(
         seen = anyw.tolist()
         out = np.zeros((n, R), dtype=bool)
         if any(seen):
+            start = rng.bit_generator.state
             draws = np.empty((n, R))
             for k in range(n):
                 if seen[k]:
@@ -200,8 +211,9 @@ def observe(
                     skip_uniforms(rng, R)
             args = (R, watched, held_new, state.intel_delay, state.belief, draws, out)
             assert plan.detect is not None  # made with the items
-            if not plan.detect.run(args, view, R):  # the draws are made: numpy from here
-                _detected(state, items, env, (watched, held_new, draws, seen), out)
+            if not plan.detect.run(args, view, R):
+                rng.bit_generator.state = start  # as it was: the numpy path draws again
+                return None
         else:
             for _ in range(n):
                 skip_uniforms(rng, R)
@@ -214,23 +226,6 @@ def observe(
     return phases.Knowledge(
         actor_id, held, known, posterior, dict(zip(plan.once, used, strict=True))
     )
-
-
-def _detected(
-    state: WorldState,
-    items: list[int],
-    env: dict[str, Any],
-    made: tuple[np.ndarray, np.ndarray, np.ndarray, list[bool]],
-    out: np.ndarray,
-) -> None:
-    """Who noticed each item, as the numpy path works it out, into ``out`` (where the
-    detection kernel could not run after the draws were made)."""
-    watched, held_new, draws, seen = made
-    for k, g in enumerate(items):
-        if seen[k]:
-            p = state.evaluate(state.scenario.intel[g].detect_prob, env)
-            notice = watched[k] & (held_new[k] > state.intel_delay[g]) & (draws[k] < p)
-            out[k] = (state.belief[g] | notice) & watched[k]
 
 
 # -- the any_day flags ------------------------------------------------------------------------
@@ -292,3 +287,258 @@ def read(state: WorldState, wanted: Sequence[str]) -> dict[str, Any]:
         else:
             return state.env()  # a name of another kind: the whole environment
     return out
+
+
+# -- the events phase ---------------------------------------------------------------------------
+
+
+class _Events:
+    """The events phase's kernels: ``when`` (per random event, where its condition holds
+    and it may strike again), ``hits`` (after the draws, where it strikes) and
+    ``effects`` (every effect that happened today, by the conflict rules, and the ladder);
+    ``random`` are the random events' indices, ``certain`` whether each strikes wherever
+    its condition holds (a constant hazard of 1 or more, no draw), ``slots`` the changes
+    the numpy path may add, in its order (event index, ``"start"``, ``"end"`` or the
+    random event's place), ``targets`` the state variables their effects write."""
+
+    __slots__ = ("certain", "effects", "hits", "names", "random", "slots", "targets", "when")
+
+    def __init__(
+        self,
+        random: list[int],
+        certain: list[bool],
+        slots: list[tuple[int, str | int]],
+        targets: tuple[str, ...],
+        made: tuple[kernels.GeneratedKernel | None, ...],
+    ) -> None:
+        self.random, self.certain, self.slots, self.targets = random, certain, slots, targets
+        self.when, self.hits, self.effects = made
+        self.names = tuple(dict.fromkeys(n for k in made if k is not None for n in k.names))
+
+
+def _events(state: WorldState) -> _Events | None:
+    """The events phase's kernels (made once per state's plans; None where some
+    expression has no scalar code)."""
+    key = "morning:events"
+    plans = state.plans
+    if key not in plans:
+        try:
+            plans[key] = _make_events(state)
+        except LookupError:
+            plans[key] = None
+    got: _Events | None = plans[key]
+    return got
+
+
+def _make_events(state: WorldState) -> _Events:
+    events = state.scenario.events
+    random = [e for e, ev in enumerate(events) if ev.kind != "scheduled"]
+    certain = []
+    for e in random:
+        hazard = events[e].hazard
+        assert hazard is not None  # compiled so
+        certain.append(hazard.value is not None and hazard.value >= 1)
+    when = hits = None
+    if random:
+        code = kernels._Codes()
+        body: list[str] = []
+        for k, e in enumerate(random):
+            ev = events[e]
+            assert ev.when is not None  # compiled so
+            body.append(f"w = {code.truth(ev.when)}")
+            if ev.max_times is not None:
+                body.append(f"w = w and count[{e}, i] < {int(ev.max_times)}")
+            body += [f"when[{k}, i] = w", "if w:", f"    anyw[{k}] = True"]
+        when = kernels.GeneratedKernel(body, code.names(), ("R", "count", "when", "anyw"))
+        code = kernels._Codes()
+        body = []
+        for k, e in enumerate(random):
+            hazard = events[e].hazard
+            assert hazard is not None  # compiled so
+            strike = "True" if certain[k] else f"draws[{k}, i] < {code.number(hazard)}"
+            body += [
+                "h = False",
+                f"if when[{k}, i]:",
+                f"    h = {strike}",
+                f"hits[{k}, i] = h",
+                "if h:",
+                f"    anyh[{k}] = True",
+            ]
+        hits = kernels.GeneratedKernel(body, code.names(), ("R", "when", "draws", "hits", "anyh"))
+    slots: list[tuple[int, str | int]] = []
+    for e, ev in enumerate(events):
+        if ev.kind == "scheduled":
+            slots.append((e, "start"))
+            if ev.end_effects:
+                slots.append((e, "end"))
+        else:
+            slots.append((e, random.index(e)))
+    targets = tuple(
+        dict.fromkeys(x.target for ev in events for x in (*ev.effects, *ev.end_effects))
+    )
+    return _Events(random, certain, slots, targets, (when, hits, _effects(state, slots, targets)))
+
+
+_KIND = {"int": "number", "float": "number", "bool": "bool"}
+"""How a state variable's changes are combined, by its type (an ``enum`` otherwise)."""
+
+_START = {
+    "number": ("d{k} = 0.0", "s{k} = False"),
+    "bool": ("t{k} = False", "f{k} = False"),
+    "enum": ("m{k} = -1",),
+}
+"""The locals of target ``k`` before any change: the sum of the changes (``d``, ``s``
+whether one was added), set true or false (``t``, ``f``), the highest value (``m``)."""
+
+_CHANGE = {
+    "number": (
+        "c = ({v} - old{k}[i]) if on else 0.0",
+        "d{k} = d{k} + c if s{k} else c",
+        "s{k} = True",
+    ),
+    "bool": ("if on:", "    if {v}:", "        t{k} = True", "    else:", "        f{k} = True"),
+    "enum": ("if on:", "    m{k} = max(m{k}, {v})"),
+}
+"""One effect of value ``v`` on target ``k`` where ``on``, by the conflict rules; a number's
+change is 0 elsewhere (the numpy path's ``where``), and the first change is not added to 0."""
+
+_RUNG = [
+    "r = max(rung[i], up) if any_up else rung[i]",
+    "if any_down and 0 <= down < r and not (any_up and up >= 0):",
+    "    r = down",
+    "if any_up or any_down:",
+]
+"""The new rung ``r``: the highest escalation, else a de-escalation where none escalated."""
+
+
+def _effects(
+    state: WorldState, slots: list[tuple[int, str | int]], targets: tuple[str, ...]
+) -> kernels.GeneratedKernel | None:
+    """The kernel of the day's event effects, as :class:`~sim.engine.adjudication.Changes`
+    adds them up and applies them: slot ``j``'s effects where ``added[j]`` (the numpy path
+    called ``add`` for it), in every world for a scheduled event and where ``hits`` for a
+    random one; then each target cast to its type and bounds and the ladder moved, as
+    :func:`sim.engine.kernels.adjudication_kernel` does for the day's decisions."""
+    if not targets and not any(
+        ev.escalate_to is not None or ev.deescalate_to is not None for ev in state.scenario.events
+    ):
+        return None
+    events = state.scenario.events
+    code = kernels._Codes()
+    types = state.var_types
+    kinds = {t: _KIND.get(types[t].type, "enum") for t in targets}
+    body = [line.replace("{k}", str(k)) for k, t in enumerate(targets) for line in _START[kinds[t]]]
+    body += ["up = -1", "down = -1"]
+    for j, (e, kind) in enumerate(slots):
+        ev = events[e]
+        end = kind == "end"
+        mask = "True" if isinstance(kind, str) else f"hits[{kind}, i]"
+        body += [f"if added[{j}]:", f"    on = {mask}"]
+        for eff in ev.end_effects if end else ev.effects:
+            how = kinds[eff.target]
+            value = (
+                code.number(eff.expr)
+                if how == "number"
+                else code.truth(eff.expr)
+                if how == "bool"
+                else code(eff.expr)
+            )
+            k = targets.index(eff.target)
+            # the code last: an expression's source is never read as a template
+            body += ["    " + x.replace("{k}", str(k)).replace("{v}", value) for x in _CHANGE[how]]
+        for name, rung in (("up", ev.escalate_to), ("down", ev.deescalate_to)):
+            if rung is not None and not end:
+                body += ["    if on:", f"        {name} = max({name}, {int(rung)})"]
+    body += kernels._written(targets, types)
+    body += _RUNG
+    body += ["    " + line for line in kernels._ladder(len(state.first_day))]
+    fixed: tuple[str, ...] = ("R", "day", "rung", "peak", "new_rung", "new_peak", "newly")
+    fixed += ("first_day", "added", "any_up", "any_down", "hits")
+    fixed += tuple(x for k in range(len(targets)) for x in (f"old{k}", f"new{k}"))
+    return kernels.GeneratedKernel(body, code.names(), fixed)
+
+
+def events_phase(
+    state: WorldState, day: int, rng: np.random.Generator
+) -> list[phases.Happening] | None:
+    """:func:`sim.engine.phases.events_phase` by the generated kernels (the same writes,
+    the same rows of ``rng`` drawn or skipped, the same happenings); None, with nothing
+    written and ``rng`` where it was, where there are none."""
+    events = state.scenario.events
+    if not events or day != state.day or not kernels.compiled_for(state):
+        return None
+    plan = _events(state)
+    if plan is None or (plan.effects is None and plan.targets):
+        return None
+    R = state.R
+    view = read(state, plan.names)  # the morning's: before anything is written
+    n = len(plan.random)
+    when = np.empty((n, R), dtype=bool)
+    hits = np.zeros((max(n, 1), R), dtype=bool)
+    anyh = np.zeros(max(n, 1), dtype=bool)
+    start = rng.bit_generator.state
+    if n:
+        anyw = np.zeros(n, dtype=bool)
+        assert plan.when is not None and plan.hits is not None  # made with the random events
+        if not plan.when.run((R, state.event_count, when, anyw), view, R):
+            return None
+        draws = np.empty((n, R))
+        pos = 0
+        for k, (e, seen) in enumerate(zip(plan.random, anyw.tolist(), strict=True)):
+            if seen and not plan.certain[k]:
+                skip_uniforms(rng, (e - pos) * R)
+                rng.random(out=draws[k])
+                pos = e + 1
+        skip_uniforms(rng, (len(events) - pos) * R)
+        if not plan.hits.run((R, when, draws, hits, anyh), view, R):
+            rng.bit_generator.state = start
+            return None
+    else:
+        skip_uniforms(rng, len(events) * R)
+    struck = anyh.tolist()
+    added, happened, scheduled = [], [], []
+    ones = np.ones(R, dtype=bool)
+    up = down = False
+    for e, kind in plan.slots:
+        ev = events[e]
+        if kind == "start":
+            assert ev.start_day is not None and ev.end_day is not None  # compiled so
+            on = day == ev.start_day
+            scheduled.append((e, ev.start_day <= day <= ev.end_day, on))
+            if on:
+                happened.append(phases.Happening(ev, "event", ones))
+        elif kind == "end":
+            assert ev.end_day is not None  # compiled so
+            on = day == ev.end_day + 1
+            if on:
+                happened.append(phases.Happening(ev, "event_end", ones))
+        else:
+            assert isinstance(kind, int)  # a random event's place
+            on = struck[kind]
+            if on:
+                happened.append(phases.Happening(ev, "event", hits[kind]))
+        added.append(on)
+        if on and kind != "end":
+            up = up or ev.escalate_to is not None
+            down = down or ev.deescalate_to is not None
+    if any(added) and plan.effects is not None:
+        out = kernels._Written(state, plan.targets)
+        flags = np.array(added, dtype=bool)
+        if not plan.effects.run(out.fixed((flags, up, down, hits)), view, R):
+            rng.bit_generator.state = start
+            return None
+        touched = {
+            x.target
+            for (e, kind), on in zip(plan.slots, added, strict=True)
+            if on
+            for x in (events[e].end_effects if kind == "end" else events[e].effects)
+        }
+        out.store(touched, up or down)
+    # the events' own rows, written once nothing can fail any more
+    for e, active, started in scheduled:
+        state.event_active[e] = active
+        state.event_count[e] += started
+    if n:
+        state.event_active[plan.random] = hits
+        state.event_count[plan.random] += hits
+    return happened

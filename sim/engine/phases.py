@@ -58,6 +58,10 @@ def events_phase(state: WorldState, day: int, rng: np.random.Generator) -> list[
     Returns:
         What happened, in scenario order, for stories.
     """
+    if kernels.active():  # the generated kernels (sim.engine.morning), where they exist
+        got = morning.events_phase(state, day, rng)
+        if got is not None:
+            return got
     events = state.scenario.events
     if not events:
         return []
