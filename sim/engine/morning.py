@@ -101,14 +101,15 @@ def _make_observer(actor: Actor, state: WorldState) -> _Observer | None:
     body: list[str] = []
     fixed: list[str] = ["R"]
     if items:
-        fixed += ["held", "watched", "held_new", "anyw"]
+        fixed += ["held", "delay", "watched", "held_new", "anyw"]
     for k, g in enumerate(items):
         body += [
             f"w = {code.truth(intel[g].watches)}",
             f"watched[{k}, i] = w",
             "if w:",
             f"    held_new[{k}, i] = held[{g}, i] + 1",
-            f"    anyw[{k}] = True",
+            f"    if held_new[{k}, i] > delay[{g}, i]:",  # it can be noticed today
+            f"        anyw[{k}] = True",
             "else:",
             f"    held_new[{k}, i] = 0",
         ]
@@ -184,7 +185,7 @@ def observe(
         watched = np.empty((n, R), dtype=bool)
         held_new = np.empty((n, R), dtype=state.held.dtype)
         anyw = np.zeros(n, dtype=bool)
-        fixed += [state.held, watched, held_new, anyw]
+        fixed += [state.held, state.intel_delay, watched, held_new, anyw]
     posts = []
     for b in actor.beliefs:
         prior = state.posterior[(actor_id, b.trait)]
