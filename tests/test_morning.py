@@ -169,15 +169,19 @@ def test_whole_runs_equal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(same(g, w) for g, w in zip(got, want, strict=True))
 
 
-def test_a_kernel_failing_after_the_draws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where the loop after the draws cannot run (events' strikes, intel's detection),
-    the stream is put back and the numpy path draws the same rows again."""
+@pytest.mark.parametrize("failing", [("anyh", "known"), ("touched",)], ids=["draws", "effects"])
+def test_a_kernel_failing_after_the_draws(
+    failing: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where a loop after the draws cannot run (events' strikes, intel's detection, the
+    events' effects), the stream and the events' counts are put back and the numpy
+    path draws the same rows again."""
     path = ROOT / "scenarios" / "rgf_deployment_2022.yaml"
     real = kernels.GeneratedKernel.run
     failed = [0]
 
     def run(self: kernels.GeneratedKernel, *args: Any) -> bool:
-        if "anyh" in self.fixed or "known" in self.fixed:
+        if any(name in self.fixed for name in failing):
             failed[0] += 1
             return False
         return real(self, *args)

@@ -40,6 +40,7 @@ numpy path.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -362,10 +363,13 @@ def _make_events(state: WorldState) -> _Events:
                 f"if when[{k}, i]:",
                 f"    h = {strike}",
                 f"hits[{k}, i] = h",
+                f"active[{e}, i] = h",
                 "if h:",
+                f"    count[{e}, i] += 1",
                 f"    anyh[{k}] = True",
             ]
-        hits = kernels.GeneratedKernel(body, code.names(), ("R", "when", "draws", "hits", "anyh"))
+        fixed = ("R", "when", "draws", "hits", "anyh", "active", "count")
+        hits = kernels.GeneratedKernel(body, code.names(), fixed)
     slots: list[tuple[int, str | int]] = []
     for e, ev in enumerate(events):
         if ev.kind == "scheduled":
@@ -450,13 +454,23 @@ def _effects(
         for name, rung in (("up", ev.escalate_to), ("down", ev.deescalate_to)):
             if rung is not None and not end:
                 body += ["    if on:", f"        {name} = max({name}, {int(rung)})"]
-    body += kernels._written(targets, types)
+    for k, t in enumerate(targets):  # only the targets of what happened today
+        body.append(f"if touched[{k}]:")
+        body += ["    " + _numbered(line, k) for line in kernels._written((t,), types)]
     body += _RUNG
     body += ["    " + line for line in kernels._ladder(len(state.first_day))]
     fixed: tuple[str, ...] = ("R", "day", "rung", "peak", "new_rung", "new_peak", "newly")
-    fixed += ("first_day", "added", "any_up", "any_down", "hits")
+    fixed += ("first_day", "added", "touched", "any_up", "any_down", "hits")
     fixed += tuple(x for k in range(len(targets)) for x in (f"old{k}", f"new{k}"))
     return kernels.GeneratedKernel(body, code.names(), fixed)
+
+
+_LOCALS = re.compile(r"\b(old|new|d|t|f|m|s)0\b")
+
+
+def _numbered(line: str, k: int) -> str:
+    """A line of :func:`kernels._written` for a single target, made target ``k``'s."""
+    return _LOCALS.sub(lambda m: f"{m.group(1)}{k}", line)
 
 
 def events_phase(
@@ -491,7 +505,8 @@ def events_phase(
                 rng.random(out=draws[k])
                 pos = e + 1
         skip_uniforms(rng, (len(events) - pos) * R)
-        if not plan.hits.run((R, when, draws, hits, anyh), view, R):
+        rows = (R, when, draws, hits, anyh, state.event_active, state.event_count)
+        if not plan.hits.run(rows, view, R):
             rng.bit_generator.state = start
             return None
     else:
@@ -523,23 +538,22 @@ def events_phase(
             up = up or ev.escalate_to is not None
             down = down or ev.deescalate_to is not None
     if any(added) and plan.effects is not None:
-        out = kernels._Written(state, plan.targets)
-        flags = np.array(added, dtype=bool)
-        if not plan.effects.run(out.fixed((flags, up, down, hits)), view, R):
-            rng.bit_generator.state = start
-            return None
         touched = {
             x.target
             for (e, kind), on in zip(plan.slots, added, strict=True)
             if on
             for x in (events[e].end_effects if kind == "end" else events[e].effects)
         }
+        out = kernels._Written(state, plan.targets)
+        flags = np.array(added, dtype=bool)
+        marks = np.array([t in touched for t in plan.targets], dtype=bool)
+        if not plan.effects.run(out.fixed((flags, marks, up, down, hits)), view, R):
+            if n:  # the random events' counts as they were: the numpy path counts again
+                state.event_count[plan.random] -= hits
+            rng.bit_generator.state = start
+            return None
         out.store(touched, up or down)
-    # the events' own rows, written once nothing can fail any more
-    for e, active, started in scheduled:
+    for e, active, started in scheduled:  # the random events' rows are written already
         state.event_active[e] = active
         state.event_count[e] += started
-    if n:
-        state.event_active[plan.random] = hits
-        state.event_count[plan.random] += hits
     return happened
