@@ -398,9 +398,17 @@ _POW10 = np.array([10**i for i in range(20)], dtype=np.uint64)
 _DIGIT = ord("0")
 
 
-_FOURS = np.frombuffer(
-    b"".join(b"%04d" % i for i in range(10_000)), dtype=np.uint32
-)  # "0000" to "9999", the bytes of each as one number
+_FOURS: list[np.ndarray] = []
+
+
+def _fours() -> np.ndarray:
+    """ "0000" to "9999", the four bytes of each as one number (made on first use: start-up
+    time)."""
+    if not _FOURS:
+        i = np.arange(10_000)
+        digits = np.stack([i // 1000, i // 100 % 10, i // 10 % 10, i % 10], axis=1) + _DIGIT
+        _FOURS.append(np.ascontiguousarray(digits.astype(np.uint8)).view(np.uint32).ravel())
+    return _FOURS[0]
 
 
 def _digits(magnitude: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -415,7 +423,7 @@ def _digits(magnitude: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
         rest = aligned // ten4
         fours[:, j] = aligned - rest * ten4
         aligned = rest
-    digits = _FOURS[fours].view(np.uint8).reshape(len(magnitude), 20)
+    digits = _fours()[fours].view(np.uint8).reshape(len(magnitude), 20)
     return digits[:, 20 - width :], count.astype(np.int64)
 
 
