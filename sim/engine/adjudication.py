@@ -216,7 +216,7 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
             state.action_last[actor_id][index] = day
         else:
             state.action_count[actor_id][index] += mask
-            state.action_last[actor_id][index][mask] = day
+            np.putmask(state.action_last[actor_id][index], mask, day)  # [mask] = day, faster
     _fired(state, decisions)
     ch.apply(day)
 

@@ -87,10 +87,16 @@ def actor_env(state: WorldState, actor: Actor, env: dict[str, Any]) -> dict[str,
     """
     if not actor.beliefs:
         return env
+    plan = f"beliefs:{actor.id}"
+    rows = state.plans.get(plan)
+    if rows is None:  # worked out once per scenario
+        rows = state.plans[plan] = tuple(belief_names(actor).items())
     out = dict(env)
-    for name, (key, k) in belief_names(actor).items():
-        row = state.posterior[key][k].view()
-        row.flags.writeable = False
+    posterior = state.posterior
+    for name, (key, k) in rows:
+        row = posterior[key][k]  # a view of the belief's row
+        if row.flags.writeable:
+            row.flags.writeable = False
         out[name] = row
     return out
 

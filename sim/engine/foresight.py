@@ -275,11 +275,15 @@ def _term(term: ValueTerm, env: dict[str, Any], R: int) -> np.ndarray:
     """One value term, ``weight * of``, per world.
 
     A constant weight multiplies as a scalar: the same product, world by world,
-    as with an array filled with it, without making that array.
+    as with an array filled with it, without making that array; and a float
+    scalar times a bool or int array is a float array whose every element is cast
+    exactly as ``astype(float)`` would, without making that cast array first.
     """
     w = term.weight
-    weight = np.float64(w.value) if w.is_constant else _per_world(w.evaluate(env, R), R)
-    return weight * _per_world(term.of.evaluate(env, R), R)
+    of = term.of.evaluate(env, R)
+    if w.is_constant:
+        return np.float64(w.value) * of
+    return _per_world(w.evaluate(env, R), R) * _per_world(of, R)
 
 
 def daily_probability(
