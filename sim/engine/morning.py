@@ -48,6 +48,7 @@ import numpy as np
 from sim.engine import kernels, phases
 from sim.engine.beliefs import belief_names
 from sim.engine.draws import skip_uniforms
+from sim.expr.scalar import substitute
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -233,17 +234,43 @@ def observe(
 # -- the any_day flags ------------------------------------------------------------------------
 
 
+class _Loops(kernels.GeneratedKernel):
+    """A generated kernel of several loops over the worlds, one after another, each with
+    its own lines (a loop that does one thing can be vectorised by the compiler)."""
+
+    __slots__ = ("loops",)
+
+    def __init__(
+        self, loops: list[list[str]], names: tuple[str, ...], fixed: tuple[str, ...]
+    ) -> None:
+        super().__init__(loops[0], names, fixed)
+        self.loops = loops
+
+    def source(self, pattern: str) -> str:
+        variables = {
+            n: f"v{k}[i]" if kind == "a" else f"v{k}"
+            for k, (n, kind) in enumerate(zip(self.names, pattern, strict=True))
+        }
+        rest = "".join(
+            "    for i in range(R):\n"
+            + "".join(f"        {substitute(x, variables)}\n" for x in lines)
+            for lines in self.loops[1:]
+        )
+        return super().source(pattern) + rest
+
+
 def _flags_kernel(state: WorldState, flags: Sequence[Flag]) -> kernels.GeneratedKernel | None:
     """The kernel that notes, per ``any_day`` flag ``k``, ``flag_any[k, i] = True``
-    where its condition holds in world ``i``."""
+    where its condition holds in world ``i`` (one loop per flag)."""
 
     def make() -> kernels.GeneratedKernel:
         code = kernels._Codes()
-        body: list[str] = []
-        for k, f in enumerate(flags):
-            if f.at == "any_day":
-                body += [f"if {code.truth(f.when)}:", f"    flag_any[{k}, i] = True"]
-        return kernels.GeneratedKernel(body, code.names(), ("R", "flag_any"))
+        loops = [
+            [f"flag_any[{k}, i] = flag_any[{k}, i] | ({code.truth(f.when)})"]
+            for k, f in enumerate(flags)
+            if f.at == "any_day"
+        ]
+        return _Loops(loops, code.names(), ("R", "flag_any"))
 
     return kernels.planned(state, "morning:flags", make)
 
