@@ -8,7 +8,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sim.results.aggregate import median_from_counts, percentile_from_counts, proportion
-from sim.stats import newcombe_diff, wilson
+from sim.stats import Z95, _squares, newcombe_arrays, newcombe_diff, wilson, wilson_arrays
 
 
 def test_wilson_known_values():
@@ -68,3 +68,78 @@ def test_median_from_counts_matches_numpy(counts):
 def test_empty_counts():
     assert median_from_counts(np.zeros(4, dtype=int)) is None
     assert percentile_from_counts(np.zeros(4, dtype=int), 50) == -1
+
+
+def _same(a: float, b: float) -> bool:
+    """Equal to the bit (NaN equal to NaN)."""
+    return np.float64(a).tobytes() == np.float64(b).tobytes()
+
+
+def _counts(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counts ``k`` of ``n`` worlds with many edge cases: n = 0, k = 0, k = n, n = 1, large n."""
+    n = rng.choice([0, 1, 2, 3, 7, 10, 100, 999, 10_000, 1_000_000, 123_456_789], size)
+    n = np.where(rng.random(size) < 0.5, rng.integers(0, 50_000, size), n)
+    k = (rng.random(size) * (n + 1)).astype(np.int64).clip(0, n)
+    edge = rng.random(size)
+    k = np.where(edge < 0.15, 0, np.where(edge < 0.3, n, k))
+    return k, n
+
+
+def test_wilson_arrays_are_the_scalar_intervals_to_the_bit():
+    rng = np.random.default_rng(7)
+    k, n = _counts(rng, 20_000)
+    lo, hi = wilson_arrays(k, n)
+    for i in range(len(k)):
+        want = wilson(int(k[i]), int(n[i]))
+        assert _same(lo[i], want[0]) and _same(hi[i], want[1]), (k[i], n[i])
+    assert np.isnan(lo[n == 0]).all() and (lo[(k == 0) & (n > 0)] == 0).all()
+    assert (hi[(k == n) & (n > 0)] == 1).all()
+    # Effective sample sizes (not whole numbers) and other z, as sim.evidence uses them.
+    ne = rng.random(5_000) * 300
+    ke = rng.random(5_000) * ne
+    for z in (Z95, 1.0, 2.5758293035489):
+        lo, hi = wilson_arrays(ke, ne, z)
+        for i in range(len(ke)):
+            want = wilson(float(ke[i]), float(ne[i]), z)
+            assert _same(lo[i], want[0]) and _same(hi[i], want[1])
+
+
+def test_wilson_arrays_refuse_counts_outside_the_worlds():
+    with pytest.raises(ValueError, match="must lie in"):
+        wilson_arrays([1, 11], [10, 10])
+    with pytest.raises(ValueError, match="must lie in"):
+        wilson_arrays([-1], [10])
+    assert np.isnan(wilson_arrays([5], [0])[0]).all()  # no worlds: no estimate, no error
+
+
+def test_newcombe_arrays_are_the_scalar_differences_to_the_bit():
+    rng = np.random.default_rng(11)
+    k1, n1 = _counts(rng, 20_000)
+    k2, n2 = _counts(rng, 20_000)
+    d, lo, hi = newcombe_arrays(k1, n1, k2, n2)
+    checked = 0
+    for i in range(len(k1)):
+        if n1[i] == 0 or n2[i] == 0:
+            assert np.isnan([d[i], lo[i], hi[i]]).all()
+            continue
+        want = newcombe_diff(int(k1[i]), int(n1[i]), int(k2[i]), int(n2[i]))
+        got = (d[i], lo[i], hi[i])
+        assert all(_same(g, w) for g, w in zip(got, want, strict=True)), (
+            k1[i],
+            n1[i],
+            k2[i],
+            n2[i],
+        )
+        checked += 1
+    assert checked > 10_000
+    # Newcombe (1998), example (a), through the arrays.
+    d, lo, hi = newcombe_arrays([48], [80], [56], [70])
+    assert (d[0], lo[0], hi[0]) == newcombe_diff(48, 80, 56, 70)
+
+
+def test_squares_are_those_of_the_scalar_difference():
+    """The scalar interval squares by ``v ** 2`` (the C library's pow), which is not
+    always ``v * v``: the arrays must square the same way to give the same bits."""
+    x = np.random.default_rng(3).random(100_000) * 2 - 1
+    want = np.array([v**2 for v in x.tolist()])
+    assert _squares(x).tobytes() == want.tobytes()

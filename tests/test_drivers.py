@@ -465,3 +465,43 @@ def test_values_past_the_first_worlds_in_the_chunk_that_fixes_the_bins():
     assert list(wrows["bin_label"]) == ["a", "b", "c"]
     xrows = table[(table["output"] == "o") & (table["parameter"] == "x")]
     assert list(xrows["lo"])[1:] == pytest.approx(np.quantile(x[:1000], [0.2, 0.4, 0.6, 0.8]))
+
+
+def test_every_row_has_the_scalar_intervals_of_its_counts(toy):
+    """The table's intervals, computed all at once, are those of sim.stats one at a time:
+    each row's share of its bin, and its group's swing between the bins it names."""
+    from sim.stats import newcombe_diff, share
+
+    table = drivers(load_results(toy[0].folder))  # full floats, not the file's 10 digits
+    swung = 0
+    for _, rows in table.groupby(["output", "parameter"], sort=False):
+        for r in rows.itertuples():
+            s = share(r.count, r.worlds)
+            np.testing.assert_array_equal([r.share, r.share_lo, r.share_hi], [s.p, s.lo, s.hi])
+        if rows["binning"].iloc[0] == "not drawn":
+            continue
+        full = rows[rows["worlds"] > 0]
+        fractions = (full["count"] / full["worlds"]).to_numpy()
+        if rows["binning"].iloc[0] == "option":
+            low, top = full.iloc[int(np.argmin(fractions))], full.iloc[int(np.argmax(fractions))]
+        else:
+            low, top = full.iloc[0], full.iloc[-1]
+        want = newcombe_diff(low["count"], low["worlds"], top["count"], top["worlds"])
+        got = rows[["swing", "swing_lo", "swing_hi"]].to_numpy()
+        np.testing.assert_array_equal(got, np.tile(want, (len(rows), 1)))
+        swung += 1
+    assert swung >= 8
+
+
+def test_an_option_no_world_drew_has_no_share():
+    from sim.stats import newcombe_diff
+
+    dc = DriverCounts([Output("o", "O", "outcome")], [Param("c", "C", ("a", "b", "never"))])
+    dc.add(np.arange(100)[None, :] % 2 == 0, {"c": np.array(["a", "b"] * 50, dtype=object)})
+    cols = dc.columns()
+    assert cols["worlds"] == [50, 50, 0] and cols["count"] == [50, 0, 0]
+    assert cols["share"][:2] == [1.0, 0.0] and math.isnan(cols["share"][2])
+    assert math.isnan(cols["share_lo"][2]) and math.isnan(cols["share_hi"][2])
+    # The swing from the smallest share (b) to the largest (a); the empty option is left out.
+    want = newcombe_diff(0, 50, 50, 50)
+    assert [cols[c][0] for c in ("swing", "swing_lo", "swing_hi")] == list(want)
