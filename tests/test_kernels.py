@@ -305,7 +305,7 @@ def test_compiled_equals_numpy_on_every_scenario(
 ) -> None:
     pytest.importorskip("numba")
     plain = _run(path, "numpy", monkeypatch)
-    names = ("chance", "value", "choose", "move", "adjudicate")
+    names = ("chance", "value", "decide", "move", "adjudicate")
     calls: dict[str, list[bool]] = {name: [] for name in names}
 
     def counted(name: str) -> Any:
@@ -325,7 +325,7 @@ def test_compiled_equals_numpy_on_every_scenario(
     monkeypatch.setattr(outlook, "utilities", lambda *args: None)
     compiled = _run(path, "numba", monkeypatch)
     assert _same_worlds(plain, compiled)
-    assert calls["choose"] and all(calls["choose"])  # every decision by preferences compiled
+    assert calls["decide"] and all(calls["decide"])  # every decision compiled
     assert calls["adjudicate"] and all(calls["adjudicate"])  # and every day's adjudication
     has_foresight = any(r.kind == "foresight" for a in plain.spec.actors for r in a.rules)
     if has_foresight and any(responders(plain.world, a) for a in plain.spec.actors):
@@ -447,17 +447,18 @@ def fresh_auto(monkeypatch: pytest.MonkeyPatch, kernel_cache: Path) -> None:
 DEFAULT = ROOT / "scenarios" / "allied_resolve_2022.yaml"
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Every call into the compiled choice, and whether it ran compiled."""
+def _counting(monkeypatch: pytest.MonkeyPatch, name: str = "decide") -> list[bool]:
+    """Every call into a compiled part (the whole decision unless told), and whether it
+    ran compiled."""
     calls: list[bool] = []
-    real = kernels.choose
+    real = getattr(kernels, name)
 
-    def call(*args: Any) -> bool:
+    def call(*args: Any) -> Any:
         got = real(*args)
-        calls.append(got)
+        calls.append(got is not None and got is not False)
         return got
 
-    monkeypatch.setattr(kernels, "choose", call)
+    monkeypatch.setattr(kernels, name, call)
     return calls
 
 
@@ -513,7 +514,7 @@ def _chunks_with_estimates(
 ) -> list[list[bool]]:
     """Chunks of ``n`` worlds of the default scenario under auto, each told
     :func:`kernels.expect` its estimate first; per chunk, whether each compiled
-    choice ran compiled. Each chunk's worlds are the numpy path's."""
+    decision ran compiled. Each chunk's worlds are the numpy path's."""
     sc = load_scenario(DEFAULT)
     plain = _run(DEFAULT, "numpy", monkeypatch, n=n)
     calls = _counting(monkeypatch)
@@ -675,3 +676,63 @@ def test_compiled_adjudication_equals_numpy_on_random_decisions(
         for actor in a.action_count:
             assert np.array_equal(a.action_count[actor], b.action_count[actor])
             assert np.array_equal(a.action_last[actor], b.action_last[actor])
+
+
+# -- an actor's whole decision ------------------------------------------------------------------
+
+
+def _same_decision(a: Any, b: Any) -> bool:
+    return (
+        a.actor == b.actor
+        and np.array_equal(a.action, b.action)
+        and np.array_equal(a.rule, b.rule)
+        and [k for k, _ in a.binding] == [k for k, _ in b.binding]
+        and all(np.array_equal(x, y) for (_, x), (_, y) in zip(a.binding, b.binding, strict=True))
+    )
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_compiled_decisions_equal_numpy_on_every_scenario(
+    path: Path, monkeypatch: pytest.MonkeyPatch, kernel_cache: Path
+) -> None:
+    """Every decision of every actor on every day: the kernel's and the numpy path's on
+    the same state and a copy of the same stream give the same choices, rules, binding
+    constraints (in their order), and leave the stream at the same place."""
+    pytest.importorskip("numba")
+    from sim.engine import decision
+
+    monkeypatch.setenv(kernels.MODE_VARIABLE, "numba")
+    real = kernels.decide
+    compared: list[str] = []
+
+    def checked(actor: Any, plan: Any, state: Any, env: Any, rng: np.random.Generator) -> Any:
+        twin = copy.deepcopy(rng)
+        got = real(actor, plan, state, env, rng)
+        assert got is not None  # compiled, every time
+        os.environ[kernels.MODE_VARIABLE] = "numpy"
+        try:
+            want = decision.decide(actor, state, env, twin)
+        finally:
+            os.environ[kernels.MODE_VARIABLE] = "numba"
+        assert _same_decision(got, want), (actor.id, state.day)
+        assert rng.bit_generator.state == twin.bit_generator.state
+        compared.append(actor.id)
+        return got
+
+    monkeypatch.setattr(kernels, "decide", checked)
+    model = WargameModel(load_scenario(path), replicates=400, collect=False, rng=5).run()
+    assert len(compared) == len(model.spec.actors) * model.spec.horizon_days
+
+
+def test_compiled_choice_alone_equals_numpy(
+    monkeypatch: pytest.MonkeyPatch, kernel_cache: Path
+) -> None:
+    """Where the whole decision has no kernel, the choice by preferences still runs
+    compiled (:func:`kernels.choose`), with the numpy path's worlds."""
+    pytest.importorskip("numba")
+    path = ROOT / "scenarios" / "rgf_deployment_2022.yaml"
+    plain = _run(path, "numpy", monkeypatch, n=400)
+    calls = _counting(monkeypatch, "choose")
+    monkeypatch.setattr(kernels, "decide", lambda *args: None)
+    assert _same_worlds(plain, _run(path, "numba", monkeypatch, n=400))
+    assert calls and all(calls)

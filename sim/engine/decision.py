@@ -119,6 +119,10 @@ def decide(
     if plan is None:
         plan = state.plans[actor.id] = ActorPlan.of(actor)
     env = actor_env(state, actor, env)  # with the actor's own beliefs, if it holds any
+    if kernels.active():  # the whole decision compiled, where it can be had
+        got = kernels.decide(actor, plan, state, env, rng)
+        if got is not None:
+            return got
     n = len(actor.actions)
     allowed = np.ones((n, R), dtype=bool)
     counts = state.action_count[actor.id]

@@ -47,8 +47,10 @@ Where numba is not installed, ``auto`` is ``numpy``.
 
 Kernels so far, the hottest parts of a default batch's profile: the chance
 ``P_H`` of a response in foresight (:func:`chance`), the decider's value of a
-hypothetical state (:func:`value`) and an actor's choice by its preferences
-and the softmax (:func:`choose`).
+hypothetical state (:func:`value`), an actor's whole decision (:func:`decide`:
+once-actions, constraints, triggers, the choice by its preferences and the
+softmax, the constraints that bound) and, where that cannot be had, the choice
+alone (:func:`choose`).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.engine.draws import skip_uniforms
 from sim.expr import Expr
 from sim.expr.scalar import HELPER_NAMES, HELPERS, names_in, substitute
 
@@ -427,16 +430,21 @@ class GeneratedKernel:
     ``fixed`` are the arguments every call passes first (arrays and numbers
     of the engine), ``names`` the names the expressions in ``body`` read, in
     the order the kernel takes them after ``fixed``; ``body`` runs for world
-    ``i``. One source (and one compiled function) is made per pattern of which
-    names are world arrays and which scalars in the views it is given.
+    ``i`` (or, where ``loop`` is false, is the function's whole body, with loops
+    of its own over ``i``). One source (and one compiled function) is made per
+    pattern of which names are world arrays and which scalars in the views it is
+    given.
     """
 
-    __slots__ = ("body", "fixed", "names", "variants")
+    __slots__ = ("body", "fixed", "loop", "names", "variants")
 
-    def __init__(self, body: list[str], names: tuple[str, ...], fixed: tuple[str, ...]) -> None:
+    def __init__(
+        self, body: list[str], names: tuple[str, ...], fixed: tuple[str, ...], loop: bool = True
+    ) -> None:
         self.body = body
         self.names = names
         self.fixed = fixed
+        self.loop = loop
         self.variants: dict[str, Any] = {}
 
     def __deepcopy__(self, memo: dict[int, Any]) -> GeneratedKernel:
@@ -453,8 +461,12 @@ class GeneratedKernel:
             for k, (n, kind) in enumerate(zip(self.names, pattern, strict=True))
         }
         args = ", ".join([*self.fixed, *(f"v{k}" for k in range(len(self.names)))])
-        lines = [f"def kernel({args}):", "    for i in range(R):"]
-        lines += ["        " + substitute(line, variables) for line in self.body]
+        lines = [f"def kernel({args}):"]
+        indent = "    "
+        if self.loop:
+            lines.append("    for i in range(R):")
+            indent = "        "
+        lines += [indent + substitute(line, variables) for line in self.body]
         return header() + "\n\n@njit(cache=True)\n" + "\n".join(lines) + "\n"
 
     def function(self, pattern: str) -> Any:
@@ -469,18 +481,30 @@ class GeneratedKernel:
     def run(self, fixed: tuple[Any, ...], view: dict[str, Any], R: int) -> bool:
         """Call the kernel with ``fixed`` and the names read from ``view``; False (and
         nothing written) where it cannot run, so the caller takes the numpy path."""
+        got = self.prepare(view, R)
+        return got is not None and self.call(got, fixed)
+
+    def prepare(self, view: dict[str, Any], R: int) -> tuple[Any, list[Any], str] | None:
+        """The compiled function for ``view``'s pattern with the names read from it, for
+        :meth:`call` (once or several times on the same view); None where there is none."""
         args = [view[n] for n in self.names]
         shape = (R,)
         # a world array (the usual case, looked at first), a scalar, or no kernel
         kinds = ["a" if type(v) is np.ndarray and v.shape == shape else _kind(v, R) for v in args]
         if None in kinds:
-            return False
+            return None
         key = "".join(kinds)  # type: ignore[arg-type]
         fn = self.variants.get(key, _UNSEEN)
         if fn is _UNSEEN:
             fn = self.function(key)
         if fn is None:
-            return False
+            return None
+        return fn, args, key
+
+    def call(self, prepared: tuple[Any, list[Any], str], fixed: tuple[Any, ...]) -> bool:
+        """Call a :meth:`prepare`'d kernel with ``fixed``; False (and nothing written)
+        where it fails, and that pattern is not tried again."""
+        fn, args, key = prepared
         try:
             fn(*fixed, *args)
         except Exception:  # a typing failure in numba: keep the numpy path
@@ -953,55 +977,82 @@ def choice_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generated
 
     def make() -> GeneratedKernel:
         code = _Codes()
-        cands = [int(c) for c in plan.candidates]
-        m = len(cands)
-        body = []
-        for j in range(m):
-            start = "0.0" if j == plan.default_row else "-math.inf"
-            body += [f"ut{j} = {start}", f"bu{j} = -math.inf", f"br{j} = -1"]
-        foreseen = 0
-        for pref in plan.preferences:
-            rule, j = pref.rule, pref.row
-            body += [f"on = {code.truth(rule.condition)}", "if on:"]
-            if rule.action_index in plan.constrained:
-                body.append(f"    wanted[{rule.action_index}, i] = True")
-            if pref.utility is None:
-                body.append(f"    val = f{foreseen}[i]")
-                foreseen += 1
-            else:
-                body.append(f"    val = {code.number(pref.utility)}")
-            base = "0.0" if pref.first else f"(0.0 if ut{j} == -math.inf else ut{j})"
-            body += [f"    ut{j} = {base} + val", f"    if val > bu{j}:"]
-            if not pref.last:
-                body.append(f"        bu{j} = val")
-            body.append(f"        br{j} = {rule.index}")
-        body.append("if chosen[i] < 0:")
-        if m == 1:
-            body += [f"    chosen[i] = {cands[0]}", "    rule_of[i] = br0"]
-        else:
-            body.append(f"    beta = {code.number(actor.rationality)}")
-            for j, c in enumerate(cands):
-                ok = f"allowed[{c}, i] and math.isfinite(ut{j})"
-                body.append(f"    lg{j} = beta * ut{j} if {ok} else -math.inf")
-            body.append("    mx = lg0")
-            body += [f"    mx = _fmax(mx, lg{j})" for j in range(1, m)]
-            body.append("    cdf0 = math.exp(lg0 - mx)")
-            body += [f"    cdf{j} = cdf{j - 1} + math.exp(lg{j} - mx)" for j in range(1, m)]
-            body += [f"    th = draws[i] * cdf{m - 1}", f"    act = {cands[0]}", "    rr = br0"]
-            body.append("    above = th < cdf0")
-            for j in range(1, m):
-                body += [
-                    f"    now = th < cdf{j}",
-                    "    if now and not above:",
-                    f"        act = {cands[j]}",
-                    f"        rr = br{j}",
-                    "    above = now",
-                ]
-            body += ["    chosen[i] = act", "    rule_of[i] = rr"]
+        body, foreseen = _choice_body(actor, plan, code)
         fixed = ("R", "chosen", "rule_of", "allowed", "wanted", "draws")
         return GeneratedKernel(body, code.names(), fixed + tuple(f"f{k}" for k in range(foreseen)))
 
     return planned(state, f"kernel:choice:{actor.id}", make)
+
+
+_IN_ARRAYS = {"allowed": "allowed[{a}, i]", "wanted": "wanted[{a}, i]"}
+_IN_ARRAYS |= {"chosen": "chosen[i]", "rule_of": "rule_of[i]"}
+"""Where :func:`_choice_body` reads and writes a world's masks and decision: the arrays."""
+
+
+def _choice_body(
+    actor: Actor, plan: ActorPlan, code: _Codes, at: dict[str, str] = _IN_ARRAYS
+) -> tuple[list[str], int]:
+    """The lines of :func:`choice_kernel`'s loop for world ``i`` and the number of
+    foresight utilities ``f0, f1...`` they read; ``at`` says where world ``i``'s
+    ``allowed`` and ``wanted`` flag of action ``{a}``, its ``chosen`` action and
+    ``rule_of`` are (array elements, or local variables)."""
+    cands = [int(c) for c in plan.candidates]
+    m = len(cands)
+    chosen, rule_of = at["chosen"], at["rule_of"]
+    body = []
+    for j in range(m):
+        start = "0.0" if j == plan.default_row else "-math.inf"
+        body += [f"ut{j} = {start}", f"bu{j} = -math.inf", f"br{j} = -1"]
+    foreseen = 0
+    for pref in plan.preferences:
+        rule, j = pref.rule, pref.row
+        body += [f"on = {code.truth(rule.condition)}", "if on:"]
+        if rule.action_index in plan.constrained:
+            body.append(f"    {at['wanted'].format(a=rule.action_index)} = True")
+        if pref.utility is None:
+            body.append(f"    val = f{foreseen}[i]")
+            foreseen += 1
+        else:
+            body.append(f"    val = {code.number(pref.utility)}")
+        base = "0.0" if pref.first else f"(0.0 if ut{j} == -math.inf else ut{j})"
+        body += [f"    ut{j} = {base} + val", f"    if val > bu{j}:"]
+        if not pref.last:
+            body.append(f"        bu{j} = val")
+        body.append(f"        br{j} = {rule.index}")
+    body.append(f"if {chosen} < 0:")
+    if m == 1:
+        body += [f"    {chosen} = {cands[0]}", f"    {rule_of} = br0"]
+    else:
+        body.append(f"    beta = {code.number(actor.rationality)}")
+        for j, c in enumerate(cands):
+            ok = f"{at['allowed'].format(a=c)} and math.isfinite(ut{j})"
+            body.append(f"    lg{j} = beta * ut{j} if {ok} else -math.inf")
+        body.append("    mx = lg0")
+        body += [f"    mx = _fmax(mx, lg{j})" for j in range(1, m)]
+        # exp(0) is 1 and exp(-inf) 0 exactly: the largest logit's weight and a
+        # candidate's that is not allowed are had without calling exp
+        body += [
+            "    e = lg0 - mx",
+            "    cdf0 = 1.0 if e == 0.0 else (0.0 if e == -math.inf else math.exp(e))",
+        ]
+        for j in range(1, m):
+            body += [
+                f"    e = lg{j} - mx",
+                "    x = 1.0 if e == 0.0 else (0.0 if e == -math.inf else math.exp(e))",
+                f"    cdf{j} = cdf{j - 1} + x",
+            ]
+        body += [f"    th = draws[i] * cdf{m - 1}", f"    act = {cands[0]}", "    rr = br0"]
+        body.append("    above = th < cdf0")
+        for j in range(1, m):
+            body += [
+                f"    now = th < cdf{j}",
+                "    if now and not above:",
+                f"        act = {cands[j]}",
+                f"        rr = br{j}",
+                "    above = now",
+            ]
+        body += [f"    {chosen} = act", f"    {rule_of} = rr"]
+    return body, foreseen
 
 
 def choose(
@@ -1035,6 +1086,212 @@ def choose(
         *foreseen,
     )
     return kernel.run(fixed, env, state.R)
+
+
+# -- an actor's whole decision -----------------------------------------------------------------
+
+
+def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> GeneratedKernel | None:
+    """The kernel of ``actor``'s whole decision, as :func:`sim.engine.decision.decide`
+    makes it, in up to three stages (a call runs the one ``stage`` says):
+
+    1. (where some trigger has a ``prob``, whose uniform row is drawn only where
+       its ``when`` holds in some world) ``whenany``: per such trigger, whether
+       its ``when`` holds in some world (the loop stops as soon as all are known);
+    2. per world: the allowed actions (``once`` actions not taken yet, each
+       constraint's condition), then the triggers in order: the first whose
+       ``when`` holds, whose action is allowed and whose draw ``u[k, i]`` is below
+       its ``prob`` decides; what a trigger wanted is kept for constrained actions;
+    4. per world where no trigger decided, the choice by preferences of
+       :func:`choice_kernel` (softmax draws ``draws``, foresight utilities ``f0,
+       f1...``), then per constraint whether it bound (``bound``, constraints x
+       worlds, and the number of such worlds, ``nbound``).
+
+    An actor without foresight rules runs 2 and 4 in one loop (``stage`` 6), its
+    masks held in local variables. One with foresight runs 2 alone, which writes
+    ``allowed`` and ``ok`` (actions, constraints x worlds), ``chosen``,
+    ``rule_of``, ``wanted`` and the undecided worlds' number ``pending[0]``, for
+    :func:`~sim.engine.foresight.utilities`; then 4, which reads them.
+
+    Fixed arguments: ``R``, ``stage``, ``counts`` (the actor's action counts),
+    ``allowed``, ``ok``, ``whenany``, ``u`` (the day's uniform block, triggers
+    + 1 rows, filled where needed), ``chosen``, ``rule_of``, ``wanted``,
+    ``pending``, ``bound``, ``nbound``, ``draws``, then ``f0, f1...``. None if an
+    expression has no scalar code.
+    """
+
+    def make() -> GeneratedKernel:
+        code = _Codes()
+        n, once = len(actor.actions), set(plan.once)
+        lazy = [k for k, r in enumerate(plan.triggers) if r.prob is not None]
+        foresees = any(p.utility is None for p in plan.preferences)
+        body = []
+        if lazy:
+            body += ["if stage == 1:", *(f"    a{k} = False" for k in lazy)]
+            body.append("    for i in range(R):")
+            for k in lazy:  # a condition is not evaluated once it held in a world
+                body.append(f"        a{k} = a{k} or {code.truth(plan.triggers[k].condition)}")
+            body += [f"        if {' and '.join(f'a{k}' for k in lazy)}:", "            break"]
+            body += [*(f"    whenany[{k}] = a{k}" for k in lazy), "    return"]
+        # (``&`` and ``|`` of bools rather than branches where the worlds' flags are
+        # unpredictable: a mispredicted branch costs more than the work)
+        second = [f"al{a} = " + (f"counts[{a}, i] == 0" if a in once else "True") for a in range(n)]
+        for c, rule in enumerate(plan.constraints):
+            a = rule.action_index
+            second += [f"o{c} = {code.truth(rule.condition)}", f"al{a} = al{a} & o{c}"]
+        second += ["ch = -1", "ro = -1", *(f"wa{a} = False" for a in sorted(plan.constrained))]
+        for k, rule in enumerate(plan.triggers):
+            a = rule.action_index
+            lines = [f"w = {code.truth(rule.condition)}"]
+            if a in plan.constrained:
+                lines.append(f"wa{a} = wa{a} | w")
+            lines.append(f"fire = (ch < 0) & w & al{a}")
+            if rule.prob is not None:  # else u < 1: always (and the row is not drawn)
+                lines += ["if fire:", f"    fire = u[{k}, i] < {code.number(rule.prob)}"]
+            lines += [f"ch = {a} if fire else ch", f"ro = {rule.index} if fire else ro"]
+            if k in lazy:  # skipped where its `when` holds in no world (stage 1 said so)
+                lines = [f"if h{k}:", *("    " + line for line in lines)]
+            second += lines
+        held = [f"h{k} = whenany[{k}]" for k in lazy]
+        # counts kept in local variables, stored after the loop (a sum in memory would
+        # make each world wait for the last one's store)
+        C = len(plan.constraints)
+        held += [f"nb{c} = 0" for c in range(C)]
+        counted = [f"nbound[{c}] = nb{c}" for c in range(C)]
+        if not foresees:
+            local = {"allowed": "al{a}", "wanted": "wa{a}", "chosen": "ch", "rule_of": "ro"}
+            third, foreseen = _choice_body(actor, plan, code, local)
+            body += [*held, "for i in range(R):", *("    " + line for line in second + third)]
+            for c, rule in enumerate(plan.constraints):
+                b = f"wa{rule.action_index} & (not o{c})"
+                body += [f"    b = {b}", f"    bound[{c}, i] = b", f"    nb{c} += b"]
+            body += ["    chosen[i] = ch", "    rule_of[i] = ro", *counted]
+        else:
+            stored = [f"allowed[{a}, i] = al{a}" for a in range(n)]
+            stored += [f"ok[{c}, i] = o{c}" for c in range(len(plan.constraints))]
+            stored += [f"wanted[{a}, i] = wa{a}" for a in sorted(plan.constrained)]
+            stored += ["chosen[i] = ch", "rule_of[i] = ro", "left += ch < 0"]
+            body += ["if stage == 2:", *("    " + line for line in held), "    left = 0"]
+            body.append("    for i in range(R):")
+            body += ["        " + line for line in second + stored]
+            body += ["    pending[0] = left", "    return"]
+            third, foreseen = _choice_body(actor, plan, code)
+            body += [*held[len(lazy) :], "for i in range(R):", *("    " + line for line in third)]
+            for c, rule in enumerate(plan.constraints):
+                b = f"wanted[{rule.action_index}, i] & (not ok[{c}, i])"
+                body += [f"    b = {b}", f"    bound[{c}, i] = b", f"    nb{c} += b"]
+            body += counted
+        fixed: tuple[str, ...] = ("R", "stage", "counts", "allowed", "ok", "whenany", "u")
+        fixed += ("chosen", "rule_of", "wanted", "pending", "bound", "nbound", "draws")
+        fixed += tuple(f"f{k}" for k in range(foreseen))
+        return GeneratedKernel(body, code.names(), fixed, loop=False)
+
+    return planned(state, f"kernel:decide:{actor.id}", make)
+
+
+class _Rows:
+    """The rows of the day's uniform block ``rng.random((rows, R))`` drawn into ``u``
+    only where asked for, in increasing order, the others skipped, as
+    :class:`~sim.engine.draws.LazyUniforms` draws them (the same numbers and the
+    stream left at the same place); the stream's state is kept at the first draw,
+    so that :meth:`undo` can put it back."""
+
+    __slots__ = ("pos", "rng", "saved", "u")
+
+    def __init__(self, rng: np.random.Generator, u: np.ndarray) -> None:
+        self.rng, self.u, self.pos = rng, u, 0
+        self.saved: Any = None  # the bit generator's state, once drawn from
+
+    def row(self, k: int) -> None:
+        if self.saved is None:
+            self.saved = self.rng.bit_generator.state
+        skip_uniforms(self.rng, (k - self.pos) * self.u.shape[1])
+        self.rng.random(out=self.u[k])
+        self.pos = k + 1
+
+    def finish(self) -> None:
+        skip_uniforms(self.rng, (len(self.u) - self.pos) * self.u.shape[1])
+
+    def undo(self) -> None:
+        if self.saved is not None:
+            self.rng.bit_generator.state = self.saved
+
+
+def decide(
+    actor: Actor, plan: ActorPlan, state: WorldState, env: dict[str, Any], rng: np.random.Generator
+) -> Decision | None:
+    """``actor``'s decision on ``env`` (its own view) by the generated kernel, as
+    :func:`sim.engine.decision.decide` makes it: the same choices, rules, binding
+    constraints and the stream moved on by the same ``len(triggers) + 1`` rows.
+
+    One call of :func:`decision_kernel` for an actor without foresight and
+    without a trigger to draw for, else a first call that says which trigger rows
+    to draw, and for an actor with foresight one call before and one after
+    :func:`~sim.engine.foresight.utilities` (which draws nothing). None, with the
+    stream where it was and nothing else changed, where there is no kernel.
+    """
+    kernel = decision_kernel(actor, plan, state) if compiled_for(state) else None
+    if kernel is None:
+        return None
+    R = state.R
+    prepared = kernel.prepare(env, R)
+    if prepared is None:
+        return None
+    from sim.engine import foresight
+    from sim.engine.adjudication import Decision
+
+    n, T, C = len(actor.actions), len(plan.triggers), len(plan.constraints)
+    lazy = [k for k, r in enumerate(plan.triggers) if r.prob is not None]
+    foreseen = [p.rule for p in plan.preferences if p.utility is None]
+    softmax = len(plan.candidates) > 1
+    u, whenany = np.empty((T + 1, R)), np.zeros(T, dtype=bool)
+    chosen, rule_of = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
+    bound, nbound = np.empty((C, R), dtype=bool), np.zeros(C, dtype=np.int64)
+    allowed = ok = wanted = _NO_MASK  # written by stage 2 only where foresight reads them
+    pending = np.zeros(1, dtype=np.int64)
+    if foreseen:
+        allowed, ok = np.empty((n, R), dtype=bool), np.empty((C, R), dtype=bool)
+        if plan.constrained:
+            wanted = np.empty((n, R), dtype=bool)
+    counts = state.action_count[actor.id]
+    rows = _Rows(rng, u)
+    f: list[np.ndarray] = [_NO_DRAWS] * len(foreseen)
+
+    def run(stage: int) -> bool:
+        fixed = (R, stage, counts, allowed, ok, whenany, u, chosen, rule_of, wanted, pending)
+        if kernel.call(prepared, (*fixed, bound, nbound, u[T], *f)):
+            return True
+        rows.undo()
+        return False
+
+    if lazy:
+        if not run(1):
+            return None
+        for k in lazy:
+            if whenany[k]:
+                rows.row(k)
+    if not foreseen:
+        if softmax:
+            rows.row(T)
+        if not run(6):
+            return None
+    else:
+        if not run(2):
+            return None
+        undecided = allowed & (chosen < 0) if pending[0] < R else allowed
+        ahead = foresight.utilities(actor, foreseen, state, env, undecided)
+        f = [ahead[r.index] for r in foreseen]
+        if softmax and pending[0]:
+            rows.row(T)
+        if not run(4):
+            return None
+    rows.finish()
+    binding = tuple(
+        (rule.index, bound[c])
+        for c, (rule, b) in enumerate(zip(plan.constraints, nbound.tolist(), strict=True))
+        if b
+    )
+    return Decision(actor.id, chosen, rule_of, binding)
 
 
 def _kind(v: Any, R: int) -> str | None:
