@@ -414,8 +414,12 @@ class DriverCounts:
         ends: tuple[int, int] | None = None  # the bins the swing is taken between
         if len(full) >= 2:
             if b.binning == "option":
-                fractions = [counts[i] / worlds[i] for i in full]
-                ends = full[int(np.argmin(fractions))], full[int(np.argmax(fractions))]
+                # The first bin of the smallest share and the first of the largest (as
+                # np.argmin and np.argmax would pick them, without an array of a handful).
+                ends = (
+                    min(full, key=lambda i: counts[i] / worlds[i]),
+                    max(full, key=lambda i: counts[i] / worlds[i]),
+                )
             else:
                 ends = full[0], full[-1]
         n = len(order)
