@@ -237,6 +237,7 @@ _RNG = np.random.default_rng(11)
         np.arange(11),
         np.array([2**62, 2**62 + 1, -(2**62)] * 4),  # huge whole numbers
         np.array([0.0, -0.0, 1e308, -1e308, 5e-324, 3.0, 2.0, 1.0, 0.5, 0.25, 0.125]),
+        np.random.default_rng(0).choice([0.0, -0.0, 1.0, -1.0], 340),  # zeros: sort != partition
         np.array([np.inf, *range(10)], dtype=float),
         np.array([-np.inf, np.inf] * 6),
         np.array([np.nan, *range(10)], dtype=float),
@@ -248,6 +249,20 @@ def test_quantile_edges_are_numpys_to_the_bit(sample):
     for qs in (np.arange(1, 5) / 5, np.arange(1, 3) / 3, np.array([0.0, 1.0]), np.arange(10) / 9):
         want, got = np.quantile(sample, qs), quantiles(sample.copy(), qs)
         assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), (qs, want, got)
+
+
+def test_quantile_edges_of_many_samples_with_ties_are_numpys_to_the_bit():
+    """Many ties (whole numbers, few values, both zeros) and sizes up to 100,000."""
+    rng = np.random.default_rng(5)
+    qs = np.arange(1, 10) / 10
+    for size in [*rng.integers(2, 3000, 150).tolist(), 10_000, 100_000]:
+        for sample in (
+            rng.choice([0.0, -0.0, 0.5, -2.0, 3.0], size),
+            rng.integers(-5, 6, size),
+            rng.normal(size=size).round(1),
+        ):
+            want, got = np.quantile(sample, qs), quantiles(sample.copy(), qs)
+            assert got.tobytes() == want.tobytes(), (size, want, got)
 
 
 @pytest.mark.parametrize(
