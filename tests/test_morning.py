@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import SEEDS_DIR
 
 from sim.engine import kernels, morning, phases
 from sim.engine.model import WargameModel
+from sim.registry import load_registry
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +58,9 @@ def _knowledge_same(got: phases.Knowledge, want: phases.Knowledge) -> None:
             assert same(g[k], w[k]), (part, k)
 
 
-def _compared(path: Path, monkeypatch: pytest.MonkeyPatch, n: int = 1200) -> dict[str, int]:
+def _compared(
+    path: Path, monkeypatch: pytest.MonkeyPatch, n: int = 1200, scenario: Any = None
+) -> dict[str, int]:
     """Run ``path`` with every observe and record_flags call made both ways; how many
     calls each kernel made."""
     fused_observe, fused_flags = morning.observe, morning.record_flags
@@ -115,7 +119,7 @@ def _compared(path: Path, monkeypatch: pytest.MonkeyPatch, n: int = 1200) -> dic
     monkeypatch.setattr(morning, "observe", observe)
     monkeypatch.setattr(morning, "record_flags", record_flags)
     monkeypatch.setattr(morning, "events_phase", events_phase)
-    WargameModel(load_scenario(path), replicates=n, collect=False, rng=11).run()
+    WargameModel(scenario or load_scenario(path), replicates=n, collect=False, rng=11).run()
     return made
 
 
@@ -226,3 +230,48 @@ def test_no_kernel_means_the_numpy_path(monkeypatch: pytest.MonkeyPatch) -> None
 
 def _no_code(self: Any, expr: Any) -> str:
     raise LookupError(expr.source)
+
+
+LADDER_EVENTS = """
+scenario: {name: ladder_events, title: Ladder events, start: 2022-01-01, horizon_days: 40, seed: 3}
+ladder:
+  quiet: {name: Quiet, mid_level: 1}
+  strained: {name: Strained, mid_level: 2}
+  fighting: {name: Fighting, mid_level: 4}
+state:
+  alarm: {type: bool, initial: false}
+  mood: {type: enum, values: [low, mid, high], initial: low}
+  level: {type: float, initial: 12, min: 0, max: 90}
+  count: {type: int, initial: 0, max: 6}
+events:
+  flare: {hazard: 0.15, when: level >= 0, effects: {level: level + 5, alarm: true, mood: mid,
+          count: count + 1}, escalate_to: fighting, cites: [C]}
+  lull: {hazard: 0.5, when: rung >= 1, effects: {level: level - 3, alarm: false},
+         deescalate_to: quiet, cites: [C]}
+  spark: {hazard: 0.2, when: level >= 0, max_times: 4, effects: {mood: high, level: level * 0.5},
+          escalate_to: strained, cites: [C]}
+  drills: {start: 2022-01-05, end: 2022-01-09, effects: {count: count + 2},
+           end_effects: {alarm: false}, cites: [C]}
+  ease: {hazard: 1, when: level > 20, effects: {level: level - 0.25}, deescalate_to: strained,
+         cites: [C]}
+actors:
+  one:
+    name: One
+    actions:
+      wait: {default: true}
+outcomes:
+  calm: {name: Calm}
+  fought: {name: Fought, when: peak >= rungs.fighting}
+"""
+
+
+def test_events_that_escalate_and_de_escalate_on_one_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random events of every kind of effect, escalating and de-escalating on the same
+    days, a limit of strikes, a certain event, a scheduled one with end effects."""
+    f = tmp_path / "ladder_events.yaml"
+    f.write_text(LADDER_EVENTS.replace("[C]", "[kremlin-appetite-decides]"))
+    sc = load_scenario(f, registry=load_registry(SEEDS_DIR))
+    made = _compared(f, monkeypatch, n=2000, scenario=sc)
+    assert made["events"] == sc.horizon_days
