@@ -305,7 +305,7 @@ def test_compiled_equals_numpy_on_every_scenario(
 ) -> None:
     pytest.importorskip("numba")
     plain = _run(path, "numpy", monkeypatch)
-    names = ("chance", "value", "decide", "move", "adjudicate")
+    names = ("chance", "value", "decide", "move", "adjudicate", "fired")
     calls: dict[str, list[bool]] = {name: [] for name in names}
 
     def counted(name: str) -> Any:
@@ -327,6 +327,7 @@ def test_compiled_equals_numpy_on_every_scenario(
     assert _same_worlds(plain, compiled)
     assert calls["decide"] and all(calls["decide"])  # every decision compiled
     assert calls["adjudicate"] and all(calls["adjudicate"])  # and every day's adjudication
+    assert calls["fired"] and all(calls["fired"])  # and the rules that fired
     has_foresight = any(r.kind == "foresight" for a in plain.spec.actors for r in a.rules)
     if has_foresight and any(responders(plain.world, a) for a in plain.spec.actors):
         assert calls["chance"] and all(calls["chance"])  # the kernels ran, every time

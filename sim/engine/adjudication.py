@@ -187,7 +187,7 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     each choice, and the constraints that bound).
     """
     if kernels.active() and kernels.adjudicate(state, decisions, env):
-        _fired(state, decisions)
+        _fired(state, decisions, compiled=True)
         return
     ch = Changes(state)
     day = state.day
@@ -300,11 +300,14 @@ def _alone(state: WorldState, action: Action, env: dict[str, Any], day: int) -> 
     _climb(state, rung, day)
 
 
-def _fired(state: WorldState, decisions: Sequence[Decision]) -> None:
-    """``rule_fired``: the rule behind each choice, and the constraints that bound."""
+def _fired(state: WorldState, decisions: Sequence[Decision], compiled: bool = False) -> None:
+    """``rule_fired``: the rule behind each choice, and the constraints that bound
+    (the rules by a kernel where ``compiled`` and one can be had)."""
+    chosen = compiled and kernels.fired(state, decisions)
     for dec in decisions:
-        fired = dec.rule >= 0
-        if fired.any():
-            state.rule_fired[dec.rule[fired], np.nonzero(fired)[0]] = True
+        if not chosen:
+            fired = dec.rule >= 0
+            if fired.any():
+                state.rule_fired[dec.rule[fired], np.nonzero(fired)[0]] = True
         for rule_index, worlds in dec.binding:
             state.rule_fired[rule_index] |= worlds

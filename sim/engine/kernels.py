@@ -921,6 +921,27 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     return True
 
 
+def fired(state: WorldState, decisions: Sequence[Decision]) -> bool:
+    """``rule_fired`` set by a kernel where each decision's ``rule`` is a rule (what
+    :func:`sim.engine.adjudication._fired` does with a mask and an index per decision,
+    one loop over the worlds instead); the constraints that bound are left to the
+    caller. False, with nothing written, where there is no kernel."""
+    kernel = planned(state, "kernel:fired", _fired_kernel)
+    if kernel is None:
+        return False
+    R = state.R
+    prepared = kernel.prepare({}, R)
+    if prepared is None:
+        return False
+    out = state.rule_fired
+    return all(kernel.call(prepared, (R, out, dec.rule)) for dec in decisions)
+
+
+def _fired_kernel() -> GeneratedKernel:
+    body = ["r = rule[i]", "if r >= 0:", "    fired[r, i] = True"]
+    return GeneratedKernel(body, (), ("R", "fired", "rule"))
+
+
 _DTYPES = {"int": np.int64, "float": np.float64, "bool": np.bool_, "enum": np.int64}
 """The dtype of a state variable's array, by its type."""
 
