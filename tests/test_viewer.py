@@ -95,6 +95,34 @@ def test_changes_are_paired_newcombe_differences_over_the_same_worlds(pair):
     assert not any(c.clear for c in changes(base, base))  # no change from itself
 
 
+def test_every_outcomes_change_counts_its_own_paired_worlds(pair):
+    import numpy as np
+
+    high, base = pair
+    got = changes(high, base)
+    assert [c.id for c in got] == [o.id for o in high.outcomes]
+    for c, o in zip(got, high.scenario.outcomes, strict=True):
+        now, was = high.rows["outcome"] == o.index, base.rows["outcome"] == o.index
+        pairs = ((now, was), (now, ~was), (~now, was), (~now, ~was))
+        assert (c.diff, c.lo, c.hi) == paired_diff(*(int(np.sum(a & b)) for a, b in pairs)), c.id
+
+
+def test_rung_bands_are_the_daily_tables_percentiles_day_by_day():
+    import numpy as np
+
+    from sim.results.aggregate import PERCENTILES, percentile_from_counts
+    from sim.viz.ensemble import rung_bands
+
+    rng = np.random.default_rng(7)
+    occupancy = rng.integers(0, 4, size=(300, 6)) * (rng.random((300, 6)) < 0.5)
+    occupancy[:3] = [[0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 20]]
+    occupancy[3] = [1, 1, 1, 1, 1, 15]  # 5% of 20 is exactly one world: the first rung
+    want = [[percentile_from_counts(day, q) for day in occupancy] for q in PERCENTILES]
+    bands = rung_bands(occupancy)
+    assert bands.dtype == np.int64 and bands.tolist() == want
+    assert bands[:, 0].tolist() == [-1] * len(PERCENTILES)  # a day without worlds
+
+
 def test_outcome_chart_draws_ghost_bars_only_when_something_changed(pair):
     high, base = pair
     plain = outcomes_spec(base)

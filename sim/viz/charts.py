@@ -216,10 +216,12 @@ def fan_spec(ens: Ensemble, baseline: Ensemble | None = None) -> dict[str, Any]:
     """
     sc = ens.scenario
     dates = [*ens.dates, sc.date_of(sc.horizon_days)]
+    bands = ens.bands.tolist()  # Python ints, read once (not a NumPy scalar per cell)
+    base_median = baseline.bands[2].tolist() if baseline is not None else []
     rows = []
     for d in range(len(dates)):
         k = min(d, len(ens.dates) - 1)  # the last day's band holds to the horizon's end
-        q05, q25, q50, q75, q95 = (int(b[k]) for b in ens.bands)
+        q05, q25, q50, q75, q95 = (b[k] for b in bands)
         row = {
             "date": _iso(dates[d]),
             "q05": q05 - 0.5,
@@ -228,8 +230,8 @@ def fan_spec(ens: Ensemble, baseline: Ensemble | None = None) -> dict[str, Any]:
             "q75": q75 + 0.5,
             "median": q50,
         }
-        if baseline is not None and k < baseline.bands.shape[1]:
-            row["base_median"] = int(baseline.bands[2][k])
+        if k < len(base_median):
+            row["base_median"] = base_median[k]
         rows.append(row)
     rung = _rung_axis(sc)
     x = {"field": "date", "type": "temporal", "title": None, "axis": {"format": "%d %b"}}

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from sim.batch.runner import simulate
-from sim.results.aggregate import PERCENTILES, Counts, percentile_from_counts, row_dtype
+from sim.results.aggregate import PERCENTILES, Counts, row_dtype
 from sim.scenario.model import Scenario
 from sim.stats import newcombe_diff, paired_diff, share
 
@@ -99,14 +99,26 @@ def rung_bands(occupancy: np.ndarray) -> np.ndarray:
     """Percentiles of the rung per day (rows: 5, 25, 50, 75, 95) from worlds per rung per day.
 
     ``occupancy[d, k]`` is the number of worlds on rung ``k`` at the end of
-    day ``d`` (:attr:`sim.results.aggregate.Counts.occupancy`). Computed as
-    ``daily.csv`` computes its ``p05`` ... ``p95`` columns, with the
-    package's one quantile, so each value is a real rung.
+    day ``d`` (:attr:`sim.results.aggregate.Counts.occupancy`). The values
+    of ``daily.csv``'s ``p05`` ... ``p95`` columns, the package's one
+    quantile (:func:`sim.results.aggregate.percentile_from_counts`, the
+    inverted CDF), so each value is a real rung; -1 on a day without worlds.
+    Computed for every day at once: the smallest rung whose cumulative count
+    reaches ``q`` of the day's worlds (and at least one world) is the number
+    of rungs whose cumulative count stays below that.
     """
-    return np.array(
-        [[percentile_from_counts(day, q) for day in occupancy] for q in PERCENTILES],
-        dtype=np.int64,
-    )
+    occupancy = np.asarray(occupancy)
+    days = occupancy.shape[0]
+    if occupancy.shape[1] == 0:
+        return np.full((len(PERCENTILES), days), -1, dtype=np.int64)
+    cumulative = np.cumsum(occupancy, axis=1)
+    n = cumulative[:, -1]
+    out = np.empty((len(PERCENTILES), days), dtype=np.int64)
+    for i, q in enumerate(PERCENTILES):
+        need = np.maximum((q / 100.0) * n, 1)
+        out[i] = np.sum(cumulative < need[:, None], axis=1)
+    out[:, n == 0] = -1
+    return out
 
 
 def run_ensemble(
@@ -183,27 +195,36 @@ def changes(ens: Ensemble, baseline: Ensemble) -> tuple[Change, ...]:
     ensemble is paired with world ``i`` of the other.
     """
     paired = len(ens.rows) == len(baseline.rows) > 0
-    now_of = ens.rows["outcome"] if paired else None
-    base_of = baseline.rows["outcome"] if paired else None
+    # joint[k, j]: worlds ending in outcome k here and in outcome j in the
+    # baseline, counted in one pass; each outcome's four paired counts follow.
+    joint = _joint_outcomes(ens, baseline) if paired else None
     index = {o.id: o.index for o in baseline.scenario.outcomes}
     out = []
     for o in ens.outcomes:
         b = next((x for x in baseline.outcomes if x.id == o.id), None)
         if b is None or not b.worlds or not o.worlds:
             continue
-        if now_of is not None and base_of is not None:
+        if joint is not None:
             k = next(x.index for x in ens.scenario.outcomes if x.id == o.id)
-            now, was = now_of == k, base_of == index[o.id]
+            j = index[o.id]
+            both = int(joint[k, j])
+            only_now = int(joint[k].sum()) - both
+            only_was = int(joint[:, j].sum()) - both
             d, lo, hi = paired_diff(
-                int(np.sum(now & was)),
-                int(np.sum(now & ~was)),
-                int(np.sum(~now & was)),
-                int(np.sum(~now & ~was)),
+                both, only_now, only_was, len(ens.rows) - both - only_now - only_was
             )
         else:
             d, lo, hi = newcombe_diff(b.count, b.worlds, o.count, o.worlds)
         out.append(Change(o.id, b, o, d, lo, hi, paired))
     return tuple(out)
+
+
+def _joint_outcomes(ens: Ensemble, baseline: Ensemble) -> np.ndarray:
+    """Worlds per pair of outcomes: ``[k, j]`` end in ``k`` in ``ens``, in ``j`` in ``baseline``."""
+    kn, kb = len(ens.scenario.outcomes), len(baseline.scenario.outcomes)
+    now = ens.rows["outcome"].astype(np.int64)
+    was = baseline.rows["outcome"].astype(np.int64)
+    return np.bincount(now * kb + was, minlength=kn * kb).reshape(kn, kb)
 
 
 def _points(x: float) -> str:
