@@ -275,3 +275,33 @@ def test_events_that_escalate_and_de_escalate_on_one_day(
     sc = load_scenario(f, registry=load_registry(SEEDS_DIR))
     made = _compared(f, monkeypatch, n=2000, scenario=sc)
     assert made["events"] == sc.horizon_days
+
+
+def test_the_days_environment_is_the_mornings_with_what_was_learned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine makes the environment the actors decide on from the one they
+    observed on (``WorldState.learned``): each day it must be what ``env()`` makes
+    after learning, intelligence items included."""
+    from sim.engine import core
+
+    sc = load_scenario(ROOT / "scenarios" / "allied_resolve_2022.yaml")
+    assert sc.intel  # beliefs that learning changes
+    fresh: list[dict[str, Any]] = []
+    real = core.learn
+
+    def learn(state: Any, knowledge: Any) -> None:
+        real(state, knowledge)
+        fresh.append(state.env())
+
+    monkeypatch.setattr(core, "learn", learn)
+    engine = core.Engine(sc, 300, np.random.default_rng(3))
+    changed = 0
+    while engine.running:
+        before = engine.world.belief.copy()
+        engine.step()
+        changed += not np.array_equal(before, engine.world.belief)
+        want, got = fresh[-1], engine.snapshot
+        assert got.keys() == want.keys()
+        assert all(np.array_equal(got[k], want[k]) for k in want), engine.day
+    assert changed  # some day's learning wrote the beliefs

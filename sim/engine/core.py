@@ -159,9 +159,10 @@ class Engine:
         before_events = st.rung
         happened = events_phase(st, day, self.event_rng)
         after_events = st.rung
-        knowledge: Sequence[Knowledge] = ask("observe", st.env())
+        morning_env = st.env()
+        knowledge: Sequence[Knowledge] = ask("observe", morning_env)
         learn(st, knowledge)
-        env = st.env()
+        env = st.learned(morning_env)
         self.snapshot = env
         decisions = sorted(ask("decide", env), key=lambda d: self._order[d.actor])
         if self.seats:

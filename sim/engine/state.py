@@ -294,6 +294,16 @@ class WorldState:
             env[it.id] = self.belief[i].copy()
         return env
 
+    def learned(self, env: dict[str, Any]) -> dict[str, Any]:
+        """What :meth:`env` would give now, ``env`` being this day's made before
+        :func:`sim.engine.phases.learn` wrote the ``belief`` rows (the only thing an
+        environment reads that learning writes): ``env`` with the intelligence items
+        read again, the rest shared."""
+        out = dict(env)
+        for i, it in enumerate(self.scenario.intel):
+            out[it.id] = self.belief[i].copy()
+        return out
+
     def history_value(self, h: names.History, day: int) -> np.ndarray:
         """What the history name ``h`` reads on ``day``: a new array (a copy, never a view
         of the rows that adjudication and the events phase write in place)."""
