@@ -1269,9 +1269,12 @@ def decide(
     :func:`~sim.engine.foresight.utilities` (which draws nothing). None, with the
     stream where it was and nothing else changed, where there is no kernel.
     """
-    kernel = decision_kernel(actor, plan, state) if compiled_for(state) else None
-    if kernel is None:
+    if not compiled_for(state):
         return None
+    shape = _decision_shape(actor, plan, state)
+    if shape is None:
+        return None
+    kernel, n, T, C, lazy, foreseen, softmax = shape
     R = state.R
     prepared = kernel.prepare(env, R)
     if prepared is None:
@@ -1279,10 +1282,6 @@ def decide(
     from sim.engine import foresight
     from sim.engine.adjudication import Decision
 
-    n, T, C = len(actor.actions), len(plan.triggers), len(plan.constraints)
-    lazy = [k for k, r in enumerate(plan.triggers) if r.prob is not None]
-    foreseen = [p.rule for p in plan.preferences if p.utility is None]
-    softmax = len(plan.candidates) > 1
     u, whenany = np.empty((T + 1, R)), np.zeros(T, dtype=bool)
     chosen, rule_of = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
     bound, nbound = np.empty((C, R), dtype=bool), np.zeros(C, dtype=np.int64)
@@ -1331,6 +1330,32 @@ def decide(
         if b
     )
     return Decision(actor.id, chosen, rule_of, binding)
+
+
+def _decision_shape(actor: Actor, plan: ActorPlan, state: WorldState) -> tuple[Any, ...] | None:
+    """What :func:`decide` asks of ``actor``'s plan each day, worked out once: its
+    :func:`decision_kernel` (None: no kernel), the numbers of actions, triggers and
+    constraints, the triggers with a ``prob``, the rules foreseen and whether the
+    choice is a softmax."""
+    key = f"decide:{actor.id}"
+    plans = state.plans
+    if key not in plans:
+        kernel = decision_kernel(actor, plan, state)
+        plans[key] = (
+            None
+            if kernel is None
+            else (
+                kernel,
+                len(actor.actions),
+                len(plan.triggers),
+                len(plan.constraints),
+                [k for k, r in enumerate(plan.triggers) if r.prob is not None],
+                [p.rule for p in plan.preferences if p.utility is None],
+                len(plan.candidates) > 1,
+            )
+        )
+    shape: tuple[Any, ...] | None = plans[key]
+    return shape
 
 
 def _kind(v: Any, R: int) -> str | None:
