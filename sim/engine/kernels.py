@@ -102,27 +102,9 @@ _failed: set[str] = set()  # source hashes whose kernel could not be compiled or
 
 
 def mode() -> str:
-    """The path chosen by ``WARGAME_KERNELS`` (``auto`` if unset, ``numpy`` if unknown).
-
-    Asked several times per actor and day, so the variable is read from the
-    mapping under ``os.environ`` (what ``os.environ.get`` looks into after
-    encoding the name and before decoding the value, some 1 us a call) and the
-    path is kept per value read: a change of the variable is seen at once."""
-    env = os.environ
-    raw = _RAW.get(_RAW_KEY) if env is _ENVIRON and _RAW is not None else env.get(MODE_VARIABLE)
-    chosen = _chosen.get(raw)
-    if chosen is None:
-        chosen = env.get(MODE_VARIABLE, "auto").strip().lower()
-        chosen = _chosen[raw] = chosen if chosen in MODES else "numpy"
-    return chosen
-
-
-_ENVIRON = os.environ
-_RAW: dict[Any, Any] | None = getattr(_ENVIRON, "_data", None)  # CPython's, by encoded name
-_RAW_KEY: Any = _ENVIRON.encodekey(MODE_VARIABLE) if hasattr(_ENVIRON, "encodekey") else None
-if _RAW_KEY is None:
-    _RAW = None
-_chosen: dict[Any, str] = {}  # the path by the variable's value as read
+    """The path chosen by ``WARGAME_KERNELS`` (``auto`` if unset, ``numpy`` if unknown)."""
+    chosen = os.environ.get(MODE_VARIABLE, "auto").strip().lower()
+    return chosen if chosen in MODES else "numpy"
 
 
 def numba_module() -> Any:
