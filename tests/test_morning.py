@@ -40,7 +40,7 @@ def same(got: np.ndarray, want: np.ndarray) -> bool:
 
 @pytest.fixture(autouse=True)
 def _compiled(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """The compiled path, its kernels cached in a folder kept for the whole session."""
+    """The compiled path, its kernels cached in a folder kept for the whole test run."""
     pytest.importorskip("numba")
     monkeypatch.setenv(kernels.MODE_VARIABLE, "numba")
     monkeypatch.setenv(kernels.CACHE_VARIABLE, str(tmp_path_factory.getbasetemp() / "kernels"))
