@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     from sim.engine.decision import ActorPlan
     from sim.engine.foresight import Response
     from sim.engine.state import WorldState
-    from sim.scenario.model import Action, Actor, StateVar
+    from sim.scenario.model import Action, Actor, Effect, StateVar
 
 MODE_VARIABLE = "WARGAME_KERNELS"
 """The environment variable that chooses the path: ``auto``, ``numpy`` or ``numba``."""
@@ -708,6 +708,53 @@ def _written(targets: tuple[str, ...], types: dict[str, StateVar]) -> list[str]:
     return body
 
 
+def effect_start(k: int, var: StateVar) -> list[str]:
+    """The locals of target ``k`` before any change, by its type: the sum of the changes
+    (``d``, ``s`` whether one was added), set true or false (``t``, ``f``), the highest
+    enum value (``m``)."""
+    if var.type in ("int", "float"):
+        return [f"d{k} = 0.0", f"s{k} = False"]
+    if var.type == "bool":
+        return [f"t{k} = False", f"f{k} = False"]
+    return [f"m{k} = -1"]
+
+
+def effect_lines(k: int, var: StateVar, effect: Effect, code: _Codes) -> list[str]:
+    """One effect on target ``k`` where the local ``on`` holds, by the conflict rules of
+    :class:`~sim.engine.adjudication.Changes`: a number's change is 0 elsewhere (the
+    numpy path's ``where``) and its first change is not added to 0; a bool is set true
+    or false; an enum keeps the highest value."""
+    if var.type in ("int", "float"):
+        return [
+            f"c = ({code.number(effect.expr)} - old{k}[i]) if on else 0.0",
+            f"d{k} = d{k} + c if s{k} else c",
+            f"s{k} = True",
+        ]
+    if var.type == "bool":
+        truth = code.truth(effect.expr)
+        return [
+            "if on:",
+            f"    if {truth}:",
+            f"        t{k} = True",
+            "    else:",
+            f"        f{k} = True",
+        ]
+    return ["if on:", f"    m{k} = max(m{k}, {code(effect.expr)})"]
+
+
+RUNG_LINES = [
+    "r = rung[i]",
+    "if any_up:",
+    "    r = max(r, up)",
+    "if any_down and down >= 0 and down < r and (up < 0 or not any_up):",
+    "    r = down",
+    "if any_up or any_down:",
+]
+"""The new rung ``r`` of world ``i`` from the highest escalation ``up`` and de-escalation
+``down`` of the day (-1 for none): the escalation wins, a de-escalation lowers the rung
+only where nothing escalated; the next lines (indented) are :func:`_ladder`'s."""
+
+
 def _ladder(rungs: int) -> list[str]:
     """The lines after the new rung ``r`` of world ``i`` is known: ``new_rung``,
     ``new_peak``, ``first_day`` of every rung passed on the way up and ``newly[0]``."""
@@ -807,10 +854,7 @@ def adjudication_kernel(actor_ids: tuple[str, ...], state: WorldState) -> Genera
         slot = {t: k for k, t in enumerate(targets)}
         body: list[str] = []
         for k, t in enumerate(targets):
-            body += {
-                "bool": [f"t{k} = False", f"f{k} = False"],
-                "enum": [f"m{k} = -1"],
-            }.get(types[t].type, [f"d{k} = 0.0", f"s{k} = False"])
+            body += effect_start(k, types[t])
         body += ["up = -1", "down = -1"]
         offset = 0
         for j, actor in enumerate(actors):
@@ -820,37 +864,15 @@ def adjudication_kernel(actor_ids: tuple[str, ...], state: WorldState) -> Genera
                     continue
                 body += [f"if {flag}:", f"    on = {on}"]
                 for eff in act.effects:
-                    k, var = slot[eff.target], types[eff.target]
-                    if var.type in ("int", "float"):
-                        body += [
-                            f"    c = ({code.number(eff.expr)} - old{k}[i]) if on else 0.0",
-                            f"    d{k} = d{k} + c if s{k} else c",
-                            f"    s{k} = True",
-                        ]
-                    elif var.type == "bool":
-                        body += [
-                            "    if on:",
-                            f"        if {code.truth(eff.expr)}:",
-                            f"            t{k} = True",
-                            "        else:",
-                            f"            f{k} = True",
-                        ]
-                    else:
-                        body += ["    if on:", f"        m{k} = max(m{k}, {code(eff.expr)})"]
+                    k = slot[eff.target]
+                    body += ["    " + x for x in effect_lines(k, types[eff.target], eff, code)]
                 if act.escalate_to is not None:
                     body += ["    if on:", f"        up = max(up, {int(act.escalate_to)})"]
                 if act.deescalate_to is not None:
                     body += ["    if on:", f"        down = max(down, {int(act.deescalate_to)})"]
             offset += len(actor.actions)
         body += _written(targets, types)
-        body += [
-            "r = rung[i]",
-            "if any_up:",
-            "    r = max(r, up)",
-            "if any_down and down >= 0 and down < r and (up < 0 or not any_up):",
-            "    r = down",
-            "if any_up or any_down:",
-        ]
+        body += RUNG_LINES
         body += ["    " + line for line in _ladder(len(state.first_day))]
         for j in range(len(actors)):
             body += [f"count{j}[act{j}[i], i] += 1", f"last{j}[act{j}[i], i] = day"]

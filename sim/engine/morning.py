@@ -411,38 +411,6 @@ def _make_events(state: WorldState) -> _Events:
     return _Events(random, certain, slots, targets, (when, hits, _effects(state, slots, targets)))
 
 
-_KIND = {"int": "number", "float": "number", "bool": "bool"}
-"""How a state variable's changes are combined, by its type (an ``enum`` otherwise)."""
-
-_START = {
-    "number": ("d{k} = 0.0", "s{k} = False"),
-    "bool": ("t{k} = False", "f{k} = False"),
-    "enum": ("m{k} = -1",),
-}
-"""The locals of target ``k`` before any change: the sum of the changes (``d``, ``s``
-whether one was added), set true or false (``t``, ``f``), the highest value (``m``)."""
-
-_CHANGE = {
-    "number": (
-        "c = ({v} - old{k}[i]) if on else 0.0",
-        "d{k} = d{k} + c if s{k} else c",
-        "s{k} = True",
-    ),
-    "bool": ("if on:", "    if {v}:", "        t{k} = True", "    else:", "        f{k} = True"),
-    "enum": ("if on:", "    m{k} = max(m{k}, {v})"),
-}
-"""One effect of value ``v`` on target ``k`` where ``on``, by the conflict rules; a number's
-change is 0 elsewhere (the numpy path's ``where``), and the first change is not added to 0."""
-
-_RUNG = [
-    "r = max(rung[i], up) if any_up else rung[i]",
-    "if any_down and 0 <= down < r and not (any_up and up >= 0):",
-    "    r = down",
-    "if any_up or any_down:",
-]
-"""The new rung ``r``: the highest escalation, else a de-escalation where none escalated."""
-
-
 def _effects(
     state: WorldState, slots: list[tuple[int, str | int]], targets: tuple[str, ...]
 ) -> kernels.GeneratedKernel | None:
@@ -458,8 +426,7 @@ def _effects(
     events = state.scenario.events
     code = kernels._Codes()
     types = state.var_types
-    kinds = {t: _KIND.get(types[t].type, "enum") for t in targets}
-    body = [line.replace("{k}", str(k)) for k, t in enumerate(targets) for line in _START[kinds[t]]]
+    body = [line for k, t in enumerate(targets) for line in kernels.effect_start(k, types[t])]
     body += ["up = -1", "down = -1"]
     for j, (e, kind) in enumerate(slots):
         ev = events[e]
@@ -467,24 +434,15 @@ def _effects(
         mask = "True" if isinstance(kind, str) else f"hits[{kind}, i]"
         body += [f"if added[{j}]:", f"    on = {mask}"]
         for eff in ev.end_effects if end else ev.effects:
-            how = kinds[eff.target]
-            value = (
-                code.number(eff.expr)
-                if how == "number"
-                else code.truth(eff.expr)
-                if how == "bool"
-                else code(eff.expr)
-            )
             k = targets.index(eff.target)
-            # the code last: an expression's source is never read as a template
-            body += ["    " + x.replace("{k}", str(k)).replace("{v}", value) for x in _CHANGE[how]]
+            body += ["    " + x for x in kernels.effect_lines(k, types[eff.target], eff, code)]
         for name, rung in (("up", ev.escalate_to), ("down", ev.deescalate_to)):
             if rung is not None and not end:
                 body += ["    if on:", f"        {name} = max({name}, {int(rung)})"]
     for k, t in enumerate(targets):  # only the targets of what happened today
         body.append(f"if touched[{k}]:")
         body += ["    " + _numbered(line, k) for line in kernels._written((t,), types)]
-    body += _RUNG
+    body += kernels.RUNG_LINES
     body += ["    " + line for line in kernels._ladder(len(state.first_day))]
     fixed: tuple[str, ...] = ("R", "day", "rung", "peak", "new_rung", "new_peak", "newly")
     fixed += ("first_day", "added", "touched", "any_up", "any_down", "hits")
