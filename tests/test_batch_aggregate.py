@@ -73,10 +73,15 @@ def test_first_day_histograms(model, chunk, scenario):
             assert np.nonzero(hist)[0].min() == first[k][first[k] >= 0].min()
 
 
-def test_rules_by_outcome(model, chunk):
+def test_rules_by_outcome(model, chunk, scenario):
     c = chunk.counts
     np.testing.assert_array_equal(c.rules_by_outcome.sum(axis=1), c.rules)
     np.testing.assert_array_equal(c.rules, model.world.rule_fired.sum(axis=1))
+    fired = model.world.rule_fired
+    for o in scenario.outcomes:
+        in_o = model.outcome == o.index
+        np.testing.assert_array_equal(c.rules_by_outcome[:, o.index], (fired & in_o).sum(axis=1))
+    assert c.rules_by_outcome.dtype == np.int64
 
 
 def test_rows(model, chunk, scenario):

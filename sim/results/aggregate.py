@@ -147,9 +147,13 @@ def summarise_chunk(
     outcome = np.asarray(model.outcome, dtype=np.int64)
     flags = np.asarray(model.flags, dtype=bool)
 
-    track = model.rung_track.astype(np.int64)  # (H, R)
-    day_base = (np.arange(H, dtype=np.int64) * K)[:, None]
-    occupancy = np.bincount((track + day_base).ravel(), minlength=H * K).reshape(H, K)
+    # One count of (day, rung) pairs. The day offsets are added in place: a
+    # second (H, R) integer array would be fresh memory in every chunk, whose
+    # page faults cost more than the counting itself.
+    track = model.rung_track.astype(np.intp)  # (H, R)
+    track += (np.arange(H, dtype=np.intp) * K)[:, None]
+    pairs = np.bincount(track.ravel(), minlength=H * K).astype(np.int64, copy=False)
+    occupancy = pairs.reshape(H, K)
 
     first = st.first_day.astype(np.int64)  # (K, R), -1 = never
     first_hist = np.zeros((K, H), dtype=np.int64)
@@ -165,8 +169,10 @@ def summarise_chunk(
         reached[:, k] = np.cumsum(np.bincount(at_or_above[k], minlength=H + 1)[:H])
 
     fired = np.asarray(st.rule_fired, dtype=bool)
-    onehot = np.zeros((R, n_out), dtype=np.int64)
-    onehot[np.arange(R), outcome] = 1
+    # Worlds per (rule, outcome) as a floating-point product (BLAS; an integer
+    # one is not): whole numbers far below 2**53, so exact.
+    onehot = np.zeros((R, n_out), dtype=np.float64)
+    onehot[np.arange(R), outcome] = 1.0
     counts = Counts(
         n=R,
         outcomes=np.bincount(outcome, minlength=n_out).astype(np.int64),
@@ -175,7 +181,7 @@ def summarise_chunk(
         reached=reached,
         first_day=first_hist,
         rules=fired.sum(axis=1).astype(np.int64),
-        rules_by_outcome=fired.astype(np.int64) @ onehot,
+        rules_by_outcome=(fired.astype(np.float64) @ onehot).astype(np.int64),
     )
     table = None
     if rows:
