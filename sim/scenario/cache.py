@@ -22,7 +22,15 @@ again would give:
   ticks of a few milliseconds, so an edit that keeps the size within one
   tick of the previous write (``horizon_days: 70`` to ``71``) would be
   missed. Reading a scenario file to hash it costs far less than compiling
-  it.
+  it, but it is still most of a cache hit (the viewer asks twice per change
+  of a setting), so a file's digest is taken again only when its status
+  may have changed (:func:`_stamp`): not if its device, inode, size,
+  modification and change times are all as they were, and it had last
+  changed at least :data:`SETTLED_NS` before its digest was taken. Any
+  write sets the change time (``st_ctime_ns``) to the present, which no
+  program can set back; a file that changed just before its digest was
+  taken is read again every time, as a second write in the same tick of
+  the clock would leave its status as it was.
 * a **resolved text** (:func:`scenario_from_text`): what a worker on
   another machine receives; keyed by the text's digest and the overrides.
 
@@ -42,6 +50,7 @@ import hashlib
 import re
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -59,6 +68,16 @@ _MAX_CHAIN = 16
 
 _entries: OrderedDict[tuple[Any, ...], Scenario] = OrderedDict()
 _lock = threading.Lock()
+
+SETTLED_NS = 2_000_000_000
+"""How long before its digest a file must have last changed for the digest to be reused
+(two seconds: well above the clock ticks of file systems, FAT's two-second one included)."""
+
+MAX_DIGESTS = 256
+"""Files whose digest is kept; past that the memo starts again."""
+
+_digests: dict[str, tuple[tuple[int, ...], tuple[str, int, int, str], bytes]] = {}
+_bases: dict[str, str | None] = {}
 
 
 def _digest(data: bytes) -> str:
@@ -78,23 +97,58 @@ def file_stamps(path: Path | str) -> tuple[tuple[str, int, int, str], ...]:
     while len(out) < _MAX_CHAIN and all(p.as_posix() != f for f, *_ in out):
         stamp, data = _stamp(p)
         out.append(stamp)
-        if data is None:
+        base = None if data is None else _base_named(stamp[3], data)
+        if base is None:
             break
-        m = _EXTENDS.search(data.decode("utf-8", errors="replace"))
-        if m is None:
-            break
-        p = (p.parent / m.group(2).strip()).resolve()
+        p = (p.parent / base).resolve()
     return tuple(out)
 
 
+def _base_named(digest: str, data: bytes) -> str | None:
+    """The file that the content ``data`` (of digest ``digest``) ``extends``, if any.
+
+    Found once per content: the search of a whole file costs more than its stamp.
+    """
+    if digest in _bases:
+        return _bases[digest]
+    m = _EXTENDS.search(data.decode("utf-8", errors="replace"))
+    base = None if m is None else m.group(2).strip()
+    with _lock:
+        if len(_bases) >= MAX_DIGESTS:
+            _bases.clear()
+        _bases[digest] = base
+    return base
+
+
 def _stamp(p: Path) -> tuple[tuple[str, int, int, str], bytes | None]:
-    """The stamp of one file and its content (``None``, and a stamp of -1s, if unreadable)."""
+    """The stamp of one file and its content (``None``, and a stamp of -1s, if unreadable).
+
+    The file is read and hashed again unless its status is what it was when
+    it was last read and it had settled by then (see the module's docs).
+    """
+    name = p.as_posix()
+    now = time.time_ns()
     try:
         stat = p.stat()
+    except OSError:
+        return (name, -1, -1, ""), None
+    status = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    known = _digests.get(name)
+    if known is not None and known[0] == status:
+        return known[1], known[2]
+    try:
         data = p.read_bytes()
     except OSError:
-        return (p.as_posix(), -1, -1, ""), None
-    return (p.as_posix(), stat.st_mtime_ns, stat.st_size, _digest(data)), data
+        return (name, -1, -1, ""), None
+    stamp = (name, stat.st_mtime_ns, stat.st_size, _digest(data))
+    with _lock:
+        if max(stat.st_mtime_ns, stat.st_ctime_ns) < now - SETTLED_NS:
+            if len(_digests) >= MAX_DIGESTS:
+                _digests.clear()
+            _digests[name] = (status, stamp, data)
+        else:
+            _digests.pop(name, None)
+    return stamp, data
 
 
 def claims_stamps(path: Path | str) -> tuple[Any, ...]:
@@ -197,3 +251,5 @@ def clear() -> None:
     """Forget every compiled scenario (for tests and long-lived processes)."""
     with _lock:
         _entries.clear()
+        _digests.clear()
+        _bases.clear()
