@@ -20,7 +20,7 @@ from sim.engine.beliefs import belief_names, initial_beliefs
 from sim.errors import UsageError
 from sim.expr import Expr
 from sim.scenario import names, strategy
-from sim.scenario.model import Actor, Scenario, StateVar
+from sim.scenario.model import Actor, Parameter, Scenario, StateVar
 from sim.spec import MAX_MAGNITUDE, magnitude_problem
 
 INT_LIMIT = MAX_MAGNITUDE
@@ -72,9 +72,9 @@ class WorldState:
         """
         pinned = pinned or {}
         params: dict[str, np.ndarray] = {}
-        streams = rng.spawn(max(1, len(scenario.parameters)))
-        for p, prng in zip(scenario.parameters, streams, strict=False):
-            drawn = p.sample(prng, R)
+        streams = _streams(rng, max(1, len(scenario.parameters)))
+        for p, stream in zip(scenario.parameters, streams, strict=False):
+            drawn = _sample(p, stream, R)
             if p.id in pinned:
                 v = pinned[p.id]
                 if not p.enum_values and not isinstance(v, str) and not abs(v) <= MAX_MAGNITUDE:
@@ -435,3 +435,56 @@ def _referenced_history(sc: Scenario) -> frozenset[str]:
     exprs += [o.when for o in sc.outcomes if o.when is not None]
     exprs += [o.seen for o in sc.observations]
     return frozenset(n for e in exprs for n in e.names if names.is_history(n))
+
+
+# -- parameter draws, kept per stream ----------------------------------------------------
+_Stream = np.random.SeedSequence | np.random.Generator
+
+MAX_DRAWS = 64
+"""Parameter draws kept (:func:`_sample`); past that the memo starts again."""
+
+_draws: dict[tuple[Any, ...], tuple[Parameter, np.ndarray]] = {}
+
+
+def _streams(rng: np.random.Generator, n: int) -> list[_Stream]:
+    """What ``rng.spawn(n)`` gives each parameter, as seed sequences where possible.
+
+    The children are spawned from the same seed sequence in the same way, so
+    each one is the stream ``rng.spawn(n)`` would have made; only the
+    generator (a ``PCG64``, as ``rng``'s) is not built yet: :func:`_sample`
+    builds it if it must draw.
+    """
+    seq = getattr(rng.bit_generator, "seed_seq", None)
+    if (
+        type(rng) is not np.random.Generator
+        or type(rng.bit_generator) is not np.random.PCG64
+        or type(seq) is not np.random.SeedSequence
+    ):
+        return list(rng.spawn(n))
+    return list(seq.spawn(n))
+
+
+def _sample(p: Parameter, stream: _Stream, R: int) -> np.ndarray:
+    """``p.sample`` of ``R`` worlds from a fresh ``PCG64`` generator on ``stream``, drawn once.
+
+    A fresh generator's draws are fixed by its seed sequence (entropy, spawn
+    key, pool size), so the same parameter (the same object: a compiled
+    scenario is immutable) on an equal seed sequence gives the same draws,
+    bit for bit. The viewer runs the same worlds (the same seeds) on every
+    change of a setting, so it draws each parameter once. A copy is handed
+    out.
+    """
+    if isinstance(stream, np.random.Generator):
+        return p.sample(stream, R)
+    entropy = stream.entropy
+    if isinstance(entropy, list):
+        entropy = tuple(entropy)
+    key = (id(p), entropy, stream.spawn_key, stream.pool_size, R)
+    kept = _draws.get(key)
+    if kept is not None and kept[0] is p:
+        return kept[1].copy()
+    drawn = p.sample(np.random.Generator(np.random.PCG64(stream)), R)
+    if len(_draws) >= MAX_DRAWS:
+        _draws.clear()
+    _draws[key] = (p, drawn)
+    return drawn.copy()
