@@ -13,7 +13,9 @@ loads the machine code from disk instead of compiling it again.
 
 Results are bit-identical to the numpy path (``tests/test_kernels.py`` runs
 every shipped scenario both ways): the scalar helpers do, element by element,
-what the numpy functions do, and random numbers are never drawn here.
+what the numpy functions do, and a kernel that reads uniforms reads the very
+numbers the numpy path draws, at their places in the same stream
+(:mod:`sim.engine.pcg`).
 Whenever a kernel cannot be had (numba missing, a construct without scalar
 code, an input of an unexpected kind, a compilation that fails) the caller is
 told ``None`` and keeps the numpy path.
@@ -66,6 +68,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.engine import pcg
 from sim.engine.draws import skip_uniforms
 from sim.expr import Expr
 from sim.expr.scalar import HELPER_NAMES, HELPERS, names_in, substitute
@@ -301,7 +304,7 @@ def _own_source() -> bytes:
     as well but imports zipfile into every worker); where one cannot be read, the
     package's version stands for it."""
     parts = []
-    for name in (__name__, "sim.engine.outlook", "sim.engine.morning"):
+    for name in (__name__, "sim.engine.outlook", "sim.engine.morning", "sim.engine.pcg"):
         try:
             spec = importlib.util.find_spec(name)
             get = getattr(spec.loader, "get_source", None) if spec is not None else None
@@ -405,7 +408,7 @@ def helpers_source() -> str:
     lines = ["import math", "", "import numpy as np", "from numba import njit", ""]
     for block in HELPERS.strip().split("\n\n\n"):
         lines += ["", "@njit(cache=True)", block.strip(), ""]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + pcg.SOURCE
 
 
 def helpers() -> ModuleType | None:
@@ -413,11 +416,21 @@ def helpers() -> ModuleType | None:
     return module(helpers_source(), "h")
 
 
+def uniforms(rng: np.random.Generator, R: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """What a kernel reads ``rng``'s uniforms at their places with (:mod:`sim.engine.pcg`):
+    the stream's four words and the table for rows of ``R``; None where they cannot be
+    had (another bit generator than PCG64, no helpers), and the numpy path draws."""
+    mod = helpers()
+    if mod is None or not pcg.usable(rng):
+        return None
+    return pcg.words(rng), pcg.table(mod, R)
+
+
 def header() -> str:
     """The start of every kernel module: imports, the helpers from their own module."""
     shared = f"sim_kernel_h{source_hash(helpers_source())}"
     lines = ["import math", "", "import numpy as np", "from numba import njit", ""]
-    lines.append(f"from {shared} import {', '.join(HELPER_NAMES)}")
+    lines.append(f"from {shared} import {', '.join((*HELPER_NAMES, *pcg.NAMES))}")
     return "\n".join(lines) + "\n"
 
 
@@ -1028,8 +1041,9 @@ def choice_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generated
 
 
 _IN_ARRAYS = {"allowed": "allowed[{a}, i]", "wanted": "wanted[{a}, i]"}
-_IN_ARRAYS |= {"chosen": "chosen[i]", "rule_of": "rule_of[i]"}
-"""Where :func:`_choice_body` reads and writes a world's masks and decision: the arrays."""
+_IN_ARRAYS |= {"chosen": "chosen[i]", "rule_of": "rule_of[i]", "draw": "draws[i]"}
+"""Where :func:`_choice_body` reads and writes a world's masks and decision (the
+arrays) and where it reads the softmax's uniform (``draws``)."""
 
 
 def _choice_body(
@@ -1038,7 +1052,8 @@ def _choice_body(
     """The lines of :func:`choice_kernel`'s loop for world ``i`` and the number of
     foresight utilities ``f0, f1...`` they read; ``at`` says where world ``i``'s
     ``allowed`` and ``wanted`` flag of action ``{a}``, its ``chosen`` action and
-    ``rule_of`` are (array elements, or local variables)."""
+    ``rule_of`` are (array elements, or local variables) and ``draw`` its softmax
+    uniform."""
     cands = [int(c) for c in plan.candidates]
     m = len(cands)
     chosen, rule_of = at["chosen"], at["rule_of"]
@@ -1084,7 +1099,7 @@ def _choice_body(
                 "    x = 1.0 if e == 0.0 else (0.0 if e == -math.inf else math.exp(e))",
                 f"    cdf{j} = cdf{j - 1} + x",
             ]
-        body += [f"    th = draws[i] * cdf{m - 1}", f"    act = {cands[0]}", "    rr = br0"]
+        body += [f"    th = {at['draw']} * cdf{m - 1}", f"    act = {cands[0]}", "    rr = br0"]
         body.append("    above = th < cdf0")
         for j in range(1, m):
             body += [
@@ -1136,19 +1151,16 @@ def choose(
 
 def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> GeneratedKernel | None:
     """The kernel of ``actor``'s whole decision, as :func:`sim.engine.decision.decide`
-    makes it, in up to three stages (a call runs the one ``stage`` says):
+    makes it, in one or two stages (a call runs the one ``stage`` says):
 
-    1. (where some trigger has a ``prob``, whose uniform row is drawn only where
-       its ``when`` holds in some world) ``whenany``: per such trigger, whether
-       its ``when`` holds in some world (the loop stops as soon as all are known);
     2. per world: the allowed actions (``once`` actions not taken yet, each
        constraint's condition), then the triggers in order: the first whose
-       ``when`` holds, whose action is allowed and whose draw ``u[k, i]`` is below
-       its ``prob`` decides; what a trigger wanted is kept for constrained actions;
+       ``when`` holds, whose action is allowed and whose uniform is below its
+       ``prob`` decides; what a trigger wanted is kept for constrained actions;
     4. per world where no trigger decided, the choice by preferences of
-       :func:`choice_kernel` (softmax draws ``draws``, foresight utilities ``f0,
-       f1...``), then per constraint whether it bound (``bound``, constraints x
-       worlds, and the number of such worlds, ``nbound``).
+       :func:`choice_kernel` (softmax, foresight utilities ``f0, f1...``), then
+       per constraint whether it bound (``bound``, constraints x worlds, and the
+       number of such worlds, ``nbound``).
 
     An actor without foresight rules runs 2 and 4 in one loop (``stage`` 6), its
     masks held in local variables. One with foresight runs 2 alone, which writes
@@ -1156,26 +1168,25 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
     ``rule_of``, ``wanted`` and the undecided worlds' number ``pending[0]``, for
     :func:`~sim.engine.foresight.utilities`; then 4, which reads them.
 
+    The day's uniforms are the block of ``len(triggers) + 1`` rows of ``R`` the
+    numpy path takes from the actor's stream (trigger ``k``'s row ``k``, the
+    softmax's the last): a world reads the number at its own place of a row,
+    computed in the kernel (:mod:`sim.engine.pcg`, from ``st``, the stream's state,
+    and ``tab``, the table of the chunk's size) only where it is read, so no row is
+    drawn and no pass looks first for where one is needed.
+
     Fixed arguments: ``R``, ``stage``, ``counts`` (the actor's action counts),
-    ``allowed``, ``ok``, ``whenany``, ``u`` (the day's uniform block, triggers
-    + 1 rows, filled where needed), ``chosen``, ``rule_of``, ``wanted``,
-    ``pending``, ``bound``, ``nbound``, ``draws``, then ``f0, f1...``. None if an
-    expression has no scalar code.
+    ``allowed``, ``ok``, ``st``, ``tab``, ``chosen``, ``rule_of``, ``wanted``,
+    ``pending``, ``bound``, ``nbound``, then ``f0, f1...``. None if an expression
+    has no scalar code.
     """
 
     def make() -> GeneratedKernel:
         code = _Codes()
         n, once = len(actor.actions), set(plan.once)
-        lazy = [k for k, r in enumerate(plan.triggers) if r.prob is not None]
+        T = len(plan.triggers)
         foresees = any(p.utility is None for p in plan.preferences)
-        body = []
-        if lazy:
-            body += ["if stage == 1:", *(f"    a{k} = False" for k in lazy)]
-            body.append("    for i in range(R):")
-            for k in lazy:  # a condition is not evaluated once it held in a world
-                body.append(f"        a{k} = a{k} or {code.truth(plan.triggers[k].condition)}")
-            body += [f"        if {' and '.join(f'a{k}' for k in lazy)}:", "            break"]
-            body += [*(f"    whenany[{k}] = a{k}" for k in lazy), "    return"]
+        body = [f"ub = _pcg_rows(st, tab, R, {T + 1})"]
         # (``&`` and ``|`` of bools rather than branches where the worlds' flags are
         # unpredictable: a mispredicted branch costs more than the work)
         second = [f"al{a} = " + (f"counts[{a}, i] == 0" if a in once else "True") for a in range(n)]
@@ -1185,25 +1196,23 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
         second += ["ch = -1", "ro = -1", *(f"wa{a} = False" for a in sorted(plan.constrained))]
         for k, rule in enumerate(plan.triggers):
             a = rule.action_index
-            lines = [f"w = {code.truth(rule.condition)}"]
+            second += [f"w = {code.truth(rule.condition)}"]
             if a in plan.constrained:
-                lines.append(f"wa{a} = wa{a} | w")
-            lines.append(f"fire = (ch < 0) & w & al{a}")
-            if rule.prob is not None:  # else u < 1: always (and the row is not drawn)
-                lines += ["if fire:", f"    fire = u[{k}, i] < {code.number(rule.prob)}"]
-            lines += [f"ch = {a} if fire else ch", f"ro = {rule.index} if fire else ro"]
-            if k in lazy:  # skipped where its `when` holds in no world (stage 1 said so)
-                lines = [f"if h{k}:", *("    " + line for line in lines)]
-            second += lines
-        held = [f"h{k} = whenany[{k}]" for k in lazy]
+                second.append(f"wa{a} = wa{a} | w")
+            second.append(f"fire = (ch < 0) & w & al{a}")
+            if rule.prob is not None:  # else u < 1: always (and no number is read)
+                u = f"_uniform(ub, {k}, tab, i, st)"
+                second += ["if fire:", f"    fire = {u} < {code.number(rule.prob)}"]
+            second += [f"ch = {a} if fire else ch", f"ro = {rule.index} if fire else ro"]
         # counts kept in local variables, stored after the loop (a sum in memory would
         # make each world wait for the last one's store)
         C = len(plan.constraints)
-        held += [f"nb{c} = 0" for c in range(C)]
+        held = [f"nb{c} = 0" for c in range(C)]
         counted = [f"nbound[{c}] = nb{c}" for c in range(C)]
+        draw = f"_uniform(ub, {T}, tab, i, st)"
         if not foresees:
             local = {"allowed": "al{a}", "wanted": "wa{a}", "chosen": "ch", "rule_of": "ro"}
-            third, foreseen = _choice_body(actor, plan, code, local)
+            third, foreseen = _choice_body(actor, plan, code, {**local, "draw": draw})
             body += [*held, "for i in range(R):", *("    " + line for line in second + third)]
             for c, rule in enumerate(plan.constraints):
                 b = f"wa{rule.action_index} & (not o{c})"
@@ -1214,50 +1223,21 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
             stored += [f"ok[{c}, i] = o{c}" for c in range(len(plan.constraints))]
             stored += [f"wanted[{a}, i] = wa{a}" for a in sorted(plan.constrained)]
             stored += ["chosen[i] = ch", "rule_of[i] = ro", "left += ch < 0"]
-            body += ["if stage == 2:", *("    " + line for line in held), "    left = 0"]
-            body.append("    for i in range(R):")
+            body += ["if stage == 2:", "    left = 0", "    for i in range(R):"]
             body += ["        " + line for line in second + stored]
             body += ["    pending[0] = left", "    return"]
-            third, foreseen = _choice_body(actor, plan, code)
-            body += [*held[len(lazy) :], "for i in range(R):", *("    " + line for line in third)]
+            third, foreseen = _choice_body(actor, plan, code, {**_IN_ARRAYS, "draw": draw})
+            body += [*held, "for i in range(R):", *("    " + line for line in third)]
             for c, rule in enumerate(plan.constraints):
                 b = f"wanted[{rule.action_index}, i] & (not ok[{c}, i])"
                 body += [f"    b = {b}", f"    bound[{c}, i] = b", f"    nb{c} += b"]
             body += counted
-        fixed: tuple[str, ...] = ("R", "stage", "counts", "allowed", "ok", "whenany", "u")
-        fixed += ("chosen", "rule_of", "wanted", "pending", "bound", "nbound", "draws")
+        fixed: tuple[str, ...] = ("R", "stage", "counts", "allowed", "ok", "st", "tab")
+        fixed += ("chosen", "rule_of", "wanted", "pending", "bound", "nbound")
         fixed += tuple(f"f{k}" for k in range(foreseen))
         return GeneratedKernel(body, code.names(), fixed, loop=False)
 
     return planned(state, f"kernel:decide:{actor.id}", make)
-
-
-class _Rows:
-    """The rows of the day's uniform block ``rng.random((rows, R))`` drawn into ``u``
-    only where asked for, in increasing order, the others skipped, as
-    :class:`~sim.engine.draws.LazyUniforms` draws them (the same numbers and the
-    stream left at the same place); the stream's state is kept at the first draw,
-    so that :meth:`undo` can put it back."""
-
-    __slots__ = ("pos", "rng", "saved", "u")
-
-    def __init__(self, rng: np.random.Generator, u: np.ndarray) -> None:
-        self.rng, self.u, self.pos = rng, u, 0
-        self.saved: Any = None  # the bit generator's state, once drawn from
-
-    def row(self, k: int) -> None:
-        if self.saved is None:
-            self.saved = self.rng.bit_generator.state
-        skip_uniforms(self.rng, (k - self.pos) * self.u.shape[1])
-        self.rng.random(out=self.u[k])
-        self.pos = k + 1
-
-    def finish(self) -> None:
-        skip_uniforms(self.rng, (len(self.u) - self.pos) * self.u.shape[1])
-
-    def undo(self) -> None:
-        if self.saved is not None:
-            self.rng.bit_generator.state = self.saved
 
 
 def decide(
@@ -1267,18 +1247,19 @@ def decide(
     :func:`sim.engine.decision.decide` makes it: the same choices, rules, binding
     constraints and the stream moved on by the same ``len(triggers) + 1`` rows.
 
-    One call of :func:`decision_kernel` for an actor without foresight and
-    without a trigger to draw for, else a first call that says which trigger rows
-    to draw, and for an actor with foresight one call before and one after
-    :func:`~sim.engine.foresight.utilities` (which draws nothing). None, with the
-    stream where it was and nothing else changed, where there is no kernel.
+    One call of :func:`decision_kernel` for an actor without foresight, and for
+    an actor with foresight one call before and one after
+    :func:`~sim.engine.foresight.utilities` (which draws nothing). The kernel
+    reads its uniforms at their places in the stream without moving it; the
+    stream is moved on once the decision is made. None, with the stream where it
+    was and nothing else changed, where there is no kernel.
     """
     if not compiled_for(state):
         return None
     shape = _decision_shape(actor, plan, state)
     if shape is None:
         return None
-    kernel, n, T, C, lazy, foreseen, softmax = shape
+    kernel, n, T, C, foreseen = shape
     R = state.R
     prepared = kernel.prepare(env, R)
     if prepared is None:
@@ -1286,7 +1267,6 @@ def decide(
     from sim.engine import foresight
     from sim.engine.adjudication import Decision
 
-    u, whenany = np.empty((T + 1, R)), np.zeros(T, dtype=bool)
     chosen, rule_of = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
     bound, nbound = np.empty((C, R), dtype=bool), np.zeros(C, dtype=np.int64)
     allowed = ok = wanted = _NO_MASK  # written by stage 2 only where foresight reads them
@@ -1296,38 +1276,24 @@ def decide(
         if plan.constrained:
             wanted = np.empty((n, R), dtype=bool)
     counts = state.action_count[actor.id]
-    rows = _Rows(rng, u)
-    f: list[np.ndarray] = [_NO_DRAWS] * len(foreseen)
-
-    def run(stage: int) -> bool:
-        fixed = (R, stage, counts, allowed, ok, whenany, u, chosen, rule_of, wanted, pending)
-        if kernel.call(prepared, (*fixed, bound, nbound, u[T], *f)):
-            return True
-        rows.undo()
-        return False
-
-    if lazy:
-        if not run(1):
-            return None
-        for k in lazy:
-            if whenany[k]:
-                rows.row(k)
+    drawn = uniforms(rng, R)
+    if drawn is None:
+        return None
+    st, tab = drawn
+    fixed = [R, 6, counts, allowed, ok, st, tab, chosen, rule_of, wanted, pending, bound, nbound]
     if not foreseen:
-        if softmax:
-            rows.row(T)
-        if not run(6):
+        if not kernel.call(prepared, tuple(fixed)):
             return None
     else:
-        if not run(2):
+        fixed[1] = 2
+        if not kernel.call(prepared, (*fixed, *[_NO_DRAWS] * len(foreseen))):
             return None
         undecided = allowed & (chosen < 0) if pending[0] < R else allowed
         ahead = foresight.utilities(actor, foreseen, state, env, undecided)
-        f = [ahead[r.index] for r in foreseen]
-        if softmax and pending[0]:
-            rows.row(T)
-        if not run(4):
+        fixed[1] = 4
+        if not kernel.call(prepared, (*fixed, *[ahead[r.index] for r in foreseen])):
             return None
-    rows.finish()
+    skip_uniforms(rng, (T + 1) * R)  # the day's block, as the numpy path leaves it
     binding = tuple(
         (rule.index, bound[c])
         for c, (rule, b) in enumerate(zip(plan.constraints, nbound.tolist(), strict=True))
@@ -1339,8 +1305,7 @@ def decide(
 def _decision_shape(actor: Actor, plan: ActorPlan, state: WorldState) -> tuple[Any, ...] | None:
     """What :func:`decide` asks of ``actor``'s plan each day, worked out once: its
     :func:`decision_kernel` (None: no kernel), the numbers of actions, triggers and
-    constraints, the triggers with a ``prob``, the rules foreseen and whether the
-    choice is a softmax."""
+    constraints and the rules foreseen."""
     key = f"decide:{actor.id}"
     plans = state.plans
     if key not in plans:
@@ -1353,9 +1318,7 @@ def _decision_shape(actor: Actor, plan: ActorPlan, state: WorldState) -> tuple[A
                 len(actor.actions),
                 len(plan.triggers),
                 len(plan.constraints),
-                [k for k, r in enumerate(plan.triggers) if r.prob is not None],
                 [p.rule for p in plan.preferences if p.utility is None],
-                len(plan.candidates) > 1,
             )
         )
     shape: tuple[Any, ...] | None = plans[key]

@@ -6,26 +6,26 @@ phases around them made one numpy operation after another, each over all
 the worlds: the events and their effects, an actor's intel items and the
 Bayes update of its beliefs, the flags recorded at the end of the day. This
 module generates their kernels from the compiled scenario (each
-expression's scalar code), never by hand: three for the events phase and
-one for the flags per scenario, two per actor for its observe phase.
+expression's scalar code), never by hand: two for the events phase and
+one for the flags per scenario, one per actor for its observe phase.
 
 The numbers are those of the numpy path (:func:`sim.engine.phases.events_phase`,
 :func:`sim.engine.phases.observe`, :func:`sim.engine.beliefs.update`,
-:func:`sim.engine.phases.record_flags`) to the bit, world by world. Random
-numbers are never drawn in a kernel: where the numpy path draws a row of
-``R`` uniforms only if some world needs it, a first loop finds where, the
-rows are drawn (or skipped) from the same stream in the same order, and a
-second loop reads them.
+:func:`sim.engine.phases.record_flags`) to the bit, world by world. The numpy
+path draws a row of ``R`` uniforms only if some world needs it and skips it
+otherwise, so world ``i`` always reads the number at its own place in the
+row; a kernel computes that number where it is read (:mod:`sim.engine.pcg`),
+and the stream is moved on by the whole block afterwards.
 
 * Events: where each random event's ``when`` holds (and it may strike
-  again), one row of the events' stream per event drawn or skipped as the
-  numpy path does, where it strikes; then a third loop adds up the effects
+  again) and where it strikes, its uniform at its place in the event's row
+  of the events' stream; then a second loop adds up the effects
   of everything that happened today by the conflict rules of
   :class:`~sim.engine.adjudication.Changes`, in its order (which of them it
   adds at all, decided across the worlds, comes in as flags), casts each
   target to its type and bounds and moves the ladder.
 * Observe: an intel item's ``held`` counter and whether its observer
-  noticed it, one row of the actor's stream per item; each belief's factor
+  noticed it (its uniform in the item's row of the actor's stream); each belief's factor
   made in the evidence's order from 1 (a factor of 1 where a ``once`` item
   is not new, which the numpy path leaves out and which changes no bit), the
   prior times it, the types' sum in their order and the division where it is
@@ -34,7 +34,7 @@ second loop reads them.
 
 Where a kernel cannot be had (numba missing, an expression without scalar
 code, a value of an unexpected kind), each entry gives None, with nothing
-written and the stream put back where it was, and the caller keeps the
+written and the stream left where it was, and the caller keeps the
 numpy path.
 """
 
@@ -58,21 +58,21 @@ if TYPE_CHECKING:
 
 
 class _Observer:
-    """What the observe kernels of one actor need: its intel ``items`` (indices into the
+    """What the observe kernel of one actor needs: its intel ``items`` (indices into the
     scenario's intel), its ``once`` evidence keys, the ``watch`` kernel (conditions,
-    ``held``, beliefs) and the ``detect`` kernel (who noticed), and which of the names
-    they read are rows of its beliefs (``rows``: name -> (belief key, type row))."""
+    ``held``, who noticed, beliefs) and which of the names it reads are rows of its
+    beliefs (``rows``: name -> (belief key, type row))."""
 
-    __slots__ = ("detect", "items", "once", "rows", "watch")
+    __slots__ = ("items", "once", "rows", "watch")
 
     def __init__(
         self,
         items: list[int],
-        pair: tuple[kernels.GeneratedKernel, kernels.GeneratedKernel | None],
+        watch: kernels.GeneratedKernel,
         once: list[tuple[str, str, str]],
         rows: dict[str, tuple[tuple[str, str], int]],
     ) -> None:
-        self.items, (self.watch, self.detect), self.once, self.rows = items, pair, once, rows
+        self.items, self.watch, self.once, self.rows = items, watch, once, rows
 
 
 def _items(actor_id: str, state: WorldState) -> list[int]:
@@ -103,17 +103,19 @@ def _make_observer(actor: Actor, state: WorldState) -> _Observer | None:
     body: list[str] = []
     fixed: list[str] = ["R"]
     if items:
-        fixed += ["held", "delay", "watched", "held_new", "anyw"]
+        fixed += ["held", "delay", "belief", "held_new", "known", "st", "tab"]
     for k, g in enumerate(items):
         body += [
             f"w = {code.truth(intel[g].watches)}",
-            f"watched[{k}, i] = w",
+            "kn = False",
             "if w:",
             f"    held_new[{k}, i] = held[{g}, i] + 1",
-            f"    if held_new[{k}, i] > delay[{g}, i]:",  # it can be noticed today
-            f"        anyw[{k}] = True",
+            f"    kn = belief[{g}, i]",
+            f"    if not kn and held_new[{k}, i] > delay[{g}, i]:",  # it can be noticed today
+            f"        kn = _uniform(ub, {k}, tab, i, st) < {code.number(intel[g].detect_prob)}",
             "else:",
             f"    held_new[{k}, i] = 0",
+            f"known[{k}, i] = kn",
         ]
     once: list[tuple[str, str, str]] = []
     for j, b in enumerate(actor.beliefs):
@@ -139,35 +141,21 @@ def _make_observer(actor: Actor, state: WorldState) -> _Observer | None:
         body += [f"    post{j}[{t}, i] = w{t} / tot" for t in types]
         body.append("else:")
         body += [f"    post{j}[{t}, i] = prior{j}[{t}, i]" for t in types]
-    watch = kernels.GeneratedKernel(body, code.names(), tuple(fixed))
-    detect = None
-    if items:
-        code = kernels._Codes()
-        lines: list[str] = []
-        for k, g in enumerate(items):
-            lines += [
-                "kn = False",
-                f"if watched[{k}, i]:",
-                f"    if belief[{g}, i]:",
-                "        kn = True",
-                f"    elif held_new[{k}, i] > delay[{g}, i]"
-                f" and draws[{k}, i] < {code.number(intel[g].detect_prob)}:",
-                "        kn = True",
-                f"known[{k}, i] = kn",
-            ]
-        fixed_d = ("R", "watched", "held_new", "delay", "belief", "draws", "known")
-        detect = kernels.GeneratedKernel(lines, code.names(), fixed_d)
+    # the rows' starts once, before the loop over the worlds
+    prelude = [f"ub = _pcg_rows(st, tab, R, {len(items)})"] if items else []
+    loop = [*prelude, "for i in range(R):", *("    " + line for line in body)]
+    watch = kernels.GeneratedKernel(loop, code.names(), tuple(fixed), loop=False)
     own = belief_names(actor)
-    names = set(watch.names) | set(() if detect is None else detect.names)
-    rows = {n: own[n] for n in names if n in own}
-    return _Observer(items, (watch, detect), once, rows)
+    rows = {n: own[n] for n in watch.names if n in own}
+    return _Observer(items, watch, once, rows)
 
 
 def observe(
     actor_id: str, state: WorldState, env: dict[str, Any], rng: np.random.Generator
 ) -> phases.Knowledge | None:
-    """:func:`sim.engine.phases.observe` by the generated kernels (the same result, the
-    same uniforms taken from ``rng``); None, with ``rng`` where it was, where there are none."""
+    """:func:`sim.engine.phases.observe` by the generated kernel (the same result, the
+    same uniforms of ``rng``, read at their places, and the stream moved on by one row
+    of ``R`` per intel item); None, with ``rng`` where it was, where there is none."""
     if not kernels.compiled_for(state):
         return None
     actor = state.actors[actor_id]
@@ -184,10 +172,12 @@ def observe(
     n = len(items)
     fixed: list[Any] = [R]
     if n:
-        watched = np.empty((n, R), dtype=bool)
         held_new = np.empty((n, R), dtype=state.held.dtype)
-        anyw = np.zeros(n, dtype=bool)
-        fixed += [state.held, state.intel_delay, watched, held_new, anyw]
+        out = np.empty((n, R), dtype=bool)
+        drawn = kernels.uniforms(rng, R)
+        if drawn is None:
+            return None
+        fixed += [state.held, state.intel_delay, state.belief, held_new, out, *drawn]
     posts = []
     for b in actor.beliefs:
         prior = state.posterior[(actor_id, b.trait)]
@@ -202,24 +192,7 @@ def observe(
     held: dict[int, np.ndarray] = {}
     known: dict[int, np.ndarray] = {}
     if n:
-        seen = anyw.tolist()
-        out = np.zeros((n, R), dtype=bool)
-        if any(seen):
-            start = rng.bit_generator.state
-            draws = np.empty((n, R))
-            for k in range(n):
-                if seen[k]:
-                    rng.random(out=draws[k])
-                else:
-                    skip_uniforms(rng, R)
-            args = (R, watched, held_new, state.intel_delay, state.belief, draws, out)
-            assert plan.detect is not None  # made with the items
-            if not plan.detect.run(args, view, R):
-                rng.bit_generator.state = start  # as it was: the numpy path draws again
-                return None
-        else:
-            for _ in range(n):
-                skip_uniforms(rng, R)
+        skip_uniforms(rng, n * R)  # one row per intel item
         for k, g in enumerate(items):
             held[g] = held_new[k]
             known[g] = out[k]
@@ -322,15 +295,15 @@ def read(state: WorldState, wanted: Sequence[str]) -> dict[str, Any]:
 
 
 class _Events:
-    """The events phase's kernels: ``when`` (per random event, where its condition holds
-    and it may strike again), ``hits`` (after the draws, where it strikes) and
-    ``effects`` (every effect that happened today, by the conflict rules, and the ladder);
+    """The events phase's kernels: ``hits`` (per random event, where its condition holds,
+    it may strike again and it strikes, its uniform read at its place) and ``effects``
+    (every effect that happened today, by the conflict rules, and the ladder);
     ``random`` are the random events' indices, ``certain`` whether each strikes wherever
     its condition holds (a constant hazard of 1 or more, no draw), ``slots`` the changes
     the numpy path may add, in its order (event index, ``"start"``, ``"end"`` or the
     random event's place), ``targets`` the state variables their effects write."""
 
-    __slots__ = ("certain", "effects", "hits", "names", "random", "slots", "targets", "when")
+    __slots__ = ("certain", "effects", "hits", "names", "random", "slots", "targets")
 
     def __init__(
         self,
@@ -341,7 +314,7 @@ class _Events:
         made: tuple[kernels.GeneratedKernel | None, ...],
     ) -> None:
         self.random, self.certain, self.slots, self.targets = random, certain, slots, targets
-        self.when, self.hits, self.effects = made
+        self.hits, self.effects = made
         self.names = tuple(dict.fromkeys(n for k in made if k is not None for n in k.names))
 
 
@@ -367,36 +340,30 @@ def _make_events(state: WorldState) -> _Events:
         hazard = events[e].hazard
         assert hazard is not None  # compiled so
         certain.append(hazard.value is not None and hazard.value >= 1)
-    when = hits = None
+    hits = None
     if random:
-        code = kernels._Codes()
-        body: list[str] = []
-        for k, e in enumerate(random):
-            ev = events[e]
-            assert ev.when is not None  # compiled so
-            body.append(f"w = {code.truth(ev.when)}")
-            if ev.max_times is not None:
-                body.append(f"w = w and count[{e}, i] < {int(ev.max_times)}")
-            body += [f"when[{k}, i] = w", "if w:", f"    anyw[{k}] = True"]
-        when = kernels.GeneratedKernel(body, code.names(), ("R", "count", "when", "anyw"))
         code = kernels._Codes()
         body = []
         for k, e in enumerate(random):
-            hazard = events[e].hazard
-            assert hazard is not None  # compiled so
-            strike = "True" if certain[k] else f"draws[{k}, i] < {code.number(hazard)}"
+            ev = events[e]
+            hazard = ev.hazard
+            assert ev.when is not None and hazard is not None  # compiled so
+            body.append(f"h = {code.truth(ev.when)}")
+            if ev.max_times is not None:
+                body.append(f"h = h and count[{e}, i] < {int(ev.max_times)}")
+            if not certain[k]:  # else it strikes wherever it may (and no number is read)
+                body += ["if h:", f"    h = _uniform(ub, {e}, tab, i, st) < {code.number(hazard)}"]
             body += [
-                "h = False",
-                f"if when[{k}, i]:",
-                f"    h = {strike}",
                 f"hits[{k}, i] = h",
                 f"active[{e}, i] = h",
                 "if h:",
                 f"    count[{e}, i] += 1",
                 f"    anyh[{k}] = True",
             ]
-        fixed = ("R", "when", "draws", "hits", "anyh", "active", "count")
-        hits = kernels.GeneratedKernel(body, code.names(), fixed)
+        loop = [f"ub = _pcg_rows(st, tab, R, {len(events)})", "for i in range(R):"]
+        loop += ["    " + line for line in body]
+        fixed = ("R", "st", "tab", "hits", "anyh", "active", "count")
+        hits = kernels.GeneratedKernel(loop, code.names(), fixed, loop=False)
     slots: list[tuple[int, str | int]] = []
     for e, ev in enumerate(events):
         if ev.kind == "scheduled":
@@ -408,7 +375,7 @@ def _make_events(state: WorldState) -> _Events:
     targets = tuple(
         dict.fromkeys(x.target for ev in events for x in (*ev.effects, *ev.end_effects))
     )
-    return _Events(random, certain, slots, targets, (when, hits, _effects(state, slots, targets)))
+    return _Events(random, certain, slots, targets, (hits, _effects(state, slots, targets)))
 
 
 def _effects(
@@ -462,8 +429,9 @@ def events_phase(
     state: WorldState, day: int, rng: np.random.Generator
 ) -> list[phases.Happening] | None:
     """:func:`sim.engine.phases.events_phase` by the generated kernels (the same writes,
-    the same rows of ``rng`` drawn or skipped, the same happenings); None, with nothing
-    written and ``rng`` where it was, where there are none."""
+    the same uniforms of ``rng``, read at their places, and the stream moved on by one
+    row of ``R`` per event; the same happenings); None, with nothing written and
+    ``rng`` where it was, where there are none."""
     events = state.scenario.events
     if not events or day != state.day or not kernels.compiled_for(state):
         return None
@@ -473,29 +441,16 @@ def events_phase(
     R = state.R
     view = read(state, plan.names)  # the morning's: before anything is written
     n = len(plan.random)
-    when = np.empty((n, R), dtype=bool)
     hits = np.zeros((max(n, 1), R), dtype=bool)
     anyh = np.zeros(max(n, 1), dtype=bool)
-    start = rng.bit_generator.state
     if n:
-        anyw = np.zeros(n, dtype=bool)
-        assert plan.when is not None and plan.hits is not None  # made with the random events
-        if not plan.when.run((R, state.event_count, when, anyw), view, R):
+        assert plan.hits is not None  # made with the random events
+        drawn = kernels.uniforms(rng, R)
+        if drawn is None:
             return None
-        draws = np.empty((n, R))
-        pos = 0
-        for k, (e, seen) in enumerate(zip(plan.random, anyw.tolist(), strict=True)):
-            if seen and not plan.certain[k]:
-                skip_uniforms(rng, (e - pos) * R)
-                rng.random(out=draws[k])
-                pos = e + 1
-        skip_uniforms(rng, (len(events) - pos) * R)
-        rows = (R, when, draws, hits, anyh, state.event_active, state.event_count)
+        rows = (R, *drawn, hits, anyh, state.event_active, state.event_count)
         if not plan.hits.run(rows, view, R):
-            rng.bit_generator.state = start
             return None
-    else:
-        skip_uniforms(rng, len(events) * R)
     struck = anyh.tolist()
     added, happened, scheduled = [], [], []
     ones = np.ones(R, dtype=bool)
@@ -535,9 +490,9 @@ def events_phase(
         if not plan.effects.run(out.fixed((flags, marks, up, down, hits)), view, R):
             if n:  # the random events' counts as they were: the numpy path counts again
                 state.event_count[plan.random] -= hits
-            rng.bit_generator.state = start
             return None
         out.store(touched, up or down)
+    skip_uniforms(rng, len(events) * R)  # the day's block of rows, one per event
     for e, active, started in scheduled:  # the random events' rows are written already
         state.event_active[e] = active
         state.event_count[e] += started

@@ -1,0 +1,145 @@
+"""Uniform draws of a PCG64 stream at fixed places, for the compiled kernels.
+
+The numpy path takes an actor's uniforms for the day as the rows of one
+block ``rng.random((rows, R))``, drawing a row only where some world needs
+it and jumping over the others (:class:`~sim.engine.draws.LazyUniforms`), so
+the number world ``i`` reads in row ``k`` is always the one at place
+``k * R + i`` of the block, whether or not any other row or world was drawn.
+A kernel can therefore compute that number itself, for the worlds that read
+it only, and leave the stream where drawing the whole block would have: no
+first pass to find which rows are needed, no row drawn in Python.
+
+PCG64 (NumPy's default bit generator, the one ``Generator.spawn`` keeps)
+is a 128-bit linear congruential generator ``s -> A s + c (mod 2**128)``
+whose output is the XSL-RR permutation of the new state, and a double is
+the output's top 53 bits times ``2**-53`` (what ``Generator.random`` does).
+``n`` steps from ``s`` give ``A**n s + G(n) c`` with ``G(n) = 1 + A + ... +
+A**(n-1)``, so with a table of ``(A**(i+1), G(i+1))`` for the ``R`` places
+of a row (:func:`table`, once per chunk size) the number at ``(k, i)`` is
+one affine step from the state at the row's start: two 128-bit products and
+a sum, 128-bit arithmetic being LLVM's own (an intrinsic), not emulated.
+
+:data:`SOURCE` is compiled into the kernels' helper module
+(:func:`sim.engine.kernels.helpers`); ``tests/test_pcg.py`` compares every
+helper with numpy's own stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+MULTIPLIER = (2549297995355413924 << 64) + 4865540595714422341
+"""PCG64's 128-bit multiplier ``A`` (``PCG_DEFAULT_MULTIPLIER_128``)."""
+
+_WORD = (1 << 64) - 1
+
+SOURCE = '''
+from llvmlite import ir as _ir
+from numba import types as _types
+from numba.extending import intrinsic as _intrinsic
+
+
+@_intrinsic
+def _mul128(typingctx, ah, al, bh, bl):
+    """``(ah:al) * (bh:bl) mod 2**128`` as ``(hi, lo)``, in LLVM's 128-bit integers."""
+    u64 = _types.uint64
+    sig = _types.UniTuple(u64, 2)(u64, u64, u64, u64)
+
+    def codegen(context, builder, signature, args):
+        i64, i128 = _ir.IntType(64), _ir.IntType(128)
+        s64 = _ir.Constant(i128, 64)
+
+        def wide(h, lo):
+            return builder.or_(builder.shl(builder.zext(h, i128), s64), builder.zext(lo, i128))
+
+        p = builder.mul(wide(args[0], args[1]), wide(args[2], args[3]))
+        hi = builder.trunc(builder.lshr(p, s64), i64)
+        return context.make_tuple(builder, signature.return_type, [hi, builder.trunc(p, i64)])
+
+    return sig, codegen
+
+
+@njit(cache=True)
+def _affine(bh, bl, ah, al, gh, gl, ch, cl):
+    """``A b + G c mod 2**128`` as ``(hi, lo)``."""
+    xh, xl = _mul128(ah, al, bh, bl)
+    yh, yl = _mul128(gh, gl, ch, cl)
+    lo = xl + yl
+    return xh + yh + np.uint64(lo < xl), lo
+
+
+@njit(cache=True)
+def _pcg_table(R, out):
+    """``out[i] = (A**(i+1), G(i+1))`` as four words, for ``i < R``."""
+    mh = np.uint64(2549297995355413924)
+    ml = np.uint64(4865540595714422341)
+    ah, al, gh, gl = mh, ml, np.uint64(0), np.uint64(1)
+    for i in range(R):
+        out[i, 0] = ah
+        out[i, 1] = al
+        out[i, 2] = gh
+        out[i, 3] = gl
+        ah, al = _mul128(ah, al, mh, ml)
+        xh, xl = _mul128(gh, gl, mh, ml)
+        lo = xl + np.uint64(1)
+        gh, gl = xh + np.uint64(lo < xl), lo
+
+
+@njit(cache=True)
+def _pcg_rows(st, tab, R, rows):
+    """The state at the start of each of ``rows`` rows of ``R`` places from ``st``
+    (the stream's state and increment, four words), as ``(rows, 2)`` words."""
+    out = np.empty((rows, 2), dtype=np.uint64)
+    bh, bl = st[0], st[1]
+    j = R - 1  # R steps: from a row's start to the next one's
+    for k in range(rows):
+        out[k, 0] = bh
+        out[k, 1] = bl
+        bh, bl = _affine(bh, bl, tab[j, 0], tab[j, 1], tab[j, 2], tab[j, 3], st[2], st[3])
+    return out
+
+
+@njit(cache=True)
+def _uniform(ub, k, tab, i, st):
+    """The uniform at place ``i`` of row ``k`` (``ub``: the rows' starts, :func:`_pcg_rows`)."""
+    h, lo = _affine(ub[k, 0], ub[k, 1], tab[i, 0], tab[i, 1], tab[i, 2], tab[i, 3], st[2], st[3])
+    x = h ^ lo
+    r = h >> np.uint64(58)
+    v = (x >> r) | (x << ((np.uint64(64) - r) & np.uint64(63)))
+    return float(v >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+'''
+"""The compiled helpers (numba source, put into the kernels' helper module)."""
+
+NAMES = ("_pcg_table", "_pcg_rows", "_uniform")
+"""The helpers a kernel module imports."""
+
+
+def usable(rng: np.random.Generator) -> bool:
+    """Whether ``rng``'s numbers can be had at fixed places (its bit generator is PCG64)."""
+    return type(rng.bit_generator) is np.random.PCG64
+
+
+def words(rng: np.random.Generator) -> np.ndarray:
+    """``rng``'s state and increment as four 64-bit words (high, low, high, low)."""
+    s = rng.bit_generator.state["state"]
+    state, inc = s["state"], s["inc"]
+    return np.array([state >> 64, state & _WORD, inc >> 64, inc & _WORD], dtype=np.uint64)
+
+
+def table(helpers: Any, R: int) -> np.ndarray:
+    """The read-only table of :data:`SOURCE`'s ``_pcg_table`` for rows of ``R`` places
+    (made once per ``R`` in a process; 32 bytes a place)."""
+    got = _tables.get(R)
+    if got is None:
+        got = np.empty((R, 4), dtype=np.uint64)
+        helpers._pcg_table(R, got)
+        got.flags.writeable = False
+        if len(_tables) >= 8:  # a few chunk sizes at once at most; drop the oldest
+            del _tables[next(iter(_tables))]
+        _tables[R] = got
+    return got
+
+
+_tables: dict[int, np.ndarray] = {}

@@ -1,0 +1,80 @@
+"""The compiled PCG64 helpers give numpy's own uniforms, at their places in a stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sim.engine import kernels, pcg
+
+numba = pytest.importorskip("numba")
+
+
+@pytest.fixture(scope="module")
+def helpers() -> Any:
+    mod = kernels.helpers()
+    assert mod is not None
+    return mod
+
+
+@pytest.fixture(scope="module")
+def block(helpers: Any) -> Any:
+    """A compiled loop reading every place of a block of rows with ``_uniform``."""
+    uniform = helpers._uniform
+
+    @numba.njit
+    def read(ub: np.ndarray, tab: np.ndarray, st: np.ndarray, out: np.ndarray) -> None:
+        rows, R = out.shape
+        for k in range(rows):
+            for i in range(R):
+                out[k, i] = uniform(ub, k, tab, i, st)
+
+    return read
+
+
+@pytest.mark.parametrize("R", [1, 2, 7, 3000])
+@pytest.mark.parametrize("seed", [0, 20221010, 2**63 + 5])
+def test_every_place_of_a_block_is_numpys_number(
+    helpers: Any, block: Any, R: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed).spawn(3)[2]  # a spawned stream, as the engine's
+    st = pcg.words(rng)
+    rows = 5
+    ub = helpers._pcg_rows(st, pcg.table(helpers, R), R, rows)
+    got = np.empty((rows, R))
+    block(ub, pcg.table(helpers, R), st, got)
+    np.testing.assert_array_equal(got, rng.random((rows, R)))
+
+
+def test_the_table_is_the_generators_jumps(helpers: Any) -> None:
+    """Row ``k``'s start is where ``advance(k * R)`` leaves the stream."""
+    R, rows = 50, 4
+    rng = np.random.default_rng(7)
+    st = pcg.words(rng)
+    ub = helpers._pcg_rows(st, pcg.table(helpers, R), R, rows)
+    for k in range(rows):
+        ahead = np.random.default_rng(7)
+        ahead.bit_generator.advance(k * R)
+        np.testing.assert_array_equal(ub[k], pcg.words(ahead)[:2])
+
+
+def test_words_are_the_state_and_the_increment() -> None:
+    rng = np.random.default_rng(11)
+    s = rng.bit_generator.state["state"]
+    hi, lo, ih, il = (int(w) for w in pcg.words(rng))
+    assert (hi << 64) | lo == s["state"]
+    assert (ih << 64) | il == s["inc"]
+
+
+def test_only_pcg64_streams_are_usable() -> None:
+    assert pcg.usable(np.random.default_rng(1))
+    assert not pcg.usable(np.random.Generator(np.random.Philox(1)))
+
+
+def test_tables_are_kept_per_size_and_read_only(helpers: Any) -> None:
+    a = pcg.table(helpers, 123)
+    assert pcg.table(helpers, 123) is a
+    assert not a.flags.writeable
+    assert a.shape == (123, 4)
