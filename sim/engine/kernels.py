@@ -412,8 +412,16 @@ def helpers_source() -> str:
 
 
 def helpers() -> ModuleType | None:
-    """The helpers' module, shared by every kernel."""
-    return module(helpers_source(), "h")
+    """The helpers' module, shared by every kernel (looked up by the name of its
+    source, worked out once per process: the kernels that read uniforms ask for it
+    on every call)."""
+    if not _helpers_key:
+        _helpers_key.append("h" + source_hash(helpers_source()))
+    got = _modules.get(_helpers_key[0])
+    return got if got is not None else module(helpers_source(), "h")
+
+
+_helpers_key: list[str] = []
 
 
 def uniforms(rng: np.random.Generator, R: int) -> tuple[np.ndarray, np.ndarray] | None:
