@@ -169,10 +169,12 @@ def summarise_chunk(
         reached[:, k] = np.cumsum(np.bincount(at_or_above[k], minlength=H + 1)[:H])
 
     fired = np.asarray(st.rule_fired, dtype=bool)
-    # Worlds per (rule, outcome) as a floating-point product (BLAS; an integer
-    # one is not): whole numbers far below 2**53, so exact.
-    onehot = np.zeros((R, n_out), dtype=np.float64)
-    onehot[np.arange(R), outcome] = 1.0
+    # Worlds per (rule, outcome), counted outcome by outcome: no matrix
+    # product (an integer one is slow, and a floating-point one is handed to
+    # BLAS, whose threads spin on a busy machine from about 5,000 worlds on).
+    by_outcome = np.empty((len(fired), n_out), dtype=np.int64)
+    for o in range(n_out):
+        by_outcome[:, o] = np.count_nonzero(fired[:, outcome == o], axis=1)
     counts = Counts(
         n=R,
         outcomes=np.bincount(outcome, minlength=n_out).astype(np.int64),
@@ -181,7 +183,7 @@ def summarise_chunk(
         reached=reached,
         first_day=first_hist,
         rules=fired.sum(axis=1).astype(np.int64),
-        rules_by_outcome=(fired.astype(np.float64) @ onehot).astype(np.int64),
+        rules_by_outcome=by_outcome,
     )
     table = None
     if rows:
