@@ -173,8 +173,8 @@ def summarise_chunk(
     # product (an integer one is slow, and a floating-point one is handed to
     # BLAS, whose threads spin on a busy machine from about 5,000 worlds on).
     by_outcome = np.empty((len(fired), n_out), dtype=np.int64)
-    for o in range(n_out):
-        by_outcome[:, o] = np.count_nonzero(fired[:, outcome == o], axis=1)
+    for j in range(n_out):
+        by_outcome[:, j] = np.count_nonzero(fired[:, outcome == j], axis=1)
     counts = Counts(
         n=R,
         outcomes=np.bincount(outcome, minlength=n_out).astype(np.int64),
