@@ -654,29 +654,45 @@ def _decisions(model: WargameModel, rng: np.random.Generator, k: int) -> list[An
 def test_compiled_adjudication_equals_numpy_on_random_decisions(
     path: Path, monkeypatch: pytest.MonkeyPatch, kernel_cache: Path
 ) -> None:
-    """Every action of every actor, taken in some worlds, in all or in none."""
+    """Every action of every actor, taken in some worlds, in all or in none: the same
+    values (zeros signed as there: some start at -0.0, which a change of 0 makes
+    +0.0), the same arrays kept where nothing changes a variable, and what a call
+    handed to a state left alone by the next calls (the kernel keeps its arrays)."""
     pytest.importorskip("numba")
     from sim.engine.adjudication import adjudicate
 
     model = WargameModel(load_scenario(path), replicates=300, collect=False, rng=3)
     for _ in range(12):
         model.step()
+    world = model.world
+    for name, var in world.var_types.items():
+        if var.type == "float":
+            world.values[name] = np.where(np.arange(world.R) % 3 == 0, -0.0, world.values[name])
     rng = np.random.default_rng(7)
+    handed: list[tuple[np.ndarray, np.ndarray]] = []
     for k in (0, 1, 2, 0, 2):
         decisions = _decisions(model, rng, k)
-        env = model.world.env()
+        env = world.env()
         monkeypatch.setenv(kernels.MODE_VARIABLE, "numpy")
-        a = model.world.take(np.arange(model.world.R))
+        a = world.take(np.arange(world.R))
+        kept = dict(a.values)
         adjudicate(a, decisions, env)
         monkeypatch.setenv(kernels.MODE_VARIABLE, "numba")
-        b = model.world.take(np.arange(model.world.R))
+        b = world.take(np.arange(world.R))
+        before = dict(b.values)
         assert kernels.active() and kernels.adjudicate(b, decisions, env)  # compiled
         assert all(same(a.values[n], b.values[n]) for n in a.values)
+        assert [n for n in a.values if a.values[n] is kept[n]] == [
+            n for n in b.values if b.values[n] is before[n]
+        ]
+        handed += [(x, x.copy()) for n, x in b.values.items() if x is not before[n]]
+        handed += [(b.rung, b.rung.copy()), (b.peak, b.peak.copy())]
         assert np.array_equal(a.rung, b.rung) and np.array_equal(a.peak, b.peak)
         assert np.array_equal(a.first_day, b.first_day)
         for actor in a.action_count:
             assert np.array_equal(a.action_count[actor], b.action_count[actor])
             assert np.array_equal(a.action_last[actor], b.action_last[actor])
+    assert all(np.array_equal(x, y) for x, y in handed)
 
 
 # -- an actor's whole decision ------------------------------------------------------------------

@@ -61,6 +61,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -708,59 +709,57 @@ def _written(targets: tuple[str, ...], types: dict[str, StateVar]) -> list[str]:
     the combined changes (``d<k>`` added, ``t<k>``/``f<k>`` set true/false, ``m<k>``
     the highest enum value or -1), cast to its type and bounds as
     :meth:`sim.engine.adjudication.Changes.apply` does."""
-    body: list[str] = []
-    for k, t in enumerate(targets):
-        var = types[t]
-        lo = "-math.inf" if var.min is None else repr(float(var.min))
-        hi = "math.inf" if var.max is None else repr(float(var.max))
-        bounded = var.min is not None or var.max is not None
-        if var.type == "float":
-            x = f"old{k}[i] + d{k}"
-            body.append(f"new{k}[i] = _clipf({x}, {lo}, {hi})" if bounded else f"new{k}[i] = {x}")
-        elif var.type == "int":
-            body += [f"x = old{k}[i] + d{k}", f"x = float(old{k}[i]) if x != x else x"]
-            if bounded:
-                body.append(f"x = _clipf(x, {lo}, {hi})")
-            body.append(f"new{k}[i] = _to_int(x)")
-        elif var.type == "bool":
-            body.append(f"new{k}[i] = t{k} or (old{k}[i] and not f{k})")
-        else:
-            body.append(f"new{k}[i] = m{k} if m{k} >= 0 else old{k}[i]")
-    return body
+    return [line for k, t in enumerate(targets) for line in _write(k, types[t])]
+
+
+def _write(k: int, var: StateVar) -> list[str]:
+    """The lines of :func:`_written` for target ``k``."""
+    lo = "-math.inf" if var.min is None else repr(float(var.min))
+    hi = "math.inf" if var.max is None else repr(float(var.max))
+    bounded = var.min is not None or var.max is not None
+    if var.type == "float":
+        x = f"old{k}[i] + d{k}"
+        return [f"new{k}[i] = _clipf({x}, {lo}, {hi})" if bounded else f"new{k}[i] = {x}"]
+    if var.type == "int":
+        body = [f"x = old{k}[i] + d{k}", f"x = float(old{k}[i]) if x != x else x"]
+        if bounded:
+            body.append(f"x = _clipf(x, {lo}, {hi})")
+        return [*body, f"new{k}[i] = _to_int(x)"]
+    if var.type == "bool":
+        return [f"new{k}[i] = t{k} | (old{k}[i] & (not f{k}))"]
+    return [f"new{k}[i] = m{k} if m{k} >= 0 else old{k}[i]"]
+
+
+_NUMBERS = ("int", "float")
 
 
 def effect_start(k: int, var: StateVar) -> list[str]:
     """The locals of target ``k`` before any change, by its type: the sum of the changes
-    (``d``, ``s`` whether one was added), set true or false (``t``, ``f``), the highest
-    enum value (``m``)."""
-    if var.type in ("int", "float"):
-        return [f"d{k} = 0.0", f"s{k} = False"]
+    (``d``, from -0.0: adding the first change to it gives that change to the bit, as
+    the numpy path takes it, not added to anything), set true or false (``t``, ``f``),
+    the highest enum value (``m``)."""
+    if var.type in _NUMBERS:
+        return [f"d{k} = -0.0"]
     if var.type == "bool":
         return [f"t{k} = False", f"f{k} = False"]
     return [f"m{k} = -1"]
 
 
-def effect_lines(k: int, var: StateVar, effect: Effect, code: _Codes) -> list[str]:
+def effect_lines(
+    k: int, var: StateVar, effect: Effect, code: _Codes, elsewhere: str = "0.0"
+) -> list[str]:
     """One effect on target ``k`` where the local ``on`` holds, by the conflict rules of
-    :class:`~sim.engine.adjudication.Changes`: a number's change is 0 elsewhere (the
-    numpy path's ``where``) and its first change is not added to 0; a bool is set true
-    or false; an enum keeps the highest value."""
-    if var.type in ("int", "float"):
-        return [
-            f"c = ({code.number(effect.expr)} - old{k}[i]) if on else 0.0",
-            f"d{k} = d{k} + c if s{k} else c",
-            f"s{k} = True",
-        ]
+    :class:`~sim.engine.adjudication.Changes`: a number's change is ``elsewhere`` where
+    it does not (the numpy path's ``where`` adds 0.0; -0.0 adds nothing, for what it
+    did not add at all); a bool is set true or false; an enum keeps the highest value.
+    No branch: the effect's value is worked out in every world."""
+    if var.type in _NUMBERS:
+        change = f"({code.number(effect.expr)} - old{k}[i])"
+        return [f"c = {change} if on else {elsewhere}", f"d{k} = d{k} + c"]
     if var.type == "bool":
         truth = code.truth(effect.expr)
-        return [
-            "if on:",
-            f"    if {truth}:",
-            f"        t{k} = True",
-            "    else:",
-            f"        f{k} = True",
-        ]
-    return ["if on:", f"    m{k} = max(m{k}, {code(effect.expr)})"]
+        return [f"b = {truth}", f"t{k} = t{k} | (on & b)", f"f{k} = f{k} | (on & (not b))"]
+    return [f"m{k} = max(m{k}, {code(effect.expr)}) if on else m{k}"]
 
 
 RUNG_LINES = [
@@ -854,17 +853,25 @@ def adjudication_kernel(actor_ids: tuple[str, ...], state: WorldState) -> Genera
     the effects of each actor's chosen action evaluated on the snapshot and combined
     by the conflict rules (a change of 0 added for the worlds where an action was
     not chosen, as the numpy path's ``where`` adds it), each target cast to its type
-    and bounds, the ladder moved and the history of the moves written. What the
-    numpy path decides from all the worlds at once (which actions were taken in
-    some world, hence which changes it adds up at all) comes in as ``taken``,
-    ``any_up`` and ``any_down``.
+    and bounds, the ladder moved and the history of the moves written.
+
+    A loop per actor first writes its history (its rows seen as one flat array,
+    ``count[a, i]`` at ``a * R + i``: half the cost of a row and a column index
+    per world) and marks which actions some world took (``taken``). That is what
+    the numpy path decides from all the worlds at once: which changes it adds up
+    at all, hence which targets it writes (the others keep their arrays, as
+    there, and are not worked out) and whether the ladder may move. Then one loop
+    per target written, over the actions that change it, and one for the ladder:
+    short loops without a branch on the world's values (an action no world took is
+    worked out too, its change -0.0, which adds nothing).
 
     Fixed arguments: ``R``, ``day``, ``rung``, ``peak``, ``new_rung``,
     ``new_peak``, ``newly``, ``first_day``, ``taken`` (per action of each actor in
-    turn, whether some world took it), ``any_up``, ``any_down``, per actor its
+    turn, whether some world took it; written), ``marks`` (per target whether it
+    was written, then whether the ladder may have moved; written), per actor its
     chosen ``act<j>`` and its ``count<j>`` and ``last<j>`` history (actions x
-    worlds, written), then per target ``old<k>`` and ``new<k>``, in the order of
-    :func:`adjudication_targets`. None if an expression has no scalar code.
+    worlds, C order, written), then per target ``old<k>`` and ``new<k>``, in the
+    order of :func:`adjudication_targets`. None if an expression has no scalar code.
     """
 
     def make() -> GeneratedKernel:
@@ -872,38 +879,70 @@ def adjudication_kernel(actor_ids: tuple[str, ...], state: WorldState) -> Genera
         types = state.var_types
         actors = [state.actors[a] for a in actor_ids]
         targets = adjudication_targets(actors)
-        slot = {t: k for k, t in enumerate(targets)}
-        body: list[str] = []
-        for k, t in enumerate(targets):
-            body += effect_start(k, types[t])
-        body += ["up = -1", "down = -1"]
+        places = _places(actors)
+        body = ["newly[0] = 0", "taken[:] = False"]
         offset = 0
         for j, actor in enumerate(actors):
-            for act in actor.actions:
-                flag, on = f"taken[{offset + act.index}]", f"act{j}[i] == {act.index}"
-                if act.default:
-                    continue
-                body += [f"if {flag}:", f"    on = {on}"]
-                for eff in act.effects:
-                    k = slot[eff.target]
-                    body += ["    " + x for x in effect_lines(k, types[eff.target], eff, code)]
-                if act.escalate_to is not None:
-                    body += ["    if on:", f"        up = max(up, {int(act.escalate_to)})"]
-                if act.deescalate_to is not None:
-                    body += ["    if on:", f"        down = max(down, {int(act.deescalate_to)})"]
+            body += [
+                f"c{j} = count{j}.reshape(count{j}.size)",
+                f"l{j} = last{j}.reshape(last{j}.size)",
+                "for i in range(R):",
+                f"    a = act{j}[i]",
+                f"    taken[{offset} + a] = True" if offset else "    taken[a] = True",
+                "    at = a * R + i",
+                f"    c{j}[at] += 1",
+                f"    l{j}[at] = day",
+            ]
             offset += len(actor.actions)
-        body += _written(targets, types)
-        body += RUNG_LINES
-        body += ["    " + line for line in _ladder(len(state.first_day))]
-        for j in range(len(actors)):
-            body += [f"count{j}[act{j}[i], i] += 1", f"last{j}[act{j}[i], i] = day"]
+        moves = [(p, j, x) for p, j, x in places if not x.default]
+        body += [f"k{p} = taken[{p}]" for p, _, _ in moves]
+        # what a number's change is where a world did not take the action: 0.0 added
+        # where some world took it, nothing (-0.0 added) where none did
+        numbers = [m for m in moves if any(types[e.target].type in _NUMBERS for e in m[2].effects)]
+        body += [f"z{p} = 0.0 if k{p} else -0.0" for p, _, _ in numbers]
+        for k, t in enumerate(targets):
+            var = types[t]
+            lines = effect_start(k, var)
+            acts = [(p, j, x) for p, j, x in moves if t in move_targets(x)]
+            for p, j, x in acts:
+                lines.append(f"on = act{j}[i] == {x.index}")
+                for e in x.effects:
+                    if e.target == t:
+                        lines += effect_lines(k, var, e, code, f"z{p}")
+            lines += _write(k, var)
+            body += [f"w{k} = {_some(acts)}", f"marks[{k}] = w{k}", *_worlds(f"w{k}", lines)]
+        lines = ["up = -1", "down = -1"]
+        for _, j, x in moves:
+            if x.escalate_to is not None or x.deescalate_to is not None:
+                lines.append(f"on = act{j}[i] == {x.index}")
+            if x.escalate_to is not None:
+                lines.append(f"up = max(up, {int(x.escalate_to)} if on else -1)")
+            if x.deescalate_to is not None:
+                lines.append(f"down = max(down, {int(x.deescalate_to)} if on else -1)")
+        lines += [*RUNG_LINES, *("    " + line for line in _ladder(len(state.first_day)))]
+        body.append(f"any_up = {_some([m for m in moves if m[2].escalate_to is not None])}")
+        body.append(f"any_down = {_some([m for m in moves if m[2].deescalate_to is not None])}")
+        body += [
+            f"marks[{len(targets)}] = any_up or any_down",
+            *_worlds("any_up or any_down", lines),
+        ]
         fixed: tuple[str, ...] = ("R", "day", "rung", "peak", "new_rung", "new_peak", "newly")
-        fixed += ("first_day", "taken", "any_up", "any_down")
+        fixed += ("first_day", "taken", "marks")
         fixed += tuple(x for j in range(len(actors)) for x in (f"act{j}", f"count{j}", f"last{j}"))
         fixed += tuple(x for k in range(len(targets)) for x in (f"old{k}", f"new{k}"))
-        return GeneratedKernel(body, code.names(), fixed)
+        return GeneratedKernel(body, code.names(), fixed, loop=False)
 
     return planned(state, f"kernel:adjudicate:{','.join(actor_ids)}", make)
+
+
+def _some(moves: list[tuple[int, int, Action]]) -> str:
+    """Whether some world took one of ``moves`` (their ``k<place>`` locals)."""
+    return " or ".join(f"k{p}" for p, _, _ in moves) or "False"
+
+
+def _worlds(condition: str, lines: list[str]) -> list[str]:
+    """A loop of ``lines`` over the worlds, where ``condition`` holds."""
+    return [f"if {condition}:", "    for i in range(R):", *("        " + x for x in lines)]
 
 
 def adjudication_targets(actors: list[Actor]) -> tuple[str, ...]:
@@ -911,21 +950,65 @@ def adjudication_targets(actors: list[Actor]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for a in actors for act in a.actions for t in move_targets(act)))
 
 
-def _adjudication_plan(
-    actor_ids: tuple[str, ...], state: WorldState
-) -> tuple[list[Actor], tuple[str, ...], list[tuple[int, Action]]]:
-    """The actors, the targets of :func:`adjudication_targets` and each action with its
-    place in ``taken``: worked out once per scenario model."""
-    key = f"kernel:adjudicate-plan:{','.join(actor_ids)}"
-    got = state.plans.get(key)
-    if got is None:
+def _places(actors: list[Actor]) -> list[tuple[int, int, Action]]:
+    """Each action of ``actors`` with its place in the kernel's ``taken`` and its actor's."""
+    places, offset = [], 0
+    for j, a in enumerate(actors):
+        places += [(offset + x.index, j, x) for x in a.actions]
+        offset += len(a.actions)
+    return places
+
+
+class _Adjudication:
+    """A day's kernel with what :func:`adjudicate` needs besides, worked out once per
+    scenario model: the targets and their dtypes, and the arrays the kernel writes
+    into, kept from call to call per number of worlds and thread. A target's new
+    array is handed to the state where the kernel wrote it, and made anew for the
+    next call; one it did not write is nobody's, and serves again."""
+
+    __slots__ = ("dtypes", "kept", "kernel", "slots", "targets")
+
+    def __init__(self, kernel: GeneratedKernel, actors: list[Actor], state: WorldState) -> None:
+        self.kernel = kernel
+        self.targets = adjudication_targets(actors)
+        self.dtypes = [_DTYPES[state.var_types[t].type] for t in self.targets]
+        self.slots = sum(len(a.actions) for a in actors)
+        self.kept: dict[tuple[int, int], list[Any]] = {}
+
+    def arrays(self, R: int) -> list[Any]:
+        """``[taken, marks, newly, new_rung, new_peak, new<k>...]`` for ``R`` worlds in
+        this thread; an entry the caller set to None (handed on) is made anew."""
+        key = (R, threading.get_ident())
+        got = self.kept.get(key)
+        if got is None:
+            if len(self.kept) >= 4:
+                self.kept.clear()
+            got = self.kept[key] = [
+                np.zeros(self.slots, dtype=bool),
+                np.zeros(len(self.targets) + 1, dtype=bool),
+                np.zeros(1, dtype=np.int64),
+                *(None for _ in range(2 + len(self.targets))),
+            ]
+        for k in range(3, len(got)):
+            if got[k] is None:
+                got[k] = np.empty(R, dtype=np.int64 if k < 5 else self.dtypes[k - 5])
+        return got
+
+
+def _adjudication_plan(actor_ids: tuple[str, ...], state: WorldState) -> _Adjudication | None:
+    """The :class:`_Adjudication` of ``actor_ids``' decisions, made once per scenario
+    model; None where there is no kernel (or an actor comes twice: not a day's
+    decisions)."""
+    key = "kernel:adjudicate-plan:" + ",".join(actor_ids)
+    plans = state.plans
+    got = plans.get(key, _UNSEEN)
+    if got is _UNSEEN:
+        twice = len(set(actor_ids)) < len(actor_ids)
+        kernel = None if twice else adjudication_kernel(actor_ids, state)
         actors = [state.actors[a] for a in actor_ids]
-        places, offset = [], 0
-        for a in actors:
-            places += [(offset + x.index, x) for x in a.actions]
-            offset += len(a.actions)
-        got = state.plans[key] = (actors, adjudication_targets(actors), places)
-    return got
+        got = plans[key] = None if kernel is None else _Adjudication(kernel, actors, state)
+    plan: _Adjudication | None = got
+    return plan
 
 
 def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, Any]) -> bool:
@@ -934,33 +1017,30 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     (the caller writes it); False, with nothing written, where there is no kernel."""
     if not decisions or not compiled_for(state):
         return False
-    actor_ids = tuple(d.actor for d in decisions)
-    if len(set(actor_ids)) < len(actor_ids):
-        return False  # an actor twice: not a day's decisions
-    kernel = adjudication_kernel(actor_ids, state)
-    if kernel is None:
+    plan = _adjudication_plan(tuple([d.actor for d in decisions]), state)
+    if plan is None:
         return False
     R = state.R
-    actors, targets, places = _adjudication_plan(actor_ids, state)
-    taken = np.concatenate(
-        [
-            np.bincount(d.action, minlength=len(a.actions))[: len(a.actions)] > 0
-            for d, a in zip(decisions, actors, strict=True)
-        ]
-    )
-    flags = taken.tolist()
-    acts = [x for k, x in places if flags[k] and not x.default]  # what some world did
-    any_up = any(x.escalate_to is not None for x in acts)
-    any_down = any(x.deescalate_to is not None for x in acts)
-    out = _Written(state, targets)
-    history = (
-        x
-        for d in decisions
-        for x in (d.action, state.action_count[d.actor], state.action_last[d.actor])
-    )
-    if not kernel.run(out.fixed((taken, any_up, any_down, *history)), env, R):
+    out = plan.arrays(R)
+    counts, lasts, values = state.action_count, state.action_last, state.values
+    fixed = [R, state.day, state.rung, state.peak, *out[3:5], out[2], state.first_day, *out[:2]]
+    for d in decisions:
+        fixed += (d.action, counts[d.actor], lasts[d.actor])
+    for k, t in enumerate(plan.targets):
+        fixed += (values[t], out[5 + k])
+    if not plan.kernel.run(tuple(fixed), env, R):
         return False
-    out.store({e.target for x in acts for e in x.effects}, any_up or any_down)
+    written = out[1].tolist()
+    for k, t in enumerate(plan.targets):
+        if written[k]:
+            values[t] = out[5 + k]
+            out[5 + k] = None
+    if written[-1]:  # the ladder may have moved
+        state.rung = out[3]
+        out[3] = None
+        if out[2][0]:  # some peak rose
+            state.peak = out[4]
+            out[4] = None
     return True
 
 
