@@ -906,11 +906,15 @@ def utilities(
     state: WorldState,
     env: dict[str, Any],
     allowed: np.ndarray | None = None,
+    active: np.ndarray | None = None,
 ) -> dict[int, np.ndarray]:
     """Per foresight rule (global index): ``EV_H(action) - EV_H(default)``, per world.
 
     ``env`` is the decider's view of today's snapshot; ``allowed`` (actions x
-    worlds), where given, says where each action is allowed. Each (action,
+    worlds), where given, says where each action is allowed; ``active``, where
+    given, says where some rule's ``when`` holds with its action allowed (the
+    compiled decision works it out in its own loop), and ``allowed`` is not
+    read. Each (action,
     horizon) and each horizon's default is worked out once, and only in the
     worlds where some rule's ``when`` holds and its action is allowed (0
     elsewhere, where the decision does not read it): every step is
@@ -919,10 +923,11 @@ def utilities(
     action's and the default's states share is worked out once.
     """
     R = state.R
-    active = np.zeros(R, dtype=bool)
-    for r in rules:
-        on = _mask(state.evaluate(r.condition, env), R)
-        active |= on if allowed is None else on & allowed[r.action_index]
+    if active is None:
+        active = np.zeros(R, dtype=bool)
+        for r in rules:
+            on = _mask(state.evaluate(r.condition, env), R)
+            active |= on if allowed is None else on & allowed[r.action_index]
     if not active.any():
         return {r.index: np.zeros(R) for r in rules}
     if kernels.active():  # the whole outlook in one compiled loop, where it can be had

@@ -1253,7 +1253,9 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
     An actor without foresight rules runs 2 and 4 in one loop (``stage`` 6), its
     masks held in local variables. One with foresight runs 2 alone, which writes
     ``allowed`` and ``ok`` (actions, constraints x worlds), ``chosen``,
-    ``rule_of``, ``wanted`` and the undecided worlds' number ``pending[0]``, for
+    ``rule_of``, ``wanted``, the undecided worlds' number ``pending[0]`` and
+    where foresight is wanted (``active``: some foresight rule's ``when`` holds,
+    its action is allowed and no trigger decided), for
     :func:`~sim.engine.foresight.utilities`; then 4, which reads them.
 
     The day's uniforms are the block of ``len(triggers) + 1`` rows of ``R`` the
@@ -1265,8 +1267,8 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
 
     Fixed arguments: ``R``, ``stage``, ``counts`` (the actor's action counts),
     ``allowed``, ``ok``, ``st``, ``tab``, ``chosen``, ``rule_of``, ``wanted``,
-    ``pending``, ``bound``, ``nbound``, then ``f0, f1...``. None if an expression
-    has no scalar code.
+    ``pending``, ``active``, ``bound``, ``nbound``, then ``f0, f1...``. None if an
+    expression has no scalar code.
     """
 
     def make() -> GeneratedKernel:
@@ -1311,6 +1313,14 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
             stored += [f"ok[{c}, i] = o{c}" for c in range(len(plan.constraints))]
             stored += [f"wanted[{a}, i] = wa{a}" for a in sorted(plan.constrained)]
             stored += ["chosen[i] = ch", "rule_of[i] = ro", "left += ch < 0"]
+            # where foresight is wanted: some foresight rule's `when` holds, its action is
+            # allowed and no trigger decided (foresight.utilities's `active`)
+            stored.append("act = False")
+            for p in plan.preferences:
+                if p.utility is None:
+                    on = f"({code.truth(p.rule.condition)})"
+                    stored.append(f"act = act | ((ch < 0) & {on} & al{p.rule.action_index})")
+            stored.append("active[i] = act")
             body += ["if stage == 2:", "    left = 0", "    for i in range(R):"]
             body += ["        " + line for line in second + stored]
             body += ["    pending[0] = left", "    return"]
@@ -1321,7 +1331,7 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
                 body += [f"    b = {b}", f"    bound[{c}, i] = b", f"    nb{c} += b"]
             body += counted
         fixed: tuple[str, ...] = ("R", "stage", "counts", "allowed", "ok", "st", "tab")
-        fixed += ("chosen", "rule_of", "wanted", "pending", "bound", "nbound")
+        fixed += ("chosen", "rule_of", "wanted", "pending", "active", "bound", "nbound")
         fixed += tuple(f"f{k}" for k in range(foreseen))
         return GeneratedKernel(body, code.names(), fixed, loop=False)
 
@@ -1359,8 +1369,10 @@ def decide(
     bound, nbound = np.empty((C, R), dtype=bool), np.zeros(C, dtype=np.int64)
     allowed = ok = wanted = _NO_MASK  # written by stage 2 only where foresight reads them
     pending = np.zeros(1, dtype=np.int64)
+    active = _NO_ROW_BOOL
     if foreseen:
         allowed, ok = np.empty((n, R), dtype=bool), np.empty((C, R), dtype=bool)
+        active = np.empty(R, dtype=bool)
         if plan.constrained:
             wanted = np.empty((n, R), dtype=bool)
     counts = state.action_count[actor.id]
@@ -1368,7 +1380,8 @@ def decide(
     if drawn is None:
         return None
     st, tab = drawn
-    fixed = [R, 6, counts, allowed, ok, st, tab, chosen, rule_of, wanted, pending, bound, nbound]
+    fixed = [R, 6, counts, allowed, ok, st, tab, chosen, rule_of, wanted, pending, active]
+    fixed += [bound, nbound]
     if not foreseen:
         if not kernel.call(prepared, tuple(fixed)):
             return None
@@ -1376,8 +1389,7 @@ def decide(
         fixed[1] = 2
         if not kernel.call(prepared, (*fixed, *[_NO_DRAWS] * len(foreseen))):
             return None
-        undecided = allowed & (chosen < 0) if pending[0] < R else allowed
-        ahead = foresight.utilities(actor, foreseen, state, env, undecided)
+        ahead = foresight.utilities(actor, foreseen, state, env, active=active)
         fixed[1] = 4
         if not kernel.call(prepared, (*fixed, *[ahead[r.index] for r in foreseen])):
             return None
@@ -1441,6 +1453,8 @@ def chance(
 
 _NO_ROW = np.zeros(1, dtype=np.int32)
 """The ``taken`` argument of a kernel whose action is not ``once`` (never read)."""
+_NO_ROW_BOOL = np.zeros(1, dtype=bool)
+"""The ``active`` argument of an actor without foresight (never written)."""
 _NO_MASK = np.zeros((1, 1), dtype=bool)
 """The ``wanted`` argument where no action is constrained (never written)."""
 _NO_DRAWS = np.zeros(1)
