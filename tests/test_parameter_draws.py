@@ -74,3 +74,15 @@ def test_another_bit_generator_is_drawn_from_as_given() -> None:
     for k, v in expected.items():
         np.testing.assert_array_equal(got[k], v)
     assert not state._draws
+
+
+def test_draws_of_many_worlds_are_not_kept() -> None:
+    """A batch's large chunks never come again: their draws hold no memory."""
+    sc = load_scenario(ROOT / "scenarios" / "allied_resolve_2022.yaml")
+    big = state.MAX_KEPT_WORLDS + 1
+    got = WorldState.initial(sc, big, np.random.default_rng(3)).params
+    assert not state._draws
+    for k, v in plain(sc, big, np.random.default_rng(3)).items():
+        np.testing.assert_array_equal(got[k], v)
+    WorldState.initial(sc, state.MAX_KEPT_WORLDS, np.random.default_rng(3))
+    assert state._draws  # up to the limit they are

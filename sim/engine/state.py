@@ -443,6 +443,11 @@ _Stream = np.random.SeedSequence | np.random.Generator
 MAX_DRAWS = 64
 """Parameter draws kept (:func:`_sample`); past that the memo starts again."""
 
+MAX_KEPT_WORLDS = 20_000
+"""Draws of more worlds than this are not kept: what the memo is for (the viewer's
+few thousand worlds, the same seeds every time) is far below, and 64 kept draws of a
+batch's large chunks, whose seeds never come again, would only hold memory."""
+
 _draws: dict[tuple[Any, ...], tuple[Parameter, np.ndarray]] = {}
 
 
@@ -484,6 +489,8 @@ def _sample(p: Parameter, stream: _Stream, R: int) -> np.ndarray:
     if kept is not None and kept[0] is p:
         return kept[1].copy()
     drawn = p.sample(np.random.Generator(np.random.PCG64(stream)), R)
+    if R > MAX_KEPT_WORLDS:
+        return drawn
     if len(_draws) >= MAX_DRAWS:
         _draws.clear()
     _draws[key] = (p, drawn)
