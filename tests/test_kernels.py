@@ -753,3 +753,27 @@ def test_compiled_choice_alone_equals_numpy(
     monkeypatch.setattr(kernels, "decide", lambda *args: None)
     assert _same_worlds(plain, _run(path, "numba", monkeypatch, n=400))
     assert calls and all(calls)
+
+
+_BLAS_CHECK = """
+import sys
+from sim.engine import kernels
+assert kernels.numba_module() is not None
+import numba.np.arraymath
+print(numba.np.arraymath._HAVE_BLAS, "scipy.linalg" in sys.modules)
+import scipy.linalg.cython_blas  # still importable afterwards
+print("scipy.linalg" in sys.modules)
+"""
+
+
+def test_numba_is_loaded_without_importing_scipys_blas() -> None:
+    """numba's numpy functions are loaded without their BLAS check (which imports
+    scipy.linalg, a third of the switch to the compiled path), and SciPy's BLAS can
+    still be imported after it."""
+    pytest.importorskip("numba")
+    pytest.importorskip("scipy.linalg.cython_blas")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", _BLAS_CHECK], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split() == ["False", "False", "True"]
