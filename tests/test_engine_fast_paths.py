@@ -359,3 +359,63 @@ def test_changes_in_every_world_are_those_of_an_all_true_mask(
                 if got is not None:
                     np.testing.assert_array_equal(got, want)
                     assert got.dtype == want.dtype
+
+
+# -- a day's bookkeeping: rules fired, first days, histories shared --------------------
+def test_rules_fired_and_first_days_are_those_of_the_plain_writes() -> None:
+    """``_fired`` (through the flat array) and ``_climb`` (on the worlds that rose)
+    write what the two-axis fancy write and the loop over every world write."""
+    from sim.engine import adjudication
+
+    st = _model_state(R=300)
+    rng = np.random.default_rng(8)
+    for trial in range(20):
+        got, want = st.take(np.arange(st.R)), st.take(np.arange(st.R))
+        decisions = []
+        for actor in st.scenario.actors:
+            rules = [-2, -1, *(r.index for r in actor.rules)]
+            rule = rng.choice(rules, st.R) if trial % 5 else np.full(st.R, -1)
+            decisions.append(Decision(actor.id, np.zeros(st.R, np.int64), rule))
+        adjudication._fired(got, decisions)
+        for dec in decisions:
+            fired = dec.rule >= 0
+            want.rule_fired[dec.rule[fired], np.nonzero(fired)[0]] = True
+        np.testing.assert_array_equal(got.rule_fired, want.rule_fired)
+        got.first_day[1:, rng.random(st.R) < 0.5] = -1  # rungs reached in some worlds only
+        want.first_day[:] = got.first_day
+        rung = np.maximum(got.peak + rng.integers(-1, 3, st.R), 0)
+        adjudication._climb(got, rung, 40 + trial)
+        newly = rung > want.peak
+        for j in range(1, len(want.first_day)):
+            want.first_day[j][newly & (rung >= j) & (want.first_day[j] < 0)] = 40 + trial
+        np.testing.assert_array_equal(got.first_day, want.first_day)
+        np.testing.assert_array_equal(got.peak, np.maximum(want.peak, rung))
+
+
+def test_a_move_kept_out_of_the_history_shares_it_and_writes_the_same_values() -> None:
+    """A copy without ``history`` shares the mover's history arrays, which ``move``
+    without ``history`` leaves as they are; every other write is the same."""
+    st = _model_state(R=50)
+    env = st.env()
+    for actor in st.scenario.actors:
+        count = st.action_count[actor.id].copy()
+        for act in actor.actions:
+            kept, counted = (st.hypothetical(actor.id, ladder=False, history=h) for h in (0, 1))
+            assert kept.action_count is st.action_count and kept.action_last is st.action_last
+            with np.errstate(all="ignore"):
+                move(kept, actor, act, env, history=False)
+                move(counted, actor, act, env)
+            for k in counted.values:
+                np.testing.assert_array_equal(kept.values[k], counted.values[k], err_msg=k)
+            np.testing.assert_array_equal(kept.rung, counted.rung)
+            moved = counted.action_count[actor.id][act.index]
+            np.testing.assert_array_equal(moved, count[act.index] + 1)
+        np.testing.assert_array_equal(st.action_count[actor.id], count)
+
+
+def _model_state(R: int) -> WorldState:
+    """The default scenario's state after a few days."""
+    engine = Engine(load_scenario(DEFAULT_SCENARIO), R, np.random.default_rng(3))
+    for _ in range(12):
+        engine.step()
+    return engine.world

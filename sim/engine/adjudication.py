@@ -137,9 +137,13 @@ def _climb(st: WorldState, rung: np.ndarray, day: int) -> None:
         # hypothetical copy that shares the days with its state, read only
         # (WorldState.hypothetical without ``ladder``): nothing reads them there.
         if st.first_day.flags.writeable:
-            for j in range(1, len(st.first_day)):
-                hit = newly & (st.rung >= j) & (st.first_day[j] < 0)
-                st.first_day[j][hit] = day
+            # the worlds that rose alone: each rung up to theirs is set where it is
+            # still unset (no rung above the highest of them is reached today)
+            w = np.flatnonzero(newly)
+            up = st.rung.take(w)
+            for j in range(1, min(len(st.first_day), int(up.max()) + 1)):
+                days = st.first_day[j]
+                days[w[(up >= j) & (days.take(w) < 0)]] = day
         st.peak = np.maximum(st.peak, st.rung)
 
 
@@ -221,13 +225,17 @@ def adjudicate(state: WorldState, decisions: Sequence[Decision], env: dict[str, 
     ch.apply(day)
 
 
-def move(state: WorldState, actor: Actor, action: Action, env: dict[str, Any]) -> None:
+def move(
+    state: WorldState, actor: Actor, action: Action, env: dict[str, Any], history: bool = True
+) -> None:
     """:func:`adjudicate` of one decision: ``actor`` taking ``action`` in every world, by
     no rule (foresight's hypothetical moves, many a day), on the numpy path.
 
     The same writes in the same order, without what a decision that differs
     between worlds needs: no count of the worlds per action, no masks, and no
-    rule to record (none fired, no constraint bound).
+    rule to record (none fired, no constraint bound). Without ``history`` the
+    move is not counted in the actor's history (for a copy that shares it:
+    :meth:`WorldState.hypothetical` with ``history=False``).
     """
     day = state.day
     if action.default:
@@ -238,8 +246,9 @@ def move(state: WorldState, actor: Actor, action: Action, env: dict[str, Any]) -
         ch = Changes(state)
         ch.add(None, action.effects, env, action.escalate_to, action.deescalate_to)
         ch.apply(day)
-    state.action_count[actor.id][action.index] += 1
-    state.action_last[actor.id][action.index] = day
+    if history:
+        state.action_count[actor.id][action.index] += 1
+        state.action_last[actor.id][action.index] = day
 
 
 _DISTINCT: dict[Action, bool] = {}
@@ -308,6 +317,16 @@ def _fired(state: WorldState, decisions: Sequence[Decision], compiled: bool = Fa
         if not chosen:
             fired = dec.rule >= 0
             if fired.any():
-                state.rule_fired[dec.rule[fired], np.nonzero(fired)[0]] = True
+                _mark(state.rule_fired, dec.rule, fired)
         for rule_index, worlds in dec.binding:
             state.rule_fired[rule_index] |= worlds
+
+
+def _mark(rows: np.ndarray, rule: np.ndarray, fired: np.ndarray) -> None:
+    """``rows[rule[w], w] = True`` for the worlds ``w`` where ``fired``; written through the
+    flat array where ``rows`` is one block (a quarter of the time of the two-axis write)."""
+    if not rows.flags.c_contiguous:
+        rows[rule[fired], np.nonzero(fired)[0]] = True
+        return
+    w = np.flatnonzero(fired)
+    rows.reshape(-1)[rule.take(w) * rows.shape[1] + w] = True

@@ -33,7 +33,7 @@ from sim.engine import kernels
 from sim.engine import outlook as outlook_kernel
 from sim.engine.adjudication import Decision, adjudicate, move
 from sim.engine.beliefs import actor_env
-from sim.engine.state import WorldState, rows_of
+from sim.engine.state import Rows, WorldState, rows_of
 from sim.expr import Expr
 from sim.scenario import names
 from sim.scenario.model import Action, Actor, Parameter, Rule, ValueTerm
@@ -236,11 +236,14 @@ def _after(
     """:func:`after`, by the move's kernel where ``compiled``; ``decision`` is the
     decision to adjudicate (``action`` in every world; made here if None). The numpy
     path adjudicates it by :func:`~sim.engine.adjudication.move` on a copy that does
-    not record the days rungs are first reached (nothing here reads them)."""
-    copy = state.hypothetical(actor.id, ladder=compiled)
+    not record the days rungs are first reached (nothing here reads them), nor, where no
+    expression reads the mover's history, the move in it."""
     if not compiled:
-        move(copy, actor, action, env)
+        history = actor.id in _history_by_mover(state)
+        copy = state.hypothetical(actor.id, ladder=False, history=history)
+        move(copy, actor, action, env, history)
         return copy
+    copy = state.hypothetical(actor.id)
     if kernels.move(copy, env, actor, action):
         return copy
     if decision is None:
@@ -775,7 +778,7 @@ class Outlook:
         states and types, as far as what it reads allows)."""
         b = responder.actor
         memo = self._memo_for(h, resp.reads)
-        if h.state.action_count[b.id] is not self.state.action_count[b.id]:
+        if resp.action.once and h.state.action_count[b.id] is not self.state.action_count[b.id]:
             memo = h.memo  # never so (only the decider moved), but the once check reads it
         key = ("chance", b.id, resp.action.index, t if resp.typed else None, horizon)
         got = memo.get(key)
@@ -1001,7 +1004,10 @@ class _Worlds(WorldState):
 
     Of the state variables and parameters, only those named in ``names`` are
     kept (:func:`_foreseen_names`: all that foresight's expressions read and
-    its moves write); an expression reading another would fail loudly.
+    its moves write); an expression reading another would fail loudly. An
+    actor's history arrays are sliced when first read (:class:`Rows`): the
+    numpy path reads those of the actors whose history some expression names
+    and of responders with a ``once`` move.
     """
 
     _whole: WorldState
@@ -1016,6 +1022,8 @@ class _Worlds(WorldState):
             if name in ("values", "params"):
                 kept = {k: v for k, v in getattr(whole, name).items() if k in names}
                 d[name] = rows_of(kept, where)
+            elif name in ("action_count", "action_last"):
+                d[name] = Rows(getattr(whole, name), where)  # an actor's when first read
             elif name not in _LATER:
                 d[name] = rows_of(getattr(whole, name), where)
         d["R"] = len(where)

@@ -166,7 +166,7 @@ class WorldState:
         sub.__dict__.update(self._shared())
         return sub
 
-    def hypothetical(self, actor_id: str, ladder: bool = True) -> WorldState:
+    def hypothetical(self, actor_id: str, ladder: bool = True, history: bool = True) -> WorldState:
         """A copy to adjudicate ``actor_id``'s move on without touching this state.
 
         :func:`~sim.engine.adjudication.adjudicate` replaces the state
@@ -177,7 +177,11 @@ class WorldState:
         Without ``ladder`` the copy's ``first_day`` is a read-only view of this
         state's, which the numpy adjudication leaves as it is (foresight reads
         no day a rung was first reached on its copies); the compiled one
-        writes it in place, so its copies get their own.
+        writes it in place, so its copies get their own. Without ``history``
+        the copy shares the mover's history arrays too, read as they are, for a
+        move that is not to be counted there (foresight's, where no expression
+        reads the mover's history: :func:`sim.engine.adjudication.move` with
+        ``history=False``).
         The other kept expression values are not: foresight evaluates a
         move's effects on views in which a responder's private trait stands
         for one of its types, so a value of parameters kept there would be
@@ -191,8 +195,9 @@ class WorldState:
         copy.__dict__["_constants"] = self._constants  # the same worlds: shared
         copy.values = dict(self.values)
         copy.first_day = self.first_day.copy() if ladder else frozen(self.first_day)
-        copy.action_count = {**self.action_count, actor_id: self.action_count[actor_id].copy()}
-        copy.action_last = {**self.action_last, actor_id: self.action_last[actor_id].copy()}
+        if history:
+            copy.action_count = _with(self.action_count, actor_id)
+            copy.action_last = _with(self.action_last, actor_id)
         return copy
 
     def _shared(self) -> dict[str, Any]:
@@ -371,6 +376,42 @@ def rows_of(x: Any, where: np.ndarray, read_only: bool = True) -> Any:
     if isinstance(x, dict):
         return {k: rows_of(v, where, read_only) for k, v in x.items()}
     return x
+
+
+class Rows(dict[str, np.ndarray]):
+    """Per actor, history arrays read from ``source`` when first asked for: its rows of
+    the worlds ``where`` (indices; read-only), or its own array where ``where`` is None.
+
+    A restricted state (foresight's) reads the history of a few actors only; the
+    others' are never sliced. Entries are read by key only: iterating shows those
+    read so far.
+    """
+
+    __slots__ = ("_source", "_where")
+
+    def __init__(
+        self,
+        source: Mapping[str, np.ndarray],
+        where: np.ndarray | None = None,
+        own: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        super().__init__(own or {})
+        self._source, self._where = source, where
+
+    def __missing__(self, key: str) -> np.ndarray:
+        v = self._source[key]
+        if self._where is not None:
+            v = rows_of(v, self._where)
+        self[key] = v
+        return v
+
+
+def _with(history: dict[str, np.ndarray], actor_id: str) -> dict[str, np.ndarray]:
+    """``history`` with a copy of ``actor_id``'s arrays of its own (the others shared)."""
+    own = history[actor_id].copy()
+    if type(history) is dict:
+        return {**history, actor_id: own}
+    return Rows(history, None, {actor_id: own})  # the others read from it when asked for
 
 
 def _kept(value: Any) -> np.ndarray:
