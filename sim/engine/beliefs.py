@@ -111,8 +111,7 @@ def update(
     R = state.R
     key = (actor.id, belief.trait)
     prior = state.posterior[key]
-    factor = np.ones_like(prior)
-    moved = False  # whether some factor is not 1 in every world
+    factor = None  # made (all ones) where some factor is not 1 in every world
     used: dict[EvidenceKey, np.ndarray] = {}
     for ev in belief.evidence:
         seen = _per_world(ev.seen.evaluate(env, R), R).astype(bool)
@@ -123,14 +122,17 @@ def update(
             if not new.any():  # a factor of 1 everywhere, and ``before | seen`` is ``before``
                 used[k] = before
                 continue
+            if factor is None:
+                factor = np.ones_like(prior)
             factor *= np.where(new, _likelihood(ev, env, R), 1.0)
             used[k] = before | seen
         else:
+            if factor is None:
+                factor = np.ones_like(prior)
             lik = _likelihood(ev, env, R)
             factor *= np.where(seen, lik, 1.0 - lik)
-        moved = True
     # prior * 1 is the prior, number for number: the product is made only where it moves
-    return _normalised(prior * factor if moved else prior, prior), used
+    return _normalised(prior if factor is None else prior * factor, prior), used
 
 
 def _likelihood(ev: Evidence, env: dict[str, Any], R: int) -> np.ndarray:

@@ -219,7 +219,10 @@ def _by_preferences(
     m = len(plan.candidates)
     utility = _full((m, R), -np.inf)
     utility[plan.default_row] = 0.0
-    best_u = _full((m, R), -np.inf)
+    # the best utility so far, per candidate: -inf until a preference of the action is
+    # applied, so a first preference compares with -inf itself, and the rows are made
+    # only for an action that has several preferences
+    best_u: np.ndarray | None = None
     best_rule = _full((m, R), -1, np.int64)
     for pref in plan.preferences:
         rule, j = pref.rule, pref.row
@@ -242,8 +245,10 @@ def _by_preferences(
         # putmask(row, m, x) writes what row = np.where(m, x, row) writes, in place
         # (as copyto(row, x, where=m) does, whose masked loop costs a few times more)
         np.putmask(utility[j], active, base + val)
-        better = active & (val > best_u[j])
+        better = active & (val > (-np.inf if best_u is None else best_u[j]))
         if not pref.last:
+            if best_u is None:
+                best_u = _full((m, R), -np.inf)
             np.putmask(best_u[j], better, val)
         np.putmask(best_rule[j], better, rule.index)
 

@@ -440,7 +440,7 @@ def _by_table(
         code = code | (masks[1].view(np.uint8) << 1)
         for j in range(2, k):
             code |= masks[j].view(np.uint8) << j
-    return table[code]
+    return table.take(code)  # table[code], without the general indexing's steps
 
 
 def _uniform(x: Any) -> Any:
@@ -1020,8 +1020,7 @@ class _Worlds(WorldState):
         d = sub.__dict__
         for name in _FIELDS:
             if name in ("values", "params"):
-                kept = {k: v for k, v in getattr(whole, name).items() if k in names}
-                d[name] = rows_of(kept, where)
+                d[name] = _kept_rows(getattr(whole, name), where, names)
             elif name in ("action_count", "action_last"):
                 d[name] = Rows(getattr(whole, name), where)  # an actor's when first read
             elif name not in _LATER:
@@ -1037,6 +1036,19 @@ class _Worlds(WorldState):
             raise AttributeError(name)
         v = self.__dict__[name] = rows_of(getattr(self._whole, name), self._where)
         return v
+
+
+def _kept_rows(
+    arrays: dict[str, np.ndarray], where: np.ndarray, names: frozenset[str]
+) -> dict[str, np.ndarray]:
+    """The arrays of ``names`` among ``arrays``, each restricted to the worlds ``where`` and
+    read only (what :func:`rows_of` gives each, in one loop)."""
+    out = {}
+    for k, v in arrays.items():
+        if k in names:
+            out[k] = row = v.take(where)
+            row.flags.writeable = False
+    return out
 
 
 def _foreseen_names(state: WorldState, decider: Actor) -> frozenset[str]:
