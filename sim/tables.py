@@ -366,13 +366,19 @@ def read_records(path: Path) -> list[dict[str, str]]:
 
 # -- cells of many rows at once, as bytes ----------------------------------------------
 # ``runs.csv`` has a row per world: its cells are made a column at a time, as a matrix of
-# bytes per column (one row per world, each cell left-aligned, with its length), and the
-# rows are cut out of the columns side by side in one step (:func:`joined_rows`).
+# bytes per column (one row per world, each cell padded with NULs, with where it ends),
+# and the rows are cut out of the columns side by side in one step (:func:`joined_rows`).
 
 
 class Cells(NamedTuple):
     """A column's cells as bytes: ``chars`` (rows x width, ``uint8``), each row's cell
-    left-aligned, and its length in bytes, ``lengths`` (rows)."""
+    among NULs, and the column just after its last byte, ``lengths`` (rows).
+
+    A looked-up cell (:func:`cell_table`) is left-aligned, so that column is its length;
+    numbers are aligned on their last digit (:func:`int_cells`) or their point
+    (:func:`float_cells`), with NULs before them too. No cell holds a NUL, so the NULs
+    are only padding, and :func:`joined_rows` drops them.
+    """
 
     chars: np.ndarray
     lengths: np.ndarray
@@ -395,6 +401,7 @@ def looked_up(table: Cells, codes: np.ndarray) -> Cells:
 
 
 _POW10 = np.array([10**i for i in range(20)], dtype=np.uint64)
+_POW10_SIGNED = _POW10[:19].astype(np.int64)
 _DIGIT = ord("0")
 
 
@@ -411,42 +418,30 @@ def _fours() -> np.ndarray:
     return _FOURS[0]
 
 
-def _digits(magnitude: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each whole number of ``magnitude`` (``uint64``, at most ``width`` <= 20 digits)
-    written out left-aligned in ``width`` columns of ASCII digits ("0" after its last
-    digit), and how many digits it has. Four digits at a time, looked up."""
-    count = np.maximum(np.searchsorted(_POW10, magnitude, side="right"), 1)
-    aligned = magnitude * _POW10[width - count]
-    fours = np.empty((len(magnitude), 5), dtype=np.int64)
-    ten4 = np.uint64(10_000)
-    for j in range(4, -1, -1):
-        rest = aligned // ten4
-        fours[:, j] = aligned - rest * ten4
-        aligned = rest
-    digits = _fours()[fours].view(np.uint8).reshape(len(magnitude), 20)
-    return digits[:, 20 - width :], count.astype(np.int64)
-
-
 def int_cells(values: np.ndarray) -> Cells:
-    """Whole numbers as ``str`` writes them."""
+    """Whole numbers as ``str`` writes them, right-aligned (NULs before them), four digits
+    at a time, looked up with the NULs before the first digit (:func:`_group_tables`)."""
     v = np.ascontiguousarray(values, dtype=np.int64)
+    rows = len(v)
+    if not rows:
+        return Cells(np.zeros((0, 1), dtype=np.uint8), np.zeros(0, dtype=np.int64))
     neg = v < 0
-    magnitude = np.where(neg, -(v + 1), v).astype(np.uint64) + neg.astype(np.uint64)
-    digits, count = _digits(magnitude, 19)
-    width = int(count.max()) if len(count) else 1
-    digits = digits[:, :width] * (np.arange(width)[None, :] < count[:, None])
-    return _signed(digits, count, neg)
-
-
-def _signed(chars: np.ndarray, lengths: np.ndarray, neg: np.ndarray) -> Cells:
-    """``chars`` with a minus sign in front of the rows where ``neg``."""
-    if not neg.any():
-        return Cells(chars, lengths)
-    out = np.zeros((len(chars), chars.shape[1] + 1), dtype=np.uint8)
-    out[:, :-1] = chars
-    out[neg, 0] = ord("-")
-    out[neg, 1:] = chars[neg]
-    return Cells(out, lengths + neg)
+    magnitude = np.where(neg, -(v + 1), v).astype(np.uint64) + neg  # |v|, even of -2**63
+    count = np.maximum(np.searchsorted(_POW10, magnitude, side="right"), 1)
+    groups = (int((count + neg).max()) + 3) // 4  # the digits and a sign
+    last = _group_tables()[1]
+    words = np.empty((rows, groups), dtype=np.uint32)
+    rest = magnitude
+    for j in range(groups - 1, -1, -1):
+        rest, low = np.divmod(rest, np.uint64(10_000))
+        kept = np.clip(count - 4 * (groups - 1 - j), 0, 4)
+        words[:, j] = last[low.astype(np.int64) + 10_000 * kept]
+    chars = words.view(np.uint8).reshape(rows, -1)
+    width = 4 * groups
+    if neg.any():
+        which = np.flatnonzero(neg)
+        chars[which, width - 1 - count[which]] = ord("-")
+    return Cells(chars, np.full(rows, width, dtype=np.int64))
 
 
 # Schubfach (R. Giulietti, "The Schubfach way to render doubles", 2020), as in the
@@ -457,7 +452,6 @@ _C_MIN = 1 << 52
 _Q_MIN = -1074
 _MASK32 = np.uint64(0xFFFFFFFF)
 _MASK63 = np.uint64((1 << 63) - 1)
-_TENTH = np.uint64(115_292_150_460_684_698 << 4)  # floor(s / 10) = mulhi(s, this)
 _G: tuple[np.ndarray, np.ndarray] | None = None
 
 
@@ -480,20 +474,49 @@ def _g() -> tuple[np.ndarray, np.ndarray]:
     return _G
 
 
-def _mulhi(a: np.ndarray, b: np.ndarray | np.uint64) -> np.ndarray:
-    """The upper 64 bits of the 128-bit products ``a * b`` (``uint64``)."""
-    a0, a1, b0, b1 = a & _MASK32, a >> np.uint64(32), b & _MASK32, b >> np.uint64(32)
+def _halves(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lower and upper 32 bits of each of ``a`` (``uint64``)."""
+    return a & _MASK32, a >> np.uint64(32)
+
+
+def _mulhi(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray:
+    """The upper 64 bits of the 128-bit products ``a * b`` (``uint64``), from the halves
+    of ``a`` and ``b`` (:func:`_halves`); in place where a step makes a new array."""
     p01, p10 = a0 * b1, a1 * b0
-    mid = ((a0 * b0) >> np.uint64(32)) + (p01 & _MASK32) + (p10 & _MASK32)
-    return a1 * b1 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (mid >> np.uint64(32))
+    mid = a0 * b0
+    mid >>= np.uint64(32)
+    mid += p01 & _MASK32
+    mid += p10 & _MASK32
+    mid >>= np.uint64(32)
+    high = a1 * b1
+    p01 >>= np.uint64(32)
+    p10 >>= np.uint64(32)
+    high += p01
+    high += p10
+    high += mid
+    return high
 
 
-def _rop(g1: np.ndarray, g0: np.ndarray, cp: np.ndarray) -> np.ndarray:
-    """``cp * g * 2**-127``, rounded to odd."""
-    x1 = _mulhi(g0, cp)
-    z = ((g1 * cp) >> np.uint64(1)) + x1
-    vbp = _mulhi(g1, cp) + (z >> np.uint64(63))
+def _rop(low1: np.ndarray, high0: np.ndarray, high1: np.ndarray) -> np.ndarray:
+    """``cp * g * 2**-127``, rounded to odd, from the lower 64 bits of ``g1 * cp`` and the
+    upper 64 bits of ``g0 * cp`` and of ``g1 * cp``."""
+    z = low1 >> np.uint64(1)
+    z += high0
+    vbp = high1 + (z >> np.uint64(63))
     return (vbp | (((z & _MASK63) + _MASK63) >> np.uint64(63))).astype(np.int64)
+
+
+def _moved_high(
+    high: np.ndarray, low: np.ndarray, a: np.ndarray, s: np.ndarray, sign: int
+) -> np.ndarray:
+    """The upper 64 bits of ``a * (cp + sign * 2**s)``, from those (``high``) and the lower
+    ones (``low``) of ``a * cp``: ``a * 2**s`` is ``a`` shifted, added or taken away with
+    its carry, where a product of its own would take four."""
+    shifted = a << s
+    moved = a >> (np.uint64(64) - s)
+    if sign > 0:
+        return high + moved + ((low + shifted) < low)
+    return high - moved - (low < shifted)
 
 
 def _shortest(c: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -501,13 +524,28 @@ def _shortest(c: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = c & 1
     cb = c << 2
     regular = (c != _C_MIN) | (q == _Q_MIN)
-    cbl = np.where(regular, cb - 2, cb - 1)
     k = np.where(regular, q * 661_971_961_083, q * 661_971_961_083 - 274_743_187_321) >> 41
     h = q + ((-k * 913_124_641_741) >> 38) + 2
     g1, g0 = (g[k - _K_MIN] for g in _g())
-    vb, vbl, vbr = (_rop(g1, g0, (x << h).astype(np.uint64)) for x in (cb, cbl, cb + 2))
+    # cp * g for cp = cb << h, and for the bounds (cb + 2 and cbl, shifted alike) from it:
+    # they differ from cp by 2**(h + 1), or 2**h below an irregular one.
+    cp = (cb << h).astype(np.uint64)
+    cph = _halves(cp)
+    low0, low1 = g0 * cp, g1 * cp
+    high0, high1 = _mulhi(*_halves(g0), *cph), _mulhi(*_halves(g1), *cph)
+    vb = _rop(low1, high0, high1)
+    bounds = []
+    for sign, by in ((-1, (h + regular).astype(np.uint64)), (1, (h + 1).astype(np.uint64))):
+        bounds.append(
+            _rop(
+                low1 + (g1 << by) if sign > 0 else low1 - (g1 << by),
+                _moved_high(high0, low0, g0, by, sign),
+                _moved_high(high1, low1, g1, by, sign),
+            )
+        )
+    vbl, vbr = bounds
     s = vb >> 2
-    sp10 = 10 * _mulhi(s.astype(np.uint64), _TENTH).astype(np.int64)
+    sp10 = s // 10 * 10
     tp10 = sp10 + 10
     upin = vbl + out <= sp10 << 2
     wpin = (tp10 << 2) + out <= vbr
@@ -521,54 +559,127 @@ def _shortest(c: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f, k
 
 
-def _positional(
-    digits: np.ndarray, n: np.ndarray, point: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Digits (left-aligned, ``n`` of them, the first one at the decimal exponent
-    ``point``) laid out as ``repr`` lays them where ``point`` is from -4 to 15:
-    ``123.45``, ``100.0``, ``0.00012`` (other rows hold nothing that counts).
+_TRAILING: list[np.ndarray] = []
 
-    A column's numbers have a few exponents: the rows of each are laid out together.
+
+def _trailing_zeros(f: np.ndarray) -> np.ndarray:
+    """How many decimal zeros each of ``f`` (``int64``, none 0) ends with."""
+    if not _TRAILING:
+        i = np.arange(10_000)
+        tz = np.zeros(10_000, dtype=np.int64)
+        for d in range(1, 4):
+            tz += i % 10**d == 0
+        tz[0] = 4
+        _TRAILING.append(tz)
+    table = _TRAILING[0]
+    low = f % 10_000
+    zeros = table[low]
+    more = np.flatnonzero(low == 0)  # four zeros or more: the next four digits
+    if len(more):
+        zeros[more] += _trailing_zeros(f[more] // 10_000)
+    return zeros
+
+
+_GROUP_TABLES: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+
+def _group_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Groups of four bytes, each as one number, looked up by ``value + size * k``
+    (made on first use: start-up time):
+
+    * decimals: the first ``k`` (0 to 4) digits of "0000" to "9999", NULs after them;
+    * integer part: the last ``k`` (0 to 4) digits of "0000" to "9999", NULs before them;
+    * the integer part's last three digits and the point: the last ``k + 1`` (1 to 3)
+      digits of "000." to "999." and the point, NULs before them.
     """
-    rows = len(n)
-    chars = np.zeros((rows, 22), dtype=np.uint8)
-    lengths = np.zeros(rows, dtype=np.int64)
-    exponents = (np.flatnonzero(np.bincount(np.clip(point, -5, 16) + 5)) - 5).tolist()
-    for e in exponents:
-        if not -4 <= e < 16:  # (-5 and 16: every exponent below and above)
-            continue
-        which: slice | np.ndarray = (
-            slice(None) if len(exponents) == 1 else np.flatnonzero(point == e)
-        )
-        d = digits[which]
-        if e >= 0:  # the integer part, the point, the decimals (at least one)
-            out = np.empty((len(d), 22), dtype=np.uint8)
-            out[:, : e + 1] = d[:, : e + 1]
-            out[:, e + 1] = ord(".")
-            out[:, e + 2 : 18] = d[:, e + 1 :]
-            out[:, 18:] = 0
-            length = e + 2 + np.maximum(n[which] - e - 1, 1)
-        else:  # "0.", the zeros, the digits
-            lead = 1 - e
-            out = np.zeros((len(d), 22), dtype=np.uint8)
-            out[:, :lead] = _DIGIT
-            out[:, 1] = ord(".")
-            out[:, lead : lead + 17] = d
-            length = lead + n[which]
-        out *= np.arange(22)[None, :] < length[:, None]  # NULs after the cell
-        chars[which] = out
-        lengths[which] = length
-    return chars, lengths
+    if not _GROUP_TABLES:
+        digits = _fours().view(np.uint8).reshape(10_000, 4)
+        at = np.arange(4)
+        first = np.concatenate([digits * (at < k) for k in range(5)])
+        last = np.concatenate([digits * (at >= 4 - k) for k in range(5)])
+        three = np.concatenate([digits[:1000, 1:], np.full((1000, 1), ord("."))], axis=1)
+        point = np.concatenate([three * (at >= 3 - k) for k in range(1, 4)])
+
+        def words(t: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(t.astype(np.uint8)).view(np.uint32).ravel()
+
+        _GROUP_TABLES.append((words(first), words(last), words(point)))
+    return _GROUP_TABLES[0]
+
+
+def _digit_count(whole: np.ndarray) -> np.ndarray:
+    """How many digits each of ``whole`` (``int64``, none negative) has ("0" has one):
+    compared with the powers of ten up to the largest's (a search would take more)."""
+    count = np.ones(len(whole), dtype=np.int64)
+    top = int(whole.max()) if len(whole) else 0
+    for p in _POW10_SIGNED[1:]:
+        if p > top:
+            break
+        count += whole >= p
+    return count
+
+
+def _fixed(f: np.ndarray, e: np.ndarray, neg: np.ndarray) -> Cells:
+    """The decimals ``f * 10**e`` (``f`` > 0) laid out as ``repr`` lays them out where the
+    first digit's decimal exponent is from -4 to 15: ``123.45``, ``100.0``, ``-0.00012``.
+
+    The cells are aligned on their points, not left-aligned: the integer part is written
+    right-aligned before a point at the same column in every row, and the decimals
+    left-aligned after it, so no row's digits are moved by its own number of digits
+    (:func:`joined_rows` drops the NULs around them). Each part is a whole number written
+    four digits at a time (the last three of the integer part with the point), looked up
+    with the NULs around the digits shown.
+    """
+    rows = len(f)
+    zeros = _trailing_zeros(f)
+    f = f // _POW10_SIGNED[zeros]
+    e = e + zeros  # f * 10**e, f ending in a digit other than 0
+    shown = np.maximum(-e, 1)  # decimals shown: at least one
+    down = _POW10_SIGNED[np.clip(-e, 0, 18)]
+    whole, part = np.divmod(f, down)  # the decimals as a whole number (0 if there are none)
+    whole *= _POW10_SIGNED[np.clip(e, 0, 18)]
+    count = _digit_count(whole)
+    top = int((count + neg).max()) - 3  # digits (and a sign) before the last three
+    groups_int = 1 + (max(top, 0) + 3) // 4
+    groups_dec = (int(shown.max()) + 3) // 4
+    first, last, point = _group_tables()
+    # The groups of four bytes as numbers, one column each.
+    words = np.empty((rows, groups_int + groups_dec), dtype=np.uint32)
+    upper, low = np.divmod(whole, 1000)
+    words[:, groups_int - 1] = point[low + 1000 * (np.minimum(count, 3) - 1)]
+    for j in range(groups_int - 2, -1, -1):
+        upper, low = np.divmod(upper, 10_000)
+        kept = np.clip(count + (4 * j + 5 - 4 * groups_int), 0, 4)
+        words[:, j] = last[low + 10_000 * kept]
+    # The decimals left-aligned in 4 * groups_dec digits, part * 10**shift, taken as
+    # their first four digits and the rest, so that no product reaches 10**19.
+    shift = 4 * groups_dec - shown
+    rest_digits = 4 * groups_dec - 4
+    lead, rest = np.divmod(part, _POW10_SIGNED[np.clip(rest_digits - shift, 0, 18)])
+    lead *= _POW10_SIGNED[np.clip(shift - rest_digits, 0, 4)]
+    rest *= _POW10_SIGNED[np.minimum(shift, rest_digits)]
+    words[:, groups_int] = first[lead + 10_000 * np.minimum(shown, 4)]
+    for j in range(groups_dec - 1, 0, -1):
+        rest, low = np.divmod(rest, 10_000)
+        words[:, groups_int + j] = first[low + 10_000 * np.clip(shown - 4 * j, 0, 4)]
+    chars = words.view(np.uint8).reshape(rows, -1)
+    at = 4 * groups_int - 1  # the point's column
+    if neg.any():
+        which = np.flatnonzero(neg)
+        chars[which, at - 1 - count[which]] = ord("-")
+    return Cells(chars, at + 1 + shown)
 
 
 def float_cells(values: np.ndarray) -> Cells:
     """Floats as ``repr`` writes them (the shortest text that reads back as the same
     float), byte for byte.
 
-    Numbers from 0.0001 to 1e16 are made here, a column at a time; any other (zeros,
-    exponents, infinities, NaNs, subnormal numbers) by ``repr`` itself.
+    Numbers from 0.0001 to 1e16 are made here, a column at a time (:func:`_fixed`);
+    any other (zeros, exponents, infinities, NaNs, subnormal numbers) by ``repr`` itself.
     """
     x = np.ascontiguousarray(values, dtype=np.float64)
+    if not len(x):
+        return Cells(np.zeros((0, 1), dtype=np.uint8), np.zeros(0, dtype=np.int64))
     bits = x.view(np.uint64)
     biased = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
     normal = (biased > 0) & (biased < 0x7FF)
@@ -580,17 +691,11 @@ def float_cells(values: np.ndarray) -> Cells:
     whole = (q < 0) & (-q < 53) & ((c >> shift) << shift == c)
     f = np.where(whole, c >> shift, f)
     e = np.where(whole, 0, e)
-    digits, n = _digits(f.astype(np.uint64), 17)
-    point = n + e - 1  # the decimal exponent of the first digit
-    # The digits that count: up to the last one not 0.
-    n = 17 - np.argmax(digits[:, ::-1] != _DIGIT, axis=1)
-    fixed = normal & (point >= 0) & (point < 16)
-    small = normal & (point < 0) & (point >= -4)
-    chars, lengths = _positional(digits, n, point)
-    chars = chars[:, : max(int(lengths.max()), 1)] if len(x) else chars
-    neg = (bits >> np.uint64(63)).astype(bool) & (fixed | small)
-    cells = _signed(chars, lengths, neg)
-    other = np.flatnonzero(~(fixed | small))
+    point = np.searchsorted(_POW10, f.astype(np.uint64), side="right") + e - 1
+    fixed = normal & (point >= -4) & (point < 16)  # the first digit's decimal exponent
+    neg = (bits >> np.uint64(63)).astype(bool) & fixed
+    cells = _fixed(np.where(fixed, f, 1), np.where(fixed, e, 0), neg)
+    other = np.flatnonzero(~fixed)
     if len(other):  # as repr has them
         texts = cell_table([repr(v) for v in x[other].tolist()])
         width = max(cells.chars.shape[1], texts.chars.shape[1])
@@ -617,12 +722,15 @@ def joined_rows(columns: Sequence[Cells]) -> bytes:
     rows = len(columns[0].lengths)
     width = sum(c.chars.shape[1] + 1 for c in columns)
     chars = np.empty((rows, width), dtype=np.uint8)
-    every = np.arange(rows)
+    # Each row's separators put by their offsets in the flat bytes: one index per cell,
+    # where a (row, column) pair of indices would be two.
+    flat = chars.reshape(-1)
+    starts = np.arange(0, rows * width, width)
     at = 0
     for i, c in enumerate(columns):
         w = c.chars.shape[1]
         chars[:, at : at + w] = c.chars
         chars[:, at + w] = 0
-        chars[every, at + c.lengths] = ord("\n") if i == len(columns) - 1 else ord(",")
+        flat[starts + (c.lengths + at)] = ord("\n") if i == len(columns) - 1 else ord(",")
         at += w + 1
     return chars.tobytes().translate(None, b"\0")

@@ -13,7 +13,8 @@ from sim.tables import cell_table, float_cells, int_cells, joined_rows, looked_u
 
 def _texts(cells) -> list[str]:
     return [
-        bytes(row[:n]).decode("utf-8") for row, n in zip(cells.chars, cells.lengths, strict=True)
+        bytes(row[:n]).replace(b"\0", b"").decode("utf-8")
+        for row, n in zip(cells.chars, cells.lengths, strict=True)
     ]
 
 
@@ -57,6 +58,47 @@ def test_whole_numbers_as_str(values):
     assert _texts(int_cells(np.array(values, dtype=np.int64))) == list(map(str, values))
 
 
+def _every_layout() -> np.ndarray:
+    """Floats of every layout float_cells makes itself: each decimal exponent of the first
+    digit from -4 to 15, with 1 to 17 digits, both signs, and whole numbers."""
+    out = []
+    for point in range(-4, 16):
+        for digits in range(1, 18):
+            for lead in (1, 4, 9):
+                text = str(lead) + "".join(str((point + i) % 10) for i in range(1, digits))
+                out.append(
+                    float(f"{text[0]}.{text[1:]}e{point}")
+                    if digits > 1
+                    else float(f"{lead}e{point}")
+                )
+    values = np.array(out)
+    return np.concatenate([values, -values, np.nextafter(values, 0), np.floor(values[values >= 1])])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        _every_layout(),
+        np.array([-123.5, -0.0001, -9999.25, 123456789012345.6, -999999999999999.9, 5e-324]),
+        np.array([1.5, 1e-300, 2.5, float("nan"), -1e300]),  # repr's own cells among ours
+    ],
+)
+def test_every_layout_is_written_as_repr_writes_it(values):
+    assert _texts(float_cells(values)) == list(map(repr, values.tolist()))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0, -1, 9, -9, 10, -10, 999, -999, 1000, -1000, 9999, -9999, 10_000, -10_000],
+        [-(2**63), 2**63 - 1, 0],
+        [5, 17, 3],  # one group of four, no sign
+    ],
+)
+def test_whole_numbers_of_every_width_as_str(values):
+    assert _texts(int_cells(np.array(values, dtype=np.int64))) == list(map(str, values))
+
+
 def test_a_field_of_rows_is_read_where_it_is():
     rows = np.zeros(4, dtype=[("a", np.int16), ("x", np.float64), ("k", np.int64)])
     rows["x"] = [0.1, -2.5, 1e-9, 7.0]
@@ -74,6 +116,9 @@ def test_rows_are_joined_with_commas_and_line_ends():
     ]
     want = '1,naïve,0.5\n22,,-0.0\n333,"quoted, with a comma",1e+20\n4444,a,12.25\n'
     assert joined_rows(cols).decode("utf-8") == want
+    # Cells aligned on their points (NULs before and after them) are joined the same way.
+    cols = [float_cells(np.array([-3.25, 1234.5, 0.001])), int_cells(np.array([7, -70, 700]))]
+    assert joined_rows(cols) == b"-3.25,7\n1234.5,-70\n0.001,700\n"
     assert joined_rows([]) == b""
 
 
