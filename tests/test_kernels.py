@@ -545,6 +545,9 @@ def test_auto_with_a_runners_estimate_switches_where_it_pays(
     assert second and second[-1]  # then the kernels, the budget still far off
     monkeypatch.setattr(kernels, "_accounts", {})
     monkeypatch.setattr(kernels, "AUTO_AFTER", 0.0)
+    # a switch that costs more than these chunks' CPU could ever save, however slow
+    # the machine (the first chunk's CPU per world is what the estimate multiplies)
+    monkeypatch.setattr(kernels, "AUTO_SWITCH", 60.0)
     chunks = _chunks_with_estimates(monkeypatch, 300, [600, 300])
     assert all(c and not any(c) for c in chunks)  # the last chunks: never worth a switch
 
