@@ -107,6 +107,50 @@ def test_power_matches_numpy(e: float) -> None:
     assert same([HELPERS["_pow"](v, e) for v in x], np.power(x, e))
 
 
+def _wide_points() -> np.ndarray:
+    """Arguments where exp, log and power are hard: edges, the whole range of doubles,
+    and the [-50, 50] the engine clips exp to, where SVML and the C library disagree."""
+    rng = np.random.default_rng(20221201)
+    bits = rng.integers(0, 2**63, 20_000, dtype=np.int64).view(np.float64)
+    return np.concatenate([EDGE, rng.uniform(-50.0, 50.0, 40_000), bits, -bits])
+
+
+def test_compiled_exp_log_and_power_are_numpys_own() -> None:
+    """The kernels' exp, log and power call numpy's loops (sim.engine.elementary), so
+    they give numpy's bits on every processor, also where numpy does not use the C
+    library (its SVML loops on processors with AVX-512)."""
+    pytest.importorskip("numba")
+    mod = kernels.helpers()
+    assert mod is not None
+    x = _wide_points()
+    y = np.abs(x) / 50.0
+    got_exp = np.array([mod._npexp(v) for v in x])
+    got_log = np.array([mod._nplog(v) for v in x])
+    assert same(got_exp, np.exp(x)) and same(got_log, np.log(x))
+    for e in (3.0, 1.5, 7.0, -2.5, 30.0):
+        assert same([mod._nppow(v, e) for v in y[:5000]], np.power(y[:5000], e))
+    assert kernels.agrees_with_numpy()
+
+
+def test_numpys_loops_are_found_and_checked() -> None:
+    from sim.engine import elementary
+
+    for ufunc, types in elementary.SYMBOLS.values():
+        fn, data = elementary.loop(ufunc, types)
+        assert fn and not data
+    with pytest.raises(LookupError, match="no loop"):
+        elementary.loop(np.exp, "qq->q")
+
+    class Impostor(bytes):
+        """Says what np.exp says of itself, but its memory holds a bytes object."""
+
+        __name__ = "exp"
+        nin, nout, nargs, ntypes, types = 1, 1, 2, 1, ["d->d"]
+
+    with pytest.raises(LookupError, match="not laid out"):
+        elementary.loop(Impostor(bytes(256)), "d->d")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("helper", "ufunc"), [("_iadd", np.add), ("_isub", np.subtract), ("_imul", np.multiply)]
 )

@@ -270,6 +270,18 @@ def _settled_shares(page, previous: str | None = None) -> str:
     pytest.fail(f"the outcome panel did not update (still {previous!r})")
 
 
+def _text_with(locator, wanted: str) -> str:
+    """The text of ``locator`` once it contains ``wanted`` (the last text seen if never)."""
+    deadline = time.monotonic() + UPDATE_TIMEOUT_MS / 1000
+    text = ""
+    while time.monotonic() < deadline:
+        text = locator.inner_text() if locator.count() else ""
+        if wanted in text:
+            break
+        time.sleep(0.25)
+    return text
+
+
 def _drawn(page, testid: str) -> None:
     """Wait until the chart ``testid`` is drawn as SVG (its libraries served locally)."""
     page.locator(f'[data-testid="{testid}"] svg').first.wait_for(timeout=UPDATE_TIMEOUT_MS)
@@ -344,7 +356,11 @@ def test_viewer_page_reacts_to_a_parameter(viewer, tmp_path):
             timeout=UPDATE_TIMEOUT_MS,
         )
         assert "Current rung:" in page.get_by_test_id("world-rung").inner_text()
-        params = page.get_by_text("This world's parameters").inner_text()
+        # the panel may redraw a moment after the day does: wait for the pin in it
+        params = _text_with(
+            page.get_by_text("This world's parameters"),
+            "How keen the Kremlin is on war = 1 (pinned)",
+        )
         assert "How keen the Kremlin is on war = 1 (pinned)" in params
         _drawn(page, "world-path")
         assert page.locator("table").count() >= 1  # the story so far

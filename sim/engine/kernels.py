@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.engine import pcg
+from sim.engine import elementary, pcg
 from sim.engine.draws import skip_uniforms
 from sim.expr import Expr
 from sim.expr.scalar import HELPER_NAMES, HELPERS, names_in, substitute
@@ -328,13 +328,14 @@ def _generator() -> str:
 
 
 def _own_source() -> bytes:
-    """The source of the modules that generate kernels (this one and the outlook
-    kernel's), read through their loaders, so also from a wheel or a zip on
-    ``sys.path`` where ``__file__`` names no file (``importlib.resources`` would do
-    as well but imports zipfile into every worker); where one cannot be read, the
-    package's version stands for it."""
+    """The source of the modules that generate kernels (this one, the outlook's and
+    the morning's) or give them helpers (uniforms, numpy's loops), read through
+    their loaders, so also from a wheel or a zip on ``sys.path`` where ``__file__``
+    names no file (``importlib.resources`` would do as well but imports zipfile into
+    every worker); where one cannot be read, the package's version stands for it."""
     parts = []
-    for name in (__name__, "sim.engine.outlook", "sim.engine.morning", "sim.engine.pcg"):
+    generators = ("outlook", "morning", "pcg", "elementary")
+    for name in (__name__, *(f"sim.engine.{g}" for g in generators)):
         try:
             spec = importlib.util.find_spec(name)
             get = getattr(spec.loader, "get_source", None) if spec is not None else None
@@ -366,10 +367,12 @@ def reference(x: np.ndarray, e: float) -> np.ndarray:
 def agrees_with_numpy() -> bool:
     """Whether the compiled ``exp``, ``log`` and ``pow`` equal numpy's to the bit.
 
-    numpy computes them with its own SIMD code on some processors (AVX-512),
-    which can differ from the C library's in the last bit; the kernels call
-    the C library's. Where the two differ, the kernels are not used, so the
-    results stay those of the numpy path. Checked once per process.
+    numpy computes them with its own SIMD code on some processors (Intel's SVML
+    where there is AVX-512), which can differ from the C library's in the last
+    bit; the kernels call numpy's own loops (:mod:`sim.engine.elementary`), so
+    this is a check that they are found and called right. Where the two differ,
+    the kernels are not used, so the results stay those of the numpy path.
+    Checked once per process.
     """
     global _agreement
     if _agreement is None:
@@ -438,7 +441,7 @@ def helpers_source() -> str:
     lines = ["import math", "", "import numpy as np", "from numba import njit", ""]
     for block in HELPERS.strip().split("\n\n\n"):
         lines += ["", "@njit(cache=True)", block.strip(), ""]
-    return "\n".join(lines) + "\n" + pcg.SOURCE
+    return "\n".join(lines) + "\n" + elementary.SOURCE + "\n" + pcg.SOURCE
 
 
 def helpers() -> ModuleType | None:
@@ -448,7 +451,11 @@ def helpers() -> ModuleType | None:
     if not _helpers_key:
         _helpers_key.append("h" + source_hash(helpers_source()))
     got = _modules.get(_helpers_key[0])
-    return got if got is not None else module(helpers_source(), "h")
+    if got is not None:
+        return got
+    if numba_module() is None or not elementary.register():
+        return None  # numpy's own loops cannot be called: no kernel could match them
+    return module(helpers_source(), "h")
 
 
 _helpers_key: list[str] = []
@@ -468,7 +475,9 @@ def header() -> str:
     """The start of every kernel module: imports, the helpers from their own module."""
     shared = f"sim_kernel_h{source_hash(helpers_source())}"
     lines = ["import math", "", "import numpy as np", "from numba import njit", ""]
-    lines.append(f"from {shared} import {', '.join((*HELPER_NAMES, *pcg.NAMES))}")
+    lines.append(
+        f"from {shared} import {', '.join((*HELPER_NAMES, *elementary.NAMES, *pcg.NAMES))}"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -652,7 +661,7 @@ def chance_kernel(resp: Response, state: WorldState) -> GeneratedKernel | None:
                 inner.append(f"on = {code.truth(r.condition)}")
                 inner.append(f"u = u - ({code.number(r.utility)} if on else 0.0)")
             inner.append(f"beta = {code.number(resp.actor.rationality)}")
-            inner.append("share = 1.0 / (1.0 + math.exp((-beta) * u)) if active else 0.0")
+            inner.append("share = 1.0 / (1.0 + _npexp((-beta) * u)) if active else 0.0")
             inner.append("chance = 1.0 - miss * (1.0 - share)")
         body += ["chance = 0.0", "if ok:", *("    " + line for line in inner)]
         body += ["p = chance if ok else 0.0", "q = 1.0 - p"]
@@ -660,7 +669,7 @@ def chance_kernel(resp: Response, state: WorldState) -> GeneratedKernel | None:
         # (and ``pow(1, H)`` is 1 exactly, by the C standard: not called for it)
         body.append(
             "out[i] = 1.0 - (q if H == 1 else (q * q if H == 2 else"
-            " (1.0 if q == 1.0 else q ** float(H))))"
+            " (1.0 if q == 1.0 else _nppow(q, float(H)))))"
         )
         return GeneratedKernel(body, code.names(), ("R", "H", "out", "taken"))
 
@@ -1208,12 +1217,12 @@ def _choice_body(
         # candidate's that is not allowed are had without calling exp
         body += [
             "    e = lg0 - mx",
-            "    cdf0 = 1.0 if e == 0.0 else (0.0 if e == -math.inf else math.exp(e))",
+            "    cdf0 = 1.0 if e == 0.0 else (0.0 if e == -math.inf else _npexp(e))",
         ]
         for j in range(1, m):
             body += [
                 f"    e = lg{j} - mx",
-                "    x = 1.0 if e == 0.0 else (0.0 if e == -math.inf else math.exp(e))",
+                "    x = 1.0 if e == 0.0 else (0.0 if e == -math.inf else _npexp(e))",
                 f"    cdf{j} = cdf{j - 1} + x",
             ]
         body += [f"    th = {at['draw']} * cdf{m - 1}", f"    act = {cands[0]}", "    rr = br0"]

@@ -18,8 +18,12 @@ exponents 2 (a square) and 0.5 (a square root), ``np.clip`` (``_clipf``) and
 the engine's cast of a number to an ``int`` state variable (``_to_int``:
 NaN to 0, rounded half up, clipped to +-1e15). Plain ``+ - * /`` on floats
 and the comparisons are IEEE operations that give the same result in any
-language. Where a construct has no scalar form, ``code`` is None and the
-caller keeps the numpy path.
+language. ``exp``, ``log`` and ``power`` are not: numpy computes them with
+loops of its own (Intel's SVML on processors with AVX-512), so the helpers
+call ``_npexp``, ``_nplog`` and ``_nppow``, which a compiled kernel has from
+:mod:`sim.engine.elementary` (numpy's very loops, one element at a time) and
+:func:`python_scope` as numpy's ufuncs. Where a construct has no scalar
+form, ``code`` is None and the caller keeps the numpy path.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ def _pow(x, e):
         return x * x
     if e == 0.5:
         return np.sqrt(x)
-    return x ** e
+    return _nppow(x, e)
 
 
 def _div(a, b):
@@ -105,18 +109,18 @@ def _div(a, b):
 
 
 def _exp(x):
-    return math.exp(_fmin(_fmax(x, -50.0), 50.0))
+    return _npexp(_fmin(_fmax(x, -50.0), 50.0))
 
 
 def _log(x):
-    return math.log(_fmax(x, 1e-12))
+    return _nplog(_fmax(x, 1e-12))
 
 
 def _probe(x, e, out):
     for i in range(x.shape[0]):
-        out[0, i] = math.exp(x[i])
-        out[1, i] = math.log(abs(x[i]) + 1e-12)
-        out[2, i] = (abs(x[i]) / 50.0) ** e
+        out[0, i] = _npexp(x[i])
+        out[1, i] = _nplog(abs(x[i]) + 1e-12)
+        out[2, i] = _nppow(abs(x[i]) / 50.0, e)
 
 
 def _round(x):
@@ -158,6 +162,8 @@ def python_scope() -> dict[str, Any]:
     import numpy as np
 
     scope: dict[str, Any] = {"math": math, "np": np, "float": np.float64, "int": np.int64}
+    # numpy's own exp, log and power (a compiled kernel calls their very loops)
+    scope.update(_npexp=np.exp, _nplog=np.log, _nppow=np.power)
     exec(HELPERS, scope)  # our own constant source
     return scope
 

@@ -1,0 +1,201 @@
+"""numpy's own ``exp``, ``log`` and ``power``, called from the compiled kernels.
+
+numpy does not compute ``exp``, ``log`` or ``power`` of float64 with the C
+library everywhere: on processors with AVX-512 its wheels for Linux call
+Intel's SVML, whose results differ from the C library's in the last bit for
+some arguments (about one ``exp`` in twenty, in the probe of
+:func:`sim.engine.kernels.agrees_with_numpy`), and other builds may have other
+loops. A kernel that called the C library there would not give the numpy
+path's results, and the compiled path could not be used at all.
+
+So the kernels call numpy's inner loop itself, the very function a ufunc call
+on an array runs for each element, on one element at a time: numpy's loops
+compute each element on its own (a SIMD lane does not look at its
+neighbours), so the number a kernel gets for ``x`` is the one the numpy path
+gets for ``x`` in any array, whatever the processor and the numpy build.
+
+The loop is found in the ufunc object (``PyUFuncObject``, numpy's public C
+structure): its table of loops, checked field by field against what the ufunc
+says of itself from Python (the number of inputs, outputs and loops, the name,
+every loop's types), so a layout that is not the expected one is never read
+as if it were. The loop's address is given to LLVM under a fixed symbol name
+(:data:`SYMBOLS`) before any kernel is compiled or loaded from numba's cache,
+and the kernels' machine code calls that symbol, so a kernel cached by one
+process runs in the next, where numpy lies elsewhere in memory. Where a loop
+cannot be found, :func:`register` says so and the caller keeps the numpy
+path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import numpy as np
+
+SYMBOLS = {
+    "wargame_numpy_exp_d": (np.exp, "d->d"),
+    "wargame_numpy_log_d": (np.log, "d->d"),
+    "wargame_numpy_power_dd": (np.power, "dd->d"),
+}
+"""The symbol each loop is known by in the kernels' machine code: its ufunc and types."""
+
+SOURCE = '''
+from llvmlite import ir as _ir
+from numba import types as _types
+from numba.core import cgutils as _cgutils
+from numba.extending import intrinsic as _intrinsic
+
+
+def _numpy_loop(symbol, nin):
+    """An intrinsic that runs numpy's inner loop ``symbol`` on one element: ``nin``
+    float64 inputs and one output, each in a cell of the stack, the loop called as
+    numpy calls it (``args``, ``dimensions`` of 1, ``steps`` of 8 bytes, no data)."""
+
+    def codegen(context, builder, signature, args):
+        f64, i64 = _ir.DoubleType(), _ir.IntType(64)
+        i8p = _ir.IntType(8).as_pointer()
+        fnty = _ir.FunctionType(
+            _ir.VoidType(), [i8p.as_pointer(), i64.as_pointer(), i64.as_pointer(), i8p]
+        )
+        fn = _cgutils.get_or_insert_function(builder.module, fnty, symbol)
+        cells = [_cgutils.alloca_once_value(builder, a) for a in args]
+        cells.append(_cgutils.alloca_once(builder, f64))
+        argv = _cgutils.alloca_once(builder, i8p, size=nin + 1)
+        steps = _cgutils.alloca_once(builder, i64, size=nin + 1)
+        for k, cell in enumerate(cells):
+            at = _ir.Constant(i64, k)
+            builder.store(builder.bitcast(cell, i8p), builder.gep(argv, [at]))
+            builder.store(_ir.Constant(i64, 8), builder.gep(steps, [at]))
+        dims = _cgutils.alloca_once_value(builder, _ir.Constant(i64, 1))
+        builder.call(fn, [argv, dims, steps, _ir.Constant(i8p, None)])
+        return builder.load(cells[-1])
+
+    if nin == 1:
+
+        @_intrinsic
+        def call1(typingctx, x):
+            return _types.float64(_types.float64), codegen
+
+        return call1
+
+    @_intrinsic
+    def call2(typingctx, x, y):
+        return _types.float64(_types.float64, _types.float64), codegen
+
+    return call2
+
+
+_exp_loop = _numpy_loop("wargame_numpy_exp_d", 1)
+_log_loop = _numpy_loop("wargame_numpy_log_d", 1)
+_power_loop = _numpy_loop("wargame_numpy_power_dd", 2)
+
+
+@njit(cache=True)
+def _npexp(x):
+    """numpy's ``exp`` of ``x``, to the bit."""
+    return _exp_loop(float(x))
+
+
+@njit(cache=True)
+def _nplog(x):
+    """numpy's ``log`` of ``x``, to the bit."""
+    return _log_loop(float(x))
+
+
+@njit(cache=True)
+def _nppow(x, e):
+    """numpy's ``power`` of ``x`` and ``e``, to the bit."""
+    return _power_loop(float(x), float(e))
+'''
+"""The compiled helpers (numba source, put into the kernels' helper module)."""
+
+NAMES = ("_npexp", "_nplog", "_nppow")
+"""The helpers a kernel module imports."""
+
+
+class _UFunc(ctypes.Structure):
+    """The head of numpy's ``PyUFuncObject`` (``numpy/ufuncobject.h``), up to ``types``."""
+
+    _fields_ = [
+        ("ob_refcnt", ctypes.c_ssize_t),
+        ("ob_type", ctypes.c_void_p),
+        ("nin", ctypes.c_int),
+        ("nout", ctypes.c_int),
+        ("nargs", ctypes.c_int),
+        ("identity", ctypes.c_int),
+        ("functions", ctypes.POINTER(ctypes.c_void_p)),
+        ("data", ctypes.POINTER(ctypes.c_void_p)),
+        ("ntypes", ctypes.c_int),
+        ("reserved1", ctypes.c_int),
+        ("name", ctypes.c_char_p),
+        ("types", ctypes.c_void_p),
+    ]
+
+
+def loop(ufunc: np.ufunc, types: str) -> tuple[int, int]:
+    """The address of ``ufunc``'s inner loop for ``types`` (e.g. ``"d->d"``) and of its data.
+
+    Raises:
+        LookupError: the structure is not laid out as expected, or has no such loop.
+    """
+    head = _UFunc.from_address(id(ufunc))
+    seen = (head.nin, head.nout, head.nargs, head.ntypes, head.name)
+    said = (ufunc.nin, ufunc.nout, ufunc.nargs, ufunc.ntypes, ufunc.__name__.encode())
+    if seen != said or not head.types or not head.functions:
+        raise LookupError(f"numpy's {ufunc.__name__} is not laid out as expected")
+    nums = ctypes.string_at(head.types, ufunc.ntypes * ufunc.nargs)
+    for k, sig in enumerate(ufunc.types):
+        codes = sig.replace("->", "")
+        want = bytes(np.dtype(c).num for c in codes)
+        if nums[k * ufunc.nargs : (k + 1) * ufunc.nargs] != want:
+            raise LookupError(f"numpy's {ufunc.__name__} loop {sig} is not where expected")
+        if sig == types:
+            fn = head.functions[k]
+            data = head.data[k] if head.data else None
+            if not fn:
+                break
+            return int(fn), int(data or 0)
+    raise LookupError(f"numpy's {ufunc.__name__} has no loop {types}")
+
+
+_registered: list[bool] = []
+
+
+def register() -> bool:
+    """Give LLVM the address of each loop of :data:`SYMBOLS` (once per process, before
+    any kernel is compiled or loaded); False where one cannot be had (a loop not
+    found, one that needs its data pointer, no llvmlite), and then no kernel runs."""
+    if not _registered:
+        _registered.append(_register())
+    return _registered[0]
+
+
+def _register() -> bool:
+    try:
+        from llvmlite import binding
+    except ImportError:
+        return False
+    found: dict[str, int] = {}
+    for symbol, (ufunc, types) in SYMBOLS.items():
+        try:
+            fn, data = loop(ufunc, types)
+        except (LookupError, ValueError, TypeError):
+            return False
+        if data:  # a generic loop that calls the function its data names: not ours
+            return False
+        found[symbol] = fn
+    for symbol, fn in found.items():
+        binding.add_symbol(symbol, fn)
+    return True
+
+
+def describe() -> dict[str, Any]:
+    """Where each loop was found (for a bug report): symbol to address, or the error."""
+    out: dict[str, Any] = {}
+    for symbol, (ufunc, types) in SYMBOLS.items():
+        try:
+            out[symbol] = hex(loop(ufunc, types)[0])
+        except LookupError as err:
+            out[symbol] = str(err)
+    return out
