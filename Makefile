@@ -30,6 +30,8 @@ $(STAMP): pyproject.toml $(LOCK)
 
 main: $(STAMP)  ## validate the scenarios, then the default scenario's batch with plots
 	$(BIN)/wargame validate scenarios/*.yaml seeds/claims.yaml
+	@# the default scenario's compiled kernels, once (some 15 s; then every batch of it can use them)
+	$(BIN)/wargame validate --compile scenarios/allied_resolve_2022.yaml
 	$(BIN)/wargame batch scenarios/allied_resolve_2022.yaml
 
 test: $(STAMP) chromium  ## lint, then the whole test suite

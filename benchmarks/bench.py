@@ -261,6 +261,26 @@ def bytecode(tree: Path) -> None:
     )
 
 
+def warm_kernels(src: Source) -> str:
+    """Compile the scenario's kernels into the cache before anything is timed, as
+    ``make main`` does for the default scenario (``wargame validate --compile``): a user's
+    batches find them there, and without them ``auto`` keeps the numpy path for a
+    long time (docs/performance.md, "Compiled kernels"). A batch of 300 worlds with
+    ``WARGAME_KERNELS=numba``, which every version of the command can run; says what
+    it did, for the line about the machine."""
+    env = os.environ | {"WARGAME_KERNELS": "numba"}
+    if src.pythonpath:
+        env["PYTHONPATH"] = src.pythonpath
+    with tempfile.TemporaryDirectory(prefix="wargame-bench-") as tmp:
+        cmd = [*wargame_cmd(), "batch", src.scenario, "--runs", "300", "--no-plots", "-q"]
+        cmd += ["--claims", src.claims, "--out", str(Path(tmp) / "warm")]
+        started = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return f"kernels not compiled first (exit {proc.returncode})"
+    return f"kernels compiled into the cache first ({time.perf_counter() - started:.1f} s)"
+
+
 def whole_command(src: Source, reps: int) -> tuple[list[float], list[float], int, str, str]:
     """``wargame batch`` of 10,000 worlds without plots, ``reps`` times: wall times, CPU times,
     peak memory, a note if it failed and how it ran (executor and workers, as the command
@@ -899,6 +919,9 @@ def measure(
     chosen = args.only or SECTIONS
     # Every section's commands and case processes import the library: from bytecode.
     bytecode(Path(src.pythonpath) if src.pythonpath else ROOT)
+    warmed = warm_kernels(src)
+    if baseline is not None:
+        warm_kernels(baseline)
     load_before = _load()
     started = time.perf_counter()
 
@@ -927,7 +950,7 @@ def measure(
         f"Machine: {_cpu()}, {os.cpu_count()} cores, {_ram()}, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
         f"{_versions()}; load average {load_before} before, {_load()} after; "
-        f"{time.perf_counter() - started:.0f} s{' (--quick)' if quick else ''}"
+        f"{time.perf_counter() - started:.0f} s{' (--quick)' if quick else ''}; {warmed}"
     )
     return about, rows, targets_of(got)
 

@@ -824,3 +824,28 @@ def test_numba_is_loaded_without_importing_scipys_blas() -> None:
         [sys.executable, "-c", _BLAS_CHECK], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout.split() == ["False", "False", "True"]
+
+
+def test_validate_compile_puts_the_kernels_in_the_cache(
+    monkeypatch: pytest.MonkeyPatch, fresh_auto: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``wargame validate --compile`` (which ``make main`` runs for the default scenario)
+    compiles and marks the kernels, so that ``auto`` treats them as cached; where numba
+    cannot be had it says so and the file is still ok."""
+    pytest.importorskip("numba")
+    from sim.cli import main
+
+    monkeypatch.setenv(kernels.MODE_VARIABLE, "auto")
+    sc = load_scenario(DEFAULT)
+    kernels.marker(sc.sha256).unlink(missing_ok=True)
+    assert main(["validate", "--compile", str(DEFAULT)]) == 0
+    said = capsys.readouterr().out
+    assert ": ok; kernels " in said and "s of CPU" in said
+    assert kernels.marker(sc.sha256).exists()
+    monkeypatch.setattr(kernels, "_accounts", {})  # as in the next process
+    assert not kernels._account(sc)[1].cold  # auto's rule for cached kernels
+
+    monkeypatch.setattr(kernels, "_accounts", {})
+    monkeypatch.setattr(kernels, "_agreement", False)  # as where numba gives other numbers
+    assert main(["validate", "--compile", str(DEFAULT)]) == 0
+    assert "kernels not compiled" in capsys.readouterr().out

@@ -86,7 +86,44 @@ def _numpy_loop(symbol, nin):
     return call2
 
 
+def _numpy_loop_over(symbol):
+    """An intrinsic that runs numpy's inner loop ``symbol`` (one input) over the first
+    ``n`` elements of a contiguous float64 array into another, as numpy does for an
+    array: the numbers are those of one element at a time, in a single call."""
+
+    def codegen(context, builder, signature, args):
+        i64 = _ir.IntType(64)
+        i8p = _ir.IntType(8).as_pointer()
+        fnty = _ir.FunctionType(
+            _ir.VoidType(), [i8p.as_pointer(), i64.as_pointer(), i64.as_pointer(), i8p]
+        )
+        fn = _cgutils.get_or_insert_function(builder.module, fnty, symbol)
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        dst = context.make_array(signature.args[1])(context, builder, args[1])
+        argv = _cgutils.alloca_once(builder, i8p, size=2)
+        steps = _cgutils.alloca_once(builder, i64, size=2)
+        for k, arr in enumerate((src, dst)):
+            at = _ir.Constant(i64, k)
+            builder.store(builder.bitcast(arr.data, i8p), builder.gep(argv, [at]))
+            builder.store(_ir.Constant(i64, 8), builder.gep(steps, [at]))
+        dims = _cgutils.alloca_once_value(builder, args[2])
+        builder.call(fn, [argv, dims, steps, _ir.Constant(i8p, None)])
+        return context.get_dummy_value()
+
+    @_intrinsic
+    def call_over(typingctx, src, dst, n):
+        for a in (src, dst):
+            if not (isinstance(a, _types.Array) and a.dtype == _types.float64):
+                return None
+            if a.ndim != 1 or a.layout != "C":
+                return None
+        return _types.void(src, dst, _types.int64), codegen
+
+    return call_over
+
+
 _exp_loop = _numpy_loop("wargame_numpy_exp_d", 1)
+_exp_over = _numpy_loop_over("wargame_numpy_exp_d")
 _log_loop = _numpy_loop("wargame_numpy_log_d", 1)
 _power_loop = _numpy_loop("wargame_numpy_power_dd", 2)
 
@@ -95,6 +132,14 @@ _power_loop = _numpy_loop("wargame_numpy_power_dd", 2)
 def _npexp(x):
     """numpy's ``exp`` of ``x``, to the bit."""
     return _exp_loop(float(x))
+
+
+@njit(cache=True)
+def _npexp_into(src, dst, n):
+    """``dst[:n] = exp(src[:n])``, numpy's ``exp`` in one call of its loop (``n`` at
+    most the arrays' length, so nothing outside them is read or written)."""
+    if n > 0:
+        _exp_over(src, dst, min(n, src.shape[0], dst.shape[0]))
 
 
 @njit(cache=True)
@@ -110,7 +155,7 @@ def _nppow(x, e):
 '''
 """The compiled helpers (numba source, put into the kernels' helper module)."""
 
-NAMES = ("_npexp", "_nplog", "_nppow")
+NAMES = ("_npexp", "_npexp_into", "_nplog", "_nppow")
 """The helpers a kernel module imports."""
 
 

@@ -263,6 +263,19 @@ def prefer(on: bool = True) -> None:
     _preferred = on
 
 
+def force(sc: Any) -> bool:
+    """Take the compiled path for scenario ``sc`` in this process from now on, whatever
+    ``WARGAME_KERNELS`` says (``wargame validate --compile``, which then runs a few worlds
+    so that the kernels are compiled into the cache and marked there); False where
+    they cannot be had (numba not installed, or its functions not numpy's)."""
+    if not usable():
+        return False
+    key, acc = _account(sc)
+    acc.on = True
+    _mark(key)
+    return True
+
+
 def compiled_for(state: WorldState) -> bool:
     """Whether the kernels of ``state``'s scenario are to be used now (every kernel's
     entry asks; with ``auto``, the rule of the module's docs)."""
@@ -1183,8 +1196,96 @@ def _choice_body(
     cands = [int(c) for c in plan.candidates]
     m = len(cands)
     chosen, rule_of = at["chosen"], at["rule_of"]
-    body = []
+    body, foreseen = _utility_lines(plan, code, at)
+    body.append(f"if {chosen} < 0:")
+    if m == 1:
+        body += [f"    {chosen} = {cands[0]}", f"    {rule_of} = br0"]
+        return body, foreseen
+    body += _logit_lines(actor, plan, code, at)
+    # exp(0) is 1 and exp(-inf) 0 exactly: the largest logit's weight and a
+    # candidate's that is not allowed are had without calling exp
+    body += [
+        "    e = lg0 - mx",
+        "    cdf0 = 1.0 if e == 0.0 else (0.0 if e == -math.inf else _npexp(e))",
+    ]
+    for j in range(1, m):
+        body += [
+            f"    e = lg{j} - mx",
+            "    x = 1.0 if e == 0.0 else (0.0 if e == -math.inf else _npexp(e))",
+            f"    cdf{j} = cdf{j - 1} + x",
+        ]
+    body += _pick_lines(cands, at["draw"], [f"br{j}" for j in range(m)])
+    body += [f"    {chosen} = act", f"    {rule_of} = rr"]
+    return body, foreseen
+
+
+def _choice_parts(
+    actor: Actor, plan: ActorPlan, code: _Codes, at: dict[str, str]
+) -> tuple[list[str], list[str], list[str], int]:
+    """:func:`_choice_body` in two loops over the worlds, so that every ``exp`` of the
+    softmax is taken in one call of numpy's loop (:mod:`sim.engine.elementary`; one
+    call per number costs some 20 ns, more than the rest of a world's choice).
+
+    Returns the lines that make the buffers (before the first loop), those of the
+    first loop for world ``i`` (the utilities and logits; each logit's distance from
+    the largest in ``E``, each best rule in ``BR``, and each distance whose ``exp``
+    is wanted, in the worlds' order, in ``xs``), those after it and of the second
+    loop for world ``i`` (``exp`` of ``xs`` into ``ys``, then the softmax's pick of
+    the worlds no trigger decided, ``chosen[i] < 0``: the numbers of ``ys`` read
+    back in the same order), and the number of foresight utilities read. A single
+    candidate needs no second loop (its lines are empty).
+    """
+    cands = [int(c) for c in plan.candidates]
+    m = len(cands)
+    chosen, rule_of = at["chosen"], at["rule_of"]
+    first, foreseen = _utility_lines(plan, code, at)
+    first.append(f"if {chosen} < 0:")
+    if m == 1:
+        first += [f"    {chosen} = {cands[0]}", f"    {rule_of} = br0"]
+        return [], first, [], foreseen
+    alloc = [
+        f"E = np.empty(({m}, R))",
+        f"BR = np.empty(({m}, R), dtype=np.int64)",
+        f"xs = np.empty({m} * R)",
+        f"ys = np.empty({m} * R)",
+        "nx = 0",
+    ]
+    first += _logit_lines(actor, plan, code, at)
     for j in range(m):
+        first += [
+            f"    e = lg{j} - mx",
+            f"    E[{j}, i] = e",
+            f"    BR[{j}, i] = br{j}",
+            "    if not (e == 0.0) and not (e == -math.inf):",
+            "        xs[nx] = e",
+            "        nx += 1",
+        ]
+    second = ["_npexp_into(xs, ys, nx)", "k = 0", "for i in range(R):", "    if chosen[i] < 0:"]
+    for j in range(m):
+        x = "cdf0" if j == 0 else "x"
+        second += [
+            f"        e = E[{j}, i]",
+            "        if e == 0.0:",
+            f"            {x} = 1.0",
+            "        elif e == -math.inf:",
+            f"            {x} = 0.0",
+            "        else:",
+            f"            {x} = ys[k]",
+            "            k += 1",
+        ]
+        if j:
+            second.append(f"        cdf{j} = cdf{j - 1} + x")
+    pick = _pick_lines(cands, at["draw"], [f"BR[{j}, i]" for j in range(m)])
+    second += ["    " + line for line in pick]
+    second += ["        chosen[i] = act", "        rule_of[i] = rr"]
+    return alloc, first, second, foreseen
+
+
+def _utility_lines(plan: ActorPlan, code: _Codes, at: dict[str, str]) -> tuple[list[str], int]:
+    """Each candidate's summed utility ``ut{j}`` and best rule ``br{j}`` for world ``i``,
+    and the number of foresight utilities ``f0, f1...`` read."""
+    body = []
+    for j in range(len(plan.candidates)):
         start = "0.0" if j == plan.default_row else "-math.inf"
         body += [f"ut{j} = {start}", f"bu{j} = -math.inf", f"br{j} = -1"]
     foreseen = 0
@@ -1203,40 +1304,38 @@ def _choice_body(
         if not pref.last:
             body.append(f"        bu{j} = val")
         body.append(f"        br{j} = {rule.index}")
-    body.append(f"if {chosen} < 0:")
-    if m == 1:
-        body += [f"    {chosen} = {cands[0]}", f"    {rule_of} = br0"]
-    else:
-        body.append(f"    beta = {code.number(actor.rationality)}")
-        for j, c in enumerate(cands):
-            ok = f"{at['allowed'].format(a=c)} and math.isfinite(ut{j})"
-            body.append(f"    lg{j} = beta * ut{j} if {ok} else -math.inf")
-        body.append("    mx = lg0")
-        body += [f"    mx = _fmax(mx, lg{j})" for j in range(1, m)]
-        # exp(0) is 1 and exp(-inf) 0 exactly: the largest logit's weight and a
-        # candidate's that is not allowed are had without calling exp
-        body += [
-            "    e = lg0 - mx",
-            "    cdf0 = 1.0 if e == 0.0 else (0.0 if e == -math.inf else _npexp(e))",
-        ]
-        for j in range(1, m):
-            body += [
-                f"    e = lg{j} - mx",
-                "    x = 1.0 if e == 0.0 else (0.0 if e == -math.inf else _npexp(e))",
-                f"    cdf{j} = cdf{j - 1} + x",
-            ]
-        body += [f"    th = {at['draw']} * cdf{m - 1}", f"    act = {cands[0]}", "    rr = br0"]
-        body.append("    above = th < cdf0")
-        for j in range(1, m):
-            body += [
-                f"    now = th < cdf{j}",
-                "    if now and not above:",
-                f"        act = {cands[j]}",
-                f"        rr = br{j}",
-                "    above = now",
-            ]
-        body += [f"    {chosen} = act", f"    {rule_of} = rr"]
     return body, foreseen
+
+
+def _logit_lines(actor: Actor, plan: ActorPlan, code: _Codes, at: dict[str, str]) -> list[str]:
+    """Inside ``if chosen < 0:``, each candidate's logit ``lg{j}`` (``-inf`` where it is
+    not allowed or its utility is not finite) and the largest, ``mx``."""
+    cands = [int(c) for c in plan.candidates]
+    lines = [f"    beta = {code.number(actor.rationality)}"]
+    for j, c in enumerate(cands):
+        ok = f"{at['allowed'].format(a=c)} and math.isfinite(ut{j})"
+        lines.append(f"    lg{j} = beta * ut{j} if {ok} else -math.inf")
+    lines.append("    mx = lg0")
+    lines += [f"    mx = _fmax(mx, lg{j})" for j in range(1, len(cands))]
+    return lines
+
+
+def _pick_lines(cands: list[int], draw: str, rules: list[str]) -> list[str]:
+    """Inside ``if chosen < 0:``, the softmax's pick from the cumulative weights
+    ``cdf{j}``: the first candidate whose ``cdf`` is above the uniform times the sum,
+    into ``act``, and its best rule (``rules[j]``) into ``rr``."""
+    m = len(cands)
+    lines = [f"    th = {draw} * cdf{m - 1}", f"    act = {cands[0]}", f"    rr = {rules[0]}"]
+    lines.append("    above = th < cdf0")
+    for j in range(1, m):
+        lines += [
+            f"    now = th < cdf{j}",
+            "    if now and not above:",
+            f"        act = {cands[j]}",
+            f"        rr = {rules[j]}",
+            "    above = now",
+        ]
+    return lines
 
 
 def choose(
@@ -1340,12 +1439,13 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
         draw = f"_uniform(ub, {T}, tab, i, st)"
         if not foresees:
             local = {"allowed": "al{a}", "wanted": "wa{a}", "chosen": "ch", "rule_of": "ro"}
-            third, foreseen = _choice_body(actor, plan, code, {**local, "draw": draw})
-            body += [*held, "for i in range(R):", *("    " + line for line in second + third)]
+            alloc, third, pick, foreseen = _choice_parts(actor, plan, code, {**local, "draw": draw})
+            body += [*held, *alloc, "for i in range(R):"]
+            body += ["    " + line for line in second + third]
             for c, rule in enumerate(plan.constraints):
                 b = f"wa{rule.action_index} & (not o{c})"
                 body += [f"    b = {b}", f"    bound[{c}, i] = b", f"    nb{c} += b"]
-            body += ["    chosen[i] = ch", "    rule_of[i] = ro", *counted]
+            body += ["    chosen[i] = ch", "    rule_of[i] = ro", *pick, *counted]
         else:
             stored = [f"allowed[{a}, i] = al{a}" for a in range(n)]
             stored += [f"ok[{c}, i] = o{c}" for c in range(len(plan.constraints))]
@@ -1362,12 +1462,13 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
             body += ["if stage == 2:", "    left = 0", "    for i in range(R):"]
             body += ["        " + line for line in second + stored]
             body += ["    pending[0] = left", "    return"]
-            third, foreseen = _choice_body(actor, plan, code, {**_IN_ARRAYS, "draw": draw})
-            body += [*held, "for i in range(R):", *("    " + line for line in third)]
+            at = {**_IN_ARRAYS, "draw": draw}
+            alloc, third, pick, foreseen = _choice_parts(actor, plan, code, at)
+            body += [*held, *alloc, "for i in range(R):", *("    " + line for line in third)]
             for c, rule in enumerate(plan.constraints):
                 b = f"wanted[{rule.action_index}, i] & (not ok[{c}, i])"
                 body += [f"    b = {b}", f"    bound[{c}, i] = b", f"    nb{c} += b"]
-            body += counted
+            body += [*pick, *counted]
         fixed: tuple[str, ...] = ("R", "stage", "counts", "allowed", "ok", "st", "tab")
         fixed += ("chosen", "rule_of", "wanted", "pending", "active", "bound", "nbound")
         fixed += tuple(f"f{k}" for k in range(foreseen))
