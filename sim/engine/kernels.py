@@ -1197,9 +1197,7 @@ def _choice_body(
     m = len(cands)
     chosen, rule_of = at["chosen"], at["rule_of"]
     body, foreseen = _utility_lines(plan, code, at)
-    body.append(f"if {chosen} < 0:")
     if m == 1:
-        body += [f"    {chosen} = {cands[0]}", f"    {rule_of} = br0"]
         return body, foreseen
     body += _logit_lines(actor, plan, code, at)
     # exp(0) is 1 and exp(-inf) 0 exactly: the largest logit's weight and a
@@ -1235,13 +1233,10 @@ def _choice_parts(
     back in the same order), and the number of foresight utilities read. A single
     candidate needs no second loop (its lines are empty).
     """
+    m = len(plan.candidates)
     cands = [int(c) for c in plan.candidates]
-    m = len(cands)
-    chosen, rule_of = at["chosen"], at["rule_of"]
     first, foreseen = _utility_lines(plan, code, at)
-    first.append(f"if {chosen} < 0:")
     if m == 1:
-        first += [f"    {chosen} = {cands[0]}", f"    {rule_of} = br0"]
         return [], first, [], foreseen
     alloc = [
         f"E = np.empty(({m}, R))",
@@ -1283,7 +1278,8 @@ def _choice_parts(
 
 def _utility_lines(plan: ActorPlan, code: _Codes, at: dict[str, str]) -> tuple[list[str], int]:
     """Each candidate's summed utility ``ut{j}`` and best rule ``br{j}`` for world ``i``,
-    and the number of foresight utilities ``f0, f1...`` read."""
+    then ``if chosen < 0:`` (where no trigger decided), under which a single candidate
+    is chosen at once; and the number of foresight utilities ``f0, f1...`` read."""
     body = []
     for j in range(len(plan.candidates)):
         start = "0.0" if j == plan.default_row else "-math.inf"
@@ -1304,6 +1300,9 @@ def _utility_lines(plan: ActorPlan, code: _Codes, at: dict[str, str]) -> tuple[l
         if not pref.last:
             body.append(f"        bu{j} = val")
         body.append(f"        br{j} = {rule.index}")
+    body.append(f"if {at['chosen']} < 0:")
+    if len(plan.candidates) == 1:
+        body += [f"    {at['chosen']} = {int(plan.candidates[0])}", f"    {at['rule_of']} = br0"]
     return body, foreseen
 
 
