@@ -196,6 +196,13 @@ AUTO_SAVING = 0.6
 for a runner's estimate (a default chunk of 5,000 worlds: about 0.13 s against 0.37 s)."""
 
 
+AUTO_PRIOR = 20e-6
+"""CPU seconds per world the numpy path is taken to cost before a first chunk has been
+measured, for a runner's estimate (the default scenario's cost 60-70 us; one of a few
+rules, a few us): a worker with more than some 58,000 worlds ahead (a batch of a
+million worlds) switches at once rather than after a first chunk on the numpy path."""
+
+
 class _Account:
     """What ``auto`` knows of one scenario in this process."""
 
@@ -227,7 +234,9 @@ def expect(sc: Any, worlds: int, ahead: int) -> None:
 
     Under ``auto`` the switch is then decided by what is left instead of by what
     was spent: the first chunk runs on the numpy path and measures its CPU per
-    world; before each later chunk, the kernels are taken as soon as the numpy
+    world (unless the worlds ahead would pay for the switch even at
+    :data:`AUTO_PRIOR` per world: then at once); before each later chunk, the
+    kernels are taken as soon as the numpy
     path's CPU for the worlds ahead, times :data:`AUTO_SAVING`, is more than
     :data:`AUTO_SWITCH`, and not while it is less (a process's last chunks do
     not pay for a switch they would not win back). Kernels never compiled into
@@ -242,7 +251,9 @@ def expect(sc: Any, worlds: int, ahead: int) -> None:
     acc.done += acc.running
     acc.running = worlds
     if not acc.done or acc.spent <= 0.0:
-        acc.verdict = False  # nothing measured yet: this chunk measures it
+        # nothing measured yet: this chunk measures it, unless so many worlds are
+        # ahead that even a cheap scenario's numpy path would pay for the switch
+        acc.verdict = ahead * AUTO_PRIOR * AUTO_SAVING > AUTO_SWITCH
         return
     per_world = acc.spent / acc.done
     acc.verdict = ahead * per_world * AUTO_SAVING > AUTO_SWITCH
@@ -288,7 +299,7 @@ def compiled_for(state: WorldState) -> bool:
         return True
     if _preferred and acc.cold:
         return False  # never compiled: a long-lived process does not stop to compile
-    if not _preferred:  # else: at once
+    if not _preferred and not acc.verdict:  # else: at once
         _last[2] += 1
         if _last[0] == key and _last[2] % 16:
             return False  # the clock is read on every 16th call only (it costs 1-2 us)
