@@ -127,6 +127,9 @@ def test_compiled_exp_log_and_power_are_numpys_own() -> None:
     got_exp = np.array([mod._npexp(v) for v in x])
     got_log = np.array([mod._nplog(v) for v in x])
     assert same(got_exp, np.exp(x)) and same(got_log, np.log(x))
+    into = np.full_like(x, 7.0)
+    mod._npexp_into(x, into, len(x) - 3)  # the first n only, in one call of the loop
+    assert same(into[:-3], np.exp(x[:-3])) and (into[-3:] == 7.0).all()
     for e in (3.0, 1.5, 7.0, -2.5, 30.0):
         assert same([mod._nppow(v, e) for v in y[:5000]], np.power(y[:5000], e))
     assert kernels.agrees_with_numpy()
