@@ -100,7 +100,7 @@ class WorldState:
             intel_delay[i] = it.delay_days.evaluate(base_env, R)
         n_ev = len(scenario.events)
         posterior, evidence_used = initial_beliefs(scenario, base_env, R)
-        return cls(
+        state = cls(
             scenario=scenario,
             R=R,
             values=values,
@@ -126,6 +126,8 @@ class WorldState:
             posterior=posterior,
             evidence_used=evidence_used,
         )
+        state.__dict__.update(_of_scenario(state))
+        return state
 
     def take(self, where: np.ndarray, read_only: bool = False) -> WorldState:
         """A copy of the worlds ``where`` (indices), every per-world array sliced.
@@ -361,6 +363,24 @@ class WorldState:
     @cached_property
     def _action_index(self) -> dict[tuple[str, str], int]:
         return {(a.id, x.id): x.index for a in self.scenario.actors for x in a.actions}
+
+
+_by_scenario: dict[int, tuple[Scenario, dict[str, Any]]] = {}
+
+
+def _of_scenario(state: WorldState) -> dict[str, Any]:
+    """What :meth:`WorldState._shared` holds for ``state``'s scenario, kept from one
+    :meth:`WorldState.initial` to the next (every chunk of a batch is a new state of
+    the same scenario object), so that the plans and kernels worked out on a chunk's
+    first day serve the next chunks instead of being made again; a few scenarios at
+    a time (a viewer's overrides make new ones), the oldest dropped."""
+    sc = state.scenario
+    got = _by_scenario.get(id(sc))
+    if got is None or got[0] is not sc:
+        if len(_by_scenario) >= 8:
+            del _by_scenario[next(iter(_by_scenario))]
+        got = _by_scenario[id(sc)] = (sc, state._shared())
+    return got[1]
 
 
 def rows_of(x: Any, where: np.ndarray, read_only: bool = True) -> Any:
