@@ -68,6 +68,33 @@ def test_words_are_the_state_and_the_increment() -> None:
     assert (ih << 64) | il == s["inc"]
 
 
+def test_words_follow_the_stream_as_it_moves() -> None:
+    """The words read from the generator's memory are the state's after every draw and
+    jump, each call a new array (a kernel may keep it while the stream moves on)."""
+    rng = np.random.default_rng(12)
+    for n in (0, 1, 7, 1000):
+        rng.random(n)
+        rng.bit_generator.advance(3 * n)
+        st = pcg.words(rng)
+        np.testing.assert_array_equal(st, pcg._slow(rng.bit_generator))
+        assert pcg.words(rng) is not st
+    assert pcg._views[id(rng.bit_generator)][1] is not None  # read from memory here
+
+
+def test_words_fall_back_to_the_state_where_memory_differs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the memory does not hold what the ``state`` property says (another layout),
+    the property is read."""
+    rng = np.random.default_rng(13)
+    monkeypatch.setattr(pcg, "_ORDER", np.array([0, 1, 2, 3]))  # as if laid out otherwise
+    monkeypatch.setattr(pcg, "_views", {})
+    got = pcg.words(rng)
+    assert pcg._views[id(rng.bit_generator)][1] is None
+    monkeypatch.undo()
+    np.testing.assert_array_equal(got, pcg._slow(rng.bit_generator))
+
+
 def test_only_pcg64_streams_are_usable() -> None:
     assert pcg.usable(np.random.default_rng(1))
     assert not pcg.usable(np.random.Generator(np.random.Philox(1)))
