@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import operator
 import os
 import sys
 import threading
@@ -520,7 +521,7 @@ class GeneratedKernel:
     given.
     """
 
-    __slots__ = ("body", "fixed", "loop", "names", "variants")
+    __slots__ = ("body", "fixed", "loop", "names", "patterns", "read", "variants")
 
     def __init__(
         self, body: list[str], names: tuple[str, ...], fixed: tuple[str, ...], loop: bool = True
@@ -530,6 +531,8 @@ class GeneratedKernel:
         self.fixed = fixed
         self.loop = loop
         self.variants: dict[str, Any] = {}
+        self.patterns: dict[tuple[type, ...], Any] = {}  # for pattern()
+        self.read = _getter(names)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> GeneratedKernel:
         """The kernel itself: it is the scenario's code and holds nothing of a world,
@@ -568,16 +571,13 @@ class GeneratedKernel:
         got = self.prepare(view, R)
         return got is not None and self.call(got, fixed)
 
-    def prepare(self, view: dict[str, Any], R: int) -> tuple[Any, list[Any], str] | None:
+    def prepare(self, view: dict[str, Any], R: int) -> tuple[Any, Sequence[Any], str] | None:
         """The compiled function for ``view``'s pattern with the names read from it, for
         :meth:`call` (once or several times on the same view); None where there is none."""
-        args = [view[n] for n in self.names]
-        shape = (R,)
-        # a world array (the usual case, looked at first), a scalar, or no kernel
-        kinds = ["a" if type(v) is np.ndarray and v.shape == shape else _kind(v, R) for v in args]
-        if None in kinds:
+        args = self.read(view)
+        key = pattern(self.patterns, args, R)
+        if key is None:
             return None
-        key = "".join(kinds)  # type: ignore[arg-type]
         fn = self.variants.get(key, _UNSEEN)
         if fn is _UNSEEN:
             fn = self.function(key)
@@ -585,7 +585,7 @@ class GeneratedKernel:
             return None
         return fn, args, key
 
-    def call(self, prepared: tuple[Any, list[Any], str], fixed: tuple[Any, ...]) -> bool:
+    def call(self, prepared: tuple[Any, Sequence[Any], str], fixed: tuple[Any, ...]) -> bool:
         """Call a :meth:`prepare`'d kernel with ``fixed``; False (and nothing written)
         where it fails, and that pattern is not tried again."""
         fn, args, key = prepared
@@ -599,6 +599,54 @@ class GeneratedKernel:
 
 _UNSEEN = object()
 """What :attr:`GeneratedKernel.variants` gives for a pattern not compiled yet."""
+
+
+def _getter(names: tuple[str, ...]) -> Any:
+    """A function giving the tuple of ``names``' values in a view (one C call)."""
+    if not names:
+        return lambda view: ()
+    if len(names) == 1:
+        (name,) = names
+        return lambda view: (view[name],)
+    return operator.itemgetter(*names)
+
+
+_SHAPE = operator.attrgetter("shape")
+
+
+def pattern(patterns: dict[tuple[type, ...], Any], args: Sequence[Any], R: int) -> str | None:
+    """The pattern of ``args`` (``"a"`` a world array of shape ``(R,)``, ``"s"`` a
+    number, per argument), None where one is neither (another shape, another type:
+    no kernel). Which argument is an array and which a number is worked out once
+    per tuple of the arguments' types (kept in ``patterns``, one per kernel), so
+    that a call only looks at the arrays' shapes, in one pass of C."""
+    types = tuple(map(type, args))
+    got = patterns.get(types)
+    if got is None:
+        arrays = [k for k, t in enumerate(types) if issubclass(t, np.ndarray)]
+        scalar = (bool, int, float, np.bool_, np.integer, np.floating)
+        plain = all(issubclass(t, np.ndarray) or issubclass(t, scalar) for t in types)
+        kinds = "".join("a" if issubclass(t, np.ndarray) else "s" for t in types)
+        got = patterns[types] = (kinds if plain else None, _getter_at(arrays))
+    key: str | None = got[0]
+    at = got[1]
+    if key is None:
+        return None
+    if at is not None:
+        shapes = set(map(_SHAPE, at(args)))
+        if len(shapes) != 1 or shapes.pop() != (R,):
+            return None  # an array of another shape: no kernel
+    return key
+
+
+def _getter_at(places: list[int]) -> Any:
+    """A function giving the tuple of the items at ``places`` (None where there are none)."""
+    if not places:
+        return None
+    if len(places) == 1:
+        (k,) = places
+        return lambda args: (args[k],)
+    return operator.itemgetter(*places)
 
 
 def planned(state: WorldState, key: str, make: Any) -> GeneratedKernel | None:
@@ -1572,15 +1620,6 @@ def _decision_shape(actor: Actor, plan: ActorPlan, state: WorldState) -> tuple[A
         )
     shape: tuple[Any, ...] | None = plans[key]
     return shape
-
-
-def _kind(v: Any, R: int) -> str | None:
-    """``"a"`` for a world array, ``"s"`` for a scalar, None for anything else."""
-    if isinstance(v, np.ndarray):
-        return "a" if v.shape == (R,) else None
-    if isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)):
-        return "s"
-    return None
 
 
 def chance(

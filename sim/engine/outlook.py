@@ -430,13 +430,12 @@ def utilities(
         return None
     R = state.R
     args = _fetch(got.slots, state, env)
-    shape = (R,)
-    kinds = [
-        "a" if type(v) is np.ndarray and v.shape == shape else kernels._kind(v, R) for v in args
-    ]
-    if None in kinds:
+    key = kernels.pattern(got.kernel.patterns, args, R)
+    if key is None:
         return None
-    fn = got.kernel.function("".join(kinds))  # type: ignore[arg-type]
+    fn = got.kernel.variants.get(key, kernels._UNSEEN)
+    if fn is kernels._UNSEEN:
+        fn = got.kernel.function(key)
     if fn is None:
         return None
     day = state.day
@@ -447,7 +446,7 @@ def utilities(
     try:
         fn(R, day, day + 1, active, anyw, terms, vxs, powers, out, *args)
     except Exception:  # a typing failure in numba: keep the numpy path
-        got.kernel.variants["".join(kinds)] = None  # type: ignore[arg-type]
+        got.kernel.variants[key] = None
         return None
     return {r.index: out[j] for j, r in enumerate(rules)}
 
