@@ -107,9 +107,21 @@ _failed: set[str] = set()  # source hashes whose kernel could not be compiled or
 
 
 def mode() -> str:
-    """The path chosen by ``WARGAME_KERNELS`` (``auto`` if unset, ``numpy`` if unknown)."""
-    chosen = os.environ.get(MODE_VARIABLE, "auto").strip().lower()
-    return chosen if chosen in MODES else "numpy"
+    """The path chosen by ``WARGAME_KERNELS`` (``auto`` if unset, ``numpy`` if unknown).
+
+    Read on every call (tests and users change it between calls; a chunk asks some
+    thousand times, at 0.2 us a reading); what a value means is kept per value."""
+    raw = os.environ.get(MODE_VARIABLE, "auto")
+    chosen = _meaning.get(raw)
+    if chosen is None:
+        chosen = raw.strip().lower()
+        chosen = chosen if chosen in MODES else "numpy"
+        if len(_meaning) < 64:
+            _meaning[raw] = chosen
+    return chosen
+
+
+_meaning: dict[str, str] = {}  # per value of the variable, the mode it means
 
 
 def numba_module() -> Any:
@@ -159,7 +171,7 @@ def active() -> bool:
     numba installed (each kernel's entry then asks :func:`compiled_for` for its scenario)."""
     chosen = mode()
     if chosen == "numba":
-        return usable()
+        return (_agreement is True and bool(_numba)) or usable()  # checked once, then known
     return chosen == "auto" and _installed() and _agreement is not False
 
 
@@ -611,7 +623,7 @@ def _getter(names: tuple[str, ...]) -> Any:
     return operator.itemgetter(*names)
 
 
-_SHAPE = operator.attrgetter("shape")
+_NDIM = operator.attrgetter("ndim")
 
 
 def pattern(patterns: dict[tuple[type, ...], Any], args: Sequence[Any], R: int) -> str | None:
@@ -633,9 +645,12 @@ def pattern(patterns: dict[tuple[type, ...], Any], args: Sequence[Any], R: int) 
     if key is None:
         return None
     if at is not None:
-        shapes = set(map(_SHAPE, at(args)))
-        if len(shapes) != 1 or shapes.pop() != (R,):
-            return None  # an array of another shape: no kernel
+        arrays = at(args)
+        try:  # len and ndim, cheaper than the shape (a new tuple on each reading)
+            if set(map(len, arrays)) != {R} or set(map(_NDIM, arrays)) != {1}:
+                return None  # an array of another shape: no kernel
+        except TypeError:  # len() of a 0-d array
+            return None
     return key
 
 
@@ -1559,9 +1574,7 @@ def decide(
     prepared = kernel.prepare(env, R)
     if prepared is None:
         return None
-    from sim.engine import foresight
-    from sim.engine.adjudication import Decision
-
+    foresight, Decision = _late()
     chosen, rule_of = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
     bound, nbound = np.empty((C, R), dtype=bool), np.zeros(C, dtype=np.int64)
     allowed = ok = wanted = _NO_MASK  # written by stage 2 only where foresight reads them
@@ -1591,12 +1604,32 @@ def decide(
         if not kernel.call(prepared, (*fixed, *[ahead[r.index] for r in foreseen])):
             return None
     skip_uniforms(rng, (T + 1) * R)  # the day's block, as the numpy path leaves it
-    binding = tuple(
-        (rule.index, bound[c])
-        for c, (rule, b) in enumerate(zip(plan.constraints, nbound.tolist(), strict=True))
-        if b
+    counted = nbound.tolist()
+    binding = (
+        tuple(
+            (rule.index, bound[c])
+            for c, (rule, b) in enumerate(zip(plan.constraints, counted, strict=True))
+            if b
+        )
+        if any(counted)
+        else ()
     )
     return Decision(actor.id, chosen, rule_of, binding)
+
+
+def _late() -> tuple[Any, Any]:
+    """:mod:`sim.engine.foresight` and :class:`~sim.engine.adjudication.Decision`, which
+    import this module (imported on first use, then kept: an import statement in
+    :func:`decide` cost about a microsecond a call)."""
+    if not _LATE:
+        from sim.engine import foresight
+        from sim.engine.adjudication import Decision
+
+        _LATE.extend((foresight, Decision))
+    return _LATE[0], _LATE[1]
+
+
+_LATE: list[Any] = []
 
 
 def _decision_shape(actor: Actor, plan: ActorPlan, state: WorldState) -> tuple[Any, ...] | None:

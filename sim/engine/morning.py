@@ -495,5 +495,6 @@ def events_phase(
     skip_uniforms(rng, len(events) * R)  # the day's block of rows, one per event
     for e, active, started in scheduled:  # the random events' rows are written already
         state.event_active[e] = active
-        state.event_count[e] += started
+        if started:  # adding 0 to the row changes nothing
+            state.event_count[e] += 1
     return happened

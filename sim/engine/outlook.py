@@ -441,7 +441,8 @@ def utilities(
     day = state.day
     anyw = np.zeros(max(got.terms, 1), dtype=np.bool_)
     terms, vxs = got.buffers(R)
-    powers = np.full((max(got.powers, 1), 2), np.nan)  # no q equals nan
+    powers = np.empty((max(got.powers, 1), 2))
+    powers.fill(np.nan)  # no q equals nan (np.full, without its Python layer)
     out = np.zeros((got.rows, R))
     try:
         fn(R, day, day + 1, active, anyw, terms, vxs, powers, out, *args)
