@@ -196,7 +196,9 @@ class Engine:
         return out
 
     def run(self) -> Engine:
-        """Step to the horizon; returns self for chaining."""
-        while self.running:
-            self.step()
+        """Step to the horizon; returns self for chaining (numpy's errors ignored once
+        for all the days, as :meth:`step` ignores them for one)."""
+        with quiet():
+            while self.running:
+                self._day(None)
         return self
