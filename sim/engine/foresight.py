@@ -432,6 +432,8 @@ def _by_table(
         table **= horizon
         np.subtract(1.0, table, out=table)
         table.flags.writeable = False
+        if len(tables) >= _TABLES_KEPT:  # kept for every chunk of the scenario: bounded
+            tables.clear()
         tables[key] = table
     # each world's case, bit j set where mask j holds (a bool's byte is 0 or 1); one
     # mask is its own code (indexing reads it only)
@@ -454,6 +456,10 @@ def _uniform(x: Any) -> Any:
         x = lo  # equal values (where they are 0 and -0, no result differs)
     return None if x != x else x
 
+
+_TABLES_KEPT = 4096
+"""At most this many tables of :func:`_by_table` are kept per scenario (they are kept
+from chunk to chunk with the scenario's plans; the keys hold values of the day)."""
 
 _TABLE_BITS = 8
 """At most this many triggers, preferences and allowed mask for :func:`_by_table` (a case is

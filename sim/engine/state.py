@@ -9,6 +9,7 @@ per-world Python object anywhere.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -366,6 +367,7 @@ class WorldState:
 
 
 _by_scenario: dict[int, tuple[Scenario, dict[str, Any]]] = {}
+_lock = threading.Lock()
 
 
 def _of_scenario(state: WorldState) -> dict[str, Any]:
@@ -377,9 +379,12 @@ def _of_scenario(state: WorldState) -> dict[str, Any]:
     sc = state.scenario
     got = _by_scenario.get(id(sc))
     if got is None or got[0] is not sc:
-        if len(_by_scenario) >= 8:
-            del _by_scenario[next(iter(_by_scenario))]
-        got = _by_scenario[id(sc)] = (sc, state._shared())
+        with _lock:  # threads of a viewer may start chunks at once
+            got = _by_scenario.get(id(sc))
+            if got is None or got[0] is not sc:
+                if len(_by_scenario) >= 8:
+                    del _by_scenario[next(iter(_by_scenario))]
+                got = _by_scenario[id(sc)] = (sc, state._shared())
     return got[1]
 
 
@@ -479,6 +484,21 @@ def coerce(x: np.ndarray, typ: str, lo: float | None, hi: float | None) -> np.nd
 
 
 def _referenced_history(sc: Scenario) -> frozenset[str]:
+    """The history names some expression of ``sc`` reads (worked out once per scenario
+    object: every chunk asks)."""
+    got = _histories.get(id(sc))
+    if got is None or got[0] is not sc:
+        with _lock:
+            if len(_histories) >= 8:
+                del _histories[next(iter(_histories))]
+            got = _histories[id(sc)] = (sc, _history_names(sc))
+    return got[1]
+
+
+_histories: dict[int, tuple[Scenario, frozenset[str]]] = {}
+
+
+def _history_names(sc: Scenario) -> frozenset[str]:
     exprs = [v.initial for v in sc.state]
     for it in sc.intel:
         exprs += [it.watches, it.detect_prob]
