@@ -1173,21 +1173,29 @@ def fired(state: WorldState, decisions: Sequence[Decision]) -> bool:
     """``rule_fired`` set by a kernel where each decision's ``rule`` is a rule (what
     :func:`sim.engine.adjudication._fired` does with a mask and an index per decision,
     one loop over the worlds instead); the constraints that bound are left to the
-    caller. False, with nothing written, where there is no kernel."""
-    kernel = planned(state, "kernel:fired", _fired_kernel)
+    caller. False, with nothing written, where there is no kernel.
+
+    One call for all the decisions (a kernel per number of decisions): it only sets
+    marks, so the order in which worlds and decisions are visited changes nothing,
+    and each call into a kernel costs a few microseconds of its own."""
+    n = len(decisions)
+    if not n:
+        return True  # nothing to mark
+    kernel = planned(state, f"kernel:fired:{n}", lambda: _fired_kernel(n))
     if kernel is None:
         return False
     R = state.R
     prepared = kernel.prepare({}, R)
     if prepared is None:
         return False
-    out = state.rule_fired
-    return all(kernel.call(prepared, (R, out, dec.rule)) for dec in decisions)
+    return kernel.call(prepared, (R, state.rule_fired, *[dec.rule for dec in decisions]))
 
 
-def _fired_kernel() -> GeneratedKernel:
-    body = ["r = rule[i]", "if r >= 0:", "    fired[r, i] = True"]
-    return GeneratedKernel(body, (), ("R", "fired", "rule"))
+def _fired_kernel(n: int) -> GeneratedKernel:
+    body = []
+    for j in range(n):
+        body += [f"r = rule{j}[i]", "if r >= 0:", "    fired[r, i] = True"]
+    return GeneratedKernel(body, (), ("R", "fired", *(f"rule{j}" for j in range(n))))
 
 
 _DTYPES = {"int": np.int64, "float": np.float64, "bool": np.bool_, "enum": np.int64}

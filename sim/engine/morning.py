@@ -453,7 +453,7 @@ def events_phase(
             return None
     struck = anyh.tolist()
     added, happened, scheduled = [], [], []
-    ones = np.ones(R, dtype=bool)
+    ones: np.ndarray | None = None  # every world, for a scheduled event's happening (made if one)
     up = down = False
     for e, kind in plan.slots:
         ev = events[e]
@@ -462,11 +462,13 @@ def events_phase(
             on = day == ev.start_day
             scheduled.append((e, ev.start_day <= day <= ev.end_day, on))
             if on:
+                ones = np.ones(R, dtype=bool) if ones is None else ones
                 happened.append(phases.Happening(ev, "event", ones))
         elif kind == "end":
             assert ev.end_day is not None  # compiled so
             on = day == ev.end_day + 1
             if on:
+                ones = np.ones(R, dtype=bool) if ones is None else ones
                 happened.append(phases.Happening(ev, "event_end", ones))
         else:
             assert isinstance(kind, int)  # a random event's place

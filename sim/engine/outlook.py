@@ -33,6 +33,7 @@ unexpected kind), :func:`utilities` gives None and the numpy path runs.
 
 from __future__ import annotations
 
+import operator
 import re
 import threading
 from typing import TYPE_CHECKING, Any
@@ -294,7 +295,7 @@ _LEFT_OUT = ("first_day[", "newly[0]", "count[i] +=", "last[i] = day")
 def plan(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan | None:
     """The outlook kernels of ``decider``'s foresight ``rules`` (made once per scenario
     model and set of rules; None where some expression has no scalar code)."""
-    key = f"{decider.id}:{','.join(str(r.index) for r in rules)}"
+    key = (decider.id, *map(_INDEX, rules))  # each call asks: no string made
     plans = _plans_of(state.scenario)
     if key not in plans:
         try:
@@ -305,14 +306,16 @@ def plan(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan | Non
     return got
 
 
-_KEPT: dict[int, tuple[Any, dict[str, Plan | None]]] = {}
+_INDEX = operator.attrgetter("index")
+
+_KEPT: dict[int, tuple[Any, dict[tuple[Any, ...], Plan | None]]] = {}
 """The plans of the scenarios last seen, by identity (each held, so that its id is not
 reused while kept): a chunk's state is new, the scenario is not."""
 
 _KEEP = 16
 
 
-def _plans_of(scenario: Any) -> dict[str, Plan | None]:
+def _plans_of(scenario: Any) -> dict[tuple[Any, ...], Plan | None]:
     """The plans kept for ``scenario`` (the oldest scenario's dropped beyond :data:`_KEEP`)."""
     got = _KEPT.get(id(scenario))
     if got is None or got[0] is not scenario:
