@@ -623,15 +623,12 @@ def _getter(names: tuple[str, ...]) -> Any:
     return operator.itemgetter(*names)
 
 
-_NDIM = operator.attrgetter("ndim")
-
-
 def pattern(patterns: dict[tuple[type, ...], Any], args: Sequence[Any], R: int) -> str | None:
     """The pattern of ``args`` (``"a"`` a world array of shape ``(R,)``, ``"s"`` a
     number, per argument), None where one is neither (another shape, another type:
     no kernel). Which argument is an array and which a number is worked out once
     per tuple of the arguments' types (kept in ``patterns``, one per kernel), so
-    that a call only looks at the arrays' shapes, in one pass of C."""
+    that a call only looks at the arrays' shapes."""
     types = tuple(map(type, args))
     got = patterns.get(types)
     if got is None:
@@ -645,12 +642,10 @@ def pattern(patterns: dict[tuple[type, ...], Any], args: Sequence[Any], R: int) 
     if key is None:
         return None
     if at is not None:
-        arrays = at(args)
-        try:  # len and ndim, cheaper than the shape (a new tuple on each reading)
-            if set(map(len, arrays)) != {R} or set(map(_NDIM, arrays)) != {1}:
+        shape = (R,)
+        for a in at(args):  # a kernel has a few names: a plain loop is quickest
+            if a.shape != shape:
                 return None  # an array of another shape: no kernel
-        except TypeError:  # len() of a 0-d array
-            return None
     return key
 
 
