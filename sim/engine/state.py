@@ -205,8 +205,7 @@ class WorldState:
 
     def _shared(self) -> dict[str, Any]:
         """The cached properties that depend on the scenario alone, not on the worlds."""
-        keep = ("plans", "var_types", "actors", "_dynamic_names", "_history", "_action_index")
-        return {k: getattr(self, k) for k in (*keep, "_event_index", "_fixed")}
+        return {k: getattr(self, k) for k in _SHARED}
 
     def evaluate(self, expr: Expr, env: Mapping[str, Any]) -> np.ndarray:
         """``expr.evaluate(env, R)``, computed only once if ``expr`` reads no state.
@@ -384,8 +383,18 @@ def _of_scenario(state: WorldState) -> dict[str, Any]:
             if got is None or got[0] is not sc:
                 if len(_by_scenario) >= 8:
                     del _by_scenario[next(iter(_by_scenario))]
-                got = _by_scenario[id(sc)] = (sc, state._shared())
+                shared = {k: getattr(state, k) for k in _SHARED if k not in _OF_THE_STATE}
+                got = _by_scenario[id(sc)] = (sc, shared)
     return got[1]
+
+
+_SHARED: tuple[str, ...] = ("plans", "var_types", "actors", "_dynamic_names", "_history")
+_SHARED += ("_action_index", "_event_index", "_fixed")
+"""The cached properties of :meth:`WorldState._shared`."""
+
+_OF_THE_STATE = ("_history", "_dynamic_names")
+"""What :func:`_of_scenario` leaves to each state: they follow its ``history_names``, a
+field that a caller may set on a state of its own (a test of the names does)."""
 
 
 def rows_of(x: Any, where: np.ndarray, read_only: bool = True) -> Any:
