@@ -17,6 +17,7 @@ import pytest
 
 from sim.engine import foresight, kernels, outlook
 from sim.engine.model import WargameModel
+from sim.engine.state import PerScenario
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +91,7 @@ def test_no_kernel_means_the_numpy_path(monkeypatch: pytest.MonkeyPatch) -> None
     """Where a piece has no kernel (an expression without scalar code), the outlook
     gives None and foresight's own path gives the utilities."""
     path = ROOT / "scenarios" / "allied_resolve_2022.yaml"
-    monkeypatch.setattr(outlook, "_KEPT", {})
+    monkeypatch.setattr(outlook, "_PLANS", PerScenario(16))  # no plan kept from before
     monkeypatch.setattr(kernels, "chance_kernel", lambda *args: None)
     real = outlook.utilities
     got: list[Any] = []

@@ -29,7 +29,6 @@ path.
 from __future__ import annotations
 
 import ctypes
-from typing import Any
 
 import numpy as np
 
@@ -47,28 +46,34 @@ from numba.core import cgutils as _cgutils
 from numba.extending import intrinsic as _intrinsic
 
 
+def _call_loop(builder, symbol, pointers, n):
+    """Call numpy's inner loop ``symbol`` as numpy calls it: ``args`` the ``pointers``
+    (the inputs', then the output's), ``dimensions`` the count ``n``, ``steps`` of 8
+    bytes (contiguous float64), no data."""
+    i64 = _ir.IntType(64)
+    i8p = _ir.IntType(8).as_pointer()
+    fnty = _ir.FunctionType(
+        _ir.VoidType(), [i8p.as_pointer(), i64.as_pointer(), i64.as_pointer(), i8p]
+    )
+    fn = _cgutils.get_or_insert_function(builder.module, fnty, symbol)
+    argv = _cgutils.alloca_once(builder, i8p, size=len(pointers))
+    steps = _cgutils.alloca_once(builder, i64, size=len(pointers))
+    for k, ptr in enumerate(pointers):
+        at = _ir.Constant(i64, k)
+        builder.store(builder.bitcast(ptr, i8p), builder.gep(argv, [at]))
+        builder.store(_ir.Constant(i64, 8), builder.gep(steps, [at]))
+    dims = _cgutils.alloca_once_value(builder, n)
+    builder.call(fn, [argv, dims, steps, _ir.Constant(i8p, None)])
+
+
 def _numpy_loop(symbol, nin):
     """An intrinsic that runs numpy's inner loop ``symbol`` on one element: ``nin``
-    float64 inputs and one output, each in a cell of the stack, the loop called as
-    numpy calls it (``args``, ``dimensions`` of 1, ``steps`` of 8 bytes, no data)."""
+    float64 inputs and one output, each in a cell of the stack."""
 
     def codegen(context, builder, signature, args):
-        f64, i64 = _ir.DoubleType(), _ir.IntType(64)
-        i8p = _ir.IntType(8).as_pointer()
-        fnty = _ir.FunctionType(
-            _ir.VoidType(), [i8p.as_pointer(), i64.as_pointer(), i64.as_pointer(), i8p]
-        )
-        fn = _cgutils.get_or_insert_function(builder.module, fnty, symbol)
         cells = [_cgutils.alloca_once_value(builder, a) for a in args]
-        cells.append(_cgutils.alloca_once(builder, f64))
-        argv = _cgutils.alloca_once(builder, i8p, size=nin + 1)
-        steps = _cgutils.alloca_once(builder, i64, size=nin + 1)
-        for k, cell in enumerate(cells):
-            at = _ir.Constant(i64, k)
-            builder.store(builder.bitcast(cell, i8p), builder.gep(argv, [at]))
-            builder.store(_ir.Constant(i64, 8), builder.gep(steps, [at]))
-        dims = _cgutils.alloca_once_value(builder, _ir.Constant(i64, 1))
-        builder.call(fn, [argv, dims, steps, _ir.Constant(i8p, None)])
+        cells.append(_cgutils.alloca_once(builder, _ir.DoubleType()))
+        _call_loop(builder, symbol, cells, _ir.Constant(_ir.IntType(64), 1))
         return builder.load(cells[-1])
 
     if nin == 1:
@@ -92,22 +97,9 @@ def _numpy_loop_over(symbol):
     array: the numbers are those of one element at a time, in a single call."""
 
     def codegen(context, builder, signature, args):
-        i64 = _ir.IntType(64)
-        i8p = _ir.IntType(8).as_pointer()
-        fnty = _ir.FunctionType(
-            _ir.VoidType(), [i8p.as_pointer(), i64.as_pointer(), i64.as_pointer(), i8p]
-        )
-        fn = _cgutils.get_or_insert_function(builder.module, fnty, symbol)
         src = context.make_array(signature.args[0])(context, builder, args[0])
         dst = context.make_array(signature.args[1])(context, builder, args[1])
-        argv = _cgutils.alloca_once(builder, i8p, size=2)
-        steps = _cgutils.alloca_once(builder, i64, size=2)
-        for k, arr in enumerate((src, dst)):
-            at = _ir.Constant(i64, k)
-            builder.store(builder.bitcast(arr.data, i8p), builder.gep(argv, [at]))
-            builder.store(_ir.Constant(i64, 8), builder.gep(steps, [at]))
-        dims = _cgutils.alloca_once_value(builder, args[2])
-        builder.call(fn, [argv, dims, steps, _ir.Constant(i8p, None)])
+        _call_loop(builder, symbol, [src.data, dst.data], args[2])
         return context.get_dummy_value()
 
     @_intrinsic
@@ -233,14 +225,3 @@ def _register() -> bool:
     for symbol, fn in found.items():
         binding.add_symbol(symbol, fn)
     return True
-
-
-def describe() -> dict[str, Any]:
-    """Where each loop was found (for a bug report): symbol to address, or the error."""
-    out: dict[str, Any] = {}
-    for symbol, (ufunc, types) in SYMBOLS.items():
-        try:
-            out[symbol] = hex(loop(ufunc, types)[0])
-        except LookupError as err:
-            out[symbol] = str(err)
-    return out

@@ -613,14 +613,15 @@ _UNSEEN = object()
 """What :attr:`GeneratedKernel.variants` gives for a pattern not compiled yet."""
 
 
-def _getter(names: tuple[str, ...]) -> Any:
-    """A function giving the tuple of ``names``' values in a view (one C call)."""
-    if not names:
-        return lambda view: ()
-    if len(names) == 1:
-        (name,) = names
-        return lambda view: (view[name],)
-    return operator.itemgetter(*names)
+def _getter(keys: Sequence[Any]) -> Any:
+    """A function giving the tuple of the items at ``keys`` of what it is given (one C
+    call: ``operator.itemgetter``, which gives a bare item for a single key)."""
+    if not keys:
+        return lambda got: ()
+    if len(keys) == 1:
+        (key,) = keys
+        return lambda got: (got[key],)
+    return operator.itemgetter(*keys)
 
 
 def pattern(patterns: dict[tuple[type, ...], Any], args: Sequence[Any], R: int) -> str | None:
@@ -636,7 +637,7 @@ def pattern(patterns: dict[tuple[type, ...], Any], args: Sequence[Any], R: int) 
         scalar = (bool, int, float, np.bool_, np.integer, np.floating)
         plain = all(issubclass(t, np.ndarray) or issubclass(t, scalar) for t in types)
         kinds = "".join("a" if issubclass(t, np.ndarray) else "s" for t in types)
-        got = patterns[types] = (kinds if plain else None, _getter_at(arrays))
+        got = patterns[types] = (kinds if plain else None, _getter(arrays) if arrays else None)
     key: str | None = got[0]
     at = got[1]
     if key is None:
@@ -647,16 +648,6 @@ def pattern(patterns: dict[tuple[type, ...], Any], args: Sequence[Any], R: int) 
             if a.shape != shape:
                 return None  # an array of another shape: no kernel
     return key
-
-
-def _getter_at(places: list[int]) -> Any:
-    """A function giving the tuple of the items at ``places`` (None where there are none)."""
-    if not places:
-        return None
-    if len(places) == 1:
-        (k,) = places
-        return lambda args: (args[k],)
-    return operator.itemgetter(*places)
 
 
 def planned(state: WorldState, key: str, make: Any) -> GeneratedKernel | None:

@@ -42,6 +42,7 @@ import numpy as np
 
 from sim.engine import foresight, kernels
 from sim.engine.beliefs import belief_names
+from sim.engine.state import PerScenario
 from sim.expr.nodes import NAME_CLOSE, NAME_OPEN
 from sim.expr.scalar import names_in, substitute
 from sim.scenario import names
@@ -308,21 +309,14 @@ def plan(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan | Non
 
 _INDEX = operator.attrgetter("index")
 
-_KEPT: dict[int, tuple[Any, dict[tuple[Any, ...], Plan | None]]] = {}
-"""The plans of the scenarios last seen, by identity (each held, so that its id is not
-reused while kept): a chunk's state is new, the scenario is not."""
-
-_KEEP = 16
+_PLANS = PerScenario(16)
+"""The plans of the scenarios last seen: a chunk's state is new, the scenario is not."""
 
 
 def _plans_of(scenario: Any) -> dict[tuple[Any, ...], Plan | None]:
-    """The plans kept for ``scenario`` (the oldest scenario's dropped beyond :data:`_KEEP`)."""
-    got = _KEPT.get(id(scenario))
-    if got is None or got[0] is not scenario:
-        while len(_KEPT) >= _KEEP:
-            _KEPT.pop(next(iter(_KEPT)))
-        got = _KEPT[id(scenario)] = (scenario, {})
-    return got[1]
+    """The plans kept for ``scenario``."""
+    made: dict[tuple[Any, ...], Plan | None] = _PLANS.get(scenario, dict)
+    return made
 
 
 def _make(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan:

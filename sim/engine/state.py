@@ -10,10 +10,10 @@ per-world Python object anywhere.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -365,27 +365,46 @@ class WorldState:
         return {(a.id, x.id): x.index for a in self.scenario.actors for x in a.actions}
 
 
-_by_scenario: dict[int, tuple[Scenario, dict[str, Any]]] = {}
-_lock = threading.Lock()
+_T = TypeVar("_T")
+
+
+class PerScenario:
+    """Values kept per scenario object, by identity, a few scenarios at a time (the
+    oldest dropped; each held, so that its id is not reused while kept): every chunk
+    of a batch is a new state of the same scenario object, and what depends on the
+    scenario alone is worked out on the first. Made under a lock, as threads of a
+    viewer may start chunks at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._kept: dict[int, tuple[Any, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, sc: Any, make: Callable[[], _T]) -> _T:
+        """The value kept for ``sc``, made by ``make()`` the first time."""
+        got = self._kept.get(id(sc))
+        if got is None or got[0] is not sc:
+            with self._lock:
+                got = self._kept.get(id(sc))
+                if got is None or got[0] is not sc:
+                    while len(self._kept) >= self.limit:
+                        del self._kept[next(iter(self._kept))]
+                    got = self._kept[id(sc)] = (sc, make())
+        value: _T = got[1]
+        return value
+
+
+_SHARED_BY_SCENARIO = PerScenario(8)
 
 
 def _of_scenario(state: WorldState) -> dict[str, Any]:
     """What :meth:`WorldState._shared` holds for ``state``'s scenario, kept from one
-    :meth:`WorldState.initial` to the next (every chunk of a batch is a new state of
-    the same scenario object), so that the plans and kernels worked out on a chunk's
-    first day serve the next chunks instead of being made again; a few scenarios at
-    a time (a viewer's overrides make new ones), the oldest dropped."""
-    sc = state.scenario
-    got = _by_scenario.get(id(sc))
-    if got is None or got[0] is not sc:
-        with _lock:  # threads of a viewer may start chunks at once
-            got = _by_scenario.get(id(sc))
-            if got is None or got[0] is not sc:
-                if len(_by_scenario) >= 8:
-                    del _by_scenario[next(iter(_by_scenario))]
-                shared = {k: getattr(state, k) for k in _SHARED if k not in _OF_THE_STATE}
-                got = _by_scenario[id(sc)] = (sc, shared)
-    return got[1]
+    :meth:`WorldState.initial` to the next, so that the plans and kernels worked out
+    on a chunk's first day serve the next chunks instead of being made again."""
+    return _SHARED_BY_SCENARIO.get(
+        state.scenario,
+        lambda: {k: getattr(state, k) for k in _SHARED if k not in _OF_THE_STATE},
+    )
 
 
 _SHARED: tuple[str, ...] = ("plans", "var_types", "actors", "_dynamic_names", "_history")
@@ -495,16 +514,10 @@ def coerce(x: np.ndarray, typ: str, lo: float | None, hi: float | None) -> np.nd
 def _referenced_history(sc: Scenario) -> frozenset[str]:
     """The history names some expression of ``sc`` reads (worked out once per scenario
     object: every chunk asks)."""
-    got = _histories.get(id(sc))
-    if got is None or got[0] is not sc:
-        with _lock:
-            if len(_histories) >= 8:
-                del _histories[next(iter(_histories))]
-            got = _histories[id(sc)] = (sc, _history_names(sc))
-    return got[1]
+    return _HISTORIES.get(sc, lambda: _history_names(sc))
 
 
-_histories: dict[int, tuple[Scenario, frozenset[str]]] = {}
+_HISTORIES = PerScenario(8)
 
 
 def _history_names(sc: Scenario) -> frozenset[str]:
