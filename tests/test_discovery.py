@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 
@@ -203,6 +204,15 @@ def test_folder_manifest_and_finding_it_from_the_batch(toy_batch, tmp_path) -> N
     found = discoveries_of(batch)
     assert [d.folder.name for d in found] == ["batch-discovery-war", "batch-discovery-flag-struck"]
     assert found[0].summary["box"]["sentence"].startswith("War in the box")
+    # the manifests keep whole seconds: two of the same second go in the order written
+    second = tmp_path / "batch-discovery-flag-struck"
+    for f, when in ((folder, 1_000), (second, 2_000)):
+        mf = json.loads((f / "manifest.json").read_text())
+        mf["finished"] = "2026-01-01T00:00:00+00:00"
+        (f / "manifest.json").write_text(json.dumps(mf))
+        os.utime(f / "manifest.json", ns=(when, when))
+    found = discoveries_of(batch)
+    assert [d.folder.name for d in found] == ["batch-discovery-war", "batch-discovery-flag-struck"]
     # an edited table is refused
     with (folder / "box.csv").open("a") as f:
         f.write("x\n")

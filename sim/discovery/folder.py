@@ -193,4 +193,19 @@ def discoveries_of(batch_folder: str | Path) -> list[DiscoveryResult]:
             continue
         if runs_sha and d.manifest.get("batch_runs_sha256") == runs_sha:
             found.append(d)
-    return sorted(found, key=lambda d: str(d.manifest.get("finished", "")))
+    return sorted(found, key=_written_order)
+
+
+def _written_order(d: DiscoveryResult) -> tuple[_dt.datetime, int]:
+    """When a discovery finished, as a moment (offsets compared as times, not as text).
+
+    The manifest keeps whole seconds, so two discoveries of the same second fall back on
+    when their manifest was written, to the nanosecond.
+    """
+    try:
+        finished = _dt.datetime.fromisoformat(str(d.manifest.get("finished", "")))
+    except ValueError:
+        finished = _dt.datetime.min
+    if finished.tzinfo is None:
+        finished = finished.replace(tzinfo=_dt.UTC)
+    return finished, (d.folder / "manifest.json").stat().st_mtime_ns
