@@ -180,6 +180,72 @@ def test_signalled_parent_leaves_no_process_behind(tmp_path, spawn, sig):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_stop_signal_or_ctrl_c_in_a_held_block_is_raised_on_leaving_it():
+    from sim.batch.lifetime import Terminated, held_stops, stop_signals_interrupt
+
+    reached, before = [], signal.getsignal(signal.SIGHUP)
+    with pytest.raises(Terminated) as stop, stop_signals_interrupt(), held_stops():
+        os.kill(os.getpid(), signal.SIGHUP)
+        with held_stops():  # nested: raised when the outer block is left
+            os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        reached.append("end of the block")
+    assert reached == ["end of the block"] and stop.value.signum == signal.SIGHUP
+    assert signal.getsignal(signal.SIGHUP) == before  # restored on leaving
+    with pytest.raises(KeyboardInterrupt) as ctrl_c, stop_signals_interrupt(), held_stops():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        reached.append("Ctrl-C held")
+    assert reached[-1] == "Ctrl-C held" and type(ctrl_c.value) is KeyboardInterrupt
+    with held_stops():  # outside stop_signals_interrupt, nothing is held
+        pass
+
+
+# A stop signal that lands half-way through concurrent.futures.wait, which takes the
+# futures' locks one after the other (here: after the first of several).
+_SIGNAL_INSIDE_WAIT = """
+import os, signal, time
+import concurrent.futures._base as base
+from sim.batch.executors import LocalExecutor
+from sim.batch.lifetime import Terminated, stop_signals_interrupt
+
+sent = []
+
+def enter(self):
+    for n, future in enumerate(self.futures):
+        future._condition.acquire()
+        if n == 0 and len(self.futures) > 1 and not sent:
+            sent.append(os.kill(os.getpid(), signal.SIGTERM))
+            for _ in range(100):  # the handler runs here, between two of the locks
+                pass
+
+base._AcquireFutures.__enter__ = enter
+
+def work(x):
+    time.sleep(0.02)
+    return x
+
+try:
+    with stop_signals_interrupt():
+        with LocalExecutor(workers=2) as ex:
+            for _ in ex.map(work, range(200)):
+                pass
+except Terminated as stop:
+    print("stopped by", stop.signal_name, "after", len(sent), "signal")
+"""
+
+
+def test_a_stop_signal_inside_the_pools_locking_waits_until_it_is_out(tmp_path):
+    # Raised inside the wait, it left a future's lock taken: the pool's manager thread then
+    # waited for it forever, and so did closing the pool (the parent never ended).
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_INSIDE_WAIT],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "stopped by SIGTERM after 1 signal"
+
+
 @needs_proc
 def test_leftover_of_a_killed_batch_is_removed_by_the_next(tmp_path, spawn, capsys):
     proc = spawn(batch_argv(tmp_path / "b"), tmp_path)

@@ -36,13 +36,14 @@ import math
 import os
 import sys
 import threading
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.batch.lifetime import tie_to_parent
+from sim.batch.lifetime import held_stops, tie_to_parent
 from sim.errors import Diagnostic, ExecutionError, UsageError, ValidationError, WargameError
 
 EXECUTORS = ("serial", "local", "dask")
@@ -213,6 +214,10 @@ def _in_order(
     ``timeout`` seconds (none when it runs out). When no task at all finishes
     for ``timeout`` seconds, every running task has run at least that long,
     so the oldest unfinished one is reported as stalled.
+
+    Submitting and waiting are done inside :class:`~sim.batch.lifetime.held_stops`
+    (the wait in slices of :data:`HELD_WAIT` seconds at most), so a stop signal or
+    Ctrl-C is raised between them, never inside the pool's locking.
     """
     pending: dict[Any, int] = {}
     ready: dict[int, Any] = {}
@@ -220,9 +225,10 @@ def _in_order(
     try:
         while done < len(tasks):
             while submitted < len(tasks) and submitted - done < window:
-                pending[submit(tasks[submitted])] = submitted
+                with held_stops():
+                    pending[submit(tasks[submitted])] = submitted
                 submitted += 1
-            finished = list(wait_first(list(pending), timeout))
+            finished = _wait_held(wait_first, list(pending), timeout)
             if not finished:
                 raise _stalled(tasks[min(pending.values())], timeout)
             for fut in finished:
@@ -240,6 +246,27 @@ def _in_order(
     except BaseException:
         cancel(list(pending))
         raise
+
+
+HELD_WAIT = 0.25
+"""Seconds a wait for tasks lasts at most before a stop signal held meanwhile is raised."""
+
+
+def _wait_held(
+    wait_first: Callable[[list[Any], float | None], Iterable[Any]],
+    futures: list[Any],
+    timeout: float | None,
+) -> list[Any]:
+    """``wait_first(futures, timeout)`` in waits of :data:`HELD_WAIT` seconds at most, each
+    inside :class:`~sim.batch.lifetime.held_stops`: the futures done (none once
+    ``timeout`` has run out)."""
+    end = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = HELD_WAIT if end is None else min(HELD_WAIT, max(0.0, end - time.monotonic()))
+        with held_stops():
+            finished = list(wait_first(futures, left))
+        if finished or (end is not None and time.monotonic() >= end):
+            return finished
 
 
 def _stalled(task: Any, timeout: float | None) -> ExecutionError:

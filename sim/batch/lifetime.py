@@ -9,7 +9,13 @@ half-written state behind that could be mistaken for results:
   parent has gone and ends the worker within :data:`WATCHDOG_SECONDS`;
 * SIGTERM and SIGHUP stop a batch as Ctrl-C does (:func:`stop_signals_interrupt`):
   queued work is cancelled, workers are stopped, the temporary folder is
-  removed, and the command exits with ``128 + signal number``.
+  removed, and the command exits with ``128 + signal number``;
+* while the parent is inside a process pool's own machinery (submitting a
+  task, waiting for one), a stop signal or Ctrl-C is held and raised the
+  moment it leaves it (:class:`held_stops`): raised half-way through
+  ``concurrent.futures.wait``, which takes the futures' locks one after the
+  other, it would leave some of them taken, and the pool's manager thread,
+  waiting for one of them to record a result, would never let the pool close.
 
 Who owns a temporary results folder, and when its owner is gone, is
 :mod:`sim.results.locks`.
@@ -100,25 +106,78 @@ class Terminated(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def stop_signals_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread.
+    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread,
+    and Ctrl-C raises KeyboardInterrupt, at once or, inside :class:`held_stops`, on
+    leaving it.
 
     A second stop signal during the cleanup ends the process at once (the
     default action): whoever insists gets a hard stop, and the workers still
-    die with the parent. Outside the main thread (where Python cannot set
-    handlers) nothing changes.
+    die with the parent; a second Ctrl-C raises KeyboardInterrupt again, as
+    Python's own handler does. Outside the main thread (where Python cannot
+    set handlers) nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        for sig in STOP_SIGNALS:
-            signal.signal(sig, signal.SIG_DFL)
-        raise Terminated(signum)
+        if _held.depth:
+            _held.signals.append(signum)
+            return
+        _raise(signum)
 
-    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, *STOP_SIGNALS)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        _held.signals.clear()
+
+
+def _raise(signum: int) -> None:
+    """Raise what signal ``signum`` stands for, the handlers set for a second one."""
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    raise Terminated(signum)
+
+
+class _Held:
+    """How deep the main thread is in :class:`held_stops`, and the signals held there."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.signals: list[int] = []
+
+
+_held = _Held()
+
+
+class held_stops:
+    """A block that a stop signal or Ctrl-C does not interrupt: the first one that came is
+    raised on leaving it (by :func:`stop_signals_interrupt`'s handler; outside it, and
+    outside the main thread, the block changes nothing).
+
+    For short calls into code that takes locks in Python, such as a process pool's
+    ``submit`` and ``concurrent.futures.wait`` (with a timeout of a fraction of a
+    second, so that a signal waits no longer).
+    """
+
+    __slots__ = ("_main",)
+
+    def __enter__(self) -> held_stops:
+        self._main = threading.current_thread() is threading.main_thread()
+        if self._main:
+            _held.depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._main:
+            return
+        _held.depth -= 1
+        if _held.depth == 0 and _held.signals:
+            signum = _held.signals[0]
+            _held.signals.clear()
+            _raise(signum)
