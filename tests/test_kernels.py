@@ -480,6 +480,29 @@ def test_generated_source_is_deterministic() -> None:
     assert outs[0].count("\n") >= 3 and "none" not in outs[0]
 
 
+_SWITCH = """
+import gc
+from sim.engine import kernels
+before = gc.get_freeze_count()
+usable = kernels.usable()
+print(usable, before, gc.get_freeze_count(), len(gc.get_objects()))
+"""
+
+
+def test_the_switch_takes_numbas_objects_out_of_the_collectors_walks(kernel_cache: Path) -> None:
+    """After the switch, the objects it made (numba's, some 100,000) are frozen: a full
+    collection no longer walks them on every tenth chunk."""
+    pytest.importorskip("numba")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), kernels.MODE_VARIABLE: "numba"}
+    done = subprocess.run(
+        [sys.executable, "-c", _SWITCH], capture_output=True, text=True, env=env, check=True
+    )
+    usable, before, frozen, tracked = done.stdout.split()
+    if usable != "True":
+        pytest.skip("numba's exp, log and pow are not numpy's here")
+    assert int(frozen) - int(before) > 50_000 and int(tracked) < 10_000
+
+
 # -- auto: the compiled path where it pays ----------------------------------------------------
 
 
