@@ -189,8 +189,8 @@ def _settle() -> None:
 
     Importing numba and loading its first compiled function make some 110,000
     Python objects that live as long as the process. Each of Python's full
-    collections then walks all of them (some 65 ms here, once every ten chunks of
-    5,000 worlds: 5% of the compiled path's time). ``gc.freeze()`` moves every
+    collections then walks all of them: 30-65 ms each, one every 10-15 chunks of
+    5,000 worlds in a worker (2-5% of the compiled path's time). ``gc.freeze()`` moves every
     object alive now out of the collector's sight; the process's later objects
     are collected as before. The young garbage is collected first (cheaply: the
     two young generations only), so that little of it is kept for good.
