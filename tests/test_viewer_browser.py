@@ -282,6 +282,22 @@ def _text_with(locator, wanted: str) -> str:
     return text
 
 
+def _reset_world(page) -> None:
+    """Press Reset until the single world is made from the current settings: the panel's
+    note that the settings changed is gone. A click that lands while the controls are
+    being drawn again can be lost (the page then still shows the note), so it is
+    pressed again, three times at most."""
+    changed = page.get_by_text("The settings changed: press Reset")
+    for _ in range(3):
+        page.get_by_role("button", name="Reset").click()
+        deadline = time.monotonic() + 10
+        while changed.count() and time.monotonic() < deadline:
+            time.sleep(0.25)
+        if not changed.count():
+            return
+    raise AssertionError("Reset did not make the world from the current settings")
+
+
 def _drawn(page, testid: str) -> None:
     """Wait until the chart ``testid`` is drawn as SVG (its libraries served locally)."""
     page.locator(f'[data-testid="{testid}"] svg').first.wait_for(timeout=UPDATE_TIMEOUT_MS)
@@ -345,7 +361,7 @@ def test_viewer_page_reacts_to_a_parameter(viewer, tmp_path):
         _settled_shares(page)
 
         # the single world: Reset applies the pin; Step advances one day at a time
-        page.get_by_role("button", name="Reset").click()
+        _reset_world(page)
         for _ in range(5):
             page.get_by_role("button", name="Step").click()
             time.sleep(0.3)
