@@ -204,25 +204,41 @@ def test_a_stop_signal_or_ctrl_c_in_a_held_block_is_raised_on_leaving_it():
         pass
 
 
-# A stop signal that lands half-way through concurrent.futures.wait, which takes the
-# futures' locks one after the other (here: after the first of several).
-_SIGNAL_INSIDE_WAIT = """
-import os, signal, time
+# A signal that lands while the parent holds one of concurrent.futures' locks: half-way
+# through concurrent.futures.wait, which takes the futures' locks one after the other
+# ("wait", SIGTERM), or just after Future.result took its future's lock, where Python checks
+# for signals on the way out of a C call ("result", Ctrl-C).
+_SIGNAL_INSIDE_THE_POOL = """
+import os, signal, sys, time
 import concurrent.futures._base as base
 from sim.batch.executors import LocalExecutor
-from sim.batch.lifetime import Terminated, stop_signals_interrupt
+from sim.batch.lifetime import stop_signals_interrupt
 
+where, sig = sys.argv[1], getattr(signal, sys.argv[2])
 sent = []
+
+def send():
+    sent.append(os.kill(os.getpid(), sig))
+    for _ in range(100):  # the handler runs here, a lock taken
+        pass
 
 def enter(self):
     for n, future in enumerate(self.futures):
         future._condition.acquire()
-        if n == 0 and len(self.futures) > 1 and not sent:
-            sent.append(os.kill(os.getpid(), signal.SIGTERM))
-            for _ in range(100):  # the handler runs here, between two of the locks
-                pass
+        if where == "wait" and n == 0 and len(self.futures) > 1 and not sent:
+            send()
+
+result = base.Future.result
+
+def result_of(self, timeout=None):
+    if where == "result" and not sent:
+        self._condition.acquire()
+        send()
+        self._condition.release()
+    return result(self, timeout)
 
 base._AcquireFutures.__enter__ = enter
+base.Future.result = result_of
 
 def work(x):
     time.sleep(0.02)
@@ -233,20 +249,63 @@ try:
         with LocalExecutor(workers=2) as ex:
             for _ in ex.map(work, range(200)):
                 pass
-except Terminated as stop:
-    print("stopped by", stop.signal_name, "after", len(sent), "signal")
+except KeyboardInterrupt as stop:  # Terminated for SIGTERM
+    print("stopped by", type(stop).__name__, "after", len(sent), "signal")
 """
 
 
-def test_a_stop_signal_inside_the_pools_locking_waits_until_it_is_out(tmp_path):
-    # Raised inside the wait, it left a future's lock taken: the pool's manager thread then
-    # waited for it forever, and so did closing the pool (the parent never ended).
+@pytest.mark.parametrize(
+    ("where", "sig", "stopped"),
+    [("wait", "SIGTERM", "Terminated"), ("result", "SIGINT", "KeyboardInterrupt")],
+)
+def test_a_stop_signal_inside_the_pools_locking_waits_until_it_is_out(
+    tmp_path, where, sig, stopped
+):
+    # Raised there, it left the lock taken: the pool's manager thread then waited for it
+    # forever, and so did closing the pool (the parent never ended).
     done = subprocess.run(
-        [sys.executable, "-c", _SIGNAL_INSIDE_WAIT],
+        [sys.executable, "-c", _SIGNAL_INSIDE_THE_POOL, where, sig],
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "stopped by SIGTERM after 1 signal"
+    assert done.stdout.strip() == f"stopped by {stopped} after 1 signal"
+
+
+# A worker that dies half-way through sending its result (here: it sends half a message
+# and waits, and the stop kills it), the pipe of results left open by the parent's own end.
+_HALF_A_RESULT = """
+import os, signal, struct, sys, threading, time
+from sim.batch.executors import LocalExecutor
+from sim.batch.lifetime import Terminated, stop_signals_interrupt
+
+def work(x):
+    frame = sys._getframe()
+    while "result_queue" not in frame.f_locals:  # the pool's worker loop, further up
+        frame = frame.f_back
+    if x == 0:
+        frame.f_locals["result_queue"]._writer._send(struct.pack("!i", 1 << 20) + b"x" * 64)
+    time.sleep(600)
+
+try:
+    with stop_signals_interrupt():
+        with LocalExecutor(workers=2) as ex:
+            threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+            for _ in ex.map(work, range(4)):
+                pass
+except Terminated as stop:
+    print("stopped by", stop.signal_name)
+"""
+
+
+def test_a_worker_killed_while_it_sends_its_result_does_not_hang_the_stop(tmp_path):
+    # The pool's manager thread waited for the rest of the message for ever, and closing
+    # the pool with it: the parent of a stopped batch never ended (seen in CI, SIGTERM).
+    done = subprocess.run(
+        [sys.executable, "-c", _HALF_A_RESULT],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "stopped by SIGTERM"
 
 
 @needs_proc

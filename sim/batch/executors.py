@@ -215,36 +215,41 @@ def _in_order(
     for ``timeout`` seconds, every running task has run at least that long,
     so the oldest unfinished one is reported as stalled.
 
-    Submitting and waiting are done inside :class:`~sim.batch.lifetime.held_stops`
+    Everything but the ``yield`` is done inside :class:`~sim.batch.lifetime.held_stops`
     (the wait in slices of :data:`HELD_WAIT` seconds at most), so a stop signal or
-    Ctrl-C is raised between them, never inside the pool's locking.
+    Ctrl-C is raised between the pool's calls, never inside them: ``concurrent.futures``
+    takes its locks in Python code (``with future._condition``, whose ``__enter__`` is
+    a Python method), and an exception raised just after a lock was taken leaves it
+    taken, which hangs the pool's manager thread and so the pool's closing.
     """
     pending: dict[Any, int] = {}
     ready: dict[int, Any] = {}
     submitted = done = 0
     try:
         while done < len(tasks):
-            while submitted < len(tasks) and submitted - done < window:
-                with held_stops():
+            with held_stops():
+                while submitted < len(tasks) and submitted - done < window:
                     pending[submit(tasks[submitted])] = submitted
-                submitted += 1
+                    submitted += 1
             finished = _wait_held(wait_first, list(pending), timeout)
             if not finished:
                 raise _stalled(tasks[min(pending.values())], timeout)
-            for fut in finished:
-                i = pending.pop(fut)
-                try:
-                    result = fut.result()
-                except WargameError:
-                    raise
-                except Exception as exc:
-                    raise _lost(tasks[i], exc) from exc
-                ready[i] = _unwrap(tasks[i], result)
+            with held_stops():
+                for fut in finished:
+                    i = pending.pop(fut)
+                    try:
+                        result = fut.result()
+                    except WargameError:
+                        raise
+                    except Exception as exc:
+                        raise _lost(tasks[i], exc) from exc
+                    ready[i] = _unwrap(tasks[i], result)
             while done in ready:
                 yield ready.pop(done)
                 done += 1
     except BaseException:
-        cancel(list(pending))
+        with held_stops():
+            cancel(list(pending))
         raise
 
 
@@ -278,18 +283,45 @@ def _stalled(task: Any, timeout: float | None) -> ExecutionError:
 
 
 def _stop_workers(pool: Any) -> None:
-    """Kill a process pool's workers now (a stalled one would never finish).
+    """Kill a process pool's workers now (a stalled one would never finish), and let the
+    pool see that they are gone.
 
     Python 3.14 has ``kill_workers``; before it, the pool's own table of
     processes is the only handle on them.
+
+    A worker killed while it was sending a result leaves half a message in the
+    pipe of results, whose other end this process holds open too, so the pool's
+    manager thread would wait for the rest of it for ever, and closing the pool
+    with it. Once the workers are dead (their sentinels say so, within
+    :data:`STOP_SECONDS`) this process's end is closed: the thread then reads
+    the end of the pipe, counts the pool broken, and ends.
     """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     kill = getattr(pool, "kill_workers", None)
     if callable(kill):
         kill()
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        with contextlib.suppress(OSError, ValueError):  # already gone, or closed
-            process.kill()
+    else:
+        for process in processes:
+            with contextlib.suppress(OSError, ValueError):  # already gone, or closed
+                process.kill()
+    from multiprocessing.connection import wait  # start-up time, as in __enter__
+
+    with contextlib.suppress(OSError, ValueError):  # a sentinel closed already
+        left = [p.sentinel for p in processes]
+        deadline = time.monotonic() + STOP_SECONDS
+        while left and time.monotonic() < deadline:
+            done = wait(left, timeout=max(0.0, deadline - time.monotonic()))
+            left = [s for s in left if s not in done]
+        if left:
+            return  # a worker still alive may yet write: leave the pipe as it is
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
+
+
+STOP_SECONDS = 5.0
+"""How long a killed worker is given to be gone before the pool is closed without it."""
 
 
 def start_method() -> str:
@@ -349,7 +381,8 @@ class LocalExecutor(Executor):
             # Start every worker now, from this thread: a forking pool starts
             # them all on its first task, before any other thread (a progress
             # bar's) exists, and they are reused for every chunk.
-            self._pool.submit(os.getpid).result()
+            with held_stops():
+                self._pool.submit(os.getpid).result()
         except BaseException:
             self.close(abort=True)
             raise
@@ -362,9 +395,10 @@ class LocalExecutor(Executor):
         if self._pool is None:
             return
         pool, self._pool = self._pool, None
-        if abort or self._abandoned:
-            _stop_workers(pool)
-        pool.shutdown(wait=True, cancel_futures=True)
+        with held_stops():  # the pool's own locks, as in _in_order
+            if abort or self._abandoned:
+                _stop_workers(pool)
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         """Submits a bounded window of tasks to the pool and yields results in task order.
