@@ -304,20 +304,29 @@ def _stop_workers(pool: Any) -> None:
         for process in processes:
             with contextlib.suppress(OSError, ValueError):  # already gone, or closed
                 process.kill()
-    from multiprocessing.connection import wait  # start-up time, as in __enter__
-
-    with contextlib.suppress(OSError, ValueError):  # a sentinel closed already
-        left = [p.sentinel for p in processes]
-        deadline = time.monotonic() + STOP_SECONDS
-        while left and time.monotonic() < deadline:
-            done = wait(left, timeout=max(0.0, deadline - time.monotonic()))
-            left = [s for s in left if s not in done]
-        if left:
-            return  # a worker still alive may yet write: leave the pipe as it is
+    if not _gone(processes, STOP_SECONDS):
+        return  # a worker still alive may yet write: leave the pipe as it is
     writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
     if writer is not None:
         with contextlib.suppress(OSError):
             writer.close()
+
+
+def _gone(processes: list[Any], seconds: float) -> bool:
+    """Whether every one of ``processes`` has ended within ``seconds`` (their sentinels,
+    which do not reap them: the pool's manager thread does); False where one cannot be
+    told."""
+    from multiprocessing.connection import wait  # start-up time, as in __enter__
+
+    left = [p.sentinel for p in processes]
+    deadline = time.monotonic() + seconds
+    try:
+        while left and time.monotonic() < deadline:
+            done = wait(left, timeout=max(0.0, deadline - time.monotonic()))
+            left = [s for s in left if s not in done]
+    except (OSError, ValueError):  # a sentinel closed already
+        return False
+    return not left
 
 
 STOP_SECONDS = 5.0

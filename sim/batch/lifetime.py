@@ -11,11 +11,11 @@ half-written state behind that could be mistaken for results:
   queued work is cancelled, workers are stopped, the temporary folder is
   removed, and the command exits with ``128 + signal number``;
 * while the parent is inside a process pool's own machinery (submitting a
-  task, waiting for one), a stop signal or Ctrl-C is held and raised the
-  moment it leaves it (:class:`held_stops`): raised half-way through
-  ``concurrent.futures.wait``, which takes the futures' locks one after the
-  other, it would leave some of them taken, and the pool's manager thread,
-  waiting for one of them to record a result, would never let the pool close.
+  task, waiting for one, taking a result, closing the pool), a stop signal or
+  Ctrl-C is held and raised the moment it leaves it (:class:`held_stops`):
+  ``concurrent.futures`` takes its locks in Python code, and a signal raised
+  just after one was taken would leave it taken, so that the pool's manager
+  thread, waiting for it to record a result, would never let the pool close.
 
 Who owns a temporary results folder, and when its owner is gone, is
 :mod:`sim.results.locks`.

@@ -9,6 +9,7 @@ It imports neither Mesa nor anything Mesa imports.
 from __future__ import annotations
 
 import ctypes
+import functools
 
 import numpy as np
 
@@ -50,6 +51,7 @@ def compiled(source: ScenarioSource) -> Scenario:
     return sc
 
 
+@functools.cache
 def keep_freed_memory() -> None:
     """Ask the C library to keep the memory a chunk frees for the next one (once per process).
 
@@ -63,7 +65,6 @@ def keep_freed_memory() -> None:
     memory stays what it was: the same blocks are reused. Where the C library has
     no ``mallopt`` (not glibc), nothing changes.
     """
-    _MEMORY_KEPT.append(True)
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError, TypeError):
@@ -73,7 +74,6 @@ def keep_freed_memory() -> None:
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-_MEMORY_KEPT: list[bool] = []
 
 
 def run_chunk(task: ChunkTask) -> ChunkSummary:
@@ -83,8 +83,7 @@ def run_chunk(task: ChunkTask) -> ChunkSummary:
     the Mesa model, so a worker never imports Mesa; both spawn their streams
     from ``default_rng(task.seed_sequence)`` and give the same worlds.
     """
-    if not _MEMORY_KEPT:
-        keep_freed_memory()
+    keep_freed_memory()
     sc = compiled(task.source)
     if task.ahead:
         kernels.expect(sc, task.n, task.ahead)

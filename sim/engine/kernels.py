@@ -57,6 +57,7 @@ alone (:func:`choose`).
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import importlib.util
@@ -184,6 +185,7 @@ def usable() -> bool:
     return True
 
 
+@functools.cache
 def _settle() -> None:
     """Leave what the switch made alone in the garbage collector from now on (once).
 
@@ -195,13 +197,8 @@ def _settle() -> None:
     are collected as before. The young garbage is collected first (cheaply: the
     two young generations only), so that little of it is kept for good.
     """
-    if not _settled:
-        _settled.append(True)
-        gc.collect(1)
-        gc.freeze()
-
-
-_settled: list[bool] = []
+    gc.collect(1)
+    gc.freeze()
 
 
 _found: bool | None = None  # whether numba is installed, looked up without importing it
