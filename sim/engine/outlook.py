@@ -123,7 +123,7 @@ class _Builder:
         self.slots: dict[Slot, int] = {}
         self.done: dict[Any, Any] = {}  # what is computed already, by what it reads
         self.count = 0
-        self.powers = 0  # chances whose power is kept for the next world (``pc``)
+        self.powers = 0  # chances whose powers are kept for the next worlds (``pc``)
         self.history = foresight._history_by_mover(state)
         self.terms = kernels.value_terms(decider, kernels._Codes())
         self.special = {decider.id: frozenset(belief_names(decider))}
@@ -272,9 +272,13 @@ class _Builder:
             self.lines.append(f"H = {int(horizon)}")
             self.inline(kernel, bound, {"out[i]": got, "taken[i]": taken})
             if horizon > 2:
-                # ``1 - q ** H`` (the last line) taken again where ``q`` is the last
-                # world's: a response's ``1 - p`` takes few values (it is never -0,
-                # whose power would differ from 0's), and ``pow`` costs much more
+                # ``1 - q ** H`` (the last line) taken again where ``q`` is one whose
+                # power this call has taken: the last world's (``pc[n, 0]``, its
+                # ``P_H`` in ``pc[n, 1]``) or one of the KEPT before it (``pc[n, 2:]``,
+                # written round in turn, ``pk[n]`` counting them). A response's
+                # ``1 - p`` takes few values in a call, a handful at most in a default
+                # batch (it is never -0, whose power would differ from 0's), and one
+                # ``pow`` costs several times more than looking them up.
                 n = self.powers
                 self.powers += 1
                 last = self.lines.pop()
@@ -282,12 +286,26 @@ class _Builder:
                     f"if q == pc[{n}, 0]:",
                     f"    {got} = pc[{n}, 1]",
                     "else:",
-                    f"    {last}",
+                    "    w = 0",
+                    f"    while w < {KEPT} and not (q == pc[{n}, 2 + w]):",
+                    "        w += 1",
+                    f"    if w < {KEPT}:",
+                    f"        {got} = pc[{n}, {2 + KEPT} + w]",
+                    "    else:",
+                    f"        {last}",
+                    f"        w = pk[{n}] % {KEPT}",
+                    f"        pk[{n}] += 1",
+                    f"        pc[{n}, 2 + w] = q",
+                    f"        pc[{n}, {2 + KEPT} + w] = {got}",
                     f"    pc[{n}, 0] = q",
                     f"    pc[{n}, 1] = {got}",
                 ]
         return str(got)
 
+
+KEPT = 8
+"""How many powers of ``q`` each powered chance of an outlook kernel keeps in a call
+besides the last world's (see :meth:`_Builder.chance`)."""
 
 _LEFT_OUT = ("first_day[", "newly[0]", "count[i] +=", "last[i] = day")
 """What a move kernel's lines write that no expression reads on a hypothetical state."""
@@ -381,7 +399,7 @@ def _make(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan:
         second.append(f"    out[{row}, i] = e{mine} - e{base}")
     slots = [_resolved(x, state, decider) for x in sorted(gen.slots, key=gen.slots.__getitem__)]
     argnames = tuple(f"s{j}" for j in range(len(slots)))
-    fixed = ("R", "D0", "D1", "live", "anyw", "terms", "vxs", "pc", "out")
+    fixed = ("R", "D0", "D1", "live", "anyw", "terms", "vxs", "pc", "pk", "out")
     return Plan(
         _TwoLoops(first, second, argnames, fixed),
         slots,
@@ -438,11 +456,13 @@ def utilities(
     day = state.day
     anyw = np.zeros(max(got.terms, 1), dtype=np.bool_)
     terms, vxs = got.buffers(R)
-    powers = np.empty((max(got.powers, 1), 2))
+    count = max(got.powers, 1)
+    powers = np.empty((count, 2 + 2 * KEPT))
     powers.fill(np.nan)  # no q equals nan (np.full, without its Python layer)
+    kept = np.zeros(count, dtype=np.int64)
     out = np.zeros((got.rows, R))
     try:
-        fn(R, day, day + 1, active, anyw, terms, vxs, powers, out, *args)
+        fn(R, day, day + 1, active, anyw, terms, vxs, powers, kept, out, *args)
     except Exception:  # a typing failure in numba: keep the numpy path
         got.kernel.variants[key] = None
         return None
