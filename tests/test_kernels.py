@@ -135,6 +135,32 @@ def test_compiled_exp_log_and_power_are_numpys_own() -> None:
     assert kernels.agrees_with_numpy()
 
 
+def test_kept_exps_are_the_exps_of_their_arguments() -> None:
+    """``_exp_kept`` (the outlook kernel's exp, sim.engine.outlook) gives what ``_exp``
+    (clipped) or ``_npexp`` give, whether the argument is the last one, one of the few
+    before it, one pushed out of the row, a new one, -0 or nan; and each row of the
+    table is its own."""
+    pytest.importorskip("numba")
+    from sim.engine import elementary
+
+    mod = kernels.helpers()
+    assert mod is not None
+    rng = np.random.default_rng(7)
+    few = rng.uniform(-60.0, 60.0, 3)
+    many = rng.uniform(-60.0, 60.0, elementary.KEPT + 5)  # more than a row keeps
+    x = np.concatenate(
+        [few[rng.integers(0, 3, 400)], np.tile(many, 3), [0.0, -0.0, np.nan, np.nan, 0.0]]
+    )
+    x = np.concatenate([x, rng.permutation(x)])
+    table = elementary.kept_rows(2)
+    clipped = [mod._exp_kept(table, 0, True, v) for v in x]
+    plain = [mod._exp_kept(table, 1, False, v) for v in x]
+    assert same(clipped, [mod._exp(v) for v in x])
+    assert same(plain, np.exp(x))
+    assert not same(clipped, plain)  # the rows did not mix: beyond 50, clipping differs
+    assert 0 < table[0, -1] < len(x) / 2  # computed where not found, far from every time
+
+
 def test_numpys_loops_are_found_and_checked() -> None:
     from sim.engine import elementary
 

@@ -39,6 +39,10 @@ SYMBOLS = {
 }
 """The symbol each loop is known by in the kernels' machine code: its ufunc and types."""
 
+KEPT = 8
+"""How many values ``_exp_kept`` keeps in a row besides the last (its row is
+``2 + 2 * KEPT + 1`` wide: :func:`kept_rows` makes such rows)."""
+
 SOURCE = '''
 from llvmlite import ir as _ir
 from numba import types as _types
@@ -144,10 +148,44 @@ def _nplog(x):
 def _nppow(x, e):
     """numpy's ``power`` of ``x`` and ``e``, to the bit."""
     return _power_loop(float(x), float(e))
-'''
+
+
+@njit(cache=True)
+def _exp_kept(ek, s, clip, x):
+    """``_exp(x)`` where ``clip``, else ``_npexp(x)``, taken again from row ``s`` of
+    ``ek`` where ``x`` was seen there before: the last ``x`` (``ek[s, 0]``, its value
+    ``ek[s, 1]``) or one of the KEPT before it (``ek[s, 2:2+KEPT]``, their values
+    after them, written round in turn, ``ek[s, -1]`` counting them). A row starts as
+    nan, which no ``x`` equals, and its count as 0."""
+    if x == ek[s, 0]:
+        return ek[s, 1]
+    w = 0
+    while w < KEPT and not (x == ek[s, 2 + w]):
+        w += 1
+    if w < KEPT:
+        y = ek[s, 2 + KEPT + w]
+    else:
+        y = _exp(x) if clip else _npexp(x)
+        w = int(ek[s, 2 + 2 * KEPT]) % KEPT
+        ek[s, 2 + 2 * KEPT] += 1.0
+        ek[s, 2 + w] = x
+        ek[s, 2 + KEPT + w] = y
+    ek[s, 0] = x
+    ek[s, 1] = y
+    return y
+'''.replace("KEPT", str(KEPT))
 """The compiled helpers (numba source, put into the kernels' helper module)."""
 
-NAMES = ("_npexp", "_npexp_into", "_nplog", "_nppow")
+
+def kept_rows(n: int) -> np.ndarray:
+    """``n`` empty rows for ``_exp_kept``: nan everywhere (no ``x`` equals it), counts 0."""
+    rows = np.empty((max(n, 1), 3 + 2 * KEPT))
+    rows.fill(np.nan)  # np.full, without its Python layer
+    rows[:, -1] = 0.0
+    return rows
+
+
+NAMES = ("_npexp", "_npexp_into", "_nplog", "_nppow", "_exp_kept")
 """The helpers a kernel module imports."""
 
 

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.engine import foresight, kernels
+from sim.engine import elementary, foresight, kernels
 from sim.engine.beliefs import belief_names
 from sim.engine.state import PerScenario
 from sim.expr.nodes import NAME_CLOSE, NAME_OPEN
@@ -62,15 +62,24 @@ Slot = tuple[Any, ...]
 class Plan:
     """The outlook kernel of one decider's foresight rules and what its arguments are:
     ``slots`` (see :func:`_fetch`), how many ``terms``, decider's moves (``width``),
-    ``rows`` (rules) and chances whose power is kept (``powers``) it has."""
+    ``rows`` (rules), chances whose powers are kept (``powers``) and calls of ``exp``
+    whose values are kept (``exps``) it has."""
 
-    __slots__ = ("kernel", "powers", "rows", "scratch", "slots", "terms", "width")
+    __slots__ = ("exps", "kernel", "powers", "rows", "scratch", "slots", "terms", "width")
 
     def __init__(
-        self, kernel: _TwoLoops, slots: list[Slot], terms: int, width: int, rows: int, powers: int
+        self,
+        kernel: _TwoLoops,
+        slots: list[Slot],
+        terms: int,
+        width: int,
+        rows: int,
+        powers: int,
+        exps: int,
     ) -> None:
         self.kernel, self.slots = kernel, slots
         self.terms, self.width, self.rows, self.powers = terms, width, rows, powers
+        self.exps = exps
         self.scratch: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def buffers(self, R: int) -> tuple[np.ndarray, np.ndarray]:
@@ -307,6 +316,32 @@ KEPT = 8
 """How many powers of ``q`` each powered chance of an outlook kernel keeps in a call
 besides the last world's (see :meth:`_Builder.chance`)."""
 
+_EXPS = re.compile(r"(?<!\w)(_exp|_npexp)\(")
+"""A call of the clipped ``exp`` of scalar code, or of numpy's own."""
+
+
+def _kept_exps(lines: list[str]) -> tuple[list[str], int]:
+    """``lines`` with each call of ``exp`` made one of ``_exp_kept`` (row ``s`` of the
+    table ``ek`` for the ``s``-th call), which takes the value again where the call's
+    argument is one it has seen in this call of the kernel: an argument reads the
+    decider's beliefs and the base, which take few values across the worlds, and
+    numpy's ``exp`` on one element costs much more than looking them up. Also gives
+    how many calls there are (rows of ``ek``)."""
+    sites = 0
+    out = []
+    for line in lines:
+        parts = _EXPS.split(line)
+        if len(parts) > 1:
+            made = [parts[0]]
+            for name, rest in zip(parts[1::2], parts[2::2], strict=True):
+                clip = "True" if name == "_exp" else "False"
+                made.append(f"_exp_kept(ek, {sites}, {clip}, {rest}")
+                sites += 1
+            line = "".join(made)
+        out.append(line)
+    return out, sites
+
+
 _LEFT_OUT = ("first_day[", "newly[0]", "count[i] +=", "last[i] = day")
 """What a move kernel's lines write that no expression reads on a hypothetical state."""
 
@@ -385,7 +420,8 @@ def _make(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan:
                         ]
                         sums[(a, h)].append(k)
                         k += 1
-    first = ["if not live[i]:", "    continue", *gen.lines]
+    body, exps = _kept_exps(gen.lines)
+    first = ["if not live[i]:", "    continue", *body]
     second = ["if live[i]:"]
     for n, ((a, _), ks) in enumerate(sums.items()):
         second.append(f"    e = vxs[{moves.index(a)}, i]")
@@ -399,7 +435,7 @@ def _make(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan:
         second.append(f"    out[{row}, i] = e{mine} - e{base}")
     slots = [_resolved(x, state, decider) for x in sorted(gen.slots, key=gen.slots.__getitem__)]
     argnames = tuple(f"s{j}" for j in range(len(slots)))
-    fixed = ("R", "D0", "D1", "live", "anyw", "terms", "vxs", "pc", "pk", "out")
+    fixed = ("R", "D0", "D1", "live", "anyw", "terms", "vxs", "pc", "pk", "ek", "out")
     return Plan(
         _TwoLoops(first, second, argnames, fixed),
         slots,
@@ -407,6 +443,7 @@ def _make(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan:
         len(moves),
         len(rules),
         gen.powers,
+        exps,
     )
 
 
@@ -462,7 +499,8 @@ def utilities(
     kept = np.zeros(count, dtype=np.int64)
     out = np.zeros((got.rows, R))
     try:
-        fn(R, day, day + 1, active, anyw, terms, vxs, powers, kept, out, *args)
+        exps = elementary.kept_rows(got.exps)
+        fn(R, day, day + 1, active, anyw, terms, vxs, powers, kept, exps, out, *args)
     except Exception:  # a typing failure in numba: keep the numpy path
         got.kernel.variants[key] = None
         return None
