@@ -221,3 +221,26 @@ def test_exit_now_flushes_runs_the_exit_handlers_and_ends(mode: str, code: int, 
         [sys.executable, "-c", _EXIT_NOW, mode], capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout.strip()) == (code, text), done.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "want"), [(None, "1"), ("3", "3")], ids=["unset: one thread", "the user's"]
+)
+def test_the_command_gives_blas_one_thread_unless_told(given: str | None, want: str) -> None:
+    """``wargame`` started as a program runs numpy's BLAS on one thread (its second
+    thread would spin on the other core, taken from the workers), unless the user set
+    ``OPENBLAS_NUM_THREADS``; the value reaches the workers it starts, by inheritance."""
+    probe = (
+        "import os\n"
+        "import sim.cli as cli\n"
+        "cli._command = lambda argv: print(os.environ.get('OPENBLAS_NUM_THREADS')) or 0\n"
+        "cli.exit_now = lambda code: None\n"
+        "cli.main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    got = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert got.stdout.strip().splitlines()[-1] == want, got.stderr
