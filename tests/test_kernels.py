@@ -465,6 +465,19 @@ def test_kernels_are_not_used_where_numpy_rounds_otherwise(
     assert not kernels.active()
 
 
+def test_mode_follows_every_change_of_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mode`` reads the variable on every call (from the dictionary behind
+    ``os.environ``), so setting, changing and removing it take effect at once."""
+    seen = []
+    for value in ("numba", " NumPy ", None, "numba", "fast", "auto"):
+        if value is None:
+            monkeypatch.delenv(kernels.MODE_VARIABLE, raising=False)
+        else:
+            monkeypatch.setenv(kernels.MODE_VARIABLE, value)
+        seen.append(kernels.mode())
+    assert seen == ["numba", "numpy", "auto", "numba", "numpy", "auto"]
+
+
 def test_unknown_mode_is_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(kernels.MODE_VARIABLE, "fortran")
     assert kernels.mode() == "numpy" and not kernels.active()

@@ -111,19 +111,38 @@ _failed: set[str] = set()  # source hashes whose kernel could not be compiled or
 def mode() -> str:
     """The path chosen by ``WARGAME_KERNELS`` (``auto`` if unset, ``numpy`` if unknown).
 
-    Read on every call (tests and users change it between calls; a chunk asks some
-    thousand times, at 0.2 us a reading); what a value means is kept per value."""
-    raw = os.environ.get(MODE_VARIABLE, "auto")
+    Read on every call (tests and users change it between calls; a chunk asks about
+    a thousand times): from the dictionary behind ``os.environ`` where there is one
+    (``os.environ.get`` encodes the name and decodes the value, some 0.6 us a
+    reading; the dictionary, 13 ns), keyed as ``os.environ`` keeps it, which every
+    change through ``os.environ`` updates; what a value means is kept per value."""
+    environ, data, key = _ENVIRON
+    raw = data.get(key, "auto") if data is not None and os.environ is environ else None
+    if raw is None:
+        raw = os.environ.get(MODE_VARIABLE, "auto")
     chosen = _meaning.get(raw)
     if chosen is None:
-        chosen = raw.strip().lower()
+        text = raw if isinstance(raw, str) else os.environ.decodevalue(raw)
+        chosen = text.strip().lower()
         chosen = chosen if chosen in MODES else "numpy"
         if len(_meaning) < 64:
             _meaning[raw] = chosen
     return chosen
 
 
-_meaning: dict[str, str] = {}  # per value of the variable, the mode it means
+def _environ_dict() -> tuple[Any, dict[Any, Any] | None, Any]:
+    """``os.environ``, the dictionary it keeps its variables in and the key of
+    ``WARGAME_KERNELS`` there; no dictionary where ``os.environ`` is not built so
+    (:func:`mode` reads it only while ``os.environ`` is still that object)."""
+    data = getattr(os.environ, "_data", None)
+    encode = getattr(os.environ, "encodekey", None)
+    if not isinstance(data, dict) or encode is None:
+        return os.environ, None, None
+    return os.environ, data, encode(MODE_VARIABLE)
+
+
+_ENVIRON = _environ_dict()
+_meaning: dict[Any, str] = {}  # per value of the variable (as kept), the mode it means
 
 
 def numba_module() -> Any:
