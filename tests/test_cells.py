@@ -1,5 +1,6 @@
 """Cells of many rows at once (sim.tables: float_cells, int_cells, joined_rows): the bytes
-of ``repr``, ``str`` and a plain join, whatever the values."""
+of ``repr``, ``str`` and a plain join, whatever the values; the float cells both by numpy's
+steps and by the compiled loop of sim.results.compiled_cells."""
 
 from __future__ import annotations
 
@@ -9,6 +10,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.tables import cell_table, float_cells, int_cells, joined_rows, looked_up
+
+
+def _compiled(values):
+    """The compiled loop's cells (the test is skipped where numba cannot give them)."""
+    pytest.importorskip("numba")
+    from sim.engine import kernels
+    from sim.results import compiled_cells
+
+    if not kernels.usable():
+        pytest.skip("the kernels' exp and pow do not match numpy's here")
+    got = compiled_cells.float_cells(np.asarray(values, dtype=np.float64))
+    assert got is not None
+    return got
+
+
+FLOAT_CELLS = pytest.mark.parametrize(
+    "made", [float_cells, _compiled], ids=["numpy steps", "compiled loop"]
+)
+"""Each float-cell test runs on both ways of making them."""
 
 
 def _texts(cells) -> list[str]:
@@ -42,14 +62,17 @@ _TRICKY = [
         np.array([]),
     ],
 )
-def test_floats_are_written_as_repr_writes_them(values):
-    assert _texts(float_cells(values)) == list(map(repr, values.tolist()))
+@FLOAT_CELLS
+def test_floats_are_written_as_repr_writes_them(values, made):
+    assert _texts(made(values)) == list(map(repr, values.tolist()))
+    assert joined_rows([made(values)]) == "".join(f"{v!r}\n" for v in values.tolist()).encode()
 
 
+@FLOAT_CELLS
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=50))
-def test_any_floats_as_repr(values):
-    assert _texts(float_cells(np.array(values))) == list(map(repr, values))
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=50))
+def test_any_floats_as_repr(values, made):
+    assert _texts(made(np.array(values))) == list(map(repr, values))
 
 
 @settings(max_examples=200, deadline=None)
@@ -83,8 +106,9 @@ def _every_layout() -> np.ndarray:
         np.array([1.5, 1e-300, 2.5, float("nan"), -1e300]),  # repr's own cells among ours
     ],
 )
-def test_every_layout_is_written_as_repr_writes_it(values):
-    assert _texts(float_cells(values)) == list(map(repr, values.tolist()))
+@FLOAT_CELLS
+def test_every_layout_is_written_as_repr_writes_it(values, made):
+    assert _texts(made(values)) == list(map(repr, values.tolist()))
 
 
 @pytest.mark.parametrize(
@@ -159,3 +183,34 @@ def test_runs_csv_is_recorded_as_it_was_written(tmp_path):
         recorded = json.loads((folder / "manifest.json").read_text())["tables"]["runs.csv"]
         assert recorded == digest(folder / "runs.csv")
         assert recorded["rows"] == 900 + changed
+
+
+def test_runs_csv_takes_the_compiled_loop_only_where_the_kernels_run(monkeypatch):
+    """A chunk's float cells come from the compiled loop in a process that runs the
+    scenario's kernels, and from numpy's steps in any other (which so never imports numba
+    for them); the lines are the same bytes either way."""
+    pytest.importorskip("numba")
+    from sim.engine import kernels
+    from sim.engine.core import Engine
+    from sim.results import compiled_cells
+    from sim.results.aggregate import summarise_chunk
+    from sim.results.writer import RunsFormat
+    from sim.scenario import load_scenario
+
+    sc = load_scenario("scenarios/allied_resolve_2022.yaml")
+    rows = summarise_chunk(Engine(sc, 400, np.random.default_rng(5)).run(), 0, 0, 0).rows
+    real = compiled_cells.float_cells
+    asked: list[int] = []
+
+    def spy(values):
+        asked.append(len(values))
+        return real(values)
+
+    monkeypatch.setattr(compiled_cells, "float_cells", spy)
+    lines = {}
+    for on in (False, True):
+        monkeypatch.setattr(kernels, "running", lambda scenario, on=on: on and scenario is sc)
+        lines[on] = RunsFormat(sc).lines(rows, 0, 0, 1)
+        assert bool(asked) == on
+    floats = [p for p in sc.parameters if not p.enum_values and not p.integer]
+    assert asked == [400 * len(floats)] and lines[True] == lines[False]

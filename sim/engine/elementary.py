@@ -24,6 +24,11 @@ and the kernels' machine code calls that symbol, so a kernel cached by one
 process runs in the next, where numpy lies elsewhere in memory. Where a loop
 cannot be found, :func:`register` says so and the caller keeps the numpy
 path.
+
+One call of numpy's loop on one element costs some tens of nanoseconds, far
+more than the arithmetic around it, so a loop whose arguments take few values
+across the worlds (the outlook kernel's) calls ``_exp_kept``, which takes the
+value again where its call site saw the argument among its last few.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ SYMBOLS = {
 
 KEPT = 8
 """How many values ``_exp_kept`` keeps in a row besides the last (its row is
-``2 + 2 * KEPT + 1`` wide: :func:`kept_rows` makes such rows)."""
+``2 + 2 * KEPT + 1`` wide: :func:`kept_rows` makes such rows); the outlook kernel
+keeps as many powers of each chance (:mod:`sim.engine.outlook`)."""
 
 SOURCE = '''
 from llvmlite import ir as _ir

@@ -280,6 +280,14 @@ def _account(sc: Any) -> tuple[str, _Account]:
     return key, acc
 
 
+def running(sc: Any) -> bool:
+    """Whether this process runs the kernels of ``sc`` now (the compiled path taken for
+    it): asked by code that has a compiled variant of its own and would not switch for
+    it alone (``runs.csv``'s float cells). Makes no switch and reads no clock."""
+    acc = _accounts.get(sc.sha256 or f"id{id(sc)}")
+    return acc is not None and acc.on is True
+
+
 def expect(sc: Any, worlds: int, ahead: int) -> None:
     """A batch runner's word before a chunk: this process now runs ``worlds`` worlds of
     ``sc`` and can expect some ``ahead`` worlds of it in all from now on (this chunk's

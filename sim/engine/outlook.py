@@ -283,7 +283,7 @@ class _Builder:
             if horizon > 2:
                 # ``1 - q ** H`` (the last line) taken again where ``q`` is one whose
                 # power this call has taken: the last world's (``pc[n, 0]``, its
-                # ``P_H`` in ``pc[n, 1]``) or one of the KEPT before it (``pc[n, 2:]``,
+                # ``P_H`` in ``pc[n, 1]``) or one of the ``KEPT`` before it (``pc[n, 2:]``,
                 # written round in turn, ``pk[n]`` counting them). A response's
                 # ``1 - p`` takes few values in a call, a handful at most in a default
                 # batch (it is never -0, whose power would differ from 0's), and one
@@ -296,25 +296,21 @@ class _Builder:
                     f"    {got} = pc[{n}, 1]",
                     "else:",
                     "    w = 0",
-                    f"    while w < {KEPT} and not (q == pc[{n}, 2 + w]):",
+                    f"    while w < {elementary.KEPT} and not (q == pc[{n}, 2 + w]):",
                     "        w += 1",
-                    f"    if w < {KEPT}:",
-                    f"        {got} = pc[{n}, {2 + KEPT} + w]",
+                    f"    if w < {elementary.KEPT}:",
+                    f"        {got} = pc[{n}, {2 + elementary.KEPT} + w]",
                     "    else:",
                     f"        {last}",
-                    f"        w = pk[{n}] % {KEPT}",
+                    f"        w = pk[{n}] % {elementary.KEPT}",
                     f"        pk[{n}] += 1",
                     f"        pc[{n}, 2 + w] = q",
-                    f"        pc[{n}, {2 + KEPT} + w] = {got}",
+                    f"        pc[{n}, {2 + elementary.KEPT} + w] = {got}",
                     f"    pc[{n}, 0] = q",
                     f"    pc[{n}, 1] = {got}",
                 ]
         return str(got)
 
-
-KEPT = 8
-"""How many powers of ``q`` each powered chance of an outlook kernel keeps in a call
-besides the last world's (see :meth:`_Builder.chance`)."""
 
 _EXPS = re.compile(r"(?<!\w)(_exp|_npexp)\(")
 """A call of the clipped ``exp`` of scalar code, or of numpy's own."""
@@ -494,7 +490,7 @@ def utilities(
     anyw = np.zeros(max(got.terms, 1), dtype=np.bool_)
     terms, vxs = got.buffers(R)
     count = max(got.powers, 1)
-    powers = np.empty((count, 2 + 2 * KEPT))
+    powers = np.empty((count, 2 + 2 * elementary.KEPT))
     powers.fill(np.nan)  # no q equals nan (np.full, without its Python layer)
     kept = np.zeros(count, dtype=np.int64)
     out = np.zeros((got.rows, R))

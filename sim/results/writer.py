@@ -16,6 +16,7 @@ import importlib.util
 import json
 import platform
 import shlex
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -274,12 +275,15 @@ class RunsFormat:
 
     def _float_cells(self, rows: np.ndarray) -> dict[str, Cells]:
         """The cells of every float parameter, made in one call (one pass of each step over
-        all of them, not one per column)."""
+        all of them, not one per column): by the compiled loop in a process that runs the
+        scenario's kernels (:mod:`sim.results.compiled_cells`), else by numpy's steps; the
+        bytes are the same."""
         ids = [p.id for p in self.sc.parameters if not p.enum_values and not p.integer]
         if not ids:
             return {}
         n = len(rows)
-        made = float_cells(np.stack([rows[f"param_{i}"] for i in ids]).ravel())
+        values = np.stack([rows[f"param_{i}"] for i in ids]).ravel()
+        made = _compiled_float_cells(self.sc, values) or float_cells(values)
         chars = made.chars.reshape(len(ids), n, -1)
         lengths = made.lengths.reshape(len(ids), n)
         return {i: Cells(chars[k], lengths[k]) for k, i in enumerate(ids)}
@@ -317,6 +321,18 @@ class RunsFormat:
         if observed:
             cols += self._flag_cells(observed)
         return joined_rows(cols)
+
+
+def _compiled_float_cells(sc: Scenario, values: np.ndarray) -> Cells | None:
+    """``values``' cells by the compiled loop where this process runs ``sc``'s kernels
+    (:mod:`sim.results.compiled_cells`), else None. A process that never imported the
+    kernels' module runs none: it is not imported here (a report or a plot needs none)."""
+    kernels = sys.modules.get("sim.engine.kernels")
+    if kernels is None or not kernels.running(sc):
+        return None
+    from sim.results import compiled_cells
+
+    return compiled_cells.float_cells(values)
 
 
 class RunsWriter:
