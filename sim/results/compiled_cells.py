@@ -212,13 +212,18 @@ def float_cells(values: np.ndarray) -> Cells | None:
 
 
 _failed: list[bool] = []
+_found: list[Any] = []
 
 
 def _module() -> Any:
-    """The compiled loop's module (generated into the kernel cache), or None."""
+    """The compiled loop's module (generated into the kernel cache, found once per
+    process), or None."""
     if _failed:
         return None
-    mod = kernels.module(kernels.header() + SOURCE, "c")
-    if mod is None:
-        _failed.append(True)
-    return mod
+    if not _found:
+        mod = kernels.module(kernels.header() + SOURCE, "c")
+        if mod is None:
+            _failed.append(True)
+            return None
+        _found.append(mod)
+    return _found[0]
