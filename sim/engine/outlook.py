@@ -26,7 +26,10 @@ numpy path decides across the worlds is reproduced across the same worlds
 ``weight * P_H * gain`` is added only if its ``P_H`` is positive in one of
 them, so a first pass writes each term and whether it is, and a second adds
 up the terms so kept in the order of
-:meth:`~sim.engine.foresight.Outlook.expected_value`. Where the kernel cannot
+:meth:`~sim.engine.foresight.Outlook.expected_value`. A ``pow`` or an ``exp``
+whose argument the call has met before in another world is taken again from
+what it gave there (:meth:`_Builder.chance`, :func:`_kept_exps`): the same
+numbers, without numpy's loop on one element each time. Where the kernel cannot
 be had (numba missing, an expression without scalar code, a value of an
 unexpected kind), :func:`utilities` gives None and the numpy path runs.
 """
