@@ -27,8 +27,9 @@ path.
 
 One call of numpy's loop on one element costs some tens of nanoseconds, far
 more than the arithmetic around it, so a loop whose arguments take few values
-across the worlds (the outlook kernel's) calls ``_exp_kept``, which takes the
-value again where its call site saw the argument among its last few.
+across the worlds (the outlook kernel's) keeps what it got in a row per call site
+(``_kept``, ``_keep``; ``_exp_kept`` for ``exp``) and takes the value again where
+the site saw the argument among its last few.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ SYMBOLS = {
 """The symbol each loop is known by in the kernels' machine code: its ufunc and types."""
 
 KEPT = 8
-"""How many values ``_exp_kept`` keeps in a row besides the last (its row is
-``2 + 2 * KEPT + 1`` wide: :func:`kept_rows` makes such rows); the outlook kernel
-keeps as many powers of each chance (:mod:`sim.engine.outlook`)."""
+"""How many values a row of ``_kept`` and ``_keep`` holds besides the last (it is
+``2 + 2 * KEPT + 1`` wide: :func:`kept_rows` makes such rows): the outlook kernel's
+exps (``_exp_kept``) and the powers of its chances (:mod:`sim.engine.outlook`)."""
 
 SOURCE = '''
 from llvmlite import ir as _ir
@@ -157,41 +158,57 @@ def _nppow(x, e):
 
 
 @njit(cache=True)
-def _exp_kept(ek, s, clip, x):
-    """``_exp(x)`` where ``clip``, else ``_npexp(x)``, taken again from row ``s`` of
-    ``ek`` where ``x`` was seen there before: the last ``x`` (``ek[s, 0]``, its value
-    ``ek[s, 1]``) or one of the KEPT before it (``ek[s, 2:2+KEPT]``, their values
-    after them, written round in turn, ``ek[s, -1]`` counting them). A row starts as
-    nan, which no ``x`` equals, and its count as 0."""
+def _kept(ek, s, x):
+    """Whether row ``s`` of ``ek`` holds a value for ``x`` (then in ``ek[s, 1]``): ``x``
+    is the last argument kept there (``ek[s, 0]``) or one of the KEPT before it
+    (``ek[s, 2:2+KEPT]``, their values after them, written round in turn, ``ek[s, -1]``
+    counting them), which is made the last. A row starts as nan, which no ``x`` equals,
+    and its count as 0."""
     if x == ek[s, 0]:
-        return ek[s, 1]
+        return True
     w = 0
     while w < KEPT and not (x == ek[s, 2 + w]):
         w += 1
-    if w < KEPT:
-        y = ek[s, 2 + KEPT + w]
-    else:
-        y = _exp(x) if clip else _npexp(x)
-        w = int(ek[s, 2 + 2 * KEPT]) % KEPT
-        ek[s, 2 + 2 * KEPT] += 1.0
-        ek[s, 2 + w] = x
-        ek[s, 2 + KEPT + w] = y
+    if w == KEPT:
+        return False
+    ek[s, 0] = x
+    ek[s, 1] = ek[s, 2 + KEPT + w]
+    return True
+
+
+@njit(cache=True)
+def _keep(ek, s, x, y):
+    """Keep ``y`` as the value of ``x`` in row ``s`` of ``ek`` (see ``_kept``); gives ``y``."""
+    w = int(ek[s, 2 + 2 * KEPT]) % KEPT
+    ek[s, 2 + 2 * KEPT] += 1.0
+    ek[s, 2 + w] = x
+    ek[s, 2 + KEPT + w] = y
     ek[s, 0] = x
     ek[s, 1] = y
     return y
+
+
+@njit(cache=True)
+def _exp_kept(ek, s, clip, x):
+    """``_exp(x)`` where ``clip``, else ``_npexp(x)``, taken again from row ``s`` of ``ek``
+    where ``x`` was seen there before (``_kept``)."""
+    if _kept(ek, s, x):
+        return ek[s, 1]
+    return _keep(ek, s, x, _exp(x) if clip else _npexp(x))
 '''.replace("KEPT", str(KEPT))
 """The compiled helpers (numba source, put into the kernels' helper module)."""
 
 
 def kept_rows(n: int) -> np.ndarray:
-    """``n`` empty rows for ``_exp_kept``: nan everywhere (no ``x`` equals it), counts 0."""
+    """``n`` empty rows for ``_kept`` and ``_keep``: nan everywhere (no ``x`` equals it),
+    counts 0."""
     rows = np.empty((max(n, 1), 3 + 2 * KEPT))
     rows.fill(np.nan)  # np.full, without its Python layer
     rows[:, -1] = 0.0
     return rows
 
 
-NAMES = ("_npexp", "_npexp_into", "_nplog", "_nppow", "_exp_kept")
+NAMES = ("_npexp", "_npexp_into", "_nplog", "_nppow", "_kept", "_keep", "_exp_kept")
 """The helpers a kernel module imports."""
 
 

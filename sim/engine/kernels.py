@@ -271,9 +271,14 @@ class _Account:
         self.verdict: bool | None = None  # the runner's estimate says switch now / not yet
 
 
+def _key(sc: Any) -> str:
+    """What a scenario's account is kept under: its sha256 (its object's id if it has none)."""
+    return sc.sha256 or f"id{id(sc)}"
+
+
 def _account(sc: Any) -> tuple[str, _Account]:
     """The scenario's key and what ``auto`` knows of it (made on first sight)."""
-    key = sc.sha256 or f"id{id(sc)}"
+    key = _key(sc)
     acc = _accounts.get(key)
     if acc is None:
         acc = _accounts[key] = _Account(cold=not marker(key).exists())
@@ -284,7 +289,7 @@ def running(sc: Any) -> bool:
     """Whether this process runs the kernels of ``sc`` now (the compiled path taken for
     it): asked by code that has a compiled variant of its own and would not switch for
     it alone (``runs.csv``'s float cells). Makes no switch and reads no clock."""
-    acc = _accounts.get(sc.sha256 or f"id{id(sc)}")
+    acc = _accounts.get(_key(sc))
     return acc is not None and acc.on is True
 
 

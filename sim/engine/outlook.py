@@ -285,32 +285,20 @@ class _Builder:
             self.inline(kernel, bound, {"out[i]": got, "taken[i]": taken})
             if horizon > 2:
                 # ``1 - q ** H`` (the last line) taken again where ``q`` is one whose
-                # power this call has taken: the last world's (``pc[n, 0]``, its
-                # ``P_H`` in ``pc[n, 1]``) or one of the ``KEPT`` before it (``pc[n, 2:]``,
-                # written round in turn, ``pk[n]`` counting them). A response's
-                # ``1 - p`` takes few values in a call, a handful at most in a default
-                # batch (it is never -0, whose power would differ from 0's), and one
-                # ``pow`` costs several times more than looking them up.
+                # power this call has taken, kept in row ``n`` of ``pc`` (``_kept``,
+                # ``_keep`` of :mod:`sim.engine.elementary`). A response's ``1 - p``
+                # takes few values in a call, a handful at most in a default batch (it is
+                # never -0, whose power would differ from 0's), and one ``pow`` costs
+                # several times more than looking them up.
                 n = self.powers
                 self.powers += 1
                 last = self.lines.pop()
                 self.lines += [
-                    f"if q == pc[{n}, 0]:",
+                    f"if _kept(pc, {n}, q):",
                     f"    {got} = pc[{n}, 1]",
                     "else:",
-                    "    w = 0",
-                    f"    while w < {elementary.KEPT} and not (q == pc[{n}, 2 + w]):",
-                    "        w += 1",
-                    f"    if w < {elementary.KEPT}:",
-                    f"        {got} = pc[{n}, {2 + elementary.KEPT} + w]",
-                    "    else:",
-                    f"        {last}",
-                    f"        w = pk[{n}] % {elementary.KEPT}",
-                    f"        pk[{n}] += 1",
-                    f"        pc[{n}, 2 + w] = q",
-                    f"        pc[{n}, {2 + elementary.KEPT} + w] = {got}",
-                    f"    pc[{n}, 0] = q",
-                    f"    pc[{n}, 1] = {got}",
+                    f"    {last}",
+                    f"    _keep(pc, {n}, q, {got})",
                 ]
         return str(got)
 
@@ -434,7 +422,7 @@ def _make(state: WorldState, decider: Actor, rules: Sequence[Rule]) -> Plan:
         second.append(f"    out[{row}, i] = e{mine} - e{base}")
     slots = [_resolved(x, state, decider) for x in sorted(gen.slots, key=gen.slots.__getitem__)]
     argnames = tuple(f"s{j}" for j in range(len(slots)))
-    fixed = ("R", "D0", "D1", "live", "anyw", "terms", "vxs", "pc", "pk", "ek", "out")
+    fixed = ("R", "D0", "D1", "live", "anyw", "terms", "vxs", "pc", "ek", "out")
     return Plan(
         _TwoLoops(first, second, argnames, fixed),
         slots,
@@ -492,14 +480,10 @@ def utilities(
     day = state.day
     anyw = np.zeros(max(got.terms, 1), dtype=np.bool_)
     terms, vxs = got.buffers(R)
-    count = max(got.powers, 1)
-    powers = np.empty((count, 2 + 2 * elementary.KEPT))
-    powers.fill(np.nan)  # no q equals nan (np.full, without its Python layer)
-    kept = np.zeros(count, dtype=np.int64)
     out = np.zeros((got.rows, R))
     try:
-        exps = elementary.kept_rows(got.exps)
-        fn(R, day, day + 1, active, anyw, terms, vxs, powers, kept, exps, out, *args)
+        powers, exps = elementary.kept_rows(got.powers), elementary.kept_rows(got.exps)
+        fn(R, day, day + 1, active, anyw, terms, vxs, powers, exps, out, *args)
     except Exception:  # a typing failure in numba: keep the numpy path
         got.kernel.variants[key] = None
         return None

@@ -199,8 +199,8 @@ def float_cells(values: np.ndarray) -> Cells | None:
     g1, g0 = _g()
     try:
         count = mod._float_cells(x, g1, g0, _K_MIN, _POW10, chars, lengths, other)
-    except Exception:  # a compilation failure: the numpy steps
-        _failed.append(True)
+    except Exception:  # a compilation failure: the numpy steps from now on
+        _found[:] = [None]
         return None
     if count:
         which = other[:count]
@@ -213,19 +213,12 @@ def float_cells(values: np.ndarray) -> Cells | None:
     return Cells(chars[:, : max(used, 1)], lengths)
 
 
-_failed: list[bool] = []
-_found: list[Any] = []
+_found: list[Any] = []  # the module once looked for (None: it cannot be had)
 
 
 def _module() -> Any:
-    """The compiled loop's module (generated into the kernel cache, found once per
+    """The compiled loop's module (generated into the kernel cache, looked for once per
     process), or None."""
-    if _failed:
-        return None
     if not _found:
-        mod = kernels.module(kernels.header() + SOURCE, "c")
-        if mod is None:
-            _failed.append(True)
-            return None
-        _found.append(mod)
+        _found.append(kernels.module(kernels.header() + SOURCE, "c"))
     return _found[0]
