@@ -236,8 +236,8 @@ def no_planning(monkeypatch):
          "the grid 200 x 100 makes 20,000 design points; the limit is 10,000 design points"),
         (["sweep", SCENARIO, "--vary", "param.kremlin_appetite=0:1:10", "--runs", str(2 * 10**7)],
          {}, "--runs 20,000,000 at 10 design points is 200,000,000 worlds; the limit is"),
-        (["batch", SCENARIO, "--runs", "6000"], {"WARGAME_MAX_CHUNK_MB": "10"},
-         "a chunk of 5,000 worlds of scenario 'allied_resolve_2022' needs about 17 MB of memory"
+        (["batch", SCENARIO, "--runs", "12000"], {"WARGAME_MAX_CHUNK_MB": "10"},
+         "a chunk of 10,000 worlds of scenario 'allied_resolve_2022' needs about 34 MB of memory"
          " per worker (4 actors, 21 rules, 15 actions, 70 days); the limit is 10 MB per chunk: "
          "use a smaller --chunk-size"),
         (["batch", SCENARIO, "--runs", "100"], {"WARGAME_MAX_WORLDS": "lots"},

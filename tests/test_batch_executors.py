@@ -165,9 +165,10 @@ def test_auto_workers_one_per_usable_core_never_more_than_the_chunks(monkeypatch
     assert isinstance(make_executor("local", None, tasks=1), LocalExecutor)  # as asked
     from sim.batch.settings import RunSettings
 
-    auto = RunSettings(workers=None, runs=12_000, seed=1)
-    assert auto.make_executor().workers == 3  # three chunks of 5,000 worlds at most
-    assert isinstance(RunSettings(workers=None, runs=5000, seed=1).make_executor(), SerialExecutor)
+    auto = RunSettings(workers=None, runs=25_000, seed=1)
+    assert auto.make_executor().workers == 3  # three chunks of 10,000 worlds at most
+    one = RunSettings(workers=None, runs=10_000, seed=1)
+    assert isinstance(one.make_executor(), SerialExecutor)
     assert RunSettings(workers=None, runs=100, seed=1).make_executor(groups=2).workers == 2
 
 

@@ -16,16 +16,20 @@ from sim.scenario.resolved import resolved_text
 SOURCE = ScenarioSource("demo", "demo.yaml", (), "0" * 64)
 
 
-def test_chunk_size_is_5000():
-    assert CHUNK == 5_000
+def test_chunk_size_is_10000():
+    assert CHUNK == 10_000
 
 
 @pytest.mark.parametrize(
     ("runs", "sizes"),
-    [(1, [1]), (5000, [5000]), (5001, [5000, 1]), (12_000, [5000, 5000, 2000])],
+    [(1, [1]), (10_000, [10_000]), (10_001, [10_000, 1]), (25_000, [10_000, 10_000, 5000])],
 )
 def test_chunk_sizes(runs, sizes):
     assert chunk_sizes(runs) == sizes
+
+
+def test_chunk_sizes_of_another_chunk_size():
+    assert chunk_sizes(12_000, 5000) == [5000, 5000, 2000]
 
 
 @given(st.integers(1, 100_000), st.integers(1, 7000))
@@ -57,14 +61,14 @@ def test_chunk_seed_is_keyed_by_point_and_chunk():
 
 def test_plan_is_fixed_before_work_and_independent_of_workers():
     """The plan has no notion of workers: every task carries its own seed."""
-    plan = plan_point(SOURCE, 4, 12_000, 99, first_world=48_000)
+    plan = plan_point(SOURCE, 4, 24_000, 99, first_world=48_000)
     assert [t.chunk for t in plan] == [0, 1, 2]
-    assert [t.n for t in plan] == [5000, 5000, 2000]
-    assert [t.first_world for t in plan] == [48_000, 53_000, 58_000]
+    assert [t.n for t in plan] == [10_000, 10_000, 4000]
+    assert [t.first_world for t in plan] == [48_000, 58_000, 68_000]
     assert all(t.point == 4 and t.root_seed == 99 for t in plan)
     assert [t.seed_sequence.spawn_key for t in plan] == [(4, 0), (4, 1), (4, 2)]
     # Planning again (as any executor would) yields equal tasks.
-    assert plan == plan_point(SOURCE, 4, 12_000, 99, first_world=48_000)
+    assert plan == plan_point(SOURCE, 4, 24_000, 99, first_world=48_000)
 
 
 def test_task_description_names_scenario_point_chunk_and_seed():
@@ -85,7 +89,7 @@ def test_each_task_knows_about_how_many_worlds_its_process_has_ahead():
     from sim.batch.runner import with_ahead
 
     other = ScenarioSource("other", "other.yaml", (), "1" * 64)
-    tasks = plan_point(SOURCE, 0, 12_000, 7) + plan_point(other, 1, 5_000, 7)
+    tasks = plan_point(SOURCE, 0, 12_000, 7, chunk=5000) + plan_point(other, 1, 5_000, 7)
     assert [t.ahead for t in tasks] == [0, 0, 0, 0]
     assert [t.ahead for t in with_ahead(tasks, 1)] == [12_000, 7_000, 2_000, 5_000]
     assert [t.ahead for t in with_ahead(tasks, 2)] == [6_000, 3_500, 1_000, 2_500]

@@ -54,7 +54,7 @@ WINDOW_PER_WORKER = 4
 CHUNK_TIMEOUT = 600.0
 """Seconds without any chunk finishing after which a batch's workers count as stalled.
 
-A chunk of 5,000 worlds of the shipped scenarios takes about a second; ten
+A chunk of 10,000 worlds of the shipped scenarios takes one to two seconds; ten
 minutes leaves room for scenarios hundreds of times heavier before a stall
 is declared.
 """
