@@ -649,13 +649,19 @@ def test_auto_with_a_runners_estimate_switches_where_it_pays(
     monkeypatch.setattr(kernels, "_accounts", {})
     monkeypatch.setattr(kernels, "_agreement", None)
     monkeypatch.setattr(kernels, "AUTO_AFTER", 1e9)
-    first, second = _chunks_with_estimates(monkeypatch, 300, [50_000, 10**9])
+    # fewer worlds ahead than would pay for the switch at the prior's CPU per world
+    below = int(0.9 * kernels.AUTO_SWITCH / (kernels.AUTO_PRIOR * kernels.AUTO_SAVING))
+    first, second = _chunks_with_estimates(monkeypatch, 300, [below, 10**9])
     assert first and not any(first)  # the first chunk measures the numpy path
     assert second and second[-1]  # then the kernels, the budget still far off
     monkeypatch.setattr(kernels, "_accounts", {})
     # so many worlds ahead that even a cheap scenario would pay: the kernels at once
     (at_once,) = _chunks_with_estimates(monkeypatch, 300, [10**9])
     assert at_once and all(at_once)
+    monkeypatch.setattr(kernels, "_accounts", {})
+    # each of two workers of a batch of 100,000 worlds: at once too (docs/performance.md)
+    (half,) = _chunks_with_estimates(monkeypatch, 300, [50_000])
+    assert half and all(half)
     monkeypatch.setattr(kernels, "_accounts", {})
     monkeypatch.setattr(kernels, "AUTO_AFTER", 0.0)
     # a switch that costs more than these chunks' CPU could ever save, however slow

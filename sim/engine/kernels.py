@@ -249,11 +249,14 @@ AUTO_SAVING = 0.6
 for a runner's estimate (a chunk of 5,000 worlds: about 0.13 s against 0.37 s)."""
 
 
-AUTO_PRIOR = 20e-6
+AUTO_PRIOR = 30e-6
 """CPU seconds per world the numpy path is taken to cost before a first chunk has been
-measured, for a runner's estimate (the default scenario's cost 60-70 us; one of a few
-rules, a few us): a worker with more than some 58,000 worlds ahead (a batch of a
-million worlds) switches at once rather than after a first chunk on the numpy path."""
+measured, for a runner's estimate: below what every shipped scenario costs in chunks of
+10,000 on a machine where :data:`AUTO_SWITCH` holds (about 33 us for the cheapest, 43 us
+for the default, 120-140 us for the RGF scenarios; one of a few rules, a few us). A
+worker with more than some 39,000 worlds ahead (each of two workers of a batch of
+100,000 worlds or more) switches at once rather than after a first chunk on the numpy
+path, which would cost it more than the switch saves on the rest."""
 
 
 class _Account:
