@@ -691,6 +691,81 @@ def test_auto_waits_longer_where_the_kernels_were_never_compiled(
     assert kernels._accounts[sc.sha256].after == kernels.AUTO_AFTER
 
 
+_GENERATOR = '''"""A module that generates kernels."""
+
+# a comment
+TEMPLATE = "out[i] = {x}"
+
+
+class Maker:
+    """Makes kernels."""
+
+    def line(self, x: str) -> str:
+        """A line of a kernel."""
+        return TEMPLATE.format(x=x) if x not in {"a", "b", "c"} else ""
+'''
+
+
+def _generator_behaviour(source: str) -> bytes:
+    return b"".join(kernels._behaviour(compile(source, "generator.py", "exec")))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("A module that generates kernels.", "Generates kernels, and says so at length."),
+        ("Makes kernels.", "Makes the kernels."),
+        ("A line of a kernel.", "One line of a kernel,\n        over two lines."),
+        ("# a comment", "# another comment\n# and one more"),
+        ("\n\nclass Maker", "\n\n\n\nclass Maker"),  # every line below moves
+    ],
+)
+def test_the_generators_mark_ignores_its_docs(edit: tuple[str, str]) -> None:
+    """A docs-only edit to a module that generates kernels keeps the mark of every
+    scenario compiled before (else the next batches wait as for kernels never
+    compiled), and the hash is the same whatever the process's hash seed."""
+    edited = _GENERATOR.replace(*edit)
+    assert edited != _GENERATOR
+    assert _generator_behaviour(edited) == _generator_behaviour(_GENERATOR)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ('"out[i] = {x}"', '"out[i] = -{x}"'),
+        ('{"a", "b", "c"}', '{"a", "b", "d"}'),
+        ("x not in", "x in"),
+        ("format(x=x)", "format(x=x.upper())"),
+    ],
+)
+def test_the_generators_mark_follows_its_code(edit: tuple[str, str]) -> None:
+    edited = _GENERATOR.replace(*edit)
+    assert edited != _GENERATOR
+    assert _generator_behaviour(edited) != _generator_behaviour(_GENERATOR)
+
+
+def test_the_generators_mark_is_the_same_in_every_process() -> None:
+    """Sets of strings among the constants iterate in an order that changes with the
+    hash seed; the mark must not."""
+    code = (
+        "import hashlib, sys; import sim.engine.kernels as k; "
+        "print(k._generator(), hashlib.sha256(b''.join(k._behaviour("
+        "compile(sys.stdin.read(), 'generator.py', 'exec')))).hexdigest())"
+    )
+    marks = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            input=_GENERATOR,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(marks) == 1
+
+
 def test_auto_prefer_takes_the_cached_kernels_at_once_and_compiles_none(
     monkeypatch: pytest.MonkeyPatch, fresh_auto: None
 ) -> None:
