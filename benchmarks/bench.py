@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -923,6 +924,7 @@ def measure(
     if baseline is not None:
         warm_kernels(baseline)
     load_before = _load()
+    pace_before = _pace()
     started = time.perf_counter()
 
     def say(msg: str) -> None:
@@ -950,7 +952,9 @@ def measure(
         f"Machine: {_cpu()}, {os.cpu_count()} cores, {_ram()}, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
         f"{_versions()}; load average {load_before} before, {_load()} after; "
-        f"{time.perf_counter() - started:.0f} s{' (--quick)' if quick else ''}; {warmed}"
+        f"{time.perf_counter() - started:.0f} s{' (--quick)' if quick else ''}; {warmed}; "
+        f"pace: 10,000,000 Python additions in {pace_before:.2f} s of CPU before, "
+        f"{_pace():.2f} s after (0.65-0.73 s on the day of the 3c2e516 table)"
     )
     return about, rows, targets_of(got)
 
@@ -1122,6 +1126,22 @@ def markdown(rows: list[Row]) -> str:
         cells = (r["case"], r["setting"], r["measured"], r["result"], r["memory"], r["target"])
         lines.append("| " + " | ".join((*cells, mark(r["ok"]))) + " |")
     return "\n".join(lines)
+
+
+def _pace() -> float:
+    """CPU seconds of a plain Python loop of 10,000,000 additions, the fastest of three:
+    how fast this machine runs Python today. A shared virtual machine's pace changes
+    from day to day by up to about 2 x, and every absolute target with it; the tables
+    in docs/performance.md quote it, so that a figure can be read against the day it
+    was measured on."""
+    best = math.inf
+    for _ in range(3):
+        t = time.process_time()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.process_time() - t)
+    return best
 
 
 def _load() -> str:
