@@ -1130,10 +1130,11 @@ def markdown(rows: list[Row]) -> str:
 
 def _pace() -> float:
     """CPU seconds of a plain Python loop of 10,000,000 additions, the fastest of three:
-    how fast this machine runs Python today. A shared virtual machine's pace changes
-    from day to day by up to about 2 x, and every absolute target with it; the tables
-    in docs/performance.md quote it, so that a figure can be read against the day it
-    was measured on."""
+    how fast this machine runs Python at the moment. A shared virtual machine's pace
+    changes by up to about 2 x from day to day, and sometimes within minutes, and
+    every absolute target with it; the tables in docs/performance.md quote it, so that
+    a figure can be read against the day it was measured on (a hint only: a tight
+    loop can run fast while array work does not)."""
     best = math.inf
     for _ in range(3):
         t = time.process_time()

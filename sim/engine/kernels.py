@@ -452,10 +452,10 @@ def _own_source() -> bytes:
 def _behaviour(code: CodeType) -> list[bytes]:
     """``code``'s bytecode, names and constants, and those of the code inside it,
     without its docstring. A function's docstring is its first constant (None where
-    it has none), a module's too, a class body's its second (after its name); a
-    lambda or a comprehension may hold a string of its own there, which is then left
-    out too: the mark only tells ``auto`` how long to wait, never which numbers come
-    out."""
+    it has none), a module's too, a class body's its second (after its name); where a
+    module, a lambda or a comprehension has none, a string of its own may stand there
+    and is left out too: the mark only tells ``auto`` how long to wait, never which
+    numbers come out."""
     consts = list(code.co_consts)
     doc = 1 if code.co_name != "<module>" and not code.co_flags & _NEW_LOCALS else 0
     if len(consts) > doc and isinstance(consts[doc], str):
