@@ -256,14 +256,29 @@ def _shares(text: str) -> dict[str, float]:
     return {m[1]: float(m[2]) for m in re.finditer(r"P\((\w+)\) = ([0-9.]+)", text)}
 
 
+def _settled_text(locator) -> str:
+    """The text of the one element ``locator`` finds, "" while there is none or more
+    than one: while the page draws a card again, the old element and its successor
+    can both carry the test id for a moment (seen when the change table first
+    appears), and reading either would be reading a page that has not settled."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    if locator.count() != 1:
+        return ""
+    try:
+        return locator.inner_text(timeout=1_000)
+    except PlaywrightError:  # it went, or a second one came, between count and read
+        return ""
+
+
 def _settled_shares(page, previous: str | None = None) -> str:
     """The outcome lines once the ensemble has finished (and differ from ``previous``)."""
     panel = page.get_by_test_id("outcome-shares")
     status = page.get_by_test_id("ensemble-status")
     deadline = time.monotonic() + UPDATE_TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
-        text = panel.inner_text() if panel.count() else ""
-        done = status.count() and "computed in" in status.inner_text()
+        text = _settled_text(panel)
+        done = "computed in" in _settled_text(status)
         if text and done and text != previous:
             return text
         time.sleep(0.25)
@@ -275,7 +290,7 @@ def _text_with(locator, wanted: str) -> str:
     deadline = time.monotonic() + UPDATE_TIMEOUT_MS / 1000
     text = ""
     while time.monotonic() < deadline:
-        text = locator.inner_text() if locator.count() else ""
+        text = _settled_text(locator)
         if wanted in text:
             break
         time.sleep(0.25)
