@@ -723,7 +723,7 @@ def _generator_behaviour(source: str) -> bytes:
 def test_the_generators_mark_ignores_its_docs(edit: tuple[str, str]) -> None:
     """A docs-only edit to a module that generates kernels keeps the mark of every
     scenario compiled before (else the next batches wait as for kernels never
-    compiled), and the hash is the same whatever the process's hash seed."""
+    compiled)."""
     edited = _GENERATOR.replace(*edit)
     assert edited != _GENERATOR
     assert _generator_behaviour(edited) == _generator_behaviour(_GENERATOR)

@@ -470,7 +470,8 @@ def _behaviour(code: CodeType) -> list[bytes]:
 
 
 _NEW_LOCALS = 0x2
-"""``CO_NEWLOCALS``: set on a function's code, not on a module's or a class body's."""
+"""``CO_NEWLOCALS`` (``inspect``'s, whose import would cost every process some ms):
+set on a function's code, not on a module's or a class body's."""
 
 
 _agreement: bool | None = None  # the probe's answer, once per process
