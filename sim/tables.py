@@ -30,7 +30,7 @@ import csv
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -382,6 +382,47 @@ class Cells(NamedTuple):
 
     chars: np.ndarray
     lengths: np.ndarray
+
+
+class Column(NamedTuple):
+    """One column of a table still to be written, as numbers: whole numbers (``kind``
+    ``"int"``, written as ``str`` writes them), floats (``"float"``, as ``repr``), or the
+    cells of ``table`` (:func:`cell_table`) at the indices in ``values`` (``"looked up"``).
+
+    :func:`column_cells` makes its :class:`Cells`; a compiled writer can write the rows
+    of such columns without making them (:mod:`sim.results.compiled_cells`)."""
+
+    kind: str
+    values: np.ndarray
+    table: Cells | None = None
+
+
+def column_cells(
+    columns: Sequence[Column], floats: Callable[[np.ndarray], Cells] | None = None
+) -> list[Cells]:
+    """The cells of ``columns``, for :func:`joined_rows`. The floats of all of them are
+    made in one call (one pass of each step over all of them, not one per column) of
+    ``floats``, :func:`float_cells` if not given (another way to the same bytes)."""
+    floats = floats or float_cells
+    kept = [c.values for c in columns if c.kind == "float"]
+    made: Iterable[Cells] = ()
+    if kept:
+        n = len(kept[0])
+        cells = floats(np.stack(kept).ravel())
+        chars = cells.chars.reshape(len(kept), n, -1)
+        lengths = cells.lengths.reshape(len(kept), n)
+        made = (Cells(chars[k], lengths[k]) for k in range(len(kept)))
+    each = iter(made)
+    out = []
+    for c in columns:
+        if c.kind == "int":
+            out.append(int_cells(c.values))
+        elif c.kind == "float":
+            out.append(next(each))
+        else:
+            assert c.table is not None  # a looked-up column has its table
+            out.append(looked_up(c.table, c.values))
+    return out
 
 
 def cell_table(texts: Sequence[str]) -> Cells:

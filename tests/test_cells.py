@@ -186,9 +186,10 @@ def test_runs_csv_is_recorded_as_it_was_written(tmp_path):
 
 
 def test_runs_csv_takes_the_compiled_loop_only_where_the_kernels_run(monkeypatch):
-    """A chunk's float cells come from the compiled loop in a process that runs the
-    scenario's kernels, and from numpy's steps in any other (which so never imports numba
-    for them); the lines are the same bytes either way."""
+    """A chunk's rows come from the compiled loop in a process that runs the scenario's
+    kernels, and from numpy's steps in any other (which so never imports numba for them);
+    where the loop cannot be had there, the float cells are still compiled; the lines are
+    the same bytes every way."""
     pytest.importorskip("numba")
     from sim.engine import kernels
     from sim.engine.core import Engine
@@ -199,18 +200,86 @@ def test_runs_csv_takes_the_compiled_loop_only_where_the_kernels_run(monkeypatch
 
     sc = load_scenario("scenarios/allied_resolve_2022.yaml")
     rows = summarise_chunk(Engine(sc, 400, np.random.default_rng(5)).run(), 0, 0, 0).rows
-    real = compiled_cells.float_cells
-    asked: list[int] = []
+    real_rows, real_floats = compiled_cells.rows_text, compiled_cells.float_cells
+    asked: list[str] = []
 
-    def spy(values):
-        asked.append(len(values))
-        return real(values)
+    def rows_spy(columns):
+        asked.append("rows")
+        return real_rows(columns) if "no rows" not in asked else None
 
-    monkeypatch.setattr(compiled_cells, "float_cells", spy)
+    def floats_spy(values):
+        asked.append("floats")
+        return real_floats(values)
+
+    monkeypatch.setattr(compiled_cells, "rows_text", rows_spy)
+    monkeypatch.setattr(compiled_cells, "float_cells", floats_spy)
     lines = {}
     for on in (False, True):
         monkeypatch.setattr(kernels, "running", lambda scenario, on=on: on and scenario is sc)
         lines[on] = RunsFormat(sc).lines(rows, 0, 0, 1)
-        assert bool(asked) == on
-    floats = [p for p in sc.parameters if not p.enum_values and not p.integer]
-    assert asked == [400 * len(floats)] and lines[True] == lines[False]
+        assert asked == (["rows"] if on else [])
+    asked.append("no rows")
+    assert RunsFormat(sc).lines(rows, 0, 0, 1) == lines[False] == lines[True]
+    assert asked == ["rows", "no rows", "rows", "floats"]
+
+
+def _columns(draw_ints, draw_floats, codes, width):
+    """Columns of every kind, for the compiled loop against numpy's steps."""
+    from sim.tables import Column
+
+    table = cell_table([f"t{i}" * (i % 4) for i in range(width)])
+    return [
+        Column("int", np.asarray(draw_ints, dtype=np.int64)),
+        Column("float", np.asarray(draw_floats, dtype=np.float64)),
+        Column("looked up", np.asarray(codes, dtype=np.int64) % width, table),
+        Column("float", np.asarray(draw_floats, dtype=np.float64)[::-1].copy()),
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.lists(
+        st.tuples(
+            st.integers(-(2**63), 2**63 - 1),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.integers(0, 10**6),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    width=st.integers(1, 9),
+)
+def test_compiled_rows_are_the_joined_cells(data, width):
+    """The compiled loop writes every row as the cells joined would, whatever the numbers
+    (any whole number, any float: exponents, zeros, infinities and NaNs by repr)."""
+    pytest.importorskip("numba")
+    from sim.engine import kernels
+    from sim.results import compiled_cells
+    from sim.tables import column_cells
+
+    if not kernels.usable():
+        pytest.skip("the kernels' exp and pow do not match numpy's here")
+    ints, floats, codes = zip(*data, strict=True)
+    columns = _columns(ints, floats, codes, width)
+    assert compiled_cells.rows_text(columns) == joined_rows(column_cells(columns))
+
+
+def test_compiled_rows_on_real_floats_and_codes_out_of_their_table():
+    """Many rows of the floats of real parameters (some below 1e-4, written with an
+    exponent) give the joined cells' bytes; a code outside its table is not read: the
+    loop gives none and the caller makes the cells."""
+    pytest.importorskip("numba")
+    from sim.engine import kernels
+    from sim.results import compiled_cells
+    from sim.tables import Column, column_cells
+
+    if not kernels.usable():
+        pytest.skip("the kernels' exp and pow do not match numpy's here")
+    rng = np.random.default_rng(8)
+    n = 5_000
+    floats = np.concatenate([rng.uniform(size=n // 2), rng.lognormal(-9, 3, size=n - n // 2)])
+    columns = _columns(rng.integers(-(10**9), 10**9, size=n), floats, rng.integers(0, 50, n), 7)
+    assert compiled_cells.rows_text(columns) == joined_rows(column_cells(columns))
+    table = cell_table(["a", "b"])
+    for bad in (-1, 2):
+        assert compiled_cells.rows_text([Column("looked up", np.array([0, bad]), table)]) is None

@@ -28,12 +28,12 @@ from sim.results.aggregate import ChunkSummary
 from sim.tables import (
     FORMAT_VERSION,
     Cells,
+    Column,
     cell_table,
+    column_cells,
     float_cells,
-    int_cells,
     joined_rows,
     line,
-    looked_up,
     record_tables,
     text_cell,
 )
@@ -263,76 +263,78 @@ class RunsFormat:
             self._bits[k] = table
         return table
 
-    def _flag_cells(self, columns: list[np.ndarray]) -> list[Cells]:
-        cells = []
+    def _flag_columns(self, columns: list[np.ndarray]) -> list[Column]:
+        """0/1 columns as groups of up to :data:`FLAGS_PER_CELL`, each looked up by its bits."""
+        out = []
         for start in range(0, len(columns), self.FLAGS_PER_CELL):
             group = columns[start : start + self.FLAGS_PER_CELL]
             code = np.zeros(len(group[0]), dtype=np.int64)
             for i, col in enumerate(group):
                 code |= col.astype(np.int64) << i
-            cells.append(looked_up(self._combinations(len(group)), code))
-        return cells
+            out.append(Column("looked up", code, self._combinations(len(group))))
+        return out
 
-    def _float_cells(self, rows: np.ndarray) -> dict[str, Cells]:
-        """The cells of every float parameter, made in one call (one pass of each step over
-        all of them, not one per column): by the compiled loop in a process that runs the
-        scenario's kernels (:mod:`sim.results.compiled_cells`), else by numpy's steps; the
-        bytes are the same."""
-        ids = [p.id for p in self.sc.parameters if not p.enum_values and not p.integer]
-        if not ids:
-            return {}
-        n = len(rows)
-        values = np.stack([rows[f"param_{i}"] for i in ids]).ravel()
-        made = _compiled_float_cells(self.sc, values) or float_cells(values)
-        chars = made.chars.reshape(len(ids), n, -1)
-        lengths = made.lengths.reshape(len(ids), n)
-        return {i: Cells(chars[k], lengths[k]) for k, i in enumerate(ids)}
-
-    def lines(self, rows: np.ndarray, point: int, chunk: int, seed: int) -> bytes:
-        """The rows of one chunk (:func:`sim.results.aggregate.row_dtype`), as UTF-8 CSV lines."""
+    def columns(self, rows: np.ndarray, point: int, chunk: int, seed: int) -> list[Column]:
+        """The columns of one chunk's rows, as numbers still (:class:`~sim.tables.Column`)."""
         sc = self.sc
         n = len(rows)
-        if n == 0:
-            return b""
         # outcome and peak in one cell, behind the seed: O x K strings per chunk
         ends = cell_table([f"{seed},{o},{r}" for o in self._outcomes for r in self._rungs])
         ending = rows["outcome"].astype(np.int64) * len(self._rungs) + rows["peak"]
-        cols: list[Cells] = [
-            int_cells(rows["world"]),
-            looked_up(cell_table([f"{point},{chunk}"]), np.zeros(n, dtype=np.int64)),
-            int_cells(rows["index_in_chunk"]),
-            looked_up(ends, ending),
+        cols = [
+            Column("int", rows["world"]),
+            Column("looked up", np.zeros(n, dtype=np.int64), cell_table([f"{point},{chunk}"])),
+            Column("int", rows["index_in_chunk"]),
+            Column("looked up", ending, ends),
         ]
         for r in sc.key_rungs:
-            cols.append(looked_up(self._days, rows[f"first_day_{r}"].astype(np.int64) + 1))
+            first = rows[f"first_day_{r}"].astype(np.int64) + 1
+            cols.append(Column("looked up", first, self._days))
         flags = [rows[f"flag_{f.id}"] for f in sc.flags]
         if flags:
-            cols += self._flag_cells(flags)
-        floats = self._float_cells(rows)
+            cols += self._flag_columns(flags)
         for p in sc.parameters:
             values = rows[f"param_{p.id}"]
             if p.enum_values:
-                cols.append(looked_up(self._enums[p.id], values))
-            elif p.integer:
-                cols.append(int_cells(values))
+                cols.append(Column("looked up", values, self._enums[p.id]))
             else:
-                cols.append(floats[p.id])
+                cols.append(Column("int" if p.integer else "float", values))
         observed = [rows[f"obs_{o.id}"] for o in sc.observations]
         if observed:
-            cols += self._flag_cells(observed)
-        return joined_rows(cols)
+            cols += self._flag_columns(observed)
+        return cols
+
+    def lines(self, rows: np.ndarray, point: int, chunk: int, seed: int) -> bytes:
+        """The rows of one chunk (:func:`sim.results.aggregate.row_dtype`), as UTF-8 CSV lines.
+
+        In a process that runs the scenario's kernels, by one compiled loop over the rows
+        (:func:`sim.results.compiled_cells.rows_text`); else, or where that loop cannot be
+        had, by numpy's steps, a column at a time (:func:`~sim.tables.column_cells`, the
+        float cells all in one call, compiled there too), then side by side
+        (:func:`~sim.tables.joined_rows`). The bytes are the same."""
+        if len(rows) == 0:
+            return b""
+        cols = self.columns(rows, point, chunk, seed)
+        compiled = _compiled_cells(self.sc)
+        if compiled is not None:
+            text = compiled.rows_text(cols)
+            if text is not None:
+                return text
+            floats = compiled.float_cells
+            return joined_rows(column_cells(cols, lambda v: floats(v) or float_cells(v)))
+        return joined_rows(column_cells(cols))
 
 
-def _compiled_float_cells(sc: Scenario, values: np.ndarray) -> Cells | None:
-    """``values``' cells by the compiled loop where this process runs ``sc``'s kernels
-    (:mod:`sim.results.compiled_cells`), else None. A process that never imported the
-    kernels' module runs none: it is not imported here (a report or a plot needs none)."""
+def _compiled_cells(sc: Scenario) -> Any:
+    """:mod:`sim.results.compiled_cells` where this process runs ``sc``'s kernels, else None.
+    A process that never imported the kernels' module runs none: it is not imported here
+    (a report or a plot needs none)."""
     kernels = sys.modules.get("sim.engine.kernels")
     if kernels is None or not kernels.running(sc):
         return None
     from sim.results import compiled_cells
 
-    return compiled_cells.float_cells(values)
+    return compiled_cells
 
 
 class RunsWriter:
