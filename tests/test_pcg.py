@@ -48,6 +48,39 @@ def test_every_place_of_a_block_is_numpys_number(
     np.testing.assert_array_equal(got, rng.random((rows, R)))
 
 
+@pytest.fixture(scope="module")
+def stepped(helpers: Any) -> Any:
+    """A compiled loop stepping through every row of a block with ``_step`` and ``_double``."""
+    step, double = helpers._step, helpers._double
+
+    @numba.njit
+    def read(ub: np.ndarray, st: np.ndarray, out: np.ndarray) -> None:
+        rows, R = out.shape
+        for k in range(rows):
+            h, lo = ub[k, 0], ub[k, 1]
+            for i in range(R):
+                h, lo = step(h, lo, st)
+                out[k, i] = double(h, lo)
+
+    return read
+
+
+@pytest.mark.parametrize("R", [1, 2, 7, 3000])
+@pytest.mark.parametrize("seed", [0, 20221010, 2**63 + 5])
+def test_stepping_through_a_row_gives_numpys_numbers(
+    helpers: Any, stepped: Any, R: int, seed: int
+) -> None:
+    """A row read world by world, one step a place from the row's start, gives the numbers
+    that ``_uniform`` gives at their places: numpy's."""
+    rng = np.random.default_rng(seed).spawn(3)[2]
+    st = pcg.words(rng)
+    rows = 3
+    ub = helpers._pcg_rows(st, pcg.table(helpers, R), R, rows)
+    got = np.empty((rows, R))
+    stepped(ub, st, got)
+    np.testing.assert_array_equal(got, rng.random((rows, R)))
+
+
 def test_the_table_is_the_generators_jumps(helpers: Any) -> None:
     """Row ``k``'s start is where ``advance(k * R)`` leaves the stream."""
     R, rows = 50, 4

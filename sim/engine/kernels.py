@@ -1373,7 +1373,7 @@ def _choice_body(
 
 
 def _choice_parts(
-    actor: Actor, plan: ActorPlan, code: _Codes, at: dict[str, str]
+    actor: Actor, plan: ActorPlan, code: _Codes, at: dict[str, str], row: int | None = None
 ) -> tuple[list[str], list[str], list[str], int]:
     """:func:`_choice_body` in two loops over the worlds, so that every ``exp`` of the
     softmax is taken in one call of numpy's loop (:mod:`sim.engine.elementary`; one
@@ -1387,6 +1387,13 @@ def _choice_parts(
     the worlds no trigger decided, ``chosen[i] < 0``: the numbers of ``ys`` read
     back in the same order), and the number of foresight utilities read. A single
     candidate needs no second loop (its lines are empty).
+
+    ``row``, where given, is the softmax's row of the actor's stream (``ub``, ``st``):
+    the second loop then steps the stream's state once per world and reads each pick's
+    uniform from it (``_step``, ``_double``: the number ``_uniform`` gives at that place),
+    one 128-bit product a world and no table, where reading each at its place costs two
+    and a table's row; nearly every world of a day reads the softmax's number, few a
+    trigger's. Else ``at["draw"]`` is where the pick reads it.
     """
     m = len(plan.candidates)
     cands = [int(c) for c in plan.candidates]
@@ -1410,7 +1417,15 @@ def _choice_parts(
             "        xs[nx] = e",
             "        nx += 1",
         ]
-    second = ["_npexp_into(xs, ys, nx)", "k = 0", "for i in range(R):", "    if chosen[i] < 0:"]
+    second = ["_npexp_into(xs, ys, nx)", "k = 0"]
+    draw = at["draw"]
+    if row is not None:
+        second += [f"sh, sl = ub[{row}, 0], ub[{row}, 1]"]
+        draw = "_double(sh, sl)"
+    second += ["for i in range(R):"]
+    if row is not None:
+        second += ["    sh, sl = _step(sh, sl, st)"]
+    second += ["    if chosen[i] < 0:"]
     for j in range(m):
         x = "cdf0" if j == 0 else "x"
         second += [
@@ -1425,7 +1440,7 @@ def _choice_parts(
         ]
         if j:
             second.append(f"        cdf{j} = cdf{j - 1} + x")
-    pick = _pick_lines(cands, at["draw"], [f"BR[{j}, i]" for j in range(m)])
+    pick = _pick_lines(cands, draw, [f"BR[{j}, i]" for j in range(m)])
     second += ["    " + line for line in pick]
     second += ["        chosen[i] = act", "        rule_of[i] = rr"]
     return alloc, first, second, foreseen
@@ -1554,7 +1569,9 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
     softmax's the last): a world reads the number at its own place of a row,
     computed in the kernel (:mod:`sim.engine.pcg`, from ``st``, the stream's state,
     and ``tab``, the table of the chunk's size) only where it is read, so no row is
-    drawn and no pass looks first for where one is needed.
+    drawn and no pass looks first for where one is needed; the softmax's row, which
+    nearly every undecided world reads, is stepped through world by world instead
+    (:func:`_choice_parts`).
 
     Fixed arguments: ``R``, ``stage``, ``counts`` (the actor's action counts),
     ``allowed``, ``ok``, ``st``, ``tab``, ``chosen``, ``rule_of``, ``wanted``,
@@ -1593,7 +1610,8 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
         draw = f"_uniform(ub, {T}, tab, i, st)"
         if not foresees:
             local = {"allowed": "al{a}", "wanted": "wa{a}", "chosen": "ch", "rule_of": "ro"}
-            alloc, third, pick, foreseen = _choice_parts(actor, plan, code, {**local, "draw": draw})
+            at = {**local, "draw": draw}
+            alloc, third, pick, foreseen = _choice_parts(actor, plan, code, at, row=T)
             body += [*held, *alloc, "for i in range(R):"]
             body += ["    " + line for line in second + third]
             for c, rule in enumerate(plan.constraints):
@@ -1617,7 +1635,7 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
             body += ["        " + line for line in second + stored]
             body += ["    pending[0] = left", "    return"]
             at = {**_IN_ARRAYS, "draw": draw}
-            alloc, third, pick, foreseen = _choice_parts(actor, plan, code, at)
+            alloc, third, pick, foreseen = _choice_parts(actor, plan, code, at, row=T)
             body += [*held, *alloc, "for i in range(R):", *("    " + line for line in third)]
             for c, rule in enumerate(plan.constraints):
                 b = f"wanted[{rule.action_index}, i] & (not ok[{c}, i])"

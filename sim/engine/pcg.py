@@ -17,7 +17,10 @@ the output's top 53 bits times ``2**-53`` (what ``Generator.random`` does).
 A**(n-1)``, so with a table of ``(A**(i+1), G(i+1))`` for the ``R`` places
 of a row (:func:`table`, once per chunk size) the number at ``(k, i)`` is
 one affine step from the state at the row's start: two 128-bit products and
-a sum, 128-bit arithmetic being LLVM's own (an intrinsic), not emulated.
+a sum, 128-bit arithmetic being LLVM's own (an intrinsic), not emulated. A
+loop that reads a row in nearly every world (the softmax's) steps through it
+instead, ``s -> A s + c`` once a world (``_step``, one product and no table),
+and makes the same double of each state (``_double``).
 
 :data:`SOURCE` is compiled into the kernels' helper module
 (:func:`sim.engine.kernels.helpers`); ``tests/test_pcg.py`` compares every
@@ -104,17 +107,34 @@ def _pcg_rows(st, tab, R, rows):
 
 
 @njit(cache=True)
-def _uniform(ub, k, tab, i, st):
-    """The uniform at place ``i`` of row ``k`` (``ub``: the rows' starts, :func:`_pcg_rows`)."""
-    h, lo = _affine(ub[k, 0], ub[k, 1], tab[i, 0], tab[i, 1], tab[i, 2], tab[i, 3], st[2], st[3])
+def _double(h, lo):
+    """The double ``Generator.random`` makes of the state ``(h, lo)``: XSL-RR, top 53 bits."""
     x = h ^ lo
     r = h >> np.uint64(58)
     v = (x >> r) | (x << ((np.uint64(64) - r) & np.uint64(63)))
     return float(v >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def _uniform(ub, k, tab, i, st):
+    """The uniform at place ``i`` of row ``k`` (``ub``: the rows' starts, :func:`_pcg_rows`)."""
+    h, lo = _affine(ub[k, 0], ub[k, 1], tab[i, 0], tab[i, 1], tab[i, 2], tab[i, 3], st[2], st[3])
+    return _double(h, lo)
+
+
+@njit(cache=True)
+def _step(h, lo, st):
+    """The state one place on from ``(h, lo)``: ``A s + c``. A loop that reads a row's
+    uniform in most of its worlds steps it once per world (one product, no table) and
+    reads it as ``_double`` of the state, the same number as ``_uniform`` there."""
+    return _affine(
+        h, lo, np.uint64(2549297995355413924), np.uint64(4865540595714422341),
+        np.uint64(0), np.uint64(1), st[2], st[3],
+    )  # fmt: skip
 '''
 """The compiled helpers (numba source, put into the kernels' helper module)."""
 
-NAMES = ("_pcg_table", "_pcg_rows", "_uniform")
+NAMES = ("_pcg_table", "_pcg_rows", "_uniform", "_step", "_double")
 """The helpers a kernel module imports."""
 
 
