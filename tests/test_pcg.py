@@ -20,41 +20,21 @@ def helpers() -> Any:
 
 
 @pytest.fixture(scope="module")
-def block(helpers: Any) -> Any:
-    """A compiled loop reading every place of a block of rows with ``_uniform``."""
-    uniform = helpers._uniform
+def readers(helpers: Any) -> dict[str, Any]:
+    """Compiled loops reading every place of a block of rows: ``"jump"`` with ``_uniform``
+    at each place, ``"step"`` stepping through each row from its start (``_step``,
+    ``_double``), as the softmax's row is read."""
+    uniform, step, double = helpers._uniform, helpers._step, helpers._double
 
     @numba.njit
-    def read(ub: np.ndarray, tab: np.ndarray, st: np.ndarray, out: np.ndarray) -> None:
+    def jump(ub: np.ndarray, tab: np.ndarray, st: np.ndarray, out: np.ndarray) -> None:
         rows, R = out.shape
         for k in range(rows):
             for i in range(R):
                 out[k, i] = uniform(ub, k, tab, i, st)
 
-    return read
-
-
-@pytest.mark.parametrize("R", [1, 2, 7, 3000])
-@pytest.mark.parametrize("seed", [0, 20221010, 2**63 + 5])
-def test_every_place_of_a_block_is_numpys_number(
-    helpers: Any, block: Any, R: int, seed: int
-) -> None:
-    rng = np.random.default_rng(seed).spawn(3)[2]  # a spawned stream, as the engine's
-    st = pcg.words(rng)
-    rows = 5
-    ub = helpers._pcg_rows(st, pcg.table(helpers, R), R, rows)
-    got = np.empty((rows, R))
-    block(ub, pcg.table(helpers, R), st, got)
-    np.testing.assert_array_equal(got, rng.random((rows, R)))
-
-
-@pytest.fixture(scope="module")
-def stepped(helpers: Any) -> Any:
-    """A compiled loop stepping through every row of a block with ``_step`` and ``_double``."""
-    step, double = helpers._step, helpers._double
-
     @numba.njit
-    def read(ub: np.ndarray, st: np.ndarray, out: np.ndarray) -> None:
+    def stepped(ub: np.ndarray, tab: np.ndarray, st: np.ndarray, out: np.ndarray) -> None:
         rows, R = out.shape
         for k in range(rows):
             h, lo = ub[k, 0], ub[k, 1]
@@ -62,22 +42,22 @@ def stepped(helpers: Any) -> Any:
                 h, lo = step(h, lo, st)
                 out[k, i] = double(h, lo)
 
-    return read
+    return {"jump": jump, "step": stepped}
 
 
+@pytest.mark.parametrize("how", ["jump", "step"])
 @pytest.mark.parametrize("R", [1, 2, 7, 3000])
 @pytest.mark.parametrize("seed", [0, 20221010, 2**63 + 5])
-def test_stepping_through_a_row_gives_numpys_numbers(
-    helpers: Any, stepped: Any, R: int, seed: int
+def test_every_place_of_a_block_is_numpys_number(
+    helpers: Any, readers: dict[str, Any], how: str, R: int, seed: int
 ) -> None:
-    """A row read world by world, one step a place from the row's start, gives the numbers
-    that ``_uniform`` gives at their places: numpy's."""
-    rng = np.random.default_rng(seed).spawn(3)[2]
+    """Each place read, jumped to or stepped to, gives numpy's number there."""
+    rng = np.random.default_rng(seed).spawn(3)[2]  # a spawned stream, as the engine's
     st = pcg.words(rng)
-    rows = 3
+    rows = 5
     ub = helpers._pcg_rows(st, pcg.table(helpers, R), R, rows)
     got = np.empty((rows, R))
-    stepped(ub, st, got)
+    readers[how](ub, pcg.table(helpers, R), st, got)
     np.testing.assert_array_equal(got, rng.random((rows, R)))
 
 

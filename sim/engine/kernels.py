@@ -1373,7 +1373,7 @@ def _choice_body(
 
 
 def _choice_parts(
-    actor: Actor, plan: ActorPlan, code: _Codes, at: dict[str, str], row: int | None = None
+    actor: Actor, plan: ActorPlan, code: _Codes, at: dict[str, str], row: int
 ) -> tuple[list[str], list[str], list[str], int]:
     """:func:`_choice_body` in two loops over the worlds, so that every ``exp`` of the
     softmax is taken in one call of numpy's loop (:mod:`sim.engine.elementary`; one
@@ -1388,12 +1388,11 @@ def _choice_parts(
     back in the same order), and the number of foresight utilities read. A single
     candidate needs no second loop (its lines are empty).
 
-    ``row``, where given, is the softmax's row of the actor's stream (``ub``, ``st``):
-    the second loop then steps the stream's state once per world and reads each pick's
-    uniform from it (``_step``, ``_double``: the number ``_uniform`` gives at that place),
-    one 128-bit product a world and no table, where reading each at its place costs two
-    and a table's row; nearly every world of a day reads the softmax's number, few a
-    trigger's. Else ``at["draw"]`` is where the pick reads it.
+    ``row`` is the softmax's row of the actor's stream (``ub``, ``st``): the second loop
+    steps the stream's state once per world and reads each pick's uniform from it
+    (``_step``, ``_double``: the number ``_uniform`` gives at that place), one 128-bit
+    product a world and no table, where reading each at its place costs two and a
+    table's row; nearly every world of a day reads the softmax's number, few a trigger's.
     """
     m = len(plan.candidates)
     cands = [int(c) for c in plan.candidates]
@@ -1417,15 +1416,8 @@ def _choice_parts(
             "        xs[nx] = e",
             "        nx += 1",
         ]
-    second = ["_npexp_into(xs, ys, nx)", "k = 0"]
-    draw = at["draw"]
-    if row is not None:
-        second += [f"sh, sl = ub[{row}, 0], ub[{row}, 1]"]
-        draw = "_double(sh, sl)"
-    second += ["for i in range(R):"]
-    if row is not None:
-        second += ["    sh, sl = _step(sh, sl, st)"]
-    second += ["    if chosen[i] < 0:"]
+    second = ["_npexp_into(xs, ys, nx)", "k = 0", f"sh, sl = ub[{row}, 0], ub[{row}, 1]"]
+    second += ["for i in range(R):", "    sh, sl = _step(sh, sl, st)", "    if chosen[i] < 0:"]
     for j in range(m):
         x = "cdf0" if j == 0 else "x"
         second += [
@@ -1440,7 +1432,7 @@ def _choice_parts(
         ]
         if j:
             second.append(f"        cdf{j} = cdf{j - 1} + x")
-    pick = _pick_lines(cands, draw, [f"BR[{j}, i]" for j in range(m)])
+    pick = _pick_lines(cands, "_double(sh, sl)", [f"BR[{j}, i]" for j in range(m)])
     second += ["    " + line for line in pick]
     second += ["        chosen[i] = act", "        rule_of[i] = rr"]
     return alloc, first, second, foreseen
@@ -1607,11 +1599,9 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
         C = len(plan.constraints)
         held = [f"nb{c} = 0" for c in range(C)]
         counted = [f"nbound[{c}] = nb{c}" for c in range(C)]
-        draw = f"_uniform(ub, {T}, tab, i, st)"
         if not foresees:
             local = {"allowed": "al{a}", "wanted": "wa{a}", "chosen": "ch", "rule_of": "ro"}
-            at = {**local, "draw": draw}
-            alloc, third, pick, foreseen = _choice_parts(actor, plan, code, at, row=T)
+            alloc, third, pick, foreseen = _choice_parts(actor, plan, code, local, T)
             body += [*held, *alloc, "for i in range(R):"]
             body += ["    " + line for line in second + third]
             for c, rule in enumerate(plan.constraints):
@@ -1634,8 +1624,7 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
             body += ["if stage == 2:", "    left = 0", "    for i in range(R):"]
             body += ["        " + line for line in second + stored]
             body += ["    pending[0] = left", "    return"]
-            at = {**_IN_ARRAYS, "draw": draw}
-            alloc, third, pick, foreseen = _choice_parts(actor, plan, code, at, row=T)
+            alloc, third, pick, foreseen = _choice_parts(actor, plan, code, _IN_ARRAYS, T)
             body += [*held, *alloc, "for i in range(R):", *("    " + line for line in third)]
             for c, rule in enumerate(plan.constraints):
                 b = f"wanted[{rule.action_index}, i] & (not ok[{c}, i])"

@@ -75,11 +75,14 @@ def _affine(bh, bl, ah, al, gh, gl, ch, cl):
     return xh + yh + np.uint64(lo < xl), lo
 
 
+_MH = np.uint64(2549297995355413924)  # MULTIPLIER (A), its high and low words
+_ML = np.uint64(4865540595714422341)
+
+
 @njit(cache=True)
 def _pcg_table(R, out):
     """``out[i] = (A**(i+1), G(i+1))`` as four words, for ``i < R``."""
-    mh = np.uint64(2549297995355413924)
-    ml = np.uint64(4865540595714422341)
+    mh, ml = _MH, _ML
     ah, al, gh, gl = mh, ml, np.uint64(0), np.uint64(1)
     for i in range(R):
         out[i, 0] = ah
@@ -127,10 +130,7 @@ def _step(h, lo, st):
     """The state one place on from ``(h, lo)``: ``A s + c``. A loop that reads a row's
     uniform in most of its worlds steps it once per world (one product, no table) and
     reads it as ``_double`` of the state, the same number as ``_uniform`` there."""
-    return _affine(
-        h, lo, np.uint64(2549297995355413924), np.uint64(4865540595714422341),
-        np.uint64(0), np.uint64(1), st[2], st[3],
-    )  # fmt: skip
+    return _affine(h, lo, _MH, _ML, np.uint64(0), np.uint64(1), st[2], st[3])
 '''
 """The compiled helpers (numba source, put into the kernels' helper module)."""
 
