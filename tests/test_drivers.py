@@ -23,6 +23,7 @@ from sim.results.drivers import (
     DriverCounts,
     Output,
     Param,
+    _quantile_index,
     drivers,
     parameter_name,
     quantiles,
@@ -520,3 +521,22 @@ def test_an_option_no_world_drew_has_no_share():
     # The swing from the smallest share (b) to the largest (a); the empty option is left out.
     want = newcombe_diff(0, 50, 50, 50)
     assert [cols[c][0] for c in ("swing", "swing_lo", "swing_hi")] == list(want)
+
+
+@pytest.mark.parametrize("kind", ["normal", "whole numbers", "integers", "with a nan"])
+def test_quantile_bins_are_the_binary_searchs(kind: str) -> None:
+    """The comparisons with each edge give ``searchsorted``'s bins, ties and all."""
+    rng = np.random.default_rng(len(kind))
+    for n in (1, 2, 7, 5000):
+        x = {
+            "normal": rng.normal(size=n),
+            "whole numbers": rng.integers(-3, 3, size=n).astype(float),
+            "integers": rng.integers(-3, 3, size=n),
+            "with a nan": np.append(rng.normal(size=n), np.nan),
+        }[kind]
+        finite = x[~np.isnan(x)] if x.dtype.kind == "f" else x
+        for edges in (np.quantile(finite.astype(float), [0.2, 0.4, 0.6, 0.8]), np.sort(x[:3])):
+            edges = edges[~np.isnan(edges)].astype(float)
+            want = np.searchsorted(edges, x, side="right")
+            got = _quantile_index(edges, x, bool(np.isnan(x).any()))
+            assert got.dtype == want.dtype and np.array_equal(got, want)

@@ -274,9 +274,10 @@ class DriverCounts:
                 b.worlds = np.array([self._counted], dtype=np.int64)
                 b.counts = self._counted_totals[:, None].copy()
             if b.binning == "quantile":
-                x = np.ascontiguousarray(x)  # a field of the rows: searched faster in one piece
-                index = np.searchsorted(b.edges, x, side="right")
-                b.low, b.high = min(b.low, float(x.min())), max(b.high, float(x.max()))
+                x = np.ascontiguousarray(x)  # a field of the rows: read faster in one piece
+                low, high = float(x.min()), float(x.max())
+                index = _quantile_index(b.edges, x, math.isnan(low))
+                b.low, b.high = min(b.low, low), max(b.high, high)
             else:
                 index = self._key_index(b, x)
             binned.append((b, index))
@@ -509,6 +510,20 @@ def quantiles(sample: np.ndarray, qs: np.ndarray) -> np.ndarray:
     if arr.dtype.kind in "fc" and n and np.isnan(arr[-1]):
         result[...] = arr[-1]
     return result
+
+
+def _quantile_index(edges: np.ndarray, x: np.ndarray, nan: bool) -> np.ndarray:
+    """Each value's quantile bin: ``np.searchsorted(edges, x, side="right")``, the number
+    of edges at or below it. For the few edges of quantile bins, one comparison with
+    each edge is some five times faster than the binary search of every value (a
+    million worlds' parameters are binned in the batch's own process); values with a
+    NaN among them (``nan``), which the search puts last, are searched."""
+    if nan or len(edges) > 8:
+        return np.searchsorted(edges, x, side="right")
+    index = np.zeros(len(x), dtype=np.intp)
+    for e in edges:
+        index += x >= e
+    return index
 
 
 def _add_bins(binned: Sequence[tuple[_Bins, np.ndarray]], hits: np.ndarray) -> None:
