@@ -313,6 +313,8 @@ def whole_command(src: Source, reps: int) -> tuple[list[float], list[float], int
             peak = max(peak, rss)
             ran = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
             how = f"{ran['executor']}, {ran['workers']} worker(s)"
+            if ran.get("parts", 1) > 1:
+                how += f", its one chunk in {ran['parts']} processes"
     return times, cpus, peak, note, how
 
 

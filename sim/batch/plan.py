@@ -61,6 +61,9 @@ class ChunkTask:
     """Send the per-world rows back (for ``runs.csv`` and the drivers)."""
     runs_text: bool = False
     """Send them formatted as ``runs.csv`` lines too, formatted where the chunk ran."""
+    parts: int = 1
+    """Processes the chunk is run in at once (1 or 2; :func:`sim.batch.worker.run_chunk`):
+    its worlds are the same either way, so only the time depends on it."""
     ahead: int = 0
     """Worlds of this scenario the process that runs this chunk can expect to run from it
     on, this chunk's included (an estimate, :func:`sim.batch.runner.with_ahead`; 0:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.batch.executors import Executor, SerialExecutor
+from sim.batch.executors import Executor, SerialExecutor, usable_cores
 from sim.batch.limits import check_chunk_memory, check_work
 from sim.batch.plan import ChunkTask, plan_point, scenario_source
 from sim.batch.settings import RunSettings
@@ -314,7 +314,34 @@ def plan_batch(
     tasks = plan_point(
         source, 0, runs, seed, 0, pins, True, settings.chunk_size, moves, runs_text=runs_text
     )
+    if splits(settings, ex, tasks):
+        tasks = [replace(tasks[0], parts=2)]
     return tasks, ex, pins
+
+
+SPLIT_FROM = 4_000
+"""Worlds from which a batch of a single chunk, run in this process by ``--workers auto``,
+runs its chunk in two processes at once (:func:`splits`)."""
+
+
+def splits(settings: RunSettings, ex: Executor, tasks: Sequence[ChunkTask]) -> bool:
+    """Whether a batch's one chunk is run in two halves at once, in this process and a
+    process forked for the second (:func:`sim.batch.worker.in_two_processes`).
+
+    ``--workers auto`` runs a single chunk in this process, on one core; with a second
+    core to use, from :data:`SPLIT_FROM` worlds, both cores share it. The worlds are
+    the same (a chunk's worlds do not depend on how it is run), so this is a choice of
+    speed only; never with ``--moves`` (a seat's tallies are kept per process), nor
+    where the workers were given.
+    """
+    return (
+        settings.workers is None
+        and ex.in_process
+        and len(tasks) == 1
+        and tasks[0].n >= SPLIT_FROM
+        and tasks[0].moves is None
+        and usable_cores() >= 2
+    )
 
 
 def run_batch(
@@ -422,7 +449,7 @@ def run_batch(
                 seed=seed,
                 runs=runs,
                 chunk_size=settings.chunk_size,
-                executor=ex.describe(),
+                executor=ex.describe() | ({"parts": tasks[0].parts} if tasks[0].parts > 1 else {}),
                 started=started,
                 finished=_dt.datetime.now(),
                 command=settings.command(

@@ -59,12 +59,18 @@ def _pct(x: float | None) -> str:
     return "   n/a" if x is None else f"{100 * x:5.1f}%"
 
 
+def _parts(manifest: dict[str, Any]) -> str:
+    """How the manifest says a single chunk was shared between processes, if it was."""
+    parts = manifest.get("parts", 1)
+    return f" (its one chunk in {parts} processes at once)" if parts > 1 else ""
+
+
 def format_summary(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
     """Outcome and key-flag shares with 95% intervals, as a text table."""
     lines = [
         f"{summary['title']} ({summary['scenario']})",
         f"{summary['runs']:,} worlds, seed {summary['seed']}, {manifest['executor']} executor, "
-        f"{manifest['workers']} worker(s), {manifest['wall_seconds']:.1f} s",
+        f"{manifest['workers']} worker(s){_parts(manifest)}, {manifest['wall_seconds']:.1f} s",
         "",
     ]
     removed = summary.get("without") or ()

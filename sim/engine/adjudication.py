@@ -70,7 +70,10 @@ class Changes:
             if var.type in ("int", "float"):
                 d = np.asarray(value, dtype=float) - old
                 if mask is not None:
-                    d = np.where(mask, d, 0.0)
+                    # -0.0 where it did not happen: adding it keeps every value to
+                    # the bit (0.0 would turn a -0.0 into 0.0), so a world's numbers
+                    # never depend on whether another world of the chunk acted
+                    d = np.where(mask, d, -0.0)
                 if eff.target in self.delta:
                     self.delta[eff.target] += d
                 else:

@@ -81,6 +81,11 @@ class Engine:
         seats: per actor id, a :data:`Seat` that decides for that actor after its
             doctrine (``sim.seat`` makes them from policies and moves files).
             Without seats every world is what it always was, bit for bit.
+        part: ``(offset, width)``: these ``replicates`` worlds are worlds
+            ``offset`` to ``offset + replicates - 1`` of a chunk of ``width``
+            on the same ``rng``, each with exactly the numbers it has when the
+            whole chunk runs at once (no world's arithmetic reads another's),
+            so a chunk can be run in parts, in several processes.
 
     Raises:
         UsageError: a seat for an actor the scenario does not have.
@@ -93,6 +98,7 @@ class Engine:
         rng: np.random.Generator,
         pinned: dict[str, Any] | None = None,
         seats: Mapping[str, Seat] | None = None,
+        part: tuple[int, int] | None = None,
     ) -> None:
         if replicates < 1:
             raise ValueError("replicates must be at least 1")
@@ -110,7 +116,7 @@ class Engine:
         streams = rng.spawn(3 + len(spec.actors))
         self.param_rng, self.event_rng, _unused_intel_rng, *actor_rngs = streams
         self.actor_rngs: list[np.random.Generator] = actor_rngs
-        self.world = WorldState.initial(spec, self.replicates, self.param_rng, pinned or {})
+        self.world = WorldState.initial(spec, self.replicates, self.param_rng, pinned or {}, part)
         self.day = 0
         self.running = True
         self.rung_track = np.zeros((spec.horizon_days, self.replicates), dtype=np.int8)

@@ -31,7 +31,7 @@ import numpy as np
 from sim.engine import foresight, kernels
 from sim.engine.adjudication import Decision
 from sim.engine.beliefs import actor_env
-from sim.engine.draws import LazyUniforms
+from sim.engine.draws import state_uniforms
 from sim.engine.state import WorldState
 from sim.expr import Expr
 from sim.scenario.model import Actor, Rule
@@ -134,7 +134,7 @@ def decide(
         allowed[rule.action_index] &= ok
         constraint_ok.append((rule, ok))
     T = len(plan.triggers)
-    u = LazyUniforms(rng, T + 1, R)  # row k for trigger k, row T for the softmax
+    u = state_uniforms(rng, T + 1, state)  # row k for trigger k, row T for the softmax
     # What a trigger or preference wanted, kept only for constrained actions.
     wanted = np.zeros((n, R), dtype=bool) if plan.constrained else None
     chosen = _full(R, -1, np.int64)

@@ -1031,7 +1031,8 @@ class _Worlds(WorldState):
                 d[name] = Rows(getattr(whole, name), where)  # an actor's when first read
             elif name not in _LATER:
                 d[name] = rows_of(getattr(whole, name), where)
-        d["R"] = len(where)
+        d["R"] = d["width"] = len(where)  # its own worlds, as take's copy has them
+        d["offset"] = 0
         d.update(whole._shared())
         d["_whole"], d["_where"] = whole, where
         return sub

@@ -585,14 +585,20 @@ def helpers() -> ModuleType | None:
 _helpers_key: list[str] = []
 
 
-def uniforms(rng: np.random.Generator, R: int) -> tuple[np.ndarray, np.ndarray] | None:
+def uniforms(rng: np.random.Generator, state: WorldState) -> tuple[np.ndarray, np.ndarray] | None:
     """What a kernel reads ``rng``'s uniforms at their places with (:mod:`sim.engine.pcg`):
-    the stream's four words and the table for rows of ``R``; None where they cannot be
-    had (another bit generator than PCG64, no helpers), and the numpy path draws."""
+    the stream's four words and the table for rows of the chunk's width; None where
+    they cannot be had (another bit generator than PCG64, no helpers), and the numpy
+    path draws. For a part of a chunk the words are those of the stream moved on to
+    the part's first place (:attr:`~sim.engine.state.WorldState.places`): world ``i``
+    then reads place ``i`` of each row from there, as the kernels do."""
     mod = helpers()
     if mod is None or not pcg.usable(rng):
         return None
-    return pcg.words(rng), pcg.table(mod, R)
+    offset, width = state.places
+    tab = pcg.table(mod, width)
+    st = pcg.words(rng)
+    return (st if not offset else pcg.advanced(st, tab, offset)), tab
 
 
 def header() -> str:
@@ -943,17 +949,15 @@ def effect_start(k: int, var: StateVar) -> list[str]:
     return [f"m{k} = -1"]
 
 
-def effect_lines(
-    k: int, var: StateVar, effect: Effect, code: _Codes, elsewhere: str = "0.0"
-) -> list[str]:
+def effect_lines(k: int, var: StateVar, effect: Effect, code: _Codes) -> list[str]:
     """One effect on target ``k`` where the local ``on`` holds, by the conflict rules of
-    :class:`~sim.engine.adjudication.Changes`: a number's change is ``elsewhere`` where
-    it does not (the numpy path's ``where`` adds 0.0; -0.0 adds nothing, for what it
-    did not add at all); a bool is set true or false; an enum keeps the highest value.
-    No branch: the effect's value is worked out in every world."""
+    :class:`~sim.engine.adjudication.Changes`: a number's change is -0.0 where it does
+    not (as the numpy path's ``where`` has it: adding -0.0 keeps every value to the
+    bit); a bool is set true or false; an enum keeps the highest value. No branch: the
+    effect's value is worked out in every world."""
     if var.type in _NUMBERS:
         change = f"({code.number(effect.expr)} - old{k}[i])"
-        return [f"c = {change} if on else {elsewhere}", f"d{k} = d{k} + c"]
+        return [f"c = {change} if on else -0.0", f"d{k} = d{k} + c"]
     if var.type == "bool":
         truth = code.truth(effect.expr)
         return [f"b = {truth}", f"t{k} = t{k} | (on & b)", f"f{k} = f{k} | (on & (not b))"]
@@ -1049,8 +1053,8 @@ def adjudication_kernel(actor_ids: tuple[str, ...], state: WorldState) -> Genera
     """The kernel of a day's decisions of ``actor_ids`` (in that order) applied at
     once, as :func:`sim.engine.adjudication.adjudicate` applies them: in each world,
     the effects of each actor's chosen action evaluated on the snapshot and combined
-    by the conflict rules (a change of 0 added for the worlds where an action was
-    not chosen, as the numpy path's ``where`` adds it), each target cast to its type
+    by the conflict rules (a change of -0.0 for the worlds where an action was not
+    chosen, as the numpy path's ``where`` has it), each target cast to its type
     and bounds, the ladder moved and the history of the moves written.
 
     A loop per actor first writes its history (its rows seen as one flat array,
@@ -1094,19 +1098,15 @@ def adjudication_kernel(actor_ids: tuple[str, ...], state: WorldState) -> Genera
             offset += len(actor.actions)
         moves = [(p, j, x) for p, j, x in places if not x.default]
         body += [f"k{p} = taken[{p}]" for p, _, _ in moves]
-        # what a number's change is where a world did not take the action: 0.0 added
-        # where some world took it, nothing (-0.0 added) where none did
-        numbers = [m for m in moves if any(types[e.target].type in _NUMBERS for e in m[2].effects)]
-        body += [f"z{p} = 0.0 if k{p} else -0.0" for p, _, _ in numbers]
         for k, t in enumerate(targets):
             var = types[t]
             lines = effect_start(k, var)
             acts = [(p, j, x) for p, j, x in moves if t in move_targets(x)]
-            for p, j, x in acts:
+            for _, j, x in acts:
                 lines.append(f"on = act{j}[i] == {x.index}")
                 for e in x.effects:
                     if e.target == t:
-                        lines += effect_lines(k, var, e, code, f"z{p}")
+                        lines += effect_lines(k, var, e, code)
             lines += _write(k, var)
             body += [f"w{k} = {_some(acts)}", f"marks[{k}] = w{k}", *_worlds(f"w{k}", lines)]
         lines = ["up = -1", "down = -1"]
@@ -1576,7 +1576,7 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
         n, once = len(actor.actions), set(plan.once)
         T = len(plan.triggers)
         foresees = any(p.utility is None for p in plan.preferences)
-        body = [f"ub = _pcg_rows(st, tab, R, {T + 1})"]
+        body = [f"ub = _pcg_rows(st, tab, tab.shape[0], {T + 1})"]
         # (``&`` and ``|`` of bools rather than branches where the worlds' flags are
         # unpredictable: a mispredicted branch costs more than the work)
         second = [f"al{a} = " + (f"counts[{a}, i] == 0" if a in once else "True") for a in range(n)]
@@ -1674,7 +1674,7 @@ def decide(
         if plan.constrained:
             wanted = np.empty((n, R), dtype=bool)
     counts = state.action_count[actor.id]
-    drawn = uniforms(rng, R)
+    drawn = uniforms(rng, state)
     if drawn is None:
         return None
     st, tab = drawn
@@ -1691,7 +1691,7 @@ def decide(
         fixed[1] = 4
         if not kernel.call(prepared, (*fixed, *[ahead[r.index] for r in foreseen])):
             return None
-    skip_uniforms(rng, (T + 1) * R)  # the day's block, as the numpy path leaves it
+    skip_uniforms(rng, (T + 1) * len(tab))  # the day's block, as the numpy path leaves it
     counted = nbound.tolist()
     binding = (
         tuple(

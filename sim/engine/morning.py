@@ -12,9 +12,9 @@ one for the flags per scenario, one per actor for its observe phase.
 The numbers are those of the numpy path (:func:`sim.engine.phases.events_phase`,
 :func:`sim.engine.phases.observe`, :func:`sim.engine.beliefs.update`,
 :func:`sim.engine.phases.record_flags`) to the bit, world by world. The numpy
-path draws a row of ``R`` uniforms only if some world needs it and skips it
-otherwise, so world ``i`` always reads the number at its own place in the
-row; a kernel computes that number where it is read (:mod:`sim.engine.pcg`),
+path draws a row of uniforms (a place per world of the chunk) only if some
+world needs it and skips it otherwise, so world ``i`` always reads the number at
+its own place in the row; a kernel computes that number where it is read (:mod:`sim.engine.pcg`),
 and the stream is moved on by the whole block afterwards.
 
 * Events: where each random event's ``when`` holds (and it may strike
@@ -142,7 +142,7 @@ def _make_observer(actor: Actor, state: WorldState) -> _Observer | None:
         body.append("else:")
         body += [f"    post{j}[{t}, i] = prior{j}[{t}, i]" for t in types]
     # the rows' starts once, before the loop over the worlds
-    prelude = [f"ub = _pcg_rows(st, tab, R, {len(items)})"] if items else []
+    prelude = [f"ub = _pcg_rows(st, tab, tab.shape[0], {len(items)})"] if items else []
     loop = [*prelude, "for i in range(R):", *("    " + line for line in body)]
     watch = kernels.GeneratedKernel(loop, code.names(), tuple(fixed), loop=False)
     own = belief_names(actor)
@@ -155,7 +155,8 @@ def observe(
 ) -> phases.Knowledge | None:
     """:func:`sim.engine.phases.observe` by the generated kernel (the same result, the
     same uniforms of ``rng``, read at their places, and the stream moved on by one row
-    of ``R`` per intel item); None, with ``rng`` where it was, where there is none."""
+    per intel item, a place per world of the chunk); None, with ``rng`` where it was,
+    where there is none."""
     if not kernels.compiled_for(state):
         return None
     actor = state.actors[actor_id]
@@ -174,7 +175,7 @@ def observe(
     if n:
         held_new = np.empty((n, R), dtype=state.held.dtype)
         out = np.empty((n, R), dtype=bool)
-        drawn = kernels.uniforms(rng, R)
+        drawn = kernels.uniforms(rng, state)
         if drawn is None:
             return None
         fixed += [state.held, state.intel_delay, state.belief, held_new, out, *drawn]
@@ -192,7 +193,7 @@ def observe(
     held: dict[int, np.ndarray] = {}
     known: dict[int, np.ndarray] = {}
     if n:
-        skip_uniforms(rng, n * R)  # one row per intel item
+        skip_uniforms(rng, n * state.places[1])  # one row per intel item
         for k, g in enumerate(items):
             held[g] = held_new[k]
             known[g] = out[k]
@@ -360,7 +361,7 @@ def _make_events(state: WorldState) -> _Events:
                 f"    count[{e}, i] += 1",
                 f"    anyh[{k}] = True",
             ]
-        loop = [f"ub = _pcg_rows(st, tab, R, {len(events)})", "for i in range(R):"]
+        loop = [f"ub = _pcg_rows(st, tab, tab.shape[0], {len(events)})", "for i in range(R):"]
         loop += ["    " + line for line in body]
         fixed = ("R", "st", "tab", "hits", "anyh", "active", "count")
         hits = kernels.GeneratedKernel(loop, code.names(), fixed, loop=False)
@@ -430,8 +431,8 @@ def events_phase(
 ) -> list[phases.Happening] | None:
     """:func:`sim.engine.phases.events_phase` by the generated kernels (the same writes,
     the same uniforms of ``rng``, read at their places, and the stream moved on by one
-    row of ``R`` per event; the same happenings); None, with nothing written and
-    ``rng`` where it was, where there are none."""
+    row per event, a place per world of the chunk; the same happenings); None, with
+    nothing written and ``rng`` where it was, where there are none."""
     events = state.scenario.events
     if not events or day != state.day or not kernels.compiled_for(state):
         return None
@@ -445,7 +446,7 @@ def events_phase(
     anyh = np.zeros(max(n, 1), dtype=bool)
     if n:
         assert plan.hits is not None  # made with the random events
-        drawn = kernels.uniforms(rng, R)
+        drawn = kernels.uniforms(rng, state)
         if drawn is None:
             return None
         rows = (R, *drawn, hits, anyh, state.event_active, state.event_count)
@@ -494,7 +495,7 @@ def events_phase(
                 state.event_count[plan.random] -= hits
             return None
         out.store(touched, up or down)
-    skip_uniforms(rng, len(events) * R)  # the day's block of rows, one per event
+    skip_uniforms(rng, len(events) * state.places[1])  # the day's block: a row per event
     for e, active, started in scheduled:  # the random events' rows are written already
         state.event_active[e] = active
         if started:  # adding 0 to the row changes nothing

@@ -22,6 +22,10 @@ loop that reads a row in nearly every world (the softmax's) steps through it
 instead, ``s -> A s + c`` once a world (``_step``, one product and no table),
 and makes the same double of each state (``_double``).
 
+``R`` is the width of the chunk. A state that holds only some of its chunk's
+worlds (a part, from ``offset``) reads from the stream moved on by ``offset``
+places (:func:`advanced`), so its world ``i`` reads place ``offset + i``.
+
 :data:`SOURCE` is compiled into the kernels' helper module
 (:func:`sim.engine.kernels.helpers`); ``tests/test_pcg.py`` compares every
 helper with numpy's own stream.
@@ -193,6 +197,17 @@ _ORDER = np.array([1, 0, 3, 2])
 """Where :func:`words` finds the high and low words of state and increment in memory."""
 _views: dict[int, tuple[Any, np.ndarray | None]] = {}
 _lock = threading.Lock()
+
+
+def advanced(st: np.ndarray, tab: np.ndarray, n: int) -> np.ndarray:
+    """The four words ``st`` (state and increment) with the state moved on ``n`` places
+    (``0 < n <= len(tab)``), by one affine step of the table: ``A**n s + G(n) c``."""
+    a = (int(tab[n - 1, 0]) << 64) | int(tab[n - 1, 1])
+    g = (int(tab[n - 1, 2]) << 64) | int(tab[n - 1, 3])
+    s = (int(st[0]) << 64) | int(st[1])
+    c = (int(st[2]) << 64) | int(st[3])
+    x = (a * s + g * c) & ((1 << 128) - 1)
+    return np.array([x >> 64, x & _WORD, st[2], st[3]], dtype=np.uint64)
 
 
 def table(helpers: Any, R: int) -> np.ndarray:

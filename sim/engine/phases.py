@@ -29,7 +29,7 @@ import numpy as np
 from sim.engine import kernels, morning
 from sim.engine.adjudication import Changes
 from sim.engine.beliefs import BeliefKey, EvidenceKey, actor_env, update
-from sim.engine.draws import LazyUniforms, skip_uniforms
+from sim.engine.draws import skip_uniforms, state_uniforms
 from sim.engine.state import WorldState
 from sim.scenario import names
 from sim.scenario.model import Event, Flag, Observation, Scenario
@@ -69,7 +69,7 @@ def events_phase(state: WorldState, day: int, rng: np.random.Generator) -> list[
     ch = Changes(state)
     R = state.R
     ones = np.ones(R, dtype=bool)
-    draws = LazyUniforms(rng, len(events), R)  # row i for event i
+    draws = state_uniforms(rng, len(events), state)  # row i for event i
     happened: list[Happening] = []
     for i, ev in enumerate(events):
         if ev.kind == "scheduled":
@@ -135,8 +135,9 @@ def observe(
     probability; knowledge lapses as soon as the condition stops holding.
 
     Reads ``state`` and ``env`` only (apply the result with :func:`learn`).
-    Moves ``rng`` (the actor's stream) on by exactly one uniform array of
-    length R per intel item the actor observes, drawn or skipped.
+    Moves ``rng`` (the actor's stream) on by exactly one row of uniforms per
+    intel item the actor observes (a place per world of the chunk), drawn or
+    skipped.
     """
     if kernels.active():  # the generated kernels (sim.engine.morning), where they exist
         got = morning.observe(actor_id, state, env, rng)
@@ -144,22 +145,25 @@ def observe(
             return got
     held: dict[int, np.ndarray] = {}
     known: dict[int, np.ndarray] = {}
+    width = state.places[1]
     for i, it in enumerate(state.scenario.intel):
         if it.observer != actor_id:
             continue
         watched = np.asarray(state.evaluate(it.watches, env), dtype=bool)
         held[i] = np.where(watched, state.held[i] + 1, 0)
         if not watched.any():  # nothing to notice: the knowledge lapses
-            skip_uniforms(rng, state.R)
+            skip_uniforms(rng, width)
             known[i] = np.zeros(state.R, dtype=bool)
             continue
         # Where it can be noticed today: the row is drawn only if that is somewhere
         # (skipped otherwise, which leaves the stream where drawing it would).
         notice = watched & (held[i] > state.intel_delay[i])
         if notice.any():
-            notice &= rng.random(state.R) < state.evaluate(it.detect_prob, env)
+            row = state_uniforms(rng, 1, state)
+            notice &= row.row(0) < state.evaluate(it.detect_prob, env)
+            row.finish()
         else:
-            skip_uniforms(rng, state.R)
+            skip_uniforms(rng, width)
         known[i] = (state.belief[i] | notice) & watched
     actor = state.actors[actor_id]
     if not actor.beliefs:

@@ -56,6 +56,11 @@ class WorldState:
     posterior: dict[tuple[str, str], np.ndarray]  # (holder, trait) -> (types, R)
     evidence_used: dict[tuple[str, str, str], np.ndarray]  # once-evidence seen -> (R,)
     day: int = 0
+    offset: int = 0
+    """Where these worlds start among the ``width`` worlds of their chunk (0 but for a part)."""
+    width: int = 0
+    """The worlds of the chunk these are part of: every row of uniforms has this many
+    places, world ``i`` reading place ``offset + i`` (``R`` but for a part)."""
 
     @classmethod
     def initial(
@@ -64,18 +69,29 @@ class WorldState:
         R: int,
         rng: np.random.Generator,
         pinned: dict[str, Any] | None = None,
+        part: tuple[int, int] | None = None,
     ) -> WorldState:
         """Draw parameters and set initial values for ``R`` worlds.
 
         ``pinned`` fixes named parameters to given values (for sweeps and
         external samplers) instead of drawing them; draws for the other
         parameters are unchanged, because each parameter has its own stream.
+
+        ``part`` is ``(offset, width)``: these ``R`` worlds are worlds ``offset``
+        to ``offset + R - 1`` of a chunk of ``width`` worlds run on the same
+        ``rng``, and get exactly the numbers those worlds get when the whole
+        chunk runs at once (:func:`sim.engine.core.Engine`'s ``part``).
         """
+        offset, width = (0, R) if part is None else part
+        if not (offset >= 0 and R >= 1 and offset + R <= width):
+            raise UsageError(f"worlds {offset} to {offset + R - 1} are not in a chunk of {width}")
         pinned = pinned or {}
         params: dict[str, np.ndarray] = {}
         streams = _streams(rng, max(1, len(scenario.parameters)))
         for p, stream in zip(scenario.parameters, streams, strict=False):
-            drawn = _sample(p, stream, R)
+            drawn = _sample(p, stream, width)
+            if width != R:
+                drawn = drawn[offset : offset + R].copy()
             if p.id in pinned:
                 v = pinned[p.id]
                 if not p.enum_values and not isinstance(v, str) and not abs(v) <= MAX_MAGNITUDE:
@@ -126,6 +142,8 @@ class WorldState:
             history_names=_referenced_history(scenario),
             posterior=posterior,
             evidence_used=evidence_used,
+            offset=offset,
+            width=width,
         )
         state.__dict__.update(_of_scenario(state))
         return state
@@ -165,6 +183,7 @@ class WorldState:
             posterior=rows(self.posterior),
             evidence_used=rows(self.evidence_used),
             day=self.day,
+            width=len(where),
         )
         sub.__dict__.update(self._shared())
         return sub
@@ -202,6 +221,12 @@ class WorldState:
             copy.action_count = _with(self.action_count, actor_id)
             copy.action_last = _with(self.action_last, actor_id)
         return copy
+
+    @property
+    def places(self) -> tuple[int, int]:
+        """``(offset, width)``: each row of uniforms these worlds read has ``width``
+        places, and world ``i`` reads place ``offset + i`` (:attr:`offset`, :attr:`width`)."""
+        return self.offset, self.width or self.R
 
     def _shared(self) -> dict[str, Any]:
         """The cached properties that depend on the scenario alone, not on the worlds."""

@@ -67,20 +67,29 @@ class Counts:
             z((U, n_out), np.int64),
         )
 
+    @classmethod
+    def zeros_like(cls, other: Counts) -> Counts:
+        """Counts of no worlds, shaped as ``other``."""
+        return cls(0, *(np.zeros_like(getattr(other, k)) for k in _COUNTED))
+
     def add(self, other: Counts) -> Counts:
         """Add ``other`` into ``self`` (in place); returns ``self``."""
         self.n += other.n
-        for name in (
-            "outcomes",
-            "flags",
-            "occupancy",
-            "reached",
-            "first_day",
-            "rules",
-            "rules_by_outcome",
-        ):
+        for name in _COUNTED:
             getattr(self, name).__iadd__(getattr(other, name))
         return self
+
+
+_COUNTED = (
+    "outcomes",
+    "flags",
+    "occupancy",
+    "reached",
+    "first_day",
+    "rules",
+    "rules_by_outcome",
+)
+"""The count arrays of :class:`Counts`, in the order of its fields after ``n``."""
 
 
 @dataclass
@@ -97,6 +106,19 @@ class ChunkSummary:
     text: bytes | None = None
     """The rows as ``runs.csv`` lines, when the worker formatted them
     (:class:`sim.results.writer.RunsFormat`)."""
+
+    @classmethod
+    def joined(cls, parts: Sequence[ChunkSummary]) -> ChunkSummary:
+        """One chunk's summary from those of its parts, in world order (counts added,
+        rows and lines one after the other): what the chunk run at once gives."""
+        first = parts[0]
+        counts = Counts.zeros_like(first.counts).add(first.counts)
+        for p in parts[1:]:
+            counts.add(p.counts)
+        rows = None if first.rows is None else np.concatenate([p.rows for p in parts])
+        text = None if first.text is None else b"".join(p.text or b"" for p in parts)
+        extra = dict(first.extra)
+        return cls(first.point, first.chunk, first.first_world, counts, rows, extra, text)
 
 
 class Finished(Protocol):
@@ -137,9 +159,11 @@ def row_dtype(sc: Scenario) -> np.dtype:
 
 
 def summarise_chunk(
-    model: Finished, point: int, chunk: int, first_world: int, rows: bool = True
+    model: Finished, point: int, chunk: int, first_world: int, rows: bool = True, offset: int = 0
 ) -> ChunkSummary:
-    """Reduce a finished engine or model (one chunk of worlds) to counts and rows."""
+    """Reduce a finished engine or model (one chunk of worlds) to counts and rows; for a
+    part of a chunk, ``first_world`` is the part's first world and ``offset`` its place
+    in the chunk."""
     sc = model.spec
     st = model.world
     R = model.replicates
@@ -189,7 +213,7 @@ def summarise_chunk(
     if rows:
         table = np.zeros(R, dtype=row_dtype(sc))
         table["world"] = first_world + np.arange(R)
-        table["index_in_chunk"] = np.arange(R)
+        table["index_in_chunk"] = np.arange(offset, offset + R)
         table["outcome"] = outcome
         table["peak"] = st.peak
         index = {r.id: r.index for r in sc.ladder}
