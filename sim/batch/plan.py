@@ -85,6 +85,63 @@ class ChunkTask:
         )
 
 
+@dataclass(frozen=True)
+class ChunkGroup:
+    """Chunks of one design point run together in one engine, each with its own seed and
+    worlds (:func:`sim.batch.worker.run_chunk` gives one summary per chunk, in order):
+    the worlds are each chunk's own, so grouping changes only the time."""
+
+    tasks: tuple[ChunkTask, ...]
+    ahead: int = 0
+    """As :attr:`ChunkTask.ahead`, for the group's first chunk."""
+
+    @property
+    def source(self) -> ScenarioSource:
+        """The scenario, the same for every chunk of the group."""
+        return self.tasks[0].source
+
+    @property
+    def n(self) -> int:
+        """The worlds of all the group's chunks."""
+        return sum(t.n for t in self.tasks)
+
+    def describe(self) -> str:
+        """Names the group's chunks in error messages."""
+        first, last = self.tasks[0], self.tasks[-1]
+        return (
+            f"scenario {first.source.name!r} ({first.source.path}), design point {first.point}, "
+            f"chunks {first.chunk}-{last.chunk} ({self.n} worlds), seed {first.root_seed}"
+        )
+
+
+def grouped(tasks: Sequence[ChunkTask], size: int) -> list[ChunkTask | ChunkGroup]:
+    """``tasks`` with runs of ``size`` consecutive full chunks (as large as the first) of
+    the same design point, pinned values and moves put together; the rest alone."""
+    out: list[ChunkTask | ChunkGroup] = []
+    run: list[ChunkTask] = []
+    for t in tasks:
+        if run and not _joins(run[0], t):
+            out += run
+            run = []
+        run.append(t)
+        if len(run) == size:
+            out.append(ChunkGroup(tuple(run)))
+            run = []
+    return out + run
+
+
+def _joins(first: ChunkTask, t: ChunkTask) -> bool:
+    return (
+        t.n == first.n
+        and t.point == first.point
+        and t.source == first.source
+        and t.pinned == first.pinned
+        and t.moves is None
+        and first.moves is None
+        and t.parts == 1
+    )
+
+
 def plan_point(
     source: ScenarioSource,
     point: int,

@@ -16,11 +16,12 @@ import pickle
 import signal
 import sys
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 
 from sim.batch.lifetime import tie_to_parent
-from sim.batch.plan import ChunkTask, ScenarioSource
+from sim.batch.plan import ChunkGroup, ChunkTask, ScenarioSource
 from sim.engine import kernels
 from sim.engine.core import Engine
 from sim.errors import ExecutionError
@@ -83,7 +84,7 @@ def keep_freed_memory() -> None:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
-def run_chunk(task: ChunkTask) -> ChunkSummary:
+def run_chunk(task: ChunkTask | ChunkGroup) -> ChunkSummary | list[ChunkSummary]:
     """Run one chunk of worlds and reduce it to counts (the executor's unit of work).
 
     The chunk runs on the plain engine (:class:`sim.engine.core.Engine`), not
@@ -94,6 +95,8 @@ def run_chunk(task: ChunkTask) -> ChunkSummary:
     sc = compiled(task.source)
     if task.ahead:
         kernels.expect(sc, task.n, task.ahead)
+    if isinstance(task, ChunkGroup):
+        return run_group(task, sc)
     if task.parts > 1 and task.moves is None:
         got = in_two_processes(task, sc)
         if got is not None:
@@ -119,6 +122,48 @@ def run_part(task: ChunkTask, sc: Scenario, offset: int, n: int) -> ChunkSummary
     if task.runs_text and summary.rows is not None:
         summary.text = runs_format(sc).lines(summary.rows, task.point, task.chunk, task.root_seed)
     return summary
+
+
+def run_group(group: ChunkGroup, sc: Scenario) -> list[ChunkSummary]:
+    """The summaries of a group's chunks, in order, from one engine that runs them all
+    (:class:`~sim.engine.core.Engine`'s ``blocks``): each chunk's worlds, seeds and
+    streams its own, so each summary is the one the chunk has alone. One engine of
+    several chunks pays the Python around its kernels once a day for all of them."""
+    tasks = group.tasks
+    pins = check_pinned(sc, dict(tasks[0].pinned) or None)
+    blocks = [(np.random.default_rng(t.seed_sequence), t.n, 0, t.n) for t in tasks]
+    engine = Engine(sc, group.n, None, pins, blocks=blocks).run()
+    out = [
+        summarise_chunk(_Block(engine, start, n), t.point, t.chunk, t.first_world, t.runs_table)
+        for t, (start, n, _, _) in zip(tasks, engine.world.blocks, strict=True)
+    ]
+    del engine  # its arrays go now, before the rows are formatted
+    for t, summary in zip(tasks, out, strict=True):
+        if t.runs_text and summary.rows is not None:
+            summary.text = runs_format(sc).lines(summary.rows, t.point, t.chunk, t.root_seed)
+    return out
+
+
+class _Block:
+    """One chunk's worlds of a finished engine of several (a view, as
+    :func:`~sim.results.aggregate.summarise_chunk` reads a finished engine)."""
+
+    def __init__(self, engine: Engine, start: int, n: int) -> None:
+        at = slice(start, start + n)
+        w = engine.world
+        self.spec = engine.spec
+        self.replicates = n
+        assert engine.outcome is not None and engine.flags is not None  # finished
+        self.outcome = engine.outcome[at]
+        self.flags = engine.flags[:, at]
+        self.rung_track = engine.rung_track[:, at]
+        self.observed = engine.observed[:, at]
+        self.world = SimpleNamespace(
+            first_day=w.first_day[:, at],
+            rule_fired=w.rule_fired[:, at],
+            peak=w.peak[at],
+            params={k: v[at] for k, v in w.params.items()},
+        )
 
 
 def in_two_processes(task: ChunkTask, sc: Scenario) -> ChunkSummary | None:

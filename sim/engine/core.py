@@ -30,6 +30,7 @@ import numpy as np
 
 from sim.engine.adjudication import Decision, adjudicate
 from sim.engine.decision import decide
+from sim.engine.draws import Rng, Streams
 from sim.engine.phases import (
     Happening,
     Knowledge,
@@ -86,6 +87,12 @@ class Engine:
             on the same ``rng``, each with exactly the numbers it has when the
             whole chunk runs at once (no world's arithmetic reads another's),
             so a chunk can be run in parts, in several processes.
+        blocks: instead of ``rng`` and ``part``, the worlds of several chunks in
+            one engine, one after the other: per chunk its generator (what
+            ``rng`` is for one chunk), the worlds taken, their offset in the
+            chunk and its width; ``replicates`` is their sum. Each chunk's worlds
+            are the ones it has alone, each reading its own chunk's streams
+            (:class:`~sim.engine.draws.Streams`).
 
     Raises:
         UsageError: a seat for an actor the scenario does not have.
@@ -95,10 +102,11 @@ class Engine:
         self,
         spec: Scenario,
         replicates: int,
-        rng: np.random.Generator,
+        rng: np.random.Generator | None,
         pinned: dict[str, Any] | None = None,
         seats: Mapping[str, Seat] | None = None,
         part: tuple[int, int] | None = None,
+        blocks: Sequence[tuple[np.random.Generator, int, int, int]] = (),
     ) -> None:
         if replicates < 1:
             raise ValueError("replicates must be at least 1")
@@ -113,10 +121,28 @@ class Engine:
         # drawn from (each observer draws from its own stream); it is still
         # spawned because dropping it would shift every actor's stream and
         # so change the worlds of every seed ever published.
-        streams = rng.spawn(3 + len(spec.actors))
-        self.param_rng, self.event_rng, _unused_intel_rng, *actor_rngs = streams
-        self.actor_rngs: list[np.random.Generator] = actor_rngs
-        self.world = WorldState.initial(spec, self.replicates, self.param_rng, pinned or {}, part)
+        self.event_rng: Rng
+        self.actor_rngs: list[Rng]
+        if not blocks:
+            if rng is None:
+                raise ValueError("an engine needs a generator, or blocks")
+            streams = rng.spawn(3 + len(spec.actors))
+            self.param_rng, self.event_rng, _unused_intel_rng, *actor_rngs = streams
+            self.actor_rngs = list(actor_rngs)
+            self.world = WorldState.initial(
+                spec, self.replicates, self.param_rng, pinned or {}, part
+            )
+        else:
+            each = [g.spawn(3 + len(spec.actors)) for g, _, _, _ in blocks]
+            params = [(s[0], n, off, w) for s, (_, n, off, w) in zip(each, blocks, strict=True)]
+            self.world = WorldState.initial(
+                spec, self.replicates, None, pinned or {}, blocks=params
+            )
+            layout = self.world.blocks
+            self.event_rng = Streams([s[1] for s in each], layout)
+            self.actor_rngs = [
+                Streams([s[3 + a] for s in each], layout) for a in range(len(spec.actors))
+            ]
         self.day = 0
         self.running = True
         self.rung_track = np.zeros((spec.horizon_days, self.replicates), dtype=np.int8)

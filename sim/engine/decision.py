@@ -31,7 +31,7 @@ import numpy as np
 from sim.engine import foresight, kernels
 from sim.engine.adjudication import Decision
 from sim.engine.beliefs import actor_env
-from sim.engine.draws import state_uniforms
+from sim.engine.draws import Rng, state_uniforms
 from sim.engine.state import WorldState
 from sim.expr import Expr
 from sim.scenario.model import Actor, Rule
@@ -101,9 +101,7 @@ def _utility(rule: Rule) -> Expr | None:
     return rule.utility
 
 
-def decide(
-    actor: Actor, state: WorldState, env: dict[str, Any], rng: np.random.Generator
-) -> Decision:
+def decide(actor: Actor, state: WorldState, env: dict[str, Any], rng: Rng) -> Decision:
     """Choose one action per world for ``actor`` on the snapshot ``env``.
 
     Moves the actor's own stream on by exactly ``len(triggers) + 1`` uniform

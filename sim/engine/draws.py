@@ -78,8 +78,73 @@ class LazyUniforms:
         self.pos = self.rows
 
 
-def state_uniforms(rng: np.random.Generator, rows: int, state: WorldState) -> LazyUniforms:
+class Streams:
+    """The streams of one purpose (the events', an actor's) of a state whose worlds come
+    from several chunks: one generator per block of worlds
+    (:attr:`sim.engine.state.WorldState.blocks`), each read at its own chunk's places.
+
+    Wherever the engine moves a stream on by rows of uniforms, it moves each block's on
+    by rows of its own chunk's width; a row's numbers are each block's, one block after
+    the other, as the worlds are. So the worlds of each chunk get exactly the numbers
+    they get when that chunk runs alone.
+    """
+
+    __slots__ = ("blocks", "gens")
+
+    def __init__(
+        self, gens: list[np.random.Generator], blocks: tuple[tuple[int, int, int, int], ...]
+    ) -> None:
+        self.gens = gens
+        self.blocks = blocks  # per block: (first world in the state, worlds, offset, width)
+
+
+class BlockUniforms:
+    """:class:`LazyUniforms` over the blocks of :class:`Streams`: each row the rows of
+    every block's stream, one after the other."""
+
+    __slots__ = ("n", "parts")
+
+    def __init__(self, streams: Streams, rows: int) -> None:
+        self.parts = [
+            LazyUniforms(g, rows, n, width, offset)
+            for g, (_, n, offset, width) in zip(streams.gens, streams.blocks, strict=True)
+        ]
+        self.n = sum(p.n for p in self.parts)
+
+    def row(self, k: int) -> np.ndarray:
+        """Row ``k`` of the block of every stream, worlds in the state's order."""
+        out = np.empty(self.n)
+        at = 0
+        for p in self.parts:
+            out[at : at + p.n] = p.row(k)
+            at += p.n
+        return out
+
+    def finish(self) -> None:
+        """Leave every stream where drawing its whole block would have."""
+        for p in self.parts:
+            p.finish()
+
+
+Rng = np.random.Generator | Streams
+"""What the engine's phases draw from: a generator, or one per block of worlds."""
+
+
+def state_uniforms(rng: Rng, rows: int, state: WorldState) -> LazyUniforms | BlockUniforms:
     """The :class:`LazyUniforms` of a block of ``rows`` rows for the worlds of ``state``
-    (its :attr:`~sim.engine.state.WorldState.places`)."""
+    (its :attr:`~sim.engine.state.WorldState.places`); for :class:`Streams`, their
+    :class:`BlockUniforms`."""
+    if isinstance(rng, Streams):
+        return BlockUniforms(rng, rows)
     offset, width = state.places
     return LazyUniforms(rng, rows, state.R, width, offset)
+
+
+def skip_rows(rng: Rng, rows: int, state: WorldState) -> None:
+    """Move ``rng`` on by ``rows`` rows of uniforms of ``state``'s chunk (each stream of
+    :class:`Streams` by rows of its own chunk)."""
+    if isinstance(rng, Streams):
+        for g, (_, _, _, width) in zip(rng.gens, rng.blocks, strict=True):
+            skip_uniforms(g, rows * width)
+        return
+    skip_uniforms(rng, rows * state.places[1])

@@ -1032,7 +1032,7 @@ class _Worlds(WorldState):
             elif name not in _LATER:
                 d[name] = rows_of(getattr(whole, name), where)
         d["R"] = d["width"] = len(where)  # its own worlds, as take's copy has them
-        d["offset"] = 0
+        d["offset"], d["blocks"] = 0, ()
         d.update(whole._shared())
         d["_whole"], d["_where"] = whole, where
         return sub

@@ -74,7 +74,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.engine import elementary, pcg
-from sim.engine.draws import skip_uniforms
+from sim.engine.draws import Rng, Streams, skip_rows
 from sim.expr import Expr
 from sim.expr.scalar import HELPER_NAMES, HELPERS, names_in, substitute
 
@@ -584,21 +584,63 @@ def helpers() -> ModuleType | None:
 
 _helpers_key: list[str] = []
 
+DRAWN = ("st", "tab", "bw", "wb", "wj")
+"""The names a kernel that reads uniforms takes :func:`uniforms`' arrays by."""
 
-def uniforms(rng: np.random.Generator, state: WorldState) -> tuple[np.ndarray, np.ndarray] | None:
-    """What a kernel reads ``rng``'s uniforms at their places with (:mod:`sim.engine.pcg`):
-    the stream's four words and the table for rows of the chunk's width; None where
-    they cannot be had (another bit generator than PCG64, no helpers), and the numpy
-    path draws. For a part of a chunk the words are those of the stream moved on to
-    the part's first place (:attr:`~sim.engine.state.WorldState.places`): world ``i``
-    then reads place ``i`` of each row from there, as the kernels do."""
+
+def uniforms(rng: Rng, state: WorldState) -> tuple[np.ndarray, ...] | None:
+    """What a kernel reads ``rng``'s uniforms at their places with (:mod:`sim.engine.pcg`);
+    None where they cannot be had (another bit generator than PCG64, no helpers), and
+    the numpy path draws.
+
+    ``st``, ``tab``, ``bw``, ``wb``, ``wj``: per stream (one, or one per block of
+    :class:`~sim.engine.draws.Streams`) its four words, moved on to the first place
+    its worlds read (a part's offset, :func:`pcg.advanced`); the table of steps for
+    rows of the widest chunk; each stream's row width (its chunk's worlds); and per
+    world its stream and its place in that stream's rows from there.
+    """
     mod = helpers()
-    if mod is None or not pcg.usable(rng):
+    if mod is None:
         return None
-    offset, width = state.places
-    tab = pcg.table(mod, width)
-    st = pcg.words(rng)
-    return (st if not offset else pcg.advanced(st, tab, offset)), tab
+    if isinstance(rng, Streams):
+        gens, blocks = rng.gens, rng.blocks
+    else:
+        offset, width = state.places
+        gens, blocks = [rng], ((0, state.R, offset, width),)
+    if not all(pcg.usable(g) for g in gens):
+        return None
+    tab = pcg.table(mod, max(b[3] for b in blocks))
+    if len(gens) == 1 and not blocks[0][2]:
+        st = pcg.words(gens[0]).reshape(1, 4)
+    else:
+        st = np.empty((len(gens), 4), dtype=np.uint64)
+        for k, (g, (_, _, offset, _)) in enumerate(zip(gens, blocks, strict=True)):
+            st[k] = pcg.advanced(pcg.words(g), tab, offset) if offset else pcg.words(g)
+    return (st, tab, *_layout(blocks))
+
+
+def _layout(blocks: tuple[tuple[int, int, int, int], ...]) -> tuple[np.ndarray, ...]:
+    """Each stream's row width and each world's stream and place (:func:`uniforms`),
+    read only, made once per layout (a few at once at most)."""
+    got = _layouts.get(blocks)
+    if got is None:
+        bw = np.array([b[3] for b in blocks], dtype=np.int64)
+        wb = np.concatenate(
+            [np.full(n, k, dtype=np.int64) for k, (_, n, _, _) in enumerate(blocks)]
+        )
+        wj = np.concatenate([np.arange(n, dtype=np.int64) for _, n, _, _ in blocks])
+        got = (bw, wb, wj)
+        for a in got:
+            a.flags.writeable = False
+        with _lock:
+            if len(_layouts) >= 8:
+                del _layouts[next(iter(_layouts))]
+            _layouts[blocks] = got
+    return got
+
+
+_layouts: dict[tuple[tuple[int, int, int, int], ...], tuple[np.ndarray, ...]] = {}
+_lock = threading.Lock()
 
 
 def header() -> str:
@@ -1416,8 +1458,21 @@ def _choice_parts(
             "        xs[nx] = e",
             "        nx += 1",
         ]
-    second = ["_npexp_into(xs, ys, nx)", "k = 0", f"sh, sl = ub[{row}, 0], ub[{row}, 1]"]
-    second += ["for i in range(R):", "    sh, sl = _step(sh, sl, st)", "    if chosen[i] < 0:"]
+    # the row stepped through world by world, from each stream's start at its first world
+    second = [
+        "_npexp_into(xs, ys, nx)",
+        "k = 0",
+        "b = 0",
+        f"sh, sl = ub[0, {row}, 0], ub[0, {row}, 1]",
+    ]
+    second += [
+        "for i in range(R):",
+        "    if wj[i] == 0:",
+        "        b = wb[i]",
+        f"        sh, sl = ub[b, {row}, 0], ub[b, {row}, 1]",
+        "    sh, sl = _step_in(sh, sl, st, b)",
+        "    if chosen[i] < 0:",
+    ]
     for j in range(m):
         x = "cdf0" if j == 0 else "x"
         second += [
@@ -1576,7 +1631,7 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
         n, once = len(actor.actions), set(plan.once)
         T = len(plan.triggers)
         foresees = any(p.utility is None for p in plan.preferences)
-        body = [f"ub = _pcg_rows(st, tab, tab.shape[0], {T + 1})"]
+        body = [f"ub = _pcg_blocks(st, tab, bw, {T + 1})"]
         # (``&`` and ``|`` of bools rather than branches where the worlds' flags are
         # unpredictable: a mispredicted branch costs more than the work)
         second = [f"al{a} = " + (f"counts[{a}, i] == 0" if a in once else "True") for a in range(n)]
@@ -1591,7 +1646,7 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
                 second.append(f"wa{a} = wa{a} | w")
             second.append(f"fire = (ch < 0) & w & al{a}")
             if rule.prob is not None:  # else u < 1: always (and no number is read)
-                u = f"_uniform(ub, {k}, tab, i, st)"
+                u = f"_uniform_in(ub, wb[i], {k}, tab, wj[i], st)"
                 second += ["if fire:", f"    fire = {u} < {code.number(rule.prob)}"]
             second += [f"ch = {a} if fire else ch", f"ro = {rule.index} if fire else ro"]
         # counts kept in local variables, stored after the loop (a sum in memory would
@@ -1630,7 +1685,7 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
                 b = f"wanted[{rule.action_index}, i] & (not ok[{c}, i])"
                 body += [f"    b = {b}", f"    bound[{c}, i] = b", f"    nb{c} += b"]
             body += [*pick, *counted]
-        fixed: tuple[str, ...] = ("R", "stage", "counts", "allowed", "ok", "st", "tab")
+        fixed: tuple[str, ...] = ("R", "stage", "counts", "allowed", "ok", *DRAWN)
         fixed += ("chosen", "rule_of", "wanted", "pending", "active", "bound", "nbound")
         fixed += tuple(f"f{k}" for k in range(foreseen))
         return GeneratedKernel(body, code.names(), fixed, loop=False)
@@ -1639,7 +1694,7 @@ def decision_kernel(actor: Actor, plan: ActorPlan, state: WorldState) -> Generat
 
 
 def decide(
-    actor: Actor, plan: ActorPlan, state: WorldState, env: dict[str, Any], rng: np.random.Generator
+    actor: Actor, plan: ActorPlan, state: WorldState, env: dict[str, Any], rng: Rng
 ) -> Decision | None:
     """``actor``'s decision on ``env`` (its own view) by the generated kernel, as
     :func:`sim.engine.decision.decide` makes it: the same choices, rules, binding
@@ -1677,8 +1732,7 @@ def decide(
     drawn = uniforms(rng, state)
     if drawn is None:
         return None
-    st, tab = drawn
-    fixed = [R, 6, counts, allowed, ok, st, tab, chosen, rule_of, wanted, pending, active]
+    fixed = [R, 6, counts, allowed, ok, *drawn, chosen, rule_of, wanted, pending, active]
     fixed += [bound, nbound]
     if not foreseen:
         if not kernel.call(prepared, tuple(fixed)):
@@ -1691,7 +1745,7 @@ def decide(
         fixed[1] = 4
         if not kernel.call(prepared, (*fixed, *[ahead[r.index] for r in foreseen])):
             return None
-    skip_uniforms(rng, (T + 1) * len(tab))  # the day's block, as the numpy path leaves it
+    skip_rows(rng, T + 1, state)  # the day's block, as the numpy path leaves it
     counted = nbound.tolist()
     binding = (
         tuple(

@@ -38,6 +38,7 @@ import numpy as np
 from sim.engine.adjudication import SEATED, Decision
 from sim.engine.core import Day, Engine, Seat
 from sim.engine.decision import decide
+from sim.engine.draws import Rng
 from sim.engine.phases import Happening, Knowledge, observe
 from sim.engine.state import WorldState
 from sim.scenario import cache as scenario_cache
@@ -208,7 +209,7 @@ class ActorAgent(mesa.Agent):
     It holds its own random stream and, per world, what it privately knows.
     """
 
-    def __init__(self, model: WargameModel, actor: Actor, rng: np.random.Generator):
+    def __init__(self, model: WargameModel, actor: Actor, rng: Rng):
         super().__init__(model)
         self.actor = actor
         self.stream = rng

@@ -47,7 +47,7 @@ import numpy as np
 
 from sim.engine import kernels, phases
 from sim.engine.beliefs import belief_names
-from sim.engine.draws import skip_uniforms
+from sim.engine.draws import Rng, skip_rows
 from sim.expr.scalar import substitute
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def _make_observer(actor: Actor, state: WorldState) -> _Observer | None:
     body: list[str] = []
     fixed: list[str] = ["R"]
     if items:
-        fixed += ["held", "delay", "belief", "held_new", "known", "st", "tab"]
+        fixed += ["held", "delay", "belief", "held_new", "known", *kernels.DRAWN]
     for k, g in enumerate(items):
         body += [
             f"w = {code.truth(intel[g].watches)}",
@@ -112,7 +112,8 @@ def _make_observer(actor: Actor, state: WorldState) -> _Observer | None:
             f"    held_new[{k}, i] = held[{g}, i] + 1",
             f"    kn = belief[{g}, i]",
             f"    if not kn and held_new[{k}, i] > delay[{g}, i]:",  # it can be noticed today
-            f"        kn = _uniform(ub, {k}, tab, i, st) < {code.number(intel[g].detect_prob)}",
+            f"        kn = _uniform_in(ub, wb[i], {k}, tab, wj[i], st)"
+            f" < {code.number(intel[g].detect_prob)}",
             "else:",
             f"    held_new[{k}, i] = 0",
             f"known[{k}, i] = kn",
@@ -142,7 +143,7 @@ def _make_observer(actor: Actor, state: WorldState) -> _Observer | None:
         body.append("else:")
         body += [f"    post{j}[{t}, i] = prior{j}[{t}, i]" for t in types]
     # the rows' starts once, before the loop over the worlds
-    prelude = [f"ub = _pcg_rows(st, tab, tab.shape[0], {len(items)})"] if items else []
+    prelude = [f"ub = _pcg_blocks(st, tab, bw, {len(items)})"] if items else []
     loop = [*prelude, "for i in range(R):", *("    " + line for line in body)]
     watch = kernels.GeneratedKernel(loop, code.names(), tuple(fixed), loop=False)
     own = belief_names(actor)
@@ -151,7 +152,7 @@ def _make_observer(actor: Actor, state: WorldState) -> _Observer | None:
 
 
 def observe(
-    actor_id: str, state: WorldState, env: dict[str, Any], rng: np.random.Generator
+    actor_id: str, state: WorldState, env: dict[str, Any], rng: Rng
 ) -> phases.Knowledge | None:
     """:func:`sim.engine.phases.observe` by the generated kernel (the same result, the
     same uniforms of ``rng``, read at their places, and the stream moved on by one row
@@ -193,7 +194,7 @@ def observe(
     held: dict[int, np.ndarray] = {}
     known: dict[int, np.ndarray] = {}
     if n:
-        skip_uniforms(rng, n * state.places[1])  # one row per intel item
+        skip_rows(rng, n, state)  # one row per intel item
         for k, g in enumerate(items):
             held[g] = held_new[k]
             known[g] = out[k]
@@ -353,7 +354,8 @@ def _make_events(state: WorldState) -> _Events:
             if ev.max_times is not None:
                 body.append(f"h = h and count[{e}, i] < {int(ev.max_times)}")
             if not certain[k]:  # else it strikes wherever it may (and no number is read)
-                body += ["if h:", f"    h = _uniform(ub, {e}, tab, i, st) < {code.number(hazard)}"]
+                u = f"_uniform_in(ub, wb[i], {e}, tab, wj[i], st)"
+                body += ["if h:", f"    h = {u} < {code.number(hazard)}"]
             body += [
                 f"hits[{k}, i] = h",
                 f"active[{e}, i] = h",
@@ -361,9 +363,9 @@ def _make_events(state: WorldState) -> _Events:
                 f"    count[{e}, i] += 1",
                 f"    anyh[{k}] = True",
             ]
-        loop = [f"ub = _pcg_rows(st, tab, tab.shape[0], {len(events)})", "for i in range(R):"]
+        loop = [f"ub = _pcg_blocks(st, tab, bw, {len(events)})", "for i in range(R):"]
         loop += ["    " + line for line in body]
-        fixed = ("R", "st", "tab", "hits", "anyh", "active", "count")
+        fixed = ("R", *kernels.DRAWN, "hits", "anyh", "active", "count")
         hits = kernels.GeneratedKernel(loop, code.names(), fixed, loop=False)
     slots: list[tuple[int, str | int]] = []
     for e, ev in enumerate(events):
@@ -426,9 +428,7 @@ def _numbered(line: str, k: int) -> str:
     return _LOCALS.sub(lambda m: f"{m.group(1)}{k}", line)
 
 
-def events_phase(
-    state: WorldState, day: int, rng: np.random.Generator
-) -> list[phases.Happening] | None:
+def events_phase(state: WorldState, day: int, rng: Rng) -> list[phases.Happening] | None:
     """:func:`sim.engine.phases.events_phase` by the generated kernels (the same writes,
     the same uniforms of ``rng``, read at their places, and the stream moved on by one
     row per event, a place per world of the chunk; the same happenings); None, with
@@ -495,7 +495,7 @@ def events_phase(
                 state.event_count[plan.random] -= hits
             return None
         out.store(touched, up or down)
-    skip_uniforms(rng, len(events) * state.places[1])  # the day's block: a row per event
+    skip_rows(rng, len(events), state)  # the day's block: a row per event
     for e, active, started in scheduled:  # the random events' rows are written already
         state.event_active[e] = active
         if started:  # adding 0 to the row changes nothing

@@ -114,6 +114,21 @@ def _pcg_rows(st, tab, R, rows):
 
 
 @njit(cache=True)
+def _pcg_blocks(st, tab, bw, rows):
+    """:func:`_pcg_rows` for each stream ``b`` of ``st`` (``(B, 4)`` words) with rows of
+    ``bw[b]`` places, as ``(B, rows, 2)`` words."""
+    out = np.empty((st.shape[0], rows, 2), dtype=np.uint64)
+    for b in range(st.shape[0]):
+        bh, bl = st[b, 0], st[b, 1]
+        j = bw[b] - 1
+        for k in range(rows):
+            out[b, k, 0] = bh
+            out[b, k, 1] = bl
+            bh, bl = _affine(bh, bl, tab[j, 0], tab[j, 1], tab[j, 2], tab[j, 3], st[b, 2], st[b, 3])
+    return out
+
+
+@njit(cache=True)
 def _double(h, lo):
     """The double ``Generator.random`` makes of the state ``(h, lo)``: XSL-RR, top 53 bits."""
     x = h ^ lo
@@ -130,6 +145,21 @@ def _uniform(ub, k, tab, i, st):
 
 
 @njit(cache=True)
+def _uniform_in(ub, b, k, tab, j, st):
+    """The uniform at place ``j`` of row ``k`` of stream ``b`` (``ub``: :func:`_pcg_blocks`)."""
+    h, lo = _affine(
+        ub[b, k, 0], ub[b, k, 1], tab[j, 0], tab[j, 1], tab[j, 2], tab[j, 3], st[b, 2], st[b, 3]
+    )
+    return _double(h, lo)
+
+
+@njit(cache=True)
+def _step_in(h, lo, st, b):
+    """:func:`_step` in stream ``b`` of ``st`` (``(B, 4)`` words)."""
+    return _affine(h, lo, _MH, _ML, np.uint64(0), np.uint64(1), st[b, 2], st[b, 3])
+
+
+@njit(cache=True)
 def _step(h, lo, st):
     """The state one place on from ``(h, lo)``: ``A s + c``. A loop that reads a row's
     uniform in most of its worlds steps it once per world (one product, no table) and
@@ -138,7 +168,16 @@ def _step(h, lo, st):
 '''
 """The compiled helpers (numba source, put into the kernels' helper module)."""
 
-NAMES = ("_pcg_table", "_pcg_rows", "_uniform", "_step", "_double")
+NAMES = (
+    "_pcg_table",
+    "_pcg_rows",
+    "_pcg_blocks",
+    "_uniform",
+    "_uniform_in",
+    "_step",
+    "_step_in",
+    "_double",
+)
 """The helpers a kernel module imports."""
 
 

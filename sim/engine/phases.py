@@ -29,7 +29,7 @@ import numpy as np
 from sim.engine import kernels, morning
 from sim.engine.adjudication import Changes
 from sim.engine.beliefs import BeliefKey, EvidenceKey, actor_env, update
-from sim.engine.draws import skip_uniforms, state_uniforms
+from sim.engine.draws import Rng, skip_rows, state_uniforms
 from sim.engine.state import WorldState
 from sim.scenario import names
 from sim.scenario.model import Event, Flag, Observation, Scenario
@@ -44,7 +44,7 @@ class Happening:
     worlds: np.ndarray  # bool (R,)
 
 
-def events_phase(state: WorldState, day: int, rng: np.random.Generator) -> list[Happening]:
+def events_phase(state: WorldState, day: int, rng: Rng) -> list[Happening]:
     """Start and end scheduled events and strike random ones, for day ``day``.
 
     All of the day's event effects are evaluated on the state of the morning
@@ -124,9 +124,7 @@ class Knowledge:
     evidence_used: dict[EvidenceKey, np.ndarray] = field(default_factory=dict)
 
 
-def observe(
-    actor_id: str, state: WorldState, env: dict[str, Any], rng: np.random.Generator
-) -> Knowledge:
+def observe(actor_id: str, state: WorldState, env: dict[str, Any], rng: Rng) -> Knowledge:
     """The observe phase of one actor: notice watched conditions, maybe late, and
     move its beliefs by today's evidence (Bayes' rule, :mod:`sim.engine.beliefs`).
 
@@ -145,14 +143,13 @@ def observe(
             return got
     held: dict[int, np.ndarray] = {}
     known: dict[int, np.ndarray] = {}
-    width = state.places[1]
     for i, it in enumerate(state.scenario.intel):
         if it.observer != actor_id:
             continue
         watched = np.asarray(state.evaluate(it.watches, env), dtype=bool)
         held[i] = np.where(watched, state.held[i] + 1, 0)
         if not watched.any():  # nothing to notice: the knowledge lapses
-            skip_uniforms(rng, width)
+            skip_rows(rng, 1, state)
             known[i] = np.zeros(state.R, dtype=bool)
             continue
         # Where it can be noticed today: the row is drawn only if that is somewhere
@@ -163,7 +160,7 @@ def observe(
             notice &= row.row(0) < state.evaluate(it.detect_prob, env)
             row.finish()
         else:
-            skip_uniforms(rng, width)
+            skip_rows(rng, 1, state)
         known[i] = (state.belief[i] | notice) & watched
     actor = state.actors[actor_id]
     if not actor.beliefs:

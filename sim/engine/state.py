@@ -10,7 +10,7 @@ per-world Python object anywhere.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
@@ -61,15 +61,21 @@ class WorldState:
     width: int = 0
     """The worlds of the chunk these are part of: every row of uniforms has this many
     places, world ``i`` reading place ``offset + i`` (``R`` but for a part)."""
+    blocks: tuple[tuple[int, int, int, int], ...] = ()
+    """Where the worlds come from several chunks: per chunk its first world here, its
+    worlds, their offset in it and its width, in order (empty: one chunk,
+    :attr:`offset` and :attr:`width`). Each chunk's worlds draw from its own streams
+    (:class:`sim.engine.draws.Streams`)."""
 
     @classmethod
     def initial(
         cls,
         scenario: Scenario,
         R: int,
-        rng: np.random.Generator,
+        rng: np.random.Generator | None,
         pinned: dict[str, Any] | None = None,
         part: tuple[int, int] | None = None,
+        blocks: Sequence[tuple[np.random.Generator, int, int, int]] = (),
     ) -> WorldState:
         """Draw parameters and set initial values for ``R`` worlds.
 
@@ -81,17 +87,35 @@ class WorldState:
         to ``offset + R - 1`` of a chunk of ``width`` worlds run on the same
         ``rng``, and get exactly the numbers those worlds get when the whole
         chunk runs at once (:func:`sim.engine.core.Engine`'s ``part``).
+
+        ``blocks`` (instead of ``rng`` and ``part``) are the worlds of several chunks
+        one after the other: per chunk its parameters' generator, the worlds taken,
+        their offset and the chunk's width; ``R`` is their sum.
         """
         offset, width = (0, R) if part is None else part
-        if not (offset >= 0 and R >= 1 and offset + R <= width):
-            raise UsageError(f"worlds {offset} to {offset + R - 1} are not in a chunk of {width}")
+        if blocks:
+            given = list(blocks)
+        elif rng is None:
+            raise ValueError("worlds need a generator, or blocks")
+        else:
+            given = [(rng, R, offset, width)]
+        layout: list[tuple[int, int, int, int]] = []
+        for _, n, off, w in given:
+            if not (off >= 0 and n >= 1 and off + n <= w):
+                raise UsageError(f"worlds {off} to {off + n - 1} are not in a chunk of {w}")
+            layout.append((sum(b[1] for b in layout), n, off, w))
+        if sum(b[1] for b in layout) != R:
+            raise UsageError(f"{R} worlds asked for, {sum(b[1] for b in layout)} in the blocks")
         pinned = pinned or {}
         params: dict[str, np.ndarray] = {}
-        streams = _streams(rng, max(1, len(scenario.parameters)))
-        for p, stream in zip(scenario.parameters, streams, strict=False):
-            drawn = _sample(p, stream, width)
-            if width != R:
-                drawn = drawn[offset : offset + R].copy()
+        n_params = max(1, len(scenario.parameters))
+        per_block = [_streams(g, n_params) for g, _, _, _ in given]
+        for j, p in enumerate(scenario.parameters):
+            pieces = []
+            for streams, (_, n, off, w) in zip(per_block, given, strict=True):
+                d = _sample(p, streams[j], w)
+                pieces.append(d if (off, n) == (0, w) else d[off : off + n].copy())
+            drawn = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
             if p.id in pinned:
                 v = pinned[p.id]
                 if not p.enum_values and not isinstance(v, str) and not abs(v) <= MAX_MAGNITUDE:
@@ -144,6 +168,7 @@ class WorldState:
             evidence_used=evidence_used,
             offset=offset,
             width=width,
+            blocks=tuple(layout) if blocks else (),
         )
         state.__dict__.update(_of_scenario(state))
         return state

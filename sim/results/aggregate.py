@@ -27,7 +27,6 @@ from sim.tables import Columns, columns_of
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.engine.state import WorldState
     from sim.scenario.model import Scenario
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -121,14 +120,29 @@ class ChunkSummary:
         return cls(first.point, first.chunk, first.first_world, counts, rows, extra, text)
 
 
+class FinishedWorlds(Protocol):
+    """What :func:`summarise_chunk` reads of a finished chunk's
+    :class:`~sim.engine.state.WorldState` (or of one chunk's worlds among several)."""
+
+    @property
+    def first_day(self) -> np.ndarray: ...
+    @property
+    def rule_fired(self) -> np.ndarray: ...
+    @property
+    def peak(self) -> np.ndarray: ...
+    @property
+    def params(self) -> dict[str, np.ndarray]: ...
+
+
 class Finished(Protocol):
     """What a chunk is reduced from: a finished :class:`sim.engine.core.Engine` (what the
-    workers run) or :class:`sim.engine.model.WargameModel` (its Mesa face)."""
+    workers run) or :class:`sim.engine.model.WargameModel` (its Mesa face), or one
+    chunk's worlds of an engine that ran several."""
 
     @property
     def spec(self) -> Scenario: ...
     @property
-    def world(self) -> WorldState: ...
+    def world(self) -> FinishedWorlds: ...
     @property
     def replicates(self) -> int: ...
     @property
