@@ -57,6 +57,26 @@ def test_local_two_workers_byte_identical(serial, tmp_path):
     local = sim.run_batch(SCENARIO, out=tmp_path / "local", workers=2, **SETTINGS)
     assert local.manifest["executor"] == "local" and local.manifest["workers"] == 2
     same_tables(serial.folder, local.folder)
+    assert serial.manifest["tables"] == local.manifest["tables"]  # rows and SHA-256 alike
+    assert sorted(p.name for p in local.folder.iterdir()) == sorted(
+        p.name for p in serial.folder.iterdir()
+    )  # the workers' files of lines are gone
+
+
+def test_local_lines_copied_without_the_system_call(serial, tmp_path, monkeypatch):
+    """Where the system cannot copy file to file, the workers' lines are written from
+    their map of the file (each chunk's, in turn)."""
+    refusals = []
+
+    def refused(*args):
+        refusals.append(args)
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refused, raising=False)
+    local = sim.run_batch(SCENARIO, out=tmp_path / "local", workers=2, **SETTINGS)
+    assert len(refusals) == 4  # one per chunk: each came as a file
+    same_tables(serial.folder, local.folder)
+    assert serial.manifest["tables"] == local.manifest["tables"]
 
 
 def test_forked_workers_compile_nothing(serial, tmp_path, monkeypatch):

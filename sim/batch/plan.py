@@ -61,6 +61,11 @@ class ChunkTask:
     """Send the per-world rows back (for ``runs.csv`` and the drivers)."""
     runs_text: bool = False
     """Send them formatted as ``runs.csv`` lines too, formatted where the chunk ran."""
+    spool: str | None = None
+    """A folder on this machine where the worker writes the chunk's ``runs.csv`` lines, a
+    file per chunk (:func:`sim.batch.worker.spooled`), instead of sending them back:
+    the batch's own process then copies them into ``runs.csv`` without reading them
+    through a pipe (:class:`sim.results.writer.RunsWriter`). None: sent back."""
     parts: int = 1
     """Processes the chunk is run in at once (1 or 2; :func:`sim.batch.worker.run_chunk`):
     its worlds are the same either way, so only the time depends on it."""

@@ -22,6 +22,7 @@ it.
 from __future__ import annotations
 
 import datetime as _dt
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -255,6 +256,10 @@ def stream(
         if writer is not None:
             writer.write(cs, seed)
 
+    spool = folder / SPOOL if runs_table and ex.name == "local" else None
+    if spool is not None:  # the workers are processes of this machine
+        spool.mkdir()
+        tasks = [replace(t, spool=str(spool)) if t.runs_text else t for t in tasks]
     try:
         with ex:
             # Opened once the workers have started: a forked worker must not
@@ -264,6 +269,14 @@ def stream(
     finally:
         if writer is not None:
             writer.close()
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
+
+
+SPOOL = ".lines"
+"""The folder of a results folder being written where local workers leave their chunks'
+``runs.csv`` lines for the batch's own process (:func:`sim.batch.worker.spooled`);
+removed before the folder is complete."""
 
 
 def present(on_complete: Presenter | None, folder: Path) -> str:

@@ -16,6 +16,7 @@ import pickle
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -96,12 +97,28 @@ def run_chunk(task: ChunkTask | ChunkGroup) -> ChunkSummary | list[ChunkSummary]
     if task.ahead:
         kernels.expect(sc, task.n, task.ahead)
     if isinstance(task, ChunkGroup):
-        return run_group(task, sc)
+        return [spooled(t, s) for t, s in zip(task.tasks, run_group(task, sc), strict=True)]
     if task.parts > 1 and task.moves is None:
         got = in_two_processes(task, sc)
         if got is not None:
-            return got
-    return run_part(task, sc, 0, task.n)
+            return spooled(task, got)
+    return spooled(task, run_part(task, sc, 0, task.n))
+
+
+def spooled(task: ChunkTask, summary: ChunkSummary) -> ChunkSummary:
+    """``summary`` with its ``runs.csv`` lines written to a file of ``task.spool`` (named
+    by its design point and chunk) instead of kept in it, where the task says so.
+
+    Some 2.7 MB a chunk of 10,000 worlds: sent back, they are copied into the message,
+    through the pipe and out of it again before the batch's own process writes them;
+    from a file of their own that process copies them into ``runs.csv`` in the system
+    (``os.copy_file_range``) and hashes them where they lie (docs/performance.md)."""
+    if task.spool is None or summary.text is None:
+        return summary
+    path = Path(task.spool) / f"chunk-{task.point}-{task.chunk}.csv"
+    path.write_bytes(summary.text)
+    summary.text, summary.spooled = None, str(path)
+    return summary
 
 
 def run_part(task: ChunkTask, sc: Scenario, offset: int, n: int) -> ChunkSummary:

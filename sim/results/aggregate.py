@@ -105,6 +105,8 @@ class ChunkSummary:
     text: bytes | None = None
     """The rows as ``runs.csv`` lines, when the worker formatted them
     (:class:`sim.results.writer.RunsFormat`)."""
+    spooled: str | None = None
+    """The file the worker wrote those lines to instead (``ChunkTask.spool``)."""
 
     @classmethod
     def joined(cls, parts: Sequence[ChunkSummary]) -> ChunkSummary:

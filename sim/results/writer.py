@@ -14,6 +14,8 @@ import datetime as _dt
 import hashlib
 import importlib.util
 import json
+import mmap
+import os
 import platform
 import shlex
 import sys
@@ -337,6 +339,30 @@ def _compiled_cells(sc: Scenario) -> Any:
     return compiled_cells
 
 
+def _copied(src: int, dst: int, size: int) -> bool:
+    """Copy ``size`` bytes of ``src`` from its start to ``dst`` at its position, in the
+    system; False, with ``dst`` as it was, where the system cannot (no
+    ``copy_file_range``, another file system, an old kernel)."""
+    copy = getattr(os, "copy_file_range", None)
+    if copy is None:
+        return False
+    start = os.lseek(dst, 0, os.SEEK_CUR)
+    done = 0
+    try:
+        while done < size:
+            n = copy(src, dst, size - done, done)
+            if n <= 0:
+                break
+            done += n
+    except OSError:
+        pass
+    if done == size:
+        return True
+    os.ftruncate(dst, start)
+    os.lseek(dst, start, os.SEEK_SET)
+    return False
+
+
 class RunsWriter:
     """Writes ``runs.csv`` chunk by chunk, in chunk order (columns: :class:`RunsFormat`).
 
@@ -361,10 +387,39 @@ class RunsWriter:
         """Appends one row per world of the chunk (nothing for a chunk without rows)."""
         if cs.rows is None:
             return
-        self._put(
-            cs.text if cs.text is not None else self.format.lines(cs.rows, cs.point, cs.chunk, seed)
-        )
+        if cs.spooled is not None:
+            self._append(Path(cs.spooled))
+        else:
+            text = cs.text
+            self._put(
+                text if text is not None else self.format.lines(cs.rows, cs.point, cs.chunk, seed)
+            )
         self._rows += len(cs.rows)
+
+    def _append(self, path: Path) -> None:
+        """Append the lines a worker wrote to ``path`` (then removed): copied file to file
+        by the system where it can (``os.copy_file_range``), hashed where they lie (a
+        read-only map of the file), so this process never copies them itself."""
+        self._file.flush()
+        out = self._file.fileno()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                lines = mmap.mmap(fd, size, access=mmap.ACCESS_READ) if size else None
+            except (OSError, ValueError):  # a file system that maps no files: read it
+                self._put(path.read_bytes())
+                lines = None
+            if lines is not None:
+                with lines:
+                    self._sha.update(lines)
+                    if _copied(fd, out, size):
+                        self._file.seek(0, os.SEEK_END)  # where the system left the file
+                    else:
+                        self._file.write(lines)
+        finally:
+            os.close(fd)
+        path.unlink()
 
     def close(self) -> None:
         """Closes the file (the staging folder makes it final, or discards it)."""
