@@ -116,9 +116,12 @@ def test_a_hit_is_what_parsing_gives(source, kind, cache, tmp_path, monkeypatch)
     first = load_file(path, display="shown/as.yaml", expect=kind)  # a miss: parsed, kept
     assert len(list(cache.glob("*.json"))) == 1
     again = _hit(path, monkeypatch, display="shown/as.yaml", expect=kind)
+    # A hit's positions are made when first read, not before (a valid file reads none).
+    assert "marks" not in vars(again) and "key_marks" not in vars(again)
     for doc in (first, again):
         assert _same(doc.data, fresh.data)
         assert _positions(doc) == _positions(fresh)
+        assert type(doc) is Located
     # Positions name the file as it is shown this time, not as it was when kept.
     elsewhere = _hit(path, monkeypatch, display="other.yaml", expect=kind)
     assert {m.file for m in elsewhere.marks.values()} == {"other.yaml"}
