@@ -313,9 +313,10 @@ def settings_parser() -> argparse.ArgumentParser:
         "--workers",
         type=_workers,
         metavar="K",
-        help="worker processes, or auto: one per usable core, no more than there are "
-        "chunks, a single chunk in this process (default auto; 1 runs serially; "
-        "results do not depend on it)",
+        help="worker processes, or auto (the default): one per usable core, no more "
+        "than there are chunks; a single chunk runs in this process (a batch's from "
+        "4,000 worlds with a forked helper on a second core); 1 runs serially; results "
+        "do not depend on it",
     )
     p.add_argument(
         "--executor",
