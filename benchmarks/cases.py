@@ -162,26 +162,76 @@ def _viewer(scenario: str, claims: ClaimsPolicy, moves: int) -> dict[str, Any]:
 
 # -- mesa.batch_run ---------------------------------------------------------------
 def _mesa(scenario: str, claims: ClaimsPolicy, runs: int) -> dict[str, Any]:
-    """``mesa.batch_run`` of the default scenario's model, one world per model instance.
+    """``mesa.batch_run`` of the default scenario's model, one world per model instance,
+    timed in two parts, one after the other in this process.
 
     The scenario is loaded once, before the clock starts, and passed to every
     instance, as docs/decision-model.md recommends for ``mesa.batch_run``.
+
+    An instance does not cost the same all along: under the kernels' ``auto``
+    mode the process runs its first instances on the numpy path and, once it has
+    spent :data:`sim.engine.kernels.AUTO_AFTER` seconds of CPU on the scenario,
+    switches to the compiled one, whose instances cost about half as much. So
+    the first instances' time (those before the switch, the switch and some after)
+    is not a rate to multiply. The first part is a call of ``runs`` instances,
+    repeated (at most 10 times) until the process runs the kernels, or at once
+    where it never will (``WARGAME_KERNELS=numpy``, numba missing); then one more
+    call of ``runs`` instances, made in the same process as the later instances
+    of one long call are, gives the rate at which the rest of a long
+    ``mesa.batch_run`` goes. ``switched`` says whether the process ran the
+    kernels by the end of the first part, ``steady`` whether the rate was then
+    steady (switched, or on the numpy path for good).
     """
     import mesa
 
+    from sim.engine import kernels
     from sim.engine.model import WargameModel
 
     sc = load(scenario, claims)
-    t = time.perf_counter()
-    mesa.batch_run(
-        WargameModel,
-        parameters={"scenario_file": sc, "replicates": 1},
-        rng=list(range(runs)),
-        max_steps=100,
-        number_processes=1,
-        display_progress=False,
-    )
-    return {"seconds": time.perf_counter() - t}
+    done = 0
+
+    def call() -> tuple[float, float]:
+        nonlocal done
+        t, c = time.perf_counter(), cpu_seconds()
+        mesa.batch_run(
+            WargameModel,
+            parameters={"scenario_file": sc, "replicates": 1},
+            rng=list(range(done, done + runs)),
+            max_steps=100,
+            number_processes=1,
+            display_progress=False,
+        )
+        done += runs
+        return time.perf_counter() - t, cpu_seconds() - c
+
+    first_s = first_cpu = 0.0
+    for _ in range(10):
+        s, c = call()
+        first_s, first_cpu = first_s + s, first_cpu + c
+        if kernels.running(sc) or not kernels.active():
+            break
+    # switched: the kernels run; steady: they run, or never will (the numpy path throughout)
+    first_n, switched = done, kernels.running(sc)
+    steady = switched or not kernels.active()
+    then_s, then_cpu = call()
+    return {
+        "first_n": first_n,
+        "first_s": first_s,
+        "first_cpu": first_cpu,
+        "then_s": then_s,
+        "then_cpu": then_cpu,
+        "switched": switched,
+        "steady": steady,
+        "seconds": first_s + then_s,
+    }
+
+
+def mesa_estimate(got: dict[str, Any], runs: int, total: int) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``mesa.batch_run`` of ``total`` instances, from a
+    :func:`_mesa` case of ``runs`` instances a call: its first part as it was, and
+    the other instances at the rate of its last call."""
+    scale = (total - got["first_n"]) / runs
+    return got["first_s"] + scale * got["then_s"], got["first_cpu"] + scale * got["then_cpu"]
 
 
 # -- foresight ----------------------------------------------------------------------
