@@ -471,9 +471,10 @@ def batch_section(
 def mesa_section(src: Source, quick: bool, say: Any, got: dict[str, Any]) -> list[Row]:
     """mesa.batch_run on a subset of the 10,000 worlds, extrapolated, against our batch.
 
-    Two calls of ``subset`` instances in one process (:func:`cases._mesa`): the first
-    as it ran, the rest of the 10,000 at the second's rate, the rate a long
-    ``mesa.batch_run`` keeps once its process has taken the compiled path."""
+    In one process (:func:`cases._mesa`): a first part of ``subset`` instances (repeated
+    until the process runs the kernels) as it ran, and the rest of the 10,000 at the
+    rate of ``subset`` more, the rate a long ``mesa.batch_run`` keeps once its process
+    has taken the compiled path."""
     subset = 20 if quick else 200
     say(f"mesa.batch_run, {subset} + {subset} worlds")
     mesa_run = repeat({"kind": "mesa", **src.spec(), "runs": subset}, 1)
@@ -512,6 +513,7 @@ def mesa_section(src: Source, quick: bool, say: Any, got: dict[str, Any]) -> lis
             fmt_mem(mesa_run["peak_rss"]),
             seconds=mesa_10k,
             subset=subset,
+            first_instances=parts["first_n"],
             subset_seconds=parts["first_s"],
             then_seconds=parts["then_s"],
             switched=parts["switched"],
